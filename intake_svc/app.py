@@ -1,0 +1,46 @@
+"""Intake bootstrap: ``uvicorn --factory intake_svc.app:create_app``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from intake_svc import handlers
+from intake_svc.api import router
+from intake_svc.handlers import IntakeDeps
+from intake_svc.settings import IntakeSettings
+from intake_svc.tables import SCHEMA
+from shared.crypto import Sealer
+from shared.events import CaseAccepted, CaseAssigned, CaseResolved, Topic
+from shared.runtime import ServiceSpec, create_service_app
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+SPEC = ServiceSpec(
+    name="intake",
+    schema=SCHEMA,
+    title="Fengqiao intake",
+    description="The case file: every channel, parties (protected), classification, risk, status.",
+    produces=[Topic.CASE],
+    consumes=[Topic.CASE],
+    handlers={
+        CaseAssigned.ce_type: handlers.on_case_assigned,  # type: ignore[dict-item]
+        CaseAccepted.ce_type: handlers.on_case_accepted,  # type: ignore[dict-item]
+        CaseResolved.ce_type: handlers.on_case_resolved,  # type: ignore[dict-item]
+    },
+    routers=[router],
+)
+
+
+def create_app(settings: IntakeSettings | None = None, **runtime_kwargs: Any) -> FastAPI:
+    settings = settings or IntakeSettings()
+    app = create_service_app(SPEC, settings, **runtime_kwargs)
+    app.state.deps = IntakeDeps(
+        clock=app.state.runtime.clock,
+        pii=Sealer({k: v for k, v in settings.pii_keyring().items()}, settings.pii_current_key),
+        transport=Sealer.single(settings.pii_transport_key, "t1"),
+        source=SPEC.source,
+    )
+    return app

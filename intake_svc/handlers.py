@@ -1,0 +1,200 @@
+"""Intake handlers: one function per command or event. The caller owns the transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+
+from fastapi.encoders import jsonable_encoder
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake_svc.domain import (
+    CaseStatus,
+    assess_risk,
+    case_code,
+    mask_address,
+    mask_id_number,
+    mask_name,
+    mask_phone,
+)
+from intake_svc.schemas import CaseCreate, CasePublic, LocationPublic, PartyPublic
+from intake_svc.tables import SCHEMA, Case, IdempotencyKey
+from shared.auth import Principal
+from shared.bus.outbox import add_event
+from shared.clock import Clock
+from shared.crypto import Sealer
+from shared.events import CaseAccepted, CaseAssigned, CaseReceived, CaseResolved, Envelope
+from shared.events.case import LocationRef
+from shared.problems import Problem
+
+
+@dataclass
+class IntakeDeps:
+    clock: Clock
+    pii: Sealer  # personal data at rest
+    transport: Sealer  # the address travelling to routing inside events
+    source: str
+
+
+def _aad(case_id: uuid.UUID) -> bytes:
+    return str(case_id).encode()
+
+
+async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, user: Principal) -> Case:
+    now = deps.clock.now()
+    case_id = uuid.uuid4()
+    seq = (await session.execute(text(f"SELECT nextval('{SCHEMA}.case_code_seq')"))).scalar_one()
+    amount = float(cmd.amount_involved) if cmd.amount_involved is not None else None
+    risk, reasons = assess_risk(cmd.risk_signals, cmd.people_involved, amount)
+    aad = _aad(case_id)
+    loc = cmd.location
+    location = {
+        "address_sealed": deps.pii.seal(loc.address, aad) if loc.address else None,
+        "lat": loc.lat, "lng": loc.lng, "grid_id": loc.grid_id,
+    }
+    parties = [
+        {
+            "role": p.role.value, "kind": p.kind.value,
+            "name_sealed": deps.pii.seal(p.name, aad),
+            "phone_sealed": deps.pii.seal(p.phone, aad) if p.phone else None,
+            "id_number_sealed": deps.pii.seal(p.id_number, aad) if p.id_number else None,
+        }
+        for p in cmd.parties
+    ]
+    case = Case(
+        id=case_id, code=case_code(now, seq), channel=cmd.channel.value, request_type=cmd.request_type.value,
+        title=cmd.title, description=cmd.description, category=cmd.category, risk_level=risk.value,
+        risk_reasons=reasons, occurred_at=cmd.occurred_at, location=location, parties=parties,
+        people_involved=cmd.people_involved, amount_involved=amount, external_ref=cmd.external_ref,
+        status=CaseStatus.RECEIVED.value, visible_units=[user.unit_id] if user.unit_id else [],
+        created_by=user.sub, created_at=now, updated_at=now,
+    )
+    session.add(case)
+    await add_event(session, CaseReceived(
+        case_id=case_id, at=now, code=case.code, channel=cmd.channel, request_type=cmd.request_type,
+        category=cmd.category, risk_level=risk, people_involved=cmd.people_involved, amount_involved=amount,
+        location=LocationRef(
+            grid_id=loc.grid_id, lat=loc.lat, lng=loc.lng,
+            address_sealed=deps.transport.seal(loc.address, aad) if loc.address else None,
+        ),
+        received_unit_id=user.unit_id,
+    ), source=deps.source)
+    return case
+
+
+def request_hash(cmd: CaseCreate) -> str:
+    body = json.dumps(jsonable_encoder(cmd), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+async def claim_idempotency_key(session: AsyncSession, deps: IntakeDeps, key: str, user: Principal,
+                                digest: str) -> IdempotencyKey | None:
+    """Reserve ``key`` for this request inside the caller's transaction.
+
+    Returns the stored earlier answer for a repeat, raises 422 when the key was used with another body.
+    A concurrent request with the same key waits on the row lock and then sees the stored answer.
+    """
+    inserted = await session.execute(
+        text(f"INSERT INTO {SCHEMA}.idempotency_keys (key, principal, request_hash, status_code, response, "
+             "created_at) VALUES (:k, :p, :h, 0, '{}'::jsonb, :now) ON CONFLICT DO NOTHING RETURNING key"),
+        {"k": key, "p": user.sub, "h": digest, "now": deps.clock.now()},
+    )
+    if inserted.first() is not None:
+        return None
+    row = (await session.execute(
+        select(IdempotencyKey).where(IdempotencyKey.key == key, IdempotencyKey.principal == user.sub)
+    )).scalar_one()
+    if row.request_hash != digest:
+        raise Problem(422, "idempotency_key_reused",
+                      "this Idempotency-Key was already used with a different request body",
+                      errors=[{"field": "header.idempotency-key", "reason": "reused with another body",
+                               "code": "idempotency_key_reused"}])
+    if row.status_code == 0:
+        raise Problem(409, "idempotency_in_progress", "a request with this Idempotency-Key is still in progress")
+    return row
+
+
+async def store_idempotent_response(session: AsyncSession, key: str, user: Principal, status: int,
+                                    body: dict[str, object]) -> None:
+    await session.execute(
+        text(f"UPDATE {SCHEMA}.idempotency_keys SET status_code = :s, response = CAST(:r AS jsonb) "
+             "WHERE key = :k AND principal = :p"),
+        {"s": status, "r": json.dumps(jsonable_encoder(body), ensure_ascii=False), "k": key, "p": user.sub},
+    )
+
+
+async def get_case_in_scope(session: AsyncSession, case_id: uuid.UUID, user: Principal) -> Case:
+    case = await session.get(Case, case_id)
+    if case is None or not user.can_see(case.visible_units):
+        raise Problem(404, "case_not_found", f"no case {case_id} in your scope")
+    return case
+
+
+def to_public(case: Case, deps: IntakeDeps) -> CasePublic:
+    aad = _aad(case.id)
+    address = case.location.get("address_sealed")
+    return CasePublic(
+        id=case.id, code=case.code, status=case.status, channel=case.channel,  # type: ignore[arg-type]
+        request_type=case.request_type, title=case.title,  # type: ignore[arg-type]
+        description=case.description, category=case.category, risk_level=case.risk_level,  # type: ignore[arg-type]
+        risk_reasons=case.risk_reasons, occurred_at=case.occurred_at,
+        location=LocationPublic(
+            address=mask_address(deps.pii.open(address, aad)) if address else None,
+            lat=case.location.get("lat"), lng=case.location.get("lng"), grid_id=case.location.get("grid_id"),
+        ),
+        parties=[
+            PartyPublic(
+                role=p["role"], kind=p["kind"], name=mask_name(deps.pii.open(p["name_sealed"], aad)),
+                phone=mask_phone(deps.pii.open(p["phone_sealed"], aad)) if p.get("phone_sealed") else None,
+                id_number=mask_id_number(deps.pii.open(p["id_number_sealed"], aad))
+                if p.get("id_number_sealed") else None,
+            )
+            for p in case.parties
+        ],
+        people_involved=case.people_involved,
+        amount_involved=float(case.amount_involved) if case.amount_involved is not None else None,
+        external_ref=case.external_ref, current_unit_id=case.current_unit_id,
+        assignment_id=case.assignment_id, outcome=case.outcome, created_at=case.created_at,
+        updated_at=case.updated_at, version=case.version,
+    )
+
+
+# --- events from routing: keep the case's status and unit current -------------------------------------
+
+
+async def _load_for_update(session: AsyncSession, case_id: uuid.UUID) -> Case:
+    case = (await session.execute(select(Case).where(Case.id == case_id).with_for_update())).scalar_one_or_none()
+    if case is None:
+        raise LookupError(f"case {case_id} not found")  # retried, then dead-lettered
+    return case
+
+
+def _touch(case: Case, when: object) -> None:
+    case.updated_at = when  # type: ignore[assignment]
+    case.version += 1
+
+
+async def on_case_assigned(session: AsyncSession, event: CaseAssigned, env: Envelope) -> None:
+    case = await _load_for_update(session, event.case_id)
+    case.status = CaseStatus.ASSIGNED.value
+    case.current_unit_id = event.unit_id
+    case.assignment_id = event.assignment_id
+    case.visible_units = list(dict.fromkeys([*case.visible_units, *event.unit_path]))
+    _touch(case, event.at)
+
+
+async def on_case_accepted(session: AsyncSession, event: CaseAccepted, env: Envelope) -> None:
+    case = await _load_for_update(session, event.case_id)
+    if case.assignment_id == event.assignment_id:
+        case.status = CaseStatus.IN_PROGRESS.value
+        _touch(case, event.at)
+
+
+async def on_case_resolved(session: AsyncSession, event: CaseResolved, env: Envelope) -> None:
+    case = await _load_for_update(session, event.case_id)
+    case.status = CaseStatus.RESOLVED.value
+    case.outcome = event.outcome.value
+    _touch(case, event.at)

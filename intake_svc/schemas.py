@@ -1,0 +1,109 @@
+"""HTTP schemas of the intake API (the template's family: ``CaseCreate``, ``CasePublic``)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from intake_svc.domain import PartyKind, PartyRole, normalize_mobile, validate_id_number
+from shared.events.case import Channel, RequestType, RiskLevel
+
+CATEGORY_PATTERN = r"^[a-z][a-z_]*(\.[a-z][a-z_]*)?$"
+
+
+class PartyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: PartyRole
+    kind: PartyKind = PartyKind.PERSON
+    name: str = Field(min_length=1, max_length=100)
+    phone: str | None = Field(default=None, max_length=20)
+    id_number: str | None = Field(default=None, max_length=18)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        return normalize_mobile(v) if v else None
+
+    @field_validator("id_number")
+    @classmethod
+    def _id(cls, v: str | None) -> str | None:
+        return validate_id_number(v) if v else None
+
+
+class LocationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address: str | None = Field(default=None, max_length=300)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lng: float | None = Field(default=None, ge=-180, le=180)
+    grid_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+
+
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    request_type: RequestType
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=10000)
+    category: str | None = Field(default=None, max_length=64, pattern=CATEGORY_PATTERN)
+    occurred_at: datetime | None = None
+    location: LocationIn = Field(default_factory=LocationIn)
+    parties: list[PartyIn] = Field(default_factory=list, max_length=50)
+    people_involved: int | None = Field(default=None, ge=1, le=100000)
+    amount_involved: Decimal | None = Field(default=None, ge=0, le=Decimal("1e12"), decimal_places=2)
+    risk_signals: list[str] = Field(default_factory=list, max_length=20)
+    external_ref: str | None = Field(default=None, max_length=100)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2026-11-23T09:30:00+08:00")
+        return v
+
+
+class PartyPublic(BaseModel):
+    role: PartyRole
+    kind: PartyKind
+    name: str
+    phone: str | None = None
+    id_number: str | None = None
+
+
+class LocationPublic(BaseModel):
+    address: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+    grid_id: str | None = None
+
+
+class CasePublic(BaseModel):
+    id: uuid.UUID
+    code: str
+    status: str
+    channel: Channel
+    request_type: RequestType
+    title: str
+    description: str
+    category: str | None
+    category_confidence: float | None = None
+    risk_level: RiskLevel
+    risk_reasons: list[str]
+    duplicate_of: uuid.UUID | None = None
+    occurred_at: datetime | None
+    location: LocationPublic
+    parties: list[PartyPublic]
+    people_involved: int | None
+    amount_involved: float | None
+    external_ref: str | None
+    current_unit_id: str | None
+    assignment_id: uuid.UUID | None
+    outcome: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int

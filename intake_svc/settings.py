@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import DEV_PII_KEY, ServiceSettings
+
+
+class IntakeSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
+
+    service_name: str = "intake"
+    port: int = 8101
+    # AES-256-GCM keys for parties' personal data at rest: "kid:base64,kid2:base64"; the current one seals
+    pii_keys: str = f"k1:{DEV_PII_KEY}"
+    pii_current_key: str = "k1"
+
+    def secret_fields(self) -> list[str]:
+        return [*super().secret_fields(), "pii_keys"]
+
+    def pii_keyring(self) -> dict[str, str]:
+        pairs = (item.split(":", 1) for item in self.pii_keys.split(",") if item.strip())
+        return {kid.strip(): key.strip() for kid, key in pairs}

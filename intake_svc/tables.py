@@ -1,0 +1,58 @@
+"""Tables of the ``intake`` schema."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, Numeric, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlmodel import Field, SQLModel
+
+SCHEMA = "intake"
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    code: str = Field(sa_column=Column(String(32), unique=True, nullable=False))
+    channel: str = Field(max_length=32)
+    request_type: str = Field(max_length=32)
+    title: str = Field(max_length=200)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    category: str | None = Field(default=None, max_length=64)
+    risk_level: str = Field(max_length=16)
+    risk_reasons: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
+    occurred_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # location: address sealed (AES-GCM), lat/lng, grid id
+    location: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    # parties: role, kind, name/phone/id_number sealed
+    parties: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    people_involved: int | None = None
+    amount_involved: float | None = Field(default=None, sa_column=Column(Numeric(16, 2)))
+    external_ref: str | None = Field(default=None, max_length=100)
+    status: str = Field(max_length=32)
+    current_unit_id: str | None = Field(default=None, max_length=64)
+    assignment_id: uuid.UUID | None = None
+    outcome: str | None = Field(default=None, max_length=32)
+    # every unit that may see the case: the receiving unit and the paths of all units it was assigned to
+    visible_units: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
+    created_by: str = Field(max_length=128)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False))
+
+
+class IdempotencyKey(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = {"schema": SCHEMA}
+
+    key: str = Field(primary_key=True, max_length=200)
+    principal: str = Field(primary_key=True, max_length=128)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    response: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

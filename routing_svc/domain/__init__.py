@@ -1,0 +1,1 @@
+"""Routing domain: pure logic (org tree, locating, assignment state machine). No I/O."""

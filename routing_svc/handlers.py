@@ -1,0 +1,176 @@
+"""Routing handlers: one function per command or event. The caller owns the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing_svc.domain.assignment import Action, AssignmentStatus, IllegalTransition, transition
+from routing_svc.domain.locate import UnitInfo, locate
+from routing_svc.domain.org import OrgError, UnitSpec, compute_paths
+from routing_svc.schemas import AcceptBody, OrgImport, ResolveBody
+from routing_svc.tables import Assignment, Member, OrgUnit
+from shared.auth import Principal
+from shared.bus.outbox import add_event
+from shared.clock import Clock
+from shared.crypto import Sealer
+from shared.events import CaseAccepted, CaseAssigned, CaseReceived, CaseResolved, Envelope, MemberUpserted, UnitUpserted
+from shared.events.case import Level, Outcome, Track
+from shared.problems import Problem
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_RULE = "default.grid"
+
+
+@dataclass
+class RoutingDeps:
+    clock: Clock
+    pii: Sealer  # members' contact data at rest
+    transport: Sealer  # opens the address sealed by intake
+    source: str
+    accept_hours: float
+    resolve_hours: float
+
+
+# --- org -----------------------------------------------------------------------------------------------
+
+
+async def import_org(session: AsyncSession, deps: RoutingDeps, doc: OrgImport) -> tuple[int, int]:
+    now = deps.clock.now()
+    ids = [u.id for u in doc.units]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise Problem(422, "validation_failed", f"duplicate unit ids: {dupes}",
+                      errors=[{"field": f"units[{d}].id", "reason": "duplicate id", "code": "duplicate"}
+                              for d in dupes])
+    existing = {u.id: (Level(u.level), list(u.path)) for u in (await session.execute(select(OrgUnit))).scalars()}
+    try:
+        paths = compute_paths([UnitSpec(u.id, u.name, u.level, u.parent_id) for u in doc.units], existing)
+    except OrgError as exc:
+        raise Problem(422, "invalid_org", str(exc),
+                      errors=[{**e, "code": "invalid_org"} for e in exc.errors]) from exc
+    known_units = set(existing) | set(paths)
+    bad_members = [m for m in doc.members if m.unit_id not in known_units]
+    if bad_members:
+        raise Problem(422, "invalid_org", "members refer to unknown units",
+                      errors=[{"field": f"members[{m.id}].unit_id", "reason": f"unknown unit {m.unit_id}",
+                               "code": "invalid_org"} for m in bad_members])
+    for u in doc.units:
+        values = dict(id=u.id, name=u.name, level=u.level.value, parent_id=u.parent_id, path=paths[u.id],
+                      address_keywords=u.address_keywords, polygon=u.polygon, active=u.active, updated_at=now)
+        stmt = insert(OrgUnit).values(**values)
+        await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
+        await add_event(session, UnitUpserted(unit_id=u.id, name=u.name, level=u.level, parent_id=u.parent_id,
+                                              path=paths[u.id], active=u.active), source=deps.source)
+    for m in doc.members:
+        aad = m.id.encode()
+        values = dict(id=m.id, unit_id=m.unit_id, name_sealed=deps.pii.seal(m.name, aad),
+                      phone_sealed=deps.pii.seal(m.phone, aad) if m.phone else None, roles=m.all_roles(),
+                      forces=m.forces, active=m.active, updated_at=now)
+        stmt = insert(Member).values(**values)
+        await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
+        await add_event(session, MemberUpserted(member_id=m.id, unit_id=m.unit_id, roles=m.all_roles(),
+                                                forces=m.forces, active=m.active), source=deps.source)
+    return len(doc.units), len(doc.members)
+
+
+async def load_units(session: AsyncSession) -> dict[str, UnitInfo]:
+    rows = (await session.execute(select(OrgUnit).where(OrgUnit.active.is_(True)))).scalars()  # type: ignore[attr-defined]
+    return {u.id: UnitInfo(u.id, u.name, Level(u.level), u.parent_id, tuple(u.path), tuple(u.address_keywords))
+            for u in rows}
+
+
+# --- events --------------------------------------------------------------------------------------------
+
+
+async def on_case_received(deps: RoutingDeps, session: AsyncSession, event: CaseReceived, env: Envelope) -> None:
+    """Locate the case and assign it (skeleton: one default rule — the located unit, general track)."""
+    already = (await session.execute(
+        select(Assignment.id).where(Assignment.case_id == event.case_id).limit(1)
+    )).first()
+    if already is not None:
+        return
+    address = None
+    if event.location.address_sealed:
+        address = deps.transport.open(event.location.address_sealed, str(event.case_id).encode())
+    units = await load_units(session)
+    located = locate(event.location.grid_id, address, units)
+    if located is None:
+        raise LookupError("no org units imported yet: cannot route")  # retried, then dead-lettered
+    now = deps.clock.now()
+    unit = located.unit
+    assignment = Assignment(
+        case_id=event.case_id, case_code=event.code, unit_id=unit.id, unit_path=list(unit.path),
+        level=unit.level.value, track=Track.GENERAL.value, forces=[], status=AssignmentStatus.ASSIGNED.value,
+        accept_due_at=now + timedelta(hours=deps.accept_hours), rule_id=DEFAULT_RULE,
+        explanation=f"{DEFAULT_RULE}: {located.explanation}", created_at=now, updated_at=now,
+    )
+    session.add(assignment)
+    await add_event(session, CaseAssigned(
+        case_id=event.case_id, at=now, assignment_id=assignment.id, case_code=event.code, unit_id=unit.id,
+        unit_path=list(unit.path), level=unit.level, track=Track.GENERAL, forces=[],
+        accept_due_at=assignment.accept_due_at, rule_id=DEFAULT_RULE, explanation=assignment.explanation,
+    ), source=deps.source)
+    log.info("case_assigned", unit_id=unit.id, method=located.method)
+
+
+# --- assignment commands -------------------------------------------------------------------------------
+
+
+async def get_assignment(session: AsyncSession, assignment_id: uuid.UUID, user: Principal,
+                         *, for_update: bool = False) -> Assignment:
+    stmt = select(Assignment).where(Assignment.id == assignment_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    a = (await session.execute(stmt)).scalar_one_or_none()
+    if a is None or not user.can_see(a.unit_path):
+        raise Problem(404, "assignment_not_found", f"no assignment {assignment_id} in your scope")
+    return a
+
+
+def _apply(a: Assignment, action: Action, if_match: int | None) -> None:
+    if if_match is not None and if_match != a.version:
+        raise Problem(412, "version_mismatch", f"the assignment is at version {a.version}, not {if_match}",
+                      current_version=a.version)
+    try:
+        a.status = transition(AssignmentStatus(a.status), action).value
+    except IllegalTransition as exc:
+        raise Problem(409, "illegal_transition", str(exc), allowed_actions=exc.allowed) from exc
+    a.version += 1
+
+
+async def accept(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
+                 body: AcceptBody, if_match: int | None) -> Assignment:
+    a = await get_assignment(session, assignment_id, user, for_update=True)
+    _apply(a, Action.ACCEPT, if_match)
+    now = deps.clock.now()
+    a.accepted_by, a.accepted_at, a.updated_at = user.sub, now, now
+    a.resolve_due_at = now + timedelta(hours=deps.resolve_hours)
+    await add_event(session, CaseAccepted(
+        case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, accepted_by=user.sub,
+        resolve_due_at=a.resolve_due_at, accepted_on_time=now <= a.accept_due_at,
+    ), source=deps.source)
+    return a
+
+
+async def resolve(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
+                  body: ResolveBody, if_match: int | None) -> Assignment:
+    a = await get_assignment(session, assignment_id, user, for_update=True)
+    _apply(a, Action.RESOLVE, if_match)
+    now = deps.clock.now()
+    a.resolved_by, a.resolved_at, a.updated_at = user.sub, now, now
+    a.outcome, a.outcome_note = body.outcome.value, body.note
+    await add_event(session, CaseResolved(
+        case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, level=Level(a.level),
+        outcome=Outcome(body.outcome), resolved_by=user.sub,
+        resolved_on_time=a.resolve_due_at is None or now <= a.resolve_due_at,
+        mediation_agreement=body.mediation_agreement, judicial_confirmation=body.judicial_confirmation,
+    ), source=deps.source)
+    return a

@@ -1,0 +1,121 @@
+"""HTTP schemas of the routing API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from routing_svc.domain.assignment import AssignmentStatus
+from shared.events.case import Level, Outcome, Track
+
+ID_PATTERN = r"^[A-Za-z0-9_\-]+$"
+
+
+class UnitImport(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    level: Level
+    parent_id: str | None = Field(default=None, max_length=64)
+    address_keywords: list[str] = Field(default_factory=list, max_length=200)
+    polygon: list[list[float]] | None = None
+    active: bool = True
+
+    @field_validator("polygon")
+    @classmethod
+    def _polygon(cls, v: list[list[float]] | None) -> list[list[float]] | None:
+        if v is not None and (len(v) < 4 or any(len(p) != 2 for p in v)):
+            raise ValueError("a polygon is a closed ring of at least 4 [lng, lat] points")
+        return v
+
+
+class MemberImport(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1, max_length=128, pattern=ID_PATTERN)
+    name: str = Field(min_length=1, max_length=100)
+    role: str | None = None
+    roles: list[str] = Field(default_factory=list)
+    unit_id: str = Field(min_length=1, max_length=64)
+    phone: str | None = Field(default=None, max_length=20)
+    forces: list[str] = Field(default_factory=list)
+    active: bool = True
+
+    def all_roles(self) -> list[str]:
+        return sorted({*self.roles, *([self.role] if self.role else [])})
+
+
+class OrgImport(BaseModel):
+    units: list[UnitImport] = Field(default_factory=list, max_length=20000)
+    members: list[MemberImport] = Field(default_factory=list, max_length=50000)
+
+
+class OrgImportResult(BaseModel):
+    units: int
+    members: int
+
+
+class UnitPublic(BaseModel):
+    id: str
+    name: str
+    level: Level
+    parent_id: str | None
+    path: list[str]
+    address_keywords: list[str]
+    active: bool
+
+
+class MemberPublic(BaseModel):
+    id: str
+    unit_id: str
+    name: str
+    phone: str | None
+    roles: list[str]
+    forces: list[str]
+    active: bool
+
+
+class AssignmentPublic(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    case_code: str
+    unit_id: str
+    level: Level
+    track: Track
+    forces: list[str]
+    status: AssignmentStatus
+    accept_due_at: datetime
+    resolve_due_at: datetime | None
+    rule_id: str
+    explanation: str
+    accepted_by: str | None
+    accepted_at: datetime | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    outcome: Outcome | None
+    created_at: datetime
+    version: int
+
+
+class CaseRouting(BaseModel):
+    case_id: uuid.UUID
+    current: AssignmentPublic | None
+    history: list[AssignmentPublic]
+
+
+class AcceptBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ResolveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome
+    note: str | None = Field(default=None, max_length=5000)
+    mediation_agreement: bool = False  # 人民调解协议书
+    judicial_confirmation: bool = False  # 司法确认

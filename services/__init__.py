@@ -1,0 +1,1 @@
+"""The stack runner: embedded infrastructure, migrations, the four services, dev tokens."""

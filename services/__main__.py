@@ -1,0 +1,293 @@
+"""The stack runner.
+
+    python -m services up        start embedded PostgreSQL + broker (unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS
+                                 are set), migrate, start the four services, import the demo org, print URLs
+                                 and dev tokens; Ctrl-C stops everything it started
+    python -m services status    what is running and whether it is ready
+    python -m services token --role ROLE --unit UNIT_ID [--sub ID]
+    python -m services migrate [--downgrade REV]
+    python -m services republish --service NAME [--since ISO]   re-publish retained outbox rows
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.registry import DEMO_ORG, ROOT, SERVICES, ServiceInfo
+from shared import db
+from shared.auth import Role, mint_token
+from shared.settings import ServiceSettings
+
+warnings.filterwarnings("ignore", module="platformdirs")
+
+
+class StackSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FQ_STACK_", extra="ignore")
+
+    var_dir: Path = ROOT / "var"
+    pg_port: int = 15432
+    broker_port: int = 19092
+    database: str = "fengqiao"
+
+
+def _state_file(stack: StackSettings) -> Path:
+    return stack.var_dir / "stack.json"
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def migrate_all(database_url: str, downgrade_to: str | None = None) -> None:
+    for svc in SERVICES:
+        if downgrade_to:
+            db.downgrade(svc.migrations, database_url, svc.schema, downgrade_to)
+        else:
+            db.upgrade(svc.migrations, database_url, svc.schema)
+        _say(f"  migrated {svc.name:<10} ({'downgrade ' + downgrade_to if downgrade_to else 'head'})")
+
+
+def _service_proc(svc: ServiceInfo, env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
+    settings = svc.settings_cls()
+    log = open(log_dir / f"{svc.name}.log", "ab")  # noqa: SIM115 - the child owns it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", svc.factory, "--host", settings.host,
+         "--port", str(settings.port), "--no-access-log", "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    log.close()
+    return proc
+
+
+def _wait_ready(urls: dict[str, str], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    pending = dict(urls)
+    while pending and time.monotonic() < deadline:
+        for name, url in list(pending.items()):
+            try:
+                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                    pending.pop(name)
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.3)
+    if pending:
+        raise RuntimeError(f"not ready after {timeout}s: {sorted(pending)} (see var/logs/)")
+
+
+def _url(svc: ServiceInfo) -> str:
+    s = svc.settings_cls()
+    return f"http://{s.host}:{s.port}"
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from services.embedded import EmbeddedBroker, EmbeddedPostgres
+
+    stack = StackSettings()
+    stack.var_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = stack.var_dir / "logs"
+    log_dir.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    pg: EmbeddedPostgres | None = None
+    broker: EmbeddedBroker | None = None
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def shutdown(*_: object) -> None:
+        _say("\nstopping ...")
+        for name, p in procs.items():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for name, p in procs.items():
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+            _say(f"  stopped {name}")
+        if broker:
+            broker.stop()
+            _say("  stopped broker")
+        if pg:
+            pg.stop()
+            _say("  stopped postgres")
+        _state_file(stack).unlink(missing_ok=True)
+
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        if "DATABASE_URL" not in env:
+            pg = EmbeddedPostgres(stack.var_dir / "pgdata", stack.pg_port, log_file=log_dir / "postgres.log")
+            pg.start()
+            pg.create_database(stack.database)
+            env["DATABASE_URL"] = pg.url(stack.database)
+            _say(f"embedded PostgreSQL  {env['DATABASE_URL']}  (data in {stack.var_dir / 'pgdata'})")
+        else:
+            _say("external PostgreSQL  (DATABASE_URL)")
+        if "KAFKA_BOOTSTRAP_SERVERS" not in env:
+            broker = EmbeddedBroker(stack.broker_port, log_file=log_dir / "broker.log")
+            broker.start()
+            env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
+            _say(f"embedded broker      {broker.bootstrap}  (Tansu, memory storage)")
+        else:
+            _say(f"external Kafka       {env['KAFKA_BOOTSTRAP_SERVERS']}")
+        os.environ.update({"DATABASE_URL": env["DATABASE_URL"],
+                           "KAFKA_BOOTSTRAP_SERVERS": env["KAFKA_BOOTSTRAP_SERVERS"]})
+        _say("migrations:")
+        migrate_all(env["DATABASE_URL"])
+        for svc in SERVICES:
+            procs[svc.name] = _service_proc(svc, env, log_dir)
+        urls = {svc.name: _url(svc) for svc in SERVICES}
+        _state_file(stack).write_text(json.dumps({
+            "pids": {n: p.pid for n, p in procs.items()} | {
+                "postgres": pg.proc.pid if pg and pg.proc else None,
+                "broker": broker.proc.pid if broker and broker.proc else None},
+            "urls": urls, "database_url": env["DATABASE_URL"], "bootstrap": env["KAFKA_BOOTSTRAP_SERVERS"],
+        }, indent=2))
+        _wait_ready(urls)
+        settings = ServiceSettings()
+        service_token = mint_token(settings, sub="stack-runner", roles=[Role.SERVICE], unit_id=None)
+        if not args.no_demo:
+            doc = json.loads(DEMO_ORG.read_text())
+            r = httpx.post(f"{urls['routing']}/api/v1/org/import", json=doc, timeout=30,
+                           headers={"Authorization": f"Bearer {service_token}"})
+            r.raise_for_status()
+            _say(f"demo org imported: {r.json()}")
+        _say("\nservices:")
+        for name, url in urls.items():
+            _say(f"  {name:<10} {url}   docs: {url}/docs")
+        _say("\ndev tokens (12 h; mint more with `python -m services token --role ROLE --unit UNIT`):")
+        for label, sub, role, unit in (("admin", "dev-admin", Role.ADMIN, None),
+                                       ("operator S1", "dev-operator", Role.OPERATOR, "S1"),
+                                       ("grid worker G01", "U-G01-1", Role.GRID_WORKER, "G01")):
+            _say(f"  {label:<16} {mint_token(settings, sub=sub, roles=[role], unit_id=unit)}")
+        _say("\nready. Ctrl-C stops everything.")
+        while True:
+            for name, p in procs.items():
+                if p.poll() is not None:
+                    _say(f"warning: {name} exited with {p.returncode}; see {log_dir / (name + '.log')}")
+                    procs[name] = _service_proc(SERVICES[[s.name for s in SERVICES].index(name)], env, log_dir)
+                    _say(f"  restarted {name}")
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        shutdown()
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    stack = StackSettings()
+    state_path = _state_file(stack)
+    if not state_path.exists():
+        _say("not running (no var/stack.json)")
+        return 1
+    state = json.loads(state_path.read_text())
+    ok = True
+    for name, pid in state["pids"].items():
+        alive = pid is not None and _alive(pid)
+        ready = ""
+        if name in state["urls"]:
+            try:
+                r = httpx.get(f"{state['urls'][name]}/readyz", timeout=5)
+                ready = f"{r.status_code} {r.json().get('checks')}"
+            except httpx.HTTPError as exc:
+                ready = f"unreachable ({type(exc).__name__})"
+        ok &= alive or pid is None
+        _say(f"{name:<10} pid={pid!s:<8} {'alive' if alive else 'external' if pid is None else 'DEAD':<8} "
+             f"{state['urls'].get(name, '')}  {ready}")
+    return 0 if ok else 1
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    token = mint_token(ServiceSettings(), sub=args.sub or f"dev-{args.role}-{args.unit or 'all'}",
+                       roles=[args.role], unit_id=args.unit, name=args.name or "", ttl_seconds=args.ttl)
+    print(token)
+    return 0
+
+
+def _database_url() -> tuple[str, object | None]:
+    if "DATABASE_URL" in os.environ:
+        return os.environ["DATABASE_URL"], None
+    from services.embedded import EmbeddedPostgres
+
+    stack = StackSettings()
+    pg = EmbeddedPostgres(stack.var_dir / "pgdata", stack.pg_port, log_file=stack.var_dir / "logs" / "postgres.log")
+    running = _state_file(stack).exists()
+    if not running:
+        pg.start()
+        pg.create_database(stack.database)
+    return pg.url(stack.database), (None if running else pg)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    url, started = _database_url()
+    try:
+        migrate_all(url, args.downgrade)
+    finally:
+        if started is not None:
+            started.stop()  # type: ignore[attr-defined]
+    return 0
+
+
+def cmd_republish(args: argparse.Namespace) -> int:
+    from shared.bus.outbox import republish
+
+    url, started = _database_url()
+    try:
+        since = datetime.fromisoformat(args.since) if args.since else None
+        count = asyncio.run(republish(db.asyncpg_dsn(url), args.service, since))
+        _say(f"{count} retained {args.service} outbox rows marked for re-publishing")
+    finally:
+        if started is not None:
+            started.stop()  # type: ignore[attr-defined]
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up", help="start the whole stack")
+    up.add_argument("--no-demo", action="store_true", help="do not import the demo org")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("status", help="show what runs").set_defaults(func=cmd_status)
+    tok = sub.add_parser("token", help="mint a dev JWT")
+    tok.add_argument("--role", required=True, choices=[r.value for r in Role])
+    tok.add_argument("--unit", default=None)
+    tok.add_argument("--sub", default=None)
+    tok.add_argument("--name", default=None)
+    tok.add_argument("--ttl", type=int, default=12 * 3600)
+    tok.set_defaults(func=cmd_token)
+    mig = sub.add_parser("migrate", help="run every service's migrations")
+    mig.add_argument("--downgrade", default=None, metavar="REV")
+    mig.set_defaults(func=cmd_migrate)
+    rep = sub.add_parser("republish", help="re-publish retained outbox rows of a service")
+    rep.add_argument("--service", required=True, choices=[s.name for s in SERVICES])
+    rep.add_argument("--since", default=None)
+    rep.set_defaults(func=cmd_republish)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Bearer JWT authentication, roles and unit-subtree scope (design section 8)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+
+from shared.problems import Problem
+from shared.settings import ServiceSettings
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"  # 受理窗口
+    GRID_WORKER = "grid_worker"
+    MEDIATOR = "mediator"
+    COMMUNITY_ADMIN = "community_admin"
+    STREET_ADMIN = "street_admin"
+    DISTRICT_VIEWER = "district_viewer"
+    ADMIN = "admin"
+    SERVICE = "service"
+
+
+# Roles that see everything regardless of unit.
+GLOBAL_ROLES = frozenset({Role.ADMIN, Role.SERVICE})
+
+
+@dataclass(frozen=True)
+class Principal:
+    sub: str
+    name: str
+    roles: frozenset[str]
+    unit_id: str | None
+    claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def has_any(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_global(self) -> bool:
+        return self.has_any(*GLOBAL_ROLES)
+
+    def can_see(self, unit_path: list[str] | None) -> bool:
+        """In scope when the caller's unit is the unit or one of its ancestors (``unit_path`` root→unit)."""
+        if self.is_global:
+            return True
+        return bool(self.unit_id and unit_path and self.unit_id in unit_path)
+
+
+class TokenVerifier:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+
+    def verify(self, token: str) -> Principal:
+        s = self.settings
+        try:
+            if self._jwks is not None:
+                key: Any = self._jwks.get_signing_key_from_jwt(token).key
+                algorithms = ["RS256", "ES256"]
+            else:
+                key, algorithms = s.jwt_secret, [s.jwt_algorithm]
+            claims = jwt.decode(token, key, algorithms=algorithms, audience=s.jwt_audience, issuer=s.jwt_issuer,
+                                options={"require": ["sub", "exp"]})
+        except jwt.ExpiredSignatureError as exc:
+            raise _unauthenticated("token_expired", "the bearer token has expired") from exc
+        except jwt.PyJWTError as exc:
+            raise _unauthenticated("invalid_token", f"the bearer token is not valid: {exc}") from exc
+        roles = claims.get("roles") or []
+        if isinstance(roles, str):
+            roles = [roles]
+        return Principal(sub=str(claims["sub"]), name=str(claims.get("name", "")), roles=frozenset(roles),
+                         unit_id=claims.get("unit_id"), claims=claims)
+
+
+def mint_token(settings: ServiceSettings, *, sub: str, roles: list[str], unit_id: str | None,
+               name: str = "", ttl_seconds: int = 12 * 3600) -> str:
+    """The dev issuer: a signed HS256 token with the claims our services read."""
+    now = int(time.time())
+    claims = {"sub": sub, "name": name or sub, "roles": roles, "unit_id": unit_id, "iat": now,
+              "exp": now + ttl_seconds, "iss": settings.jwt_issuer, "aud": settings.jwt_audience}
+    return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
+
+
+def _unauthenticated(code: str, detail: str) -> Problem:
+    return Problem(401, code, detail, headers={"WWW-Authenticate": 'Bearer realm="fengqiao"'})
+
+
+def current_principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthenticated("missing_token", "send an Authorization: Bearer <token> header")
+    verifier: TokenVerifier = request.app.state.runtime.verifier
+    return verifier.verify(token.strip())
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: str) -> Any:
+    """A dependency that answers 403 unless the caller has one of ``roles`` (admins always pass)."""
+
+    def check(user: CurrentUser) -> Principal:
+        if not user.has_any(*roles, Role.ADMIN):
+            raise Problem(403, "forbidden_role", f"this action needs one of the roles: {', '.join(roles)}")
+        return user
+
+    return Depends(check)

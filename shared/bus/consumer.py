@@ -1,0 +1,242 @@
+"""Idempotent consumer: inbox row + effects in one transaction, offsets committed after the database.
+
+For each message: decode the CloudEvents headers and body; in one transaction insert
+``(consumer, ce_source, ce_id)`` into ``processed_events`` (a duplicate is skipped) and run the handler;
+commit; only then commit the Kafka offset. A failing handler is retried with backoff; after
+``max_attempts`` (or at once for a message that can never be decoded) the message goes to
+``<topic>.dlq`` with the error in headers, and the partition moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.bus.topics import ensure_topics
+from shared.events import Envelope, Event, InvalidEvent, Topic, decode
+from shared.observability import Metrics
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[AsyncSession, Event, Envelope], Awaitable[None]]
+Hook = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
+
+
+@dataclass
+class ConsumerSettings:
+    max_attempts: int = 5
+    backoff_seconds: float = 0.2
+    backoff_max_seconds: float = 5.0
+    max_records: int = 200
+    partitions: int = 6
+    replication_factor: int = 1
+    metadata_max_age_ms: int = 3000
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: EventConsumer) -> None:
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        # Wait for the batch in progress, then commit what it processed before giving partitions away.
+        async with self.owner._batch_lock:
+            await self.owner._commit_pending()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("consumer_assigned", consumer=self.owner.name,
+                 partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        topics: Sequence[str],
+        handlers: Mapping[str, Handler],
+        sessionmaker: async_sessionmaker[AsyncSession],
+        schema: str,
+        bootstrap: str,
+        metrics: Metrics,
+        settings: ConsumerSettings | None = None,
+        after_db_commit: Hook | None = None,
+    ) -> None:
+        self.name = name
+        self.topics = list(topics)
+        self.handlers = dict(handlers)
+        self.sessionmaker = sessionmaker
+        self.schema = schema
+        self.bootstrap = bootstrap
+        self.metrics = metrics
+        self.settings = settings or ConsumerSettings()
+        self.after_db_commit = after_db_commit
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._pending: dict[TopicPartition, int] = {}
+        self._batch_lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        await ensure_topics(self.bootstrap, [*self.topics, *(Topic.dlq(t) for t in self.topics)],
+                            s.partitions, s.replication_factor)
+        self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=False)
+        await self._producer.start()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=self.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            metadata_max_age_ms=s.metadata_max_age_ms,
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=1000,
+            max_poll_interval_ms=300000,
+        )
+        self._consumer.subscribe(self.topics, listener=_Rebalance(self))
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}")
+
+    async def stop(self) -> None:
+        """Graceful: finish the batch in progress, commit its offsets, leave the group."""
+        self._stopping.set()
+        if self._task:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), 15)
+            except TimeoutError:
+                self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        if self._consumer:
+            with contextlib.suppress(Exception):
+                await self._consumer.stop()
+        if self._producer:
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+
+    @property
+    def crashed(self) -> BaseException | None:
+        if self._task and self._task.done() and not self._task.cancelled():
+            return self._task.exception()
+        return None
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        consumer = self._consumer
+        while not self._stopping.is_set():
+            try:
+                batch = await consumer.getmany(timeout_ms=300, max_records=self.settings.max_records)
+            except KafkaError as exc:
+                log.warning("consumer_fetch_failed", consumer=self.name, error=repr(exc))
+                await asyncio.sleep(0.5)
+                continue
+            if not batch:
+                continue
+            async with self._batch_lock:
+                for tp, messages in batch.items():
+                    for msg in messages:
+                        await self._process(msg)
+                        self._pending[tp] = msg.offset + 1
+                await self._commit_pending()
+            self._update_lag(consumer, batch.keys())
+
+    async def _commit_pending(self) -> None:
+        if not self._pending or self._consumer is None:
+            return
+        offsets = dict(self._pending)
+        self._pending.clear()
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # Partitions moved on; the next owner re-reads these messages and the inbox skips them.
+            log.warning("consumer_commit_failed", consumer=self.name, error=repr(exc))
+
+    def _update_lag(self, consumer: AIOKafkaConsumer, tps: Any) -> None:
+        for tp in tps:
+            with contextlib.suppress(Exception):
+                hw = consumer.highwater(tp)
+                pos = consumer.last_position(tp) if hasattr(consumer, "last_position") else None
+                if hw is not None and pos is not None:
+                    self.metrics.consumer_lag.labels(self.name, tp.topic, str(tp.partition)).set(max(hw - pos, 0))
+
+    async def _process(self, msg: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            env = Envelope.from_headers(list(msg.headers or ()))
+            if env.type not in self.handlers:
+                self.metrics.consumed.labels(self.name, env.type, "ignored").inc()
+                return
+            event = decode(env.type, msg.value or b"")
+        except (InvalidEvent, ValueError) as exc:
+            await self._dead_letter(msg, exc, attempts=1)
+            return
+        handler = self.handlers[env.type]
+        bind = {"ce_id": env.id, "ce_type": env.type}
+        case_id = getattr(event, "case_id", None)
+        if case_id is not None:
+            bind["case_id"] = str(case_id)
+        with structlog.contextvars.bound_contextvars(**bind):
+            for attempt in range(1, self.settings.max_attempts + 1):
+                try:
+                    applied = await self._apply(handler, event, env)
+                except Exception as exc:
+                    log.warning("consumer_handler_failed", consumer=self.name, attempt=attempt, error=repr(exc))
+                    if attempt >= self.settings.max_attempts:
+                        await self._dead_letter(msg, exc, attempts=attempt)
+                        return
+                    delay = min(self.settings.backoff_seconds * 2 ** (attempt - 1), self.settings.backoff_max_seconds)
+                    await asyncio.sleep(delay)
+                    continue
+                self.metrics.consumed.labels(self.name, env.type, "applied" if applied else "duplicate").inc()
+                if self.after_db_commit is not None:
+                    await self.after_db_commit(msg)
+                return
+
+    async def _apply(self, handler: Handler, event: Event, env: Envelope) -> bool:
+        async with self.sessionmaker() as session, session.begin():
+            session.info["schema"] = self.schema
+            inserted = await session.execute(
+                text(
+                    f'INSERT INTO "{self.schema}".processed_events (consumer, ce_source, ce_id, ce_type) '
+                    "VALUES (:c, :s, :i, :t) ON CONFLICT DO NOTHING RETURNING 1"
+                ),
+                {"c": self.name, "s": env.source, "i": env.id, "t": env.type},
+            )
+            if inserted.first() is None:
+                return False
+            await handler(session, event, env)
+            return True
+
+    async def _dead_letter(self, msg: ConsumerRecord[bytes, bytes], exc: BaseException, attempts: int) -> None:
+        assert self._producer is not None
+        headers = [*list(msg.headers or ()),
+                   ("fq_error", str(exc)[:4000].encode()),
+                   ("fq_error_type", type(exc).__name__.encode()),
+                   ("fq_attempts", str(attempts).encode()),
+                   ("fq_consumer", self.name.encode()),
+                   ("fq_original_topic", msg.topic.encode()),
+                   ("fq_original_partition", str(msg.partition).encode()),
+                   ("fq_original_offset", str(msg.offset).encode()),
+                   ("fq_failed_at", datetime.now(UTC).isoformat().encode())]
+        delay = self.settings.backoff_seconds
+        while True:  # never drop a message: keep trying the DLQ until the broker takes it
+            try:
+                await self._producer.send_and_wait(Topic.dlq(msg.topic), value=msg.value, key=msg.key,
+                                                   headers=headers)
+                break
+            except KafkaError as send_exc:
+                log.warning("dlq_send_failed", consumer=self.name, error=repr(send_exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.backoff_max_seconds)
+        self.metrics.dead_lettered.labels(self.name, msg.topic).inc()
+        log.error("event_dead_lettered", consumer=self.name, topic=msg.topic, partition=msg.partition,
+                  offset=msg.offset, error=str(exc)[:500], attempts=attempts)

@@ -1,0 +1,304 @@
+"""Transactional outbox and its relay.
+
+A handler calls ``add_event`` inside its own transaction; the relay publishes committed rows to Kafka.
+
+Relay: one active instance per service, elected with a PostgreSQL advisory lock held by a dedicated
+connection; woken by LISTEN/NOTIFY with a fallback poll; publishes in id order (so in order per key),
+marks rows published with their partition and offset, keeps them for a retention window, and
+re-publishes every retained row when it sees that the broker forgot them (topics gone, or a partition
+ending before an offset we already wrote) — consumers dedupe by ``ce_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.bus.tables import notify_channel
+from shared.bus.topics import ensure_topics
+from shared.events import Event, encode, envelope_for
+from shared.observability import Metrics
+
+log = structlog.get_logger(__name__)
+
+
+async def add_event(session: AsyncSession, event: Event, *, source: str, traceparent: str | None = None) -> uuid.UUID:
+    """Write ``event`` to the outbox of the session's schema, in the caller's transaction."""
+    env = envelope_for(event, source, traceparent)
+    schema = _schema_of(session)
+    await session.execute(
+        text(
+            f'INSERT INTO "{schema}".outbox (event_id, topic, key, ce_type, headers, payload) '
+            "VALUES (:event_id, :topic, :key, :ce_type, CAST(:headers AS jsonb), CAST(:payload AS jsonb))"
+        ),
+        {
+            "event_id": uuid.UUID(env.id),
+            "topic": event.topic,
+            "key": event.key(),
+            "ce_type": event.ce_type,
+            "headers": json.dumps([[k, v.decode()] for k, v in env.headers()]),
+            "payload": encode(event).decode(),
+        },
+    )
+    await session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": notify_channel(schema)})
+    return uuid.UUID(env.id)
+
+
+def _schema_of(session: AsyncSession) -> str:
+    schema = session.info.get("schema")
+    if not schema:
+        raise RuntimeError("session has no schema; build it with ServiceRuntime.session()")
+    return str(schema)
+
+
+def advisory_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+@dataclass
+class RelaySettings:
+    batch_size: int = 500
+    poll_seconds: float = 1.0
+    retention_hours: float = 72.0
+    health_check_seconds: float = 2.0
+    standby_seconds: float = 1.0
+    partitions: int = 6
+    replication_factor: int = 1
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        dsn: str,
+        schema: str,
+        bootstrap: str,
+        topics: Sequence[str],
+        metrics: Metrics,
+        settings: RelaySettings | None = None,
+    ) -> None:
+        self.dsn = dsn
+        self.schema = schema
+        self.bootstrap = bootstrap
+        self.topics = list(topics)
+        self.metrics = metrics
+        self.settings = settings or RelaySettings()
+        self.is_leader = False
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._high_water: dict[tuple[str, int], int] = {}
+        self.republish_count = 0
+
+    @property
+    def table(self) -> str:
+        return f'"{self.schema}".outbox'
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.schema}")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._task:
+            try:
+                await asyncio.wait_for(self._task, 10)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._task
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        lock = advisory_key(f"fq-outbox:{self.schema}")
+        while not self._stopping.is_set():
+            conn: asyncpg.Connection | None = None
+            producer: AIOKafkaProducer | None = None
+            try:
+                conn = await asyncpg.connect(self.dsn)
+                if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock):
+                    await conn.close()
+                    conn = None
+                    await self._sleep(self.settings.standby_seconds)
+                    continue
+                self.is_leader = True
+                self.metrics.relay_leader.set(1)
+                log.info("outbox_relay_leader", schema=self.schema)
+                await conn.add_listener(notify_channel(self.schema), lambda *_: self._wake.set())
+                await ensure_topics(self.bootstrap, self.topics, self.settings.partitions,
+                                    self.settings.replication_factor)
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=False,
+                    request_timeout_ms=8000, linger_ms=2, metadata_max_age_ms=3000,
+                )
+                await producer.start()
+                await self._load_high_water(conn)
+                await self._lead(conn, producer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox_relay_error", schema=self.schema, error=repr(exc))
+                await self._sleep(1.0)
+            finally:
+                self.is_leader = False
+                self.metrics.relay_leader.set(0)
+                if producer is not None:
+                    with contextlib.suppress(Exception):
+                        await producer.stop()
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _lead(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> None:
+        last_check = time.monotonic()
+        while not self._stopping.is_set():
+            self._wake.clear()
+            published = await self._publish_batch(conn, producer)
+            if time.monotonic() - last_check >= self.settings.health_check_seconds:
+                last_check = time.monotonic()
+                await self._check_broker(conn)
+                await conn.execute(
+                    f"DELETE FROM {self.table} WHERE published_at < now() - make_interval(secs => $1)",
+                    self.settings.retention_hours * 3600,
+                )
+            if published < self.settings.batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
+
+    async def _publish_batch(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
+        rows = await conn.fetch(
+            f"SELECT id, topic, key, headers, payload FROM {self.table} "
+            "WHERE published_at IS NULL ORDER BY id LIMIT $1",
+            self.settings.batch_size,
+        )
+        if not rows:
+            return 0
+        futures = []
+        for r in rows:
+            headers = [(k, v.encode()) for k, v in json.loads(r["headers"])]
+            futures.append(await producer.send(
+                r["topic"], value=r["payload"].encode(), key=r["key"].encode(), headers=headers
+            ))
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        ids, parts, offsets = [], [], []
+        failure: BaseException | None = None
+        for r, res in zip(rows, results, strict=True):
+            if isinstance(res, BaseException):
+                failure = res
+                break  # keep order: everything from the first failure is sent again
+            ids.append(r["id"])
+            parts.append(res.partition)
+            offsets.append(res.offset)
+            key = (r["topic"], res.partition)
+            self._high_water[key] = max(self._high_water.get(key, -1), res.offset)
+            self.metrics.outbox_published.labels(r["topic"]).inc()
+        if ids:
+            await conn.execute(
+                f"UPDATE {self.table} o SET published_at = now(), kafka_partition = d.p, kafka_offset = d.o "
+                "FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS d(id, p, o) WHERE o.id = d.id",
+                ids, parts, offsets,
+            )
+        if failure is not None:
+            if isinstance(failure, UnknownTopicOrPartitionError):
+                await self._recover_amnesia(conn, "topic unknown to the broker")
+            raise failure if isinstance(failure, Exception) else RuntimeError(repr(failure))
+        return len(rows)
+
+    async def _load_high_water(self, conn: asyncpg.Connection) -> None:
+        rows = await conn.fetch(
+            f"SELECT topic, kafka_partition, max(kafka_offset) AS o FROM {self.table} "
+            "WHERE published_at IS NOT NULL GROUP BY 1, 2"
+        )
+        self._high_water = {(r["topic"], r["kafka_partition"]): r["o"] for r in rows}
+
+    async def _check_broker(self, conn: asyncpg.Connection) -> None:
+        """Detect broker amnesia: a topic we publish to is gone, or ends before an offset we wrote."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+        except KafkaError as exc:
+            log.warning("outbox_broker_unreachable", schema=self.schema, error=repr(exc))
+            return
+        finally:
+            await admin.close()
+        missing = [t for t in self.topics if t not in existing]
+        if missing:
+            await self._recover_amnesia(conn, f"topics missing: {missing}")
+            return
+        if not self._high_water:
+            return
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                    request_timeout_ms=5000)
+        try:
+            await consumer.start()
+            tps = [TopicPartition(t, p) for t, p in self._high_water]
+            ends = await consumer.end_offsets(tps)
+        except KafkaError as exc:
+            log.warning("outbox_end_offsets_failed", schema=self.schema, error=repr(exc))
+            return
+        finally:
+            await consumer.stop()
+        behind = [f"{tp.topic}/{tp.partition}" for tp, end in ends.items()
+                  if end <= self._high_water[(tp.topic, tp.partition)]]
+        if behind:
+            await self._recover_amnesia(conn, f"partitions shorter than published offsets: {behind}")
+
+    async def _recover_amnesia(self, conn: asyncpg.Connection, reason: str) -> None:
+        await ensure_topics(self.bootstrap, self.topics, self.settings.partitions, self.settings.replication_factor)
+        count = await _mark_unpublished(conn, self.schema, None)
+        self._high_water.clear()
+        self.republish_count += 1
+        self.metrics.outbox_republished.inc()
+        log.warning("outbox_broker_amnesia", schema=self.schema, reason=reason, republishing=count)
+
+async def _mark_unpublished(conn: asyncpg.Connection, schema: str, since: datetime | None) -> int:
+    result = await conn.execute(
+        f'UPDATE "{schema}".outbox SET published_at = NULL, kafka_partition = NULL, kafka_offset = NULL '
+        "WHERE published_at IS NOT NULL AND ($1::timestamptz IS NULL OR published_at >= $1)",
+        since,
+    )
+    return int(result.split()[-1])
+
+
+async def republish(dsn: str, schema: str, since: datetime | None = None) -> int:
+    """Mark retained rows (published since ``since``, or all) for publishing again; the relay sends them."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        count = await _mark_unpublished(conn, schema, since)
+        await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
+        return count
+    finally:
+        await conn.close()
+
+
+async def outbox_stats(session: AsyncSession) -> tuple[int, float]:
+    """(unpublished rows, age in seconds of the oldest unpublished row)."""
+    schema = _schema_of(session)
+    row = (await session.execute(text(
+        f'SELECT count(*), min(created_at) FROM "{schema}".outbox WHERE published_at IS NULL'
+    ))).one()
+    oldest = row[1]
+    age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+    return int(row[0]), max(age, 0.0)

@@ -1,0 +1,63 @@
+"""Database helpers: one async engine per service, bound to the service's own schema, and Alembic runs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def async_url(url: str) -> str:
+    """Turn a plain ``postgresql://`` URL into the asyncpg dialect SQLAlchemy needs."""
+    u = make_url(url)
+    if u.drivername in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
+        u = u.set(drivername="postgresql+asyncpg")
+    return u.render_as_string(hide_password=False)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """A DSN asyncpg accepts directly (for LISTEN/NOTIFY and advisory-lock connections)."""
+    u = make_url(url).set(drivername="postgresql")
+    return u.render_as_string(hide_password=False)
+
+
+def make_engine(url: str, schema: str, pool_size: int = 10) -> AsyncEngine:
+    """An engine whose connections use the service's schema first on the search path."""
+    return create_async_engine(
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"search_path": f"{schema},public", "application_name": schema}},
+    )
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with maker() as session:
+        yield session
+
+
+def alembic_config(migrations_dir: Path, url: str, schema: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    cfg.set_main_option("path_separator", "os")
+    cfg.attributes["database_url"] = async_url(url)
+    cfg.attributes["schema"] = schema
+    return cfg
+
+
+def upgrade(migrations_dir: Path, url: str, schema: str, revision: str = "head") -> None:
+    """Run a service's migrations (blocking; call it from a thread inside an event loop)."""
+    command.upgrade(alembic_config(migrations_dir, url, schema), revision)
+
+
+def downgrade(migrations_dir: Path, url: str, schema: str, revision: str = "base") -> None:
+    command.downgrade(alembic_config(migrations_dir, url, schema), revision)

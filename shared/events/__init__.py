@@ -1,0 +1,36 @@
+"""The event catalog. Importing this package registers every event type."""
+
+from shared.events import case, org
+from shared.events.base import (
+    CATALOG,
+    TOPICS,
+    Envelope,
+    Event,
+    InvalidEvent,
+    Topic,
+    decode,
+    encode,
+    envelope_for,
+)
+from shared.events.case import CaseAccepted, CaseAssigned, CaseReceived, CaseResolved
+from shared.events.org import MemberUpserted, UnitUpserted
+
+__all__ = [
+    "CATALOG",
+    "TOPICS",
+    "CaseAccepted",
+    "CaseAssigned",
+    "CaseReceived",
+    "CaseResolved",
+    "Envelope",
+    "Event",
+    "InvalidEvent",
+    "MemberUpserted",
+    "Topic",
+    "UnitUpserted",
+    "case",
+    "decode",
+    "encode",
+    "envelope_for",
+    "org",
+]

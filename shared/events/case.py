@@ -1,0 +1,135 @@
+"""Topic ``case-events``: facts about one case, keyed by its id."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+
+from shared.events.base import Event, Topic
+
+
+class Channel(StrEnum):
+    WALK_IN = "walk_in"  # 来访
+    PHONE = "phone"  # 来电
+    HOTLINE_12345 = "hotline_12345"  # 12345 工单
+    GRID_PATROL = "grid_patrol"  # 网格排查
+    ONLINE = "online"  # 线上
+    POLICE_TRANSFER = "police_transfer"  # 警情转调
+    COURT_TRANSFER = "court_transfer"  # 诉调对接
+    PETITION_TRANSFER = "petition_transfer"  # 信访转办
+
+
+class RequestType(StrEnum):
+    DISPUTE = "dispute"  # 纠纷
+    COMPLAINT = "complaint"  # 投诉
+    REPORT = "report"  # 举报
+    HELP = "help"  # 求助
+    CONSULT = "consult"  # 咨询
+    SUGGESTION = "suggestion"  # 建议
+
+
+class RiskLevel(StrEnum):
+    BLUE = "blue"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+class Level(StrEnum):
+    DISTRICT = "district"
+    STREET = "street"
+    COMMUNITY = "community"
+    VILLAGE = "village"
+    GRID = "grid"
+    BUILDING = "building"
+
+
+class Track(StrEnum):
+    GENERAL = "general"  # 普通门诊
+    SPECIALIST = "specialist"  # 专科门诊
+    SPECIAL = "special"  # 特需门诊
+    FOLLOWUP = "followup"  # 社区门诊
+
+
+class Outcome(StrEnum):
+    RESOLVED = "resolved"  # 调解成功
+    FAILED_REFERRED = "failed_referred"
+    WITHDRAWN = "withdrawn"
+    NOT_APPLICABLE = "not_applicable"
+
+
+class LocationRef(BaseModel):
+    """Where the case happened, without plain address text.
+
+    ``address_sealed`` is the address encrypted (AES-GCM) with the transport key shared by intake and
+    routing, so routing can locate the case while the topic carries no readable address.
+    """
+
+    grid_id: str | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lng: float | None = Field(default=None, ge=-180, le=180)
+    address_sealed: str | None = None
+
+
+class CaseEvent(Event):
+    topic: ClassVar[str] = Topic.CASE
+    case_id: uuid.UUID
+    at: datetime = Field(description="when the fact happened (UTC)")
+
+    def key(self) -> str:
+        return str(self.case_id)
+
+
+class CaseReceived(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.received.v1"
+    description: ClassVar[str] = "A case was registered at intake (any channel)."
+    code: str
+    channel: Channel
+    request_type: RequestType
+    category: str | None = None
+    risk_level: RiskLevel = RiskLevel.BLUE
+    people_involved: int | None = None
+    amount_involved: float | None = None
+    location: LocationRef
+    received_unit_id: str | None = None
+
+
+class CaseAssigned(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.assigned.v1"
+    description: ClassVar[str] = "Routing assigned the case to a unit; the accept clock starts."
+    assignment_id: uuid.UUID
+    case_code: str
+    unit_id: str
+    unit_path: list[str] = Field(description="ids from the root down to the unit itself")
+    level: Level
+    track: Track
+    forces: list[str] = Field(default_factory=list)
+    accept_due_at: datetime
+    rule_id: str
+    explanation: str
+
+
+class CaseAccepted(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.accepted.v1"
+    description: ClassVar[str] = "The assigned unit accepted (签收) the case; the resolve clock starts."
+    assignment_id: uuid.UUID
+    unit_id: str
+    accepted_by: str
+    resolve_due_at: datetime
+    accepted_on_time: bool
+
+
+class CaseResolved(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.resolved.v1"
+    description: ClassVar[str] = "The handling unit reached an outcome (办结)."
+    assignment_id: uuid.UUID
+    unit_id: str
+    level: Level
+    outcome: Outcome
+    resolved_by: str
+    resolved_on_time: bool
+    mediation_agreement: bool = False
+    judicial_confirmation: bool = False

@@ -1,0 +1,44 @@
+"""Topic ``org-events``: the org hierarchy and its members, owned by routing."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from shared.events.base import Event, Topic
+from shared.events.case import Level
+
+
+class OrgEvent(Event):
+    topic: ClassVar[str] = Topic.ORG
+
+
+class UnitUpserted(OrgEvent):
+    ce_type: ClassVar[str] = "fq.org.unit_upserted.v1"
+    description: ClassVar[str] = "A unit of the org hierarchy was created or changed."
+    unit_id: str
+    name: str
+    level: Level
+    parent_id: str | None
+    path: list[str] = Field(description="ids from the root down to the unit itself")
+    active: bool = True
+
+    def key(self) -> str:
+        return self.unit_id
+
+
+class MemberUpserted(OrgEvent):
+    ce_type: ClassVar[str] = "fq.org.member_upserted.v1"
+    description: ClassVar[str] = (
+        "A member (staff) was created or changed. Carries ids and roles only: contact data stays with "
+        "routing and is read through its internal API."
+    )
+    member_id: str
+    unit_id: str
+    roles: list[str]
+    forces: list[str] = Field(default_factory=list)
+    active: bool = True
+
+    def key(self) -> str:
+        return self.member_id

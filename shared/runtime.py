@@ -1,0 +1,189 @@
+"""Service bootstrap: builds engine, bus and verifier from settings and wires them into a FastAPI app.
+
+Nothing here runs at import time; ``create_service_app`` is called by each service's ``app.create_app``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import TokenVerifier
+from shared.bus.consumer import ConsumerSettings, EventConsumer, Handler, Hook
+from shared.bus.outbox import OutboxRelay, RelaySettings, outbox_stats
+from shared.bus.topics import broker_reachable
+from shared.clock import Clock
+from shared.db import asyncpg_dsn, make_engine, make_sessionmaker
+from shared.observability import Metrics, configure_logging
+from shared.problems import install_problem_handlers
+from shared.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    schema: str
+    title: str
+    description: str
+    produces: Sequence[str]
+    consumes: Sequence[str] = ()
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    routers: Sequence[APIRouter] = ()
+
+    @property
+    def source(self) -> str:
+        return self.source_for(self.name)
+
+    @staticmethod
+    def source_for(name: str) -> str:
+        """The CloudEvents ``source`` of a service's events."""
+        return f"/fengqiao/{name}"
+
+
+class ServiceRuntime:
+    def __init__(self, spec: ServiceSpec, settings: ServiceSettings, *, after_db_commit: Hook | None = None,
+                 run_relay: bool = True, run_consumer: bool = True, clock: Clock | None = None) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.clock = clock or Clock()
+        self.metrics = Metrics(spec.name)
+        self.engine = make_engine(settings.database_url, spec.schema, settings.db_pool_size)
+        self.sessionmaker = make_sessionmaker(self.engine)
+        self.verifier = TokenVerifier(settings)
+        self.relay: OutboxRelay | None = None
+        self.consumer: EventConsumer | None = None
+        if run_relay and spec.produces:
+            self.relay = OutboxRelay(
+                dsn=asyncpg_dsn(settings.database_url), schema=spec.schema,
+                bootstrap=settings.kafka_bootstrap_servers, topics=spec.produces, metrics=self.metrics,
+                settings=RelaySettings(
+                    batch_size=settings.outbox_batch_size, poll_seconds=settings.outbox_poll_seconds,
+                    retention_hours=settings.outbox_retention_hours,
+                    health_check_seconds=settings.outbox_health_check_seconds,
+                    partitions=settings.kafka_topic_partitions,
+                    replication_factor=settings.kafka_replication_factor,
+                ),
+            )
+        if run_consumer and spec.handlers:
+            self.consumer = EventConsumer(
+                name=f"{spec.name}-svc", topics=spec.consumes, handlers=spec.handlers,
+                sessionmaker=self.sessionmaker, schema=spec.schema,
+                bootstrap=settings.kafka_bootstrap_servers, metrics=self.metrics,
+                after_db_commit=after_db_commit,
+                settings=ConsumerSettings(
+                    max_attempts=settings.consumer_max_attempts,
+                    backoff_seconds=settings.consumer_backoff_seconds,
+                    backoff_max_seconds=settings.consumer_backoff_max_seconds,
+                    partitions=settings.kafka_topic_partitions,
+                    replication_factor=settings.kafka_replication_factor,
+                    metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
+                ),
+            )
+
+    @property
+    def source(self) -> str:
+        return self.spec.source
+
+    def session(self) -> AsyncSession:
+        session = self.sessionmaker()
+        session.info["schema"] = self.spec.schema
+        return session
+
+    async def start(self) -> None:
+        if self.relay:
+            await self.relay.start()
+        if self.consumer:
+            await self.consumer.start()
+
+    async def stop(self) -> None:
+        if self.consumer:
+            await self.consumer.stop()
+        if self.relay:
+            await self.relay.stop()
+        await self.engine.dispose()
+
+    async def readiness(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            async with self.session() as s:
+                await asyncio.wait_for(s.execute(text("SELECT 1")), 3)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        ok = await broker_reachable(self.settings.kafka_bootstrap_servers)
+        checks["broker"] = "ok" if ok else "unreachable"
+        if self.consumer and self.consumer.crashed:
+            checks["consumer"] = f"stopped: {self.consumer.crashed!r}"
+        return checks
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    runtime: ServiceRuntime = request.app.state.runtime
+    async with runtime.session() as session:
+        yield session
+
+
+def _runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+SessionDep = Annotated[AsyncSession, Depends(_session)]
+RuntimeDep = Annotated[ServiceRuntime, Depends(_runtime)]
+
+
+def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_kwargs: Any) -> FastAPI:
+    configure_logging(settings.log_level, settings.log_json)
+    runtime = ServiceRuntime(spec, settings, **runtime_kwargs)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        log.info("service_started", service=spec.name, port=settings.port)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            log.info("service_stopped", service=spec.name)
+
+    app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.middleware("http")(runtime.metrics.http_middleware())
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> JSONResponse:
+        checks = await runtime.readiness()
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["ops"])
+    async def metrics() -> Response:
+        if spec.produces:
+            async with runtime.session() as s:
+                backlog, age = await outbox_stats(s)
+            runtime.metrics.outbox_backlog.set(backlog)
+            runtime.metrics.outbox_oldest_age.set(age)
+        return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    for router in spec.routers:
+        app.include_router(router)
+    return app
