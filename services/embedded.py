@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 PG_SYSTEM_USER = "fqpostgres"
 
@@ -76,6 +77,13 @@ class EmbeddedPostgres:
                             PG_SYSTEM_USER], check=True)
         return PG_SYSTEM_USER
 
+    def _as_user(self) -> dict[str, Any]:
+        """subprocess arguments that drop root: uid, gid and supplementary groups."""
+        if not self._user:
+            return {}
+        entry = pwd.getpwnam(self._user)
+        return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
     def _chown(self, path: Path, user: str) -> None:
         entry = pwd.getpwnam(user)
         for root, dirs, files in os.walk(path):
@@ -94,12 +102,16 @@ class EmbeddedPostgres:
         if self._user:
             self._chown(self.data_dir, self._user)
             self._chown(sock_dir, self._user)
+            _make_traversable(self.data_dir.parent)
+            _make_traversable(bindir)
         if not (self.data_dir / "PG_VERSION").exists():
-            subprocess.run(
+            r = subprocess.run(
                 [str(bindir / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
                  "--encoding=UTF8", "--locale=C", "--no-instructions"],
-                check=True, user=self._user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                capture_output=True, text=True, **self._as_user(),
             )
+            if r.returncode != 0:
+                raise RuntimeError(f"initdb failed ({r.returncode}): {r.stderr.strip() or r.stdout.strip()}")
         stale = self.data_dir / "postmaster.pid"
         if stale.exists():
             pid = int(stale.read_text().splitlines()[0])
@@ -112,8 +124,8 @@ class EmbeddedPostgres:
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_file, "ab")  # noqa: SIM115 - kept open for the child's lifetime
-        self.proc = subprocess.Popen(args, user=self._user, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                     **self._as_user())
         log.close()
         wait_for_port(self.port, timeout, self.proc)
         self._wait_ready(timeout)
@@ -177,6 +189,14 @@ class EmbeddedBroker:
         """Stop and start again on the same port: a memory broker comes back with nothing."""
         self.stop()
         self.start()
+
+
+def _make_traversable(path: Path) -> None:
+    """Let the unprivileged PostgreSQL user reach ``path`` (adds o+x to ancestors that lack it)."""
+    for p in [path, *path.parents]:
+        mode = p.stat().st_mode
+        if not mode & 0o001:
+            p.chmod(mode | 0o001)
 
 
 def _alive(pid: int) -> bool:

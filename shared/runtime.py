@@ -89,6 +89,7 @@ class ServiceRuntime:
                     partitions=settings.kafka_topic_partitions,
                     replication_factor=settings.kafka_replication_factor,
                     metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
+                    session_timeout_ms=settings.consumer_session_timeout_ms,
                 ),
             )
 
@@ -124,8 +125,11 @@ class ServiceRuntime:
             checks["database"] = f"unreachable: {type(exc).__name__}"
         ok = await broker_reachable(self.settings.kafka_bootstrap_servers)
         checks["broker"] = "ok" if ok else "unreachable"
-        if self.consumer and self.consumer.crashed:
-            checks["consumer"] = f"stopped: {self.consumer.crashed!r}"
+        if self.consumer is not None:
+            if self.consumer.crashed:
+                checks["consumer"] = f"stopped: {self.consumer.crashed!r}"
+            else:
+                checks["consumer"] = "ok" if self.consumer.started else "joining"
         return checks
 
 

@@ -63,6 +63,7 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 5
     consumer_backoff_seconds: float = 0.2
     consumer_backoff_max_seconds: float = 5.0
+    consumer_session_timeout_ms: int = 10000
 
     # auth (design section 8)
     jwt_secret: str = DEV_JWT_SECRET

@@ -41,6 +41,7 @@ class ConsumerSettings:
     partitions: int = 6
     replication_factor: int = 1
     metadata_max_age_ms: int = 3000
+    session_timeout_ms: int = 10000
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -85,9 +86,21 @@ class EventConsumer:
         self._pending: dict[TopicPartition, int] = {}
         self._batch_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
+        self._started = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Start in the background: joining a group takes seconds and the API must not wait for it."""
+        self._task = asyncio.create_task(self._main(), name=f"consumer-{self.name}")
+
+    async def wait_started(self, timeout: float = 60.0) -> None:
+        await asyncio.wait_for(self._started.wait(), timeout)
+
+    @property
+    def started(self) -> bool:
+        return self._started.is_set()
+
+    async def _connect(self) -> None:
         s = self.settings
         await ensure_topics(self.bootstrap, [*self.topics, *(Topic.dlq(t) for t in self.topics)],
                             s.partitions, s.replication_factor)
@@ -99,13 +112,33 @@ class EventConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             metadata_max_age_ms=s.metadata_max_age_ms,
-            session_timeout_ms=10000,
-            heartbeat_interval_ms=1000,
+            session_timeout_ms=s.session_timeout_ms,
+            heartbeat_interval_ms=max(s.session_timeout_ms // 10, 100),
             max_poll_interval_ms=300000,
         )
         self._consumer.subscribe(self.topics, listener=_Rebalance(self))
         await self._consumer.start()
-        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}")
+
+    async def _main(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self._connect()
+                break
+            except (KafkaError, OSError) as exc:
+                log.warning("consumer_connect_failed", consumer=self.name, error=repr(exc))
+                await self._close_clients()
+                await asyncio.sleep(1.0)
+        else:
+            return
+        self._started.set()
+        await self._run()
+
+    async def _close_clients(self) -> None:
+        for client in (self._consumer, self._producer):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.stop()
+        self._consumer = self._producer = None
 
     async def stop(self) -> None:
         """Graceful: finish the batch in progress, commit its offsets, leave the group."""
@@ -117,12 +150,7 @@ class EventConsumer:
                 self._task.cancel()
             with contextlib.suppress(BaseException):
                 await self._task
-        if self._consumer:
-            with contextlib.suppress(Exception):
-                await self._consumer.stop()
-        if self._producer:
-            with contextlib.suppress(Exception):
-                await self._producer.stop()
+        await self._close_clients()
 
     @property
     def crashed(self) -> BaseException | None:

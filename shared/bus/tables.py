@@ -45,7 +45,7 @@ def create_bus_tables(schema: str) -> None:
     """Alembic operations creating the outbox and inbox in ``schema``."""
     md = MetaData()
     for table in (outbox_table(md, schema), processed_events_table(md, schema)):
-        op.create_table(table.name, *[c.copy() for c in table.columns], schema=schema)
+        op.create_table(table.name, *[c._copy() for c in table.columns], schema=schema)
     op.create_index(
         "ix_outbox_unpublished", "outbox", ["id"], schema=schema,
         postgresql_where=text("published_at IS NULL"),

@@ -1,0 +1,90 @@
+"""The walking skeleton end to end: intake → routing → notify → analytics over the real bus."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.auth import Role
+from tests.support import Stack, auth, case_body, eventually
+
+OPERATOR = auth(Role.OPERATOR, "S1", "op-1")
+G01_WORKER = auth(Role.GRID_WORKER, "G01", "U-G01-1")  # the demo org's G01 grid worker
+
+
+async def test_case_for_g01_is_assigned_notified_accepted_resolved_and_counted(stack: Stack) -> None:
+    async def kpis_g01() -> dict[str, Any] | None:
+        r = await stack.analytics.get("/api/v1/kpis", params={"unit_id": "G01"}, headers=G01_WORKER)
+        return r.json() if r.status_code == 200 else None  # 404 until analytics has seen the org events
+
+    before = await eventually(kpis_g01, what="analytics knows unit G01")
+
+    r = await stack.intake.post("/api/v1/cases", json=case_body(), headers=OPERATOR)
+    assert r.status_code == 201, r.text
+    case = r.json()
+    assert case["status"] == "received" and case["code"].startswith("FQ-")
+
+    async def assigned() -> dict[str, Any] | None:
+        got = (await stack.intake.get(f"/api/v1/cases/{case['id']}", headers=G01_WORKER)).json()
+        return got if got.get("status") == "assigned" else None
+
+    got = await eventually(assigned, what="case assigned")
+    assert got["current_unit_id"] == "G01"
+
+    async def inbox_item() -> dict[str, Any] | None:
+        items = (await stack.notify.get("/api/v1/inbox", headers=G01_WORKER)).json()["items"]
+        return next((i for i in items if i["case_id"] == case["id"]), None)
+
+    item = await eventually(inbox_item, what="inbox item for the G01 grid worker")
+    assert item["title"] == f"新案件待签收：{case['code']}"
+
+    routing = (await stack.routing.get(f"/api/v1/cases/{case['id']}/routing", headers=G01_WORKER)).json()
+    assignment = routing["current"]
+    assert assignment["unit_id"] == "G01" and assignment["status"] == "assigned"
+    assert len(routing["history"]) == 1
+
+    r = await stack.routing.post(f"/api/v1/assignments/{assignment['id']}/accept", headers=G01_WORKER)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "accepted" and r.headers["etag"] == '"2"'
+    r = await stack.routing.post(f"/api/v1/assignments/{assignment['id']}/resolve", headers=G01_WORKER,
+                                 json={"outcome": "resolved", "mediation_agreement": True})
+    assert r.status_code == 200, r.text
+
+    async def resolved_in_intake() -> bool:
+        got = (await stack.intake.get(f"/api/v1/cases/{case['id']}", headers=G01_WORKER)).json()
+        return got["status"] == "resolved" and got["outcome"] == "resolved"
+
+    await eventually(resolved_in_intake, what="intake shows the case resolved")
+
+    async def counted() -> dict[str, Any] | None:
+        k = await kpis_g01()
+        return k if k and k["resolved"] == before["resolved"] + 1 else None
+
+    kpis = await eventually(counted, what="analytics counts the resolution")
+    assert kpis["received"] == before["received"] + 1
+    assert kpis["resolution_rate"] is not None and 0 < kpis["resolution_rate"] <= 1
+
+
+async def test_a_case_located_by_address_keyword_goes_to_that_grid(stack: Stack) -> None:
+    body = case_body(location={"address": "青澜区鹭鸣街道听松苑5号楼"})
+    case = (await stack.intake.post("/api/v1/cases", json=body, headers=OPERATOR)).json()
+
+    async def routed() -> dict[str, Any] | None:
+        r = await stack.routing.get(f"/api/v1/cases/{case['id']}/routing", headers=auth(Role.ADMIN, None))
+        return r.json() if r.status_code == 200 else None
+
+    routing = await eventually(routed, what="routing of the case")
+    assert routing["current"]["unit_id"] == "G02"
+    assert "听松苑" in routing["current"]["explanation"]
+
+
+async def test_a_case_with_no_location_goes_to_the_street_triage_queue(stack: Stack) -> None:
+    body = case_body(location={})
+    case = (await stack.intake.post("/api/v1/cases", json=body, headers=OPERATOR)).json()
+
+    async def routed() -> dict[str, Any] | None:
+        r = await stack.routing.get(f"/api/v1/cases/{case['id']}/routing", headers=auth(Role.ADMIN, None))
+        return r.json() if r.status_code == 200 else None
+
+    routing = await eventually(routed, what="routing of the case")
+    assert routing["current"]["unit_id"] == "S1"
+    assert "triage" in routing["current"]["explanation"]
