@@ -131,7 +131,11 @@ class EventConsumer:
         else:
             return
         self._started.set()
-        await self._run()
+        try:
+            await self._run()
+        except Exception:
+            log.exception("consumer_crashed", consumer=self.name)  # /readyz reports it; offsets stay uncommitted
+            raise
 
     async def _close_clients(self) -> None:
         for client in (self._consumer, self._producer):
@@ -144,12 +148,11 @@ class EventConsumer:
         """Graceful: finish the batch in progress, commit its offsets, leave the group."""
         self._stopping.set()
         if self._task:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), 15)
-            except TimeoutError:
+            done, _ = await asyncio.wait({self._task}, timeout=15)
+            if not done:
                 self._task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._task
+                with contextlib.suppress(BaseException):
+                    await self._task
         await self._close_clients()
 
     @property

@@ -5,8 +5,9 @@ A handler calls ``add_event`` inside its own transaction; the relay publishes co
 Relay: one active instance per service, elected with a PostgreSQL advisory lock held by a dedicated
 connection; woken by LISTEN/NOTIFY with a fallback poll; publishes in id order (so in order per key),
 marks rows published with their partition and offset, keeps them for a retention window, and
-re-publishes every retained row when it sees that the broker forgot them (topics gone, or a partition
-ending before an offset we already wrote) — consumers dedupe by ``ce_id``.
+re-publishes every retained row when it sees that the broker forgot them — a topic it publishes to is
+gone, or the cluster id changed (a new or wiped cluster; the embedded broker gets a fresh id on every
+start) — consumers dedupe by ``ce_id``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
 from sqlalchemy import text
@@ -66,6 +67,9 @@ def _schema_of(session: AsyncSession) -> str:
     return str(schema)
 
 
+_CLUSTER_KEY = "kafka_cluster_id"
+
+
 def advisory_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
@@ -102,7 +106,6 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._high_water: dict[tuple[str, int], int] = {}
         self.republish_count = 0
 
     @property
@@ -149,7 +152,7 @@ class OutboxRelay:
                     request_timeout_ms=8000, linger_ms=2, metadata_max_age_ms=3000,
                 )
                 await producer.start()
-                await self._load_high_water(conn)
+                await self._check_broker(conn)
                 await self._lead(conn, producer)
             except asyncio.CancelledError:
                 raise
@@ -210,8 +213,6 @@ class OutboxRelay:
             ids.append(r["id"])
             parts.append(res.partition)
             offsets.append(res.offset)
-            key = (r["topic"], res.partition)
-            self._high_water[key] = max(self._high_water.get(key, -1), res.offset)
             self.metrics.outbox_published.labels(r["topic"]).inc()
         if ids:
             await conn.execute(
@@ -225,50 +226,35 @@ class OutboxRelay:
             raise failure if isinstance(failure, Exception) else RuntimeError(repr(failure))
         return len(rows)
 
-    async def _load_high_water(self, conn: asyncpg.Connection) -> None:
-        rows = await conn.fetch(
-            f"SELECT topic, kafka_partition, max(kafka_offset) AS o FROM {self.table} "
-            "WHERE published_at IS NOT NULL GROUP BY 1, 2"
-        )
-        self._high_water = {(r["topic"], r["kafka_partition"]): r["o"] for r in rows}
-
     async def _check_broker(self, conn: asyncpg.Connection) -> None:
-        """Detect broker amnesia: a topic we publish to is gone, or ends before an offset we wrote."""
+        """Detect broker amnesia: a topic we publish to is gone, or the cluster is not the one we wrote to."""
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
         try:
             await admin.start()
             existing = set(await admin.list_topics())
+            cluster_id = str((await admin.describe_cluster()).get("cluster_id") or "")
         except KafkaError as exc:
             log.warning("outbox_broker_unreachable", schema=self.schema, error=repr(exc))
             return
         finally:
             await admin.close()
+        known = await conn.fetchval(f'SELECT value FROM "{self.schema}".relay_state WHERE key = $1', _CLUSTER_KEY)
+        if cluster_id and cluster_id != known:
+            await conn.execute(
+                f'INSERT INTO "{self.schema}".relay_state (key, value, updated_at) VALUES ($1, $2, now()) '
+                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+                _CLUSTER_KEY, cluster_id,
+            )
+            if known is not None:
+                await self._recover_amnesia(conn, f"cluster id changed from {known} to {cluster_id}")
+                return
         missing = [t for t in self.topics if t not in existing]
         if missing:
             await self._recover_amnesia(conn, f"topics missing: {missing}")
-            return
-        if not self._high_water:
-            return
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                    request_timeout_ms=5000)
-        try:
-            await consumer.start()
-            tps = [TopicPartition(t, p) for t, p in self._high_water]
-            ends = await consumer.end_offsets(tps)
-        except KafkaError as exc:
-            log.warning("outbox_end_offsets_failed", schema=self.schema, error=repr(exc))
-            return
-        finally:
-            await consumer.stop()
-        behind = [f"{tp.topic}/{tp.partition}" for tp, end in ends.items()
-                  if end <= self._high_water[(tp.topic, tp.partition)]]
-        if behind:
-            await self._recover_amnesia(conn, f"partitions shorter than published offsets: {behind}")
 
     async def _recover_amnesia(self, conn: asyncpg.Connection, reason: str) -> None:
         await ensure_topics(self.bootstrap, self.topics, self.settings.partitions, self.settings.replication_factor)
         count = await _mark_unpublished(conn, self.schema, None)
-        self._high_water.clear()
         self.republish_count += 1
         self.metrics.outbox_republished.inc()
         log.warning("outbox_broker_amnesia", schema=self.schema, reason=reason, republishing=count)

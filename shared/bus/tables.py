@@ -41,10 +41,28 @@ def processed_events_table(metadata: MetaData, schema: str) -> Table:
         extend_existing=True,
     )
 
+def relay_state_table(metadata: MetaData, schema: str) -> Table:
+    """What the relay must remember across restarts, e.g. the id of the Kafka cluster it published to."""
+    return Table(
+        "relay_state",
+        metadata,
+        Column("key", String(100), primary_key=True),
+        Column("value", String(500), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        schema=schema,
+        extend_existing=True,
+    )
+
+
+def bus_tables(metadata: MetaData, schema: str) -> list[Table]:
+    return [outbox_table(metadata, schema), processed_events_table(metadata, schema),
+            relay_state_table(metadata, schema)]
+
+
 def create_bus_tables(schema: str) -> None:
-    """Alembic operations creating the outbox and inbox in ``schema``."""
+    """Alembic operations creating the outbox, the inbox and the relay state in ``schema``."""
     md = MetaData()
-    for table in (outbox_table(md, schema), processed_events_table(md, schema)):
+    for table in bus_tables(md, schema):
         op.create_table(table.name, *[c._copy() for c in table.columns], schema=schema)
     op.create_index(
         "ix_outbox_unpublished", "outbox", ["id"], schema=schema,
@@ -54,6 +72,7 @@ def create_bus_tables(schema: str) -> None:
     op.create_index("ix_processed_events_at", "processed_events", ["processed_at"], schema=schema)
 
 def drop_bus_tables(schema: str) -> None:
+    op.drop_table("relay_state", schema=schema)
     op.drop_table("processed_events", schema=schema)
     op.drop_table("outbox", schema=schema)
 
