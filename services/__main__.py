@@ -62,7 +62,7 @@ def migrate_all(database_url: str, downgrade_to: str | None = None) -> None:
 
 def _service_proc(svc: ServiceInfo, env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
     settings = svc.settings_cls()
-    log = open(log_dir / f"{svc.name}.log", "ab")  # noqa: SIM115 - the child owns it
+    log = open(log_dir / f"{svc.name}.log", "ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", svc.factory, "--host", settings.host,
          "--port", str(settings.port), "--no-access-log", "--log-level", "warning"],
@@ -106,7 +106,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     def shutdown(*_: object) -> None:
         _say("\nstopping ...")
-        for name, p in procs.items():
+        for p in procs.values():
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
         for name, p in procs.items():

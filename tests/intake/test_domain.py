@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from cryptography.exceptions import InvalidTag
+
+from intake_svc.domain import (
+    assess_risk,
+    case_code,
+    mask_address,
+    mask_id_number,
+    mask_name,
+    mask_phone,
+    normalize_mobile,
+    validate_id_number,
+)
+from shared.crypto import Sealer
+from shared.events.case import RiskLevel
+
+
+@pytest.mark.parametrize("raw", ["13812345678", "+86 138-1234-5678", "0086 13812345678", "138 1234 5678"])
+def test_mobile_numbers_are_normalised(raw: str) -> None:
+    assert normalize_mobile(raw) == "13812345678"
+
+
+@pytest.mark.parametrize("raw", ["12812345678", "1381234567", "23812345678", "0571-88888888", "abc"])
+def test_bad_mobile_numbers_are_rejected(raw: str) -> None:
+    with pytest.raises(ValueError):
+        normalize_mobile(raw)
+
+
+def test_id_number_check_digit_and_birth_date() -> None:
+    assert validate_id_number("11010519491231002x") == "11010519491231002X"
+    with pytest.raises(ValueError, match="check digit"):
+        validate_id_number("110105194912310021")
+    with pytest.raises(ValueError, match="real date"):
+        validate_id_number("110105194913310024")
+    with pytest.raises(ValueError, match="18 characters"):
+        validate_id_number("1101051949123100")
+
+
+def test_masks_hide_the_middle() -> None:
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_name("欧阳春花") == "欧***"
+    assert mask_name("王") == "王*"
+    assert mask_id_number("11010519491231002X") == "110105********002X"
+    assert mask_address("松涛花园3号楼201室") == "松涛花园*号楼***室"
+
+
+def test_case_code_uses_the_shanghai_date() -> None:
+    assert case_code(datetime(2026, 11, 22, 17, 0, tzinfo=UTC), 123) == "FQ-20261123-000123"
+
+
+def test_first_risk_rules() -> None:
+    assert assess_risk([], None, None) == (RiskLevel.BLUE, [])
+    assert assess_risk([], 6, None) == (RiskLevel.YELLOW, ["group:6"])
+    level, reasons = assess_risk(["violence"], 2, 200_000)
+    assert level == RiskLevel.RED and "violence" in reasons and "large_amount:200000" in reasons
+
+
+def test_sealer_round_trips_rotates_and_binds_to_the_case() -> None:
+    import base64
+    import os
+
+    k1, k2 = (base64.b64encode(os.urandom(32)).decode() for _ in range(2))
+    old = Sealer({"k1": k1}, "k1")
+    sealed = old.seal("13812345678", b"case-1")
+    assert "13812345678" not in sealed and sealed.startswith("k1.")
+    rotated = Sealer({"k1": k1, "k2": k2}, "k2")
+    assert rotated.open(sealed, b"case-1") == "13812345678"
+    assert rotated.seal("x").startswith("k2.")
+    with pytest.raises(InvalidTag):
+        rotated.open(sealed, b"case-2")  # sealed for another case
