@@ -125,6 +125,8 @@ class ServiceRuntime:
             checks["database"] = f"unreachable: {type(exc).__name__}"
         ok = await broker_reachable(self.settings.kafka_bootstrap_servers)
         checks["broker"] = "ok" if ok else "unreachable"
+        if self.relay is not None and self.relay.last_error:
+            checks["outbox_relay"] = f"failing: {self.relay.last_error[:300]}"
         if self.consumer is not None:
             if self.consumer.crashed:
                 checks["consumer"] = f"stopped: {self.consumer.crashed!r}"

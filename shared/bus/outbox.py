@@ -103,6 +103,7 @@ class OutboxRelay:
         self.metrics = metrics
         self.settings = settings or RelaySettings()
         self.is_leader = False
+        self.last_error: str | None = None  # the latest failure, cleared by the next successful round
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -157,6 +158,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self.last_error = repr(exc)
                 log.warning("outbox_relay_error", schema=self.schema, error=repr(exc))
                 await self._sleep(1.0)
             finally:
@@ -178,6 +180,7 @@ class OutboxRelay:
         while not self._stopping.is_set():
             self._wake.clear()
             published = await self._publish_batch(conn, producer)
+            self.last_error = None
             if time.monotonic() - last_check >= self.settings.health_check_seconds:
                 last_check = time.monotonic()
                 await self._check_broker(conn)

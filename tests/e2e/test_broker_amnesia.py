@@ -24,12 +24,14 @@ ADMIN = auth(Role.ADMIN, None)
 async def lonely_stack(infra: Infra, tmp_path: Path) -> AsyncIterator[tuple[Stack, EmbeddedBroker]]:
     broker = EmbeddedBroker(free_port(), log_file=tmp_path / "broker.log")
     broker.start()
-    url = await asyncio.to_thread(infra.database, "fq_amnesia")
-    stack = await start_stack(url, broker.bootstrap, names=("intake", "routing"))
     try:
-        yield stack, broker
+        url = await asyncio.to_thread(infra.database, "fq_amnesia")
+        stack = await start_stack(url, broker.bootstrap, names=("intake", "routing"))
+        try:
+            yield stack, broker
+        finally:
+            await stack.close()
     finally:
-        await stack.close()
         broker.stop()
 
 

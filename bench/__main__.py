@@ -1,0 +1,255 @@
+"""Load generator: intake throughput and latency, end-to-end POST → inbox latency, and the bare ceiling.
+
+    python -m bench [--cases 2000] [--rate 200] [--concurrency 32] [--e2e 100]
+
+Runs against the stack at the configured ports; when none answers, it starts one with
+``python -m services up`` and stops it afterwards. Everything runs on this machine (2 cores): the
+load generator competes with the services for CPU, so figures are lower bounds of what the services do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from services.embedded import free_port, wait_for_port
+from services.registry import DEMO_ORG, ROOT, SERVICES
+from shared.auth import Role, mint_token
+from shared.settings import ServiceSettings
+
+DATA = ROOT / "services" / "data" / "cases_dev.jsonl"
+
+
+@dataclass
+class Result:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    elapsed: float = 0.0
+    target_rate: float | None = None
+
+    def row(self) -> list[str]:
+        lat = sorted(self.latencies)
+
+        def pct(p: float) -> str:
+            if not lat:
+                return "-"
+            return f"{lat[min(int(len(lat) * p), len(lat) - 1)] * 1000:.1f}"
+
+        n = len(lat) + self.errors
+        achieved = len(lat) / self.elapsed if self.elapsed else 0
+        return [self.name, str(n), f"{self.target_rate:.0f}" if self.target_rate else "max",
+                f"{achieved:.0f}", pct(0.5), pct(0.95), pct(0.99),
+                f"{statistics.fmean(lat) * 1000:.1f}" if lat else "-", str(self.errors)]
+
+
+def _bodies(n: int) -> list[dict[str, Any]]:
+    rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    grids = [u["id"] for u in json.loads(DEMO_ORG.read_text())["units"] if u["level"] == "grid"]
+    rng = random.Random(7)
+    out = []
+    for i in range(n):
+        row = rows[i % len(rows)]
+        out.append({
+            "channel": rng.choice(["walk_in", "phone", "grid_patrol", "online"]),
+            "request_type": row["request_type"], "title": row["text"][:30], "description": row["text"],
+            "category": row["category"], "location": {"grid_id": rng.choice(grids), "address": "鹭鸣街道"},
+            "parties": [{"role": "applicant", "name": f"测试{i % 97}", "phone": f"139{i % 10**8:08d}"}],
+        })
+    return out
+
+
+async def closed_loop(client: httpx.AsyncClient, url: str, bodies: list[dict[str, Any]], concurrency: int,
+                      name: str, headers: dict[str, str]) -> Result:
+    """As fast as possible with ``concurrency`` requests in flight: the throughput ceiling."""
+    result = Result(name)
+    queue = list(reversed(bodies))
+
+    async def worker() -> None:
+        while queue:
+            body = queue.pop()
+            t = time.perf_counter()
+            try:
+                r = await client.post(url, json=body, headers=headers)
+                ok = r.status_code == 201
+            except httpx.HTTPError:
+                ok = False
+            if ok:
+                result.latencies.append(time.perf_counter() - t)
+            else:
+                result.errors += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    result.elapsed = time.perf_counter() - start
+    return result
+
+
+async def open_loop(client: httpx.AsyncClient, url: str, bodies: list[dict[str, Any]], rate: float, name: str,
+                    headers: dict[str, str]) -> Result:
+    """A fixed arrival rate; latency counts from the intended send time (no coordinated omission)."""
+    result = Result(name, target_rate=rate)
+    start = time.perf_counter()
+
+    async def one(i: int, body: dict[str, Any]) -> None:
+        intended = start + i / rate
+        delay = intended - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        try:
+            r = await client.post(url, json=body, headers=headers)
+        except httpx.HTTPError:
+            result.errors += 1
+            return
+        done = time.perf_counter()
+        if r.status_code == 201:
+            result.latencies.append(done - intended)
+        else:
+            result.errors += 1
+
+    await asyncio.gather(*(one(i, b) for i, b in enumerate(bodies)))
+    result.elapsed = time.perf_counter() - start
+    return result
+
+
+async def end_to_end(urls: dict[str, str], settings: ServiceSettings, headers: dict[str, str],
+                     bodies: list[dict[str, Any]], timeout: float = 30) -> Result:
+    """One case at a time: POST answered → the inbox item visible to the grid's worker (polled every 5 ms)."""
+    result = Result("e2e: POST → inbox item visible")
+    workers = {m["unit_id"]: m["id"] for m in json.loads(DEMO_ORG.read_text())["members"]
+               if m["role"] == "grid_worker"}
+    async with httpx.AsyncClient(timeout=10) as client:
+        for body in bodies:
+            grid = body["location"]["grid_id"]
+            if grid not in workers:
+                continue
+            worker = {"Authorization": "Bearer " + mint_token(settings, sub=workers[grid],
+                                                              roles=[Role.GRID_WORKER], unit_id=grid)}
+            r = await client.post(f"{urls['intake']}/api/v1/cases", json=body, headers=headers)
+            posted = time.perf_counter()
+            case_id = r.json()["id"]
+            while time.perf_counter() - posted < timeout:
+                page = await client.get(f"{urls['notify']}/api/v1/inbox", params={"limit": 20}, headers=worker)
+                if any(i["case_id"] == case_id for i in page.json()["items"]):
+                    result.latencies.append(time.perf_counter() - posted)
+                    break
+                await asyncio.sleep(0.005)
+            else:
+                result.errors += 1
+    result.elapsed = sum(result.latencies) or 1e-9
+    return result
+
+
+def _start_bare() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "bench.bare_app:create_app",
+                             "--port", str(port), "--log-level", "warning", "--no-access-log"], cwd=ROOT,
+                            start_new_session=True)
+    wait_for_port(port, 30, proc)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _stack_up(intake_url: str) -> bool:
+    try:
+        return httpx.get(f"{intake_url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _start_stack(intake_url: str) -> subprocess.Popen[bytes]:
+    print("no stack answers; starting one with `python -m services up` ...", flush=True)
+    log = open(ROOT / "var" / "bench-stack.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "services", "up"], cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if b"ready. Ctrl-C" in (ROOT / "var" / "bench-stack.log").read_bytes():
+            return proc
+        if proc.poll() is not None:
+            raise RuntimeError("the stack did not start; see var/bench-stack.log")
+        time.sleep(0.5)
+    raise RuntimeError("the stack did not get ready in 120 s; see var/bench-stack.log")
+
+
+def _table(results: list[Result]) -> str:
+    head = ["scenario", "n", "target/s", "achieved/s", "p50 ms", "p95 ms", "p99 ms", "mean ms", "errors"]
+    rows = [head, *(r.row() for r in results)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+             for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace) -> int:
+    settings = ServiceSettings()
+    urls = {s.name: f"http://{s.settings_cls().host}:{s.settings_cls().port}" for s in SERVICES}
+    stack_proc = None
+    if not _stack_up(urls["intake"]):
+        (ROOT / "var").mkdir(exist_ok=True)
+        stack_proc = _start_stack(urls["intake"])
+    bare_proc, bare_url = _start_bare()
+    headers = {"Authorization": "Bearer " + mint_token(settings, sub="bench", roles=[Role.OPERATOR], unit_id="S1")}
+    results: list[Result] = []
+    try:
+        limits = httpx.Limits(max_connections=args.concurrency * 2, max_keepalive_connections=args.concurrency * 2)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            warm = _bodies(50)
+            await closed_loop(client, f"{urls['intake']}/api/v1/cases", warm, 8, "warm-up", headers)
+            await closed_loop(client, f"{bare_url}/echo", warm, 8, "warm-up", {})
+            bodies = _bodies(args.cases)
+            bare = await closed_loop(client, f"{bare_url}/echo", bodies, args.concurrency,
+                                     f"bare FastAPI ceiling (c={args.concurrency})", {})
+            results.append(bare)
+            intake_max = await closed_loop(client, f"{urls['intake']}/api/v1/cases", bodies, args.concurrency,
+                                           f"intake POST /cases (c={args.concurrency})", headers)
+            results.append(intake_max)
+            await asyncio.sleep(3)  # let the pipeline drain before the paced run
+            paced = await open_loop(client, f"{urls['intake']}/api/v1/cases", _bodies(args.cases),
+                                             args.rate, f"intake POST /cases at {args.rate:.0f}/s", headers)
+            results.append(paced)
+        await asyncio.sleep(2)
+        results.append(await end_to_end(urls, settings, headers, _bodies(args.e2e)))
+    finally:
+        bare_proc.send_signal(signal.SIGTERM)
+        bare_proc.wait(10)
+        if stack_proc is not None:
+            stack_proc.send_signal(signal.SIGINT)
+            stack_proc.wait(60)
+    print()
+    print(_table(results))
+    bare_rate = len(bare.latencies) / bare.elapsed
+    intake_rate = len(intake_max.latencies) / intake_max.elapsed
+    print(f"\nintake ceiling / bare FastAPI ceiling = {intake_rate:.0f} / {bare_rate:.0f} = "
+          f"{intake_rate / bare_rate:.1%}  (same machine, same client, same concurrency)")
+    print(f"machine: {os.cpu_count()} cores; load generator, services, PostgreSQL and broker share them")
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.txt").write_text(_table(results) + "\n")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--e2e", type=int, default=100, help="cases timed from POST to inbox")
+    return asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
