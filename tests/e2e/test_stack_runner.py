@@ -1,0 +1,96 @@
+"""`python -m services up` as a user runs it: embedded infrastructure, four services, Ctrl-C leaves nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+from services.embedded import free_port
+from tests.support import ROOT
+
+
+def _wait_for(path: Path, text: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = path.read_text(errors="replace") if path.exists() else ""
+        if text in out:
+            return out
+        assert proc.poll() is None, f"runner exited early:\n{out}"
+        time.sleep(0.3)
+    raise AssertionError(f"no '{text}' after {timeout}s:\n{path.read_text(errors='replace')}")
+
+
+def test_up_prints_urls_and_tokens_and_ctrl_c_stops_every_process(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("INTAKE", "ROUTING", "NOTIFY", "ANALYTICS")}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    env.update({f"{name}_PORT": str(port) for name, port in ports.items()})
+    env.update(FQ_STACK_VAR_DIR=str(tmp_path / "var"), FQ_STACK_PG_PORT=str(free_port()),
+               FQ_STACK_BROKER_PORT=str(free_port()))
+    log = tmp_path / "up.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "services", "up"], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        text = _wait_for(log, "ready. Ctrl-C stops everything.", proc)
+        assert "demo org imported: {'units': 53, 'members': 21}" in text
+        for port in ports.values():
+            assert f"http://127.0.0.1:{port}" in text
+        token = next(line.split()[-1] for line in text.splitlines() if "grid worker G01" in line)
+        inbox = httpx.get(f"http://127.0.0.1:{ports['NOTIFY']}/api/v1/inbox",
+                          headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert inbox.status_code == 200, inbox.text
+
+        status = subprocess.run([sys.executable, "-m", "services", "status"], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert status.stdout.count("alive") == 6  # four services, PostgreSQL, broker
+        state = json.loads((tmp_path / "var" / "stack.json").read_text())
+        children = [pid for pid in state["pids"].values() if pid]
+        assert len(children) == 6 and all(psutil.pid_exists(p) for p in children)
+    finally:
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        proc.wait(90)
+    assert proc.returncode == 0
+    time.sleep(0.5)
+    alive = [p for p in children if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], f"processes left behind: {alive}"
+    assert "stopped postgres" in log.read_text()
+    assert not (tmp_path / "var" / "stack.json").exists()
+
+
+def test_nothing_is_built_at_import_time() -> None:
+    """Importing every module with production settings and no secrets must not fail or connect anywhere."""
+    code = ("import intake_svc.app, routing_svc.app, notify_svc.app, analytics_svc.app, services.__main__, "
+            "bench.__main__; print('ok')")
+    env = {**os.environ, "FQ_ENV": "prod", "DATABASE_URL": "postgresql://nobody@192.0.2.1:1/none",
+           "KAFKA_BOOTSTRAP_SERVERS": "192.0.2.1:1"}
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_no_service_imports_another_or_declares_tables_outside_its_schema() -> None:
+    import importlib
+
+    from sqlmodel import SQLModel
+
+    services = ("intake_svc", "routing_svc", "notify_svc", "analytics_svc")
+    for svc in services:
+        for path in (ROOT / svc).rglob("*.py"):
+            source = path.read_text()
+            for other in set(services) - {svc}:
+                assert f"from {other}" not in source and f"import {other}" not in source, f"{path} imports {other}"
+        tables = importlib.import_module(f"{svc}.tables")
+        models = [m for m in vars(tables).values()
+                  if isinstance(m, type) and issubclass(m, SQLModel) and hasattr(m, "__table__")
+                  and m.__module__ == tables.__name__]
+        assert models, svc
+        for model in models:
+            assert model.__table__.schema == svc.removesuffix("_svc"), f"{model.__name__} outside {svc}'s schema"
