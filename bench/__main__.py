@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import httpx
 
 from services.embedded import free_port, wait_for_port
@@ -71,7 +72,7 @@ def _bodies(n: int) -> list[dict[str, Any]]:
     return out
 
 
-async def closed_loop(client: httpx.AsyncClient, url: str, bodies: list[dict[str, Any]], concurrency: int,
+async def closed_loop(client: aiohttp.ClientSession, url: str, bodies: list[dict[str, Any]], concurrency: int,
                       name: str, headers: dict[str, str]) -> Result:
     """As fast as possible with ``concurrency`` requests in flight: the throughput ceiling."""
     result = Result(name)
@@ -82,9 +83,10 @@ async def closed_loop(client: httpx.AsyncClient, url: str, bodies: list[dict[str
             body = queue.pop()
             t = time.perf_counter()
             try:
-                r = await client.post(url, json=body, headers=headers)
-                ok = r.status_code == 201
-            except httpx.HTTPError:
+                async with client.post(url, json=body, headers=headers) as r:
+                    await r.read()
+                    ok = r.status == 201
+            except aiohttp.ClientError:
                 ok = False
             if ok:
                 result.latencies.append(time.perf_counter() - t)
@@ -97,7 +99,7 @@ async def closed_loop(client: httpx.AsyncClient, url: str, bodies: list[dict[str
     return result
 
 
-async def open_loop(client: httpx.AsyncClient, url: str, bodies: list[dict[str, Any]], rate: float, name: str,
+async def open_loop(client: aiohttp.ClientSession, url: str, bodies: list[dict[str, Any]], rate: float, name: str,
                     headers: dict[str, str]) -> Result:
     """A fixed arrival rate; latency counts from the intended send time (no coordinated omission)."""
     result = Result(name, target_rate=rate)
@@ -109,12 +111,14 @@ async def open_loop(client: httpx.AsyncClient, url: str, bodies: list[dict[str, 
         if delay > 0:
             await asyncio.sleep(delay)
         try:
-            r = await client.post(url, json=body, headers=headers)
-        except httpx.HTTPError:
+            async with client.post(url, json=body, headers=headers) as r:
+                await r.read()
+                status = r.status
+        except aiohttp.ClientError:
             result.errors += 1
             return
         done = time.perf_counter()
-        if r.status_code == 201:
+        if status == 201:
             result.latencies.append(done - intended)
         else:
             result.errors += 1
@@ -204,8 +208,8 @@ async def run(args: argparse.Namespace) -> int:
     headers = {"Authorization": "Bearer " + mint_token(settings, sub="bench", roles=[Role.OPERATOR], unit_id="S1")}
     results: list[Result] = []
     try:
-        limits = httpx.Limits(max_connections=args.concurrency * 2, max_keepalive_connections=args.concurrency * 2)
-        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        connector = aiohttp.TCPConnector(limit=args.concurrency * 2)
+        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as client:
             warm = _bodies(50)
             await closed_loop(client, f"{urls['intake']}/api/v1/cases", warm, 8, "warm-up", headers)
             await closed_loop(client, f"{bare_url}/echo", warm, 8, "warm-up", {})

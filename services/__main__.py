@@ -105,6 +105,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def shutdown(*_: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not abandon half the processes
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _say("\nstopping ...")
         for p in procs.values():
             if p.poll() is None:
@@ -123,7 +125,12 @@ def cmd_up(args: argparse.Namespace) -> int:
             _say("  stopped postgres")
         _state_file(stack).unlink(missing_ok=True)
 
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    # Ctrl-C and `kill` both stop the stack, even when started from a shell that ignores SIGINT
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         if "DATABASE_URL" not in env:
             pg = EmbeddedPostgres(stack.var_dir / "pgdata", stack.pg_port, log_file=log_dir / "postgres.log")

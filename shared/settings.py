@@ -47,7 +47,7 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
 
     database_url: str = "postgresql://postgres@127.0.0.1:15432/fengqiao"
-    db_pool_size: int = 10
+    db_pool_size: int = 20
 
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     kafka_topic_partitions: int = 6

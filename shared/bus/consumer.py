@@ -42,6 +42,7 @@ class ConsumerSettings:
     replication_factor: int = 1
     metadata_max_age_ms: int = 3000
     session_timeout_ms: int = 10000
+    fetch_max_wait_ms: int = 100  # how long the broker may hold a fetch when nothing is new (latency bound)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -115,6 +116,7 @@ class EventConsumer:
             session_timeout_ms=s.session_timeout_ms,
             heartbeat_interval_ms=max(s.session_timeout_ms // 10, 100),
             max_poll_interval_ms=300000,
+            fetch_max_wait_ms=s.fetch_max_wait_ms,
         )
         self._consumer.subscribe(self.topics, listener=_Rebalance(self))
         await self._consumer.start()
