@@ -8,13 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from notify_svc import handlers
 from notify_svc.handlers import NotifyDeps
 from notify_svc.tables import InboxItem
 from shared.auth import CurrentUser
-from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.pagination import Page, keyset_page
 from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"])
@@ -43,16 +43,9 @@ async def inbox(session: SessionDep, user: CurrentUser, unread: bool = False, cu
     stmt = select(InboxItem).where(InboxItem.user_id == user.sub)
     if unread:
         stmt = stmt.where(InboxItem.read_at.is_(None))  # type: ignore[union-attr]
-    if cursor:
-        at, last = decode_cursor(cursor)
-        stmt = stmt.where(or_(InboxItem.created_at < at,  # type: ignore[arg-type]
-                              and_(InboxItem.created_at == at, InboxItem.id < uuid.UUID(last))))  # type: ignore[arg-type]
-    stmt = stmt.order_by(InboxItem.created_at.desc(), InboxItem.id.desc()).limit(limit + 1)  # type: ignore[attr-defined]
-    rows = list((await session.execute(stmt)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = await keyset_page(session, stmt, InboxItem, cursor, limit)
     return Page(items=[InboxItemPublic.model_validate(r, from_attributes=True) for r in rows],
-                next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more else None)
+                next_cursor=next_cursor)
 
 
 @router.post("/inbox/{item_id}/read", response_model=InboxItemPublic)

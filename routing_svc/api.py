@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from routing_svc import handlers
 from routing_svc.domain.assignment import AssignmentStatus
@@ -23,7 +23,7 @@ from routing_svc.schemas import (
 )
 from routing_svc.tables import Assignment, Member, OrgUnit
 from shared.auth import CurrentUser, Principal, Role, require_roles
-from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.pagination import Page, keyset_page
 from shared.problems import Problem
 from shared.runtime import SessionDep
 
@@ -120,25 +120,21 @@ async def list_assignments(
 ) -> Page[AssignmentPublic]:
     """Assignments in the caller's subtree (or under ``unit_id``), newest first."""
     stmt = select(Assignment)
-    scope = unit_id or (None if user.is_global else user.unit_id)
-    if scope:
-        if not user.is_global and user.unit_id is not None and unit_id and unit_id != user.unit_id:
-            unit = await session.get(OrgUnit, unit_id)
+    scope = unit_id
+    if not user.is_global:
+        if user.unit_id is None:
+            raise Problem(403, "no_unit", "your token names no unit, so no assignments are in your scope")
+        scope = unit_id or user.unit_id
+        if scope != user.unit_id:
+            unit = await session.get(OrgUnit, scope)
             if unit is None or user.unit_id not in unit.path:
-                raise Problem(404, "unit_not_found", f"no unit {unit_id} in your scope")
+                raise Problem(404, "unit_not_found", f"no unit {scope} in your scope")
+    if scope:
         stmt = stmt.where(Assignment.unit_path.contains([scope]))  # type: ignore[attr-defined]
     if status:
         stmt = stmt.where(Assignment.status == status.value)
-    if cursor:
-        at, last_id = decode_cursor(cursor)
-        stmt = stmt.where(or_(Assignment.created_at < at,  # type: ignore[arg-type]
-                              and_(Assignment.created_at == at, Assignment.id < uuid.UUID(last_id))))  # type: ignore[arg-type]
-    stmt = stmt.order_by(Assignment.created_at.desc(), Assignment.id.desc()).limit(limit + 1)  # type: ignore[attr-defined]
-    rows = list((await session.execute(stmt)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(items=[_public(a) for a in rows],
-                next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more else None)
+    rows, next_cursor = await keyset_page(session, stmt, Assignment, cursor, limit)
+    return Page(items=[_public(a) for a in rows], next_cursor=next_cursor)
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentPublic, tags=["assignments"])

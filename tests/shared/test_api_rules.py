@@ -118,3 +118,30 @@ async def test_health_readiness_and_metrics(stack: Stack) -> None:
         metrics = (await client.get("/metrics")).text
         assert "fq_http_requests_total" in metrics and "fq_outbox_backlog" in metrics
         assert "fq_outbox_oldest_unpublished_seconds" in metrics
+
+
+async def test_assignment_pages_neither_skip_nor_repeat_while_cases_arrive(stack: Stack) -> None:
+    admin, c2 = auth(Role.ADMIN, None), auth(Role.COMMUNITY_ADMIN, "C2")
+    ids = [(await stack.intake.post("/api/v1/cases", json=case_body(location={"grid_id": "G04"}),
+                                    headers=OPERATOR)).json()["id"] for _ in range(5)]
+
+    async def all_routed() -> bool:
+        got = [await stack.routing.get(f"/api/v1/cases/{i}/routing", headers=admin) for i in ids]
+        return all(r.status_code == 200 for r in got)
+
+    await eventually(all_routed, what="five assignments under C2")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await stack.routing.get("/api/v1/assignments", params=params, headers=c2)).json()
+        seen += [a["id"] for a in page["items"]]
+        assert all(a["unit_id"] == "G04" for a in page["items"])
+        if len(seen) == 2:  # a newer case arrives between pages: it must not shift what follows
+            await stack.intake.post("/api/v1/cases", json=case_body(location={"grid_id": "G04"}), headers=OPERATOR)
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) and len(seen) >= 5
+    assert_problem(await stack.routing.get("/api/v1/assignments", params={"unit_id": "C1"}, headers=c2), 404,
+                   "unit_not_found")
