@@ -7,6 +7,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
+import structlog
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,6 +47,7 @@ def _aad(case_id: uuid.UUID) -> bytes:
 async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, user: Principal) -> Case:
     now = deps.clock.now()
     case_id = uuid.uuid4()
+    structlog.contextvars.bind_contextvars(case_id=str(case_id))
     seq = (await session.execute(text(f"SELECT nextval('{SCHEMA}.case_code_seq')"))).scalar_one()
     amount = float(cmd.amount_involved) if cmd.amount_involved is not None else None
     risk, reasons = assess_risk(cmd.risk_signals, cmd.people_involved, amount)

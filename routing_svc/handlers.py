@@ -132,6 +132,7 @@ async def get_assignment(session: AsyncSession, assignment_id: uuid.UUID, user: 
     a = (await session.execute(stmt)).scalar_one_or_none()
     if a is None or not user.can_see(a.unit_path):
         raise Problem(404, "assignment_not_found", f"no assignment {assignment_id} in your scope")
+    structlog.contextvars.bind_contextvars(case_id=str(a.case_id))
     return a
 
 

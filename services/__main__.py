@@ -7,6 +7,8 @@
     python -m services token --role ROLE --unit UNIT_ID [--sub ID]
     python -m services migrate [--downgrade REV]
     python -m services republish --service NAME [--since ISO]   re-publish retained outbox rows
+    python -m services dlq list --topic TOPIC                   what the topic's dead-letter queue holds
+    python -m services dlq redrive --topic TOPIC [--ce-id ID]   send dead letters back to the topic
 """
 
 from __future__ import annotations
@@ -270,6 +272,32 @@ def cmd_republish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bootstrap() -> str:
+    if "KAFKA_BOOTSTRAP_SERVERS" in os.environ:
+        return os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    state = _state_file(StackSettings())
+    if state.exists():
+        return str(json.loads(state.read_text())["bootstrap"])
+    return ServiceSettings().kafka_bootstrap_servers
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from shared.bus.dlq import read_dead_letters, redrive
+
+    letters = asyncio.run(read_dead_letters(_bootstrap(), args.topic))
+    if args.ce_id:
+        letters = [d for d in letters if d.ce_id in args.ce_id]
+    if args.action == "list":
+        for d in letters:
+            _say(f"{d.failed_at}  {d.ce_type}  ce_id={d.ce_id}  key={d.key}  consumer={d.consumer}  "
+                 f"attempts={d.attempts}  from={d.original}\n    {d.error_type}: {d.error[:300]}")
+        _say(f"{len(letters)} dead letters in {args.topic}.dlq")
+        return 0
+    count = asyncio.run(redrive(_bootstrap(), args.topic, letters))
+    _say(f"re-drove {count} dead letters to {args.topic} (consumers skip what they already applied)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -292,6 +320,11 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--service", required=True, choices=[s.name for s in SERVICES])
     rep.add_argument("--since", default=None)
     rep.set_defaults(func=cmd_republish)
+    dlq = sub.add_parser("dlq", help="list or re-drive a topic's dead letters")
+    dlq.add_argument("action", choices=["list", "redrive"])
+    dlq.add_argument("--topic", required=True)
+    dlq.add_argument("--ce-id", action="append", default=None, help="only these events (repeatable)")
+    dlq.set_defaults(func=cmd_dlq)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

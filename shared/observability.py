@@ -71,6 +71,7 @@ class Metrics:
 
     def http_middleware(self) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
         async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+            structlog.contextvars.clear_contextvars()  # handlers bind case_id; nothing leaks between requests
             start = time.perf_counter()
             status = 500
             try:

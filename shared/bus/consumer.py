@@ -181,7 +181,7 @@ class EventConsumer:
                         await self._process(msg)
                         self._pending[tp] = msg.offset + 1
                 await self._commit_pending()
-            self._update_lag(consumer, batch.keys())
+            await self._update_lag(consumer, batch.keys())
 
     async def _commit_pending(self) -> None:
         if not self._pending or self._consumer is None:
@@ -194,13 +194,14 @@ class EventConsumer:
             # Partitions moved on; the next owner re-reads these messages and the inbox skips them.
             log.warning("consumer_commit_failed", consumer=self.name, error=repr(exc))
 
-    def _update_lag(self, consumer: AIOKafkaConsumer, tps: Any) -> None:
+    async def _update_lag(self, consumer: AIOKafkaConsumer, tps: Any) -> None:
         for tp in tps:
-            with contextlib.suppress(Exception):
-                hw = consumer.highwater(tp)
-                pos = consumer.last_position(tp) if hasattr(consumer, "last_position") else None
-                if hw is not None and pos is not None:
-                    self.metrics.consumer_lag.labels(self.name, tp.topic, str(tp.partition)).set(max(hw - pos, 0))
+            hw = consumer.highwater(tp)
+            if hw is None:
+                continue
+            with contextlib.suppress(KafkaError, AssertionError):  # a partition revoked meanwhile
+                pos = await consumer.position(tp)
+                self.metrics.consumer_lag.labels(self.name, tp.topic, str(tp.partition)).set(max(hw - pos, 0))
 
     async def _process(self, msg: ConsumerRecord[bytes, bytes]) -> None:
         try:
