@@ -54,11 +54,14 @@ def _say(msg: str) -> None:
 
 
 def migrate_all(database_url: str, downgrade_to: str | None = None) -> None:
+    """Each service's migrations, with its own ``<PREFIX>DATABASE_URL`` (its own role) when one is set."""
     for svc in SERVICES:
+        prefix = str(svc.settings_cls.model_config.get("env_prefix", ""))
+        url = os.environ.get(f"{prefix}DATABASE_URL", database_url)
         if downgrade_to:
-            db.downgrade(svc.migrations, database_url, svc.schema, downgrade_to)
+            db.downgrade(svc.migrations, url, svc.schema, downgrade_to)
         else:
-            db.upgrade(svc.migrations, database_url, svc.schema)
+            db.upgrade(svc.migrations, url, svc.schema)
         _say(f"  migrated {svc.name:<10} ({'downgrade ' + downgrade_to if downgrade_to else 'head'})")
 
 
