@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -54,7 +55,11 @@ class Principal:
 class TokenVerifier:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
-        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
+
+    @property
+    def uses_jwks(self) -> bool:
+        return self._jwks is not None
 
     def verify(self, token: str) -> Principal:
         s = self.settings
@@ -68,6 +73,9 @@ class TokenVerifier:
                                 options={"require": ["sub", "exp"]})
         except jwt.ExpiredSignatureError as exc:
             raise _unauthenticated("token_expired", "the bearer token has expired") from exc
+        except jwt.PyJWKClientConnectionError as exc:
+            raise Problem(503, "identity_provider_unreachable", "cannot fetch the signing keys to check the token"
+                          ) from exc
         except jwt.PyJWTError as exc:
             raise _unauthenticated("invalid_token", f"the bearer token is not valid: {exc}") from exc
         roles = claims.get("roles") or []
@@ -90,12 +98,14 @@ def _unauthenticated(code: str, detail: str) -> Problem:
     return Problem(401, code, detail, headers={"WWW-Authenticate": 'Bearer realm="fengqiao"'})
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise _unauthenticated("missing_token", "send an Authorization: Bearer <token> header")
     verifier: TokenVerifier = request.app.state.runtime.verifier
+    if verifier.uses_jwks:  # may fetch the key set over HTTP: keep it off the event loop
+        return await asyncio.to_thread(verifier.verify, token.strip())
     return verifier.verify(token.strip())
 
 
