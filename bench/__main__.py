@@ -156,6 +156,22 @@ async def end_to_end(urls: dict[str, str], settings: ServiceSettings, headers: d
     return result
 
 
+async def _wait_drained(urls: dict[str, str], timeout: float = 300) -> float:
+    """Wait until every outbox is published and every consumer caught up, so e2e runs on a quiet system."""
+    start = time.perf_counter()
+    async with httpx.AsyncClient(timeout=10) as client:
+        while time.perf_counter() - start < timeout:
+            pending = 0.0
+            for url in urls.values():
+                for line in (await client.get(f"{url}/metrics")).text.splitlines():
+                    if line.startswith(("fq_outbox_backlog ", "fq_consumer_lag{")):
+                        pending += float(line.rsplit(" ", 1)[1])
+            if pending == 0:
+                break
+            await asyncio.sleep(0.5)
+    return time.perf_counter() - start
+
+
 def _start_bare() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "bench.bare_app:create_app",
@@ -224,7 +240,8 @@ async def run(args: argparse.Namespace) -> int:
             paced = await open_loop(client, f"{urls['intake']}/api/v1/cases", _bodies(args.cases),
                                              args.rate, f"intake POST /cases at {args.rate:.0f}/s", headers)
             results.append(paced)
-        await asyncio.sleep(2)
+        drained = await _wait_drained(urls)
+        print(f"pipeline drained after the load in {drained:.1f} s (outbox backlogs and consumer lag at 0)")
         results.append(await end_to_end(urls, settings, headers, _bodies(args.e2e)))
     finally:
         bare_proc.send_signal(signal.SIGTERM)

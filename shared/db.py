@@ -30,7 +30,7 @@ def make_engine(url: str, schema: str, pool_size: int = 20) -> AsyncEngine:
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
-        max_overflow=pool_size // 2,  # overflow connections are closed on return: keep churn rare
+        max_overflow=0,  # overflow connections are closed on return: wait for a pooled one instead of churning
         pool_pre_ping=False,  # asyncpg reports a dead connection; a ping per checkout costs a round trip
         pool_recycle=1800,
         connect_args={"server_settings": {"search_path": f"{schema},public", "application_name": schema}},

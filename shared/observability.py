@@ -5,12 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
@@ -69,19 +67,30 @@ class Metrics:
             "fq_consumer_dead_lettered_total", "Events sent to the DLQ", ["consumer", "topic"], registry=r
         )
 
-    def http_middleware(self) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-        async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    def asgi_middleware(self, app: ASGIApp) -> ASGIApp:
+        """Counts and times every request by route template (a plain ASGI middleware: no per-request task)."""
+
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
             structlog.contextvars.clear_contextvars()  # handlers bind case_id; nothing leaks between requests
             start = time.perf_counter()
             status = 500
+
+            async def send_wrapper(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
             try:
-                response = await call_next(request)
-                status = response.status_code
-                return response
+                await app(scope, receive, send_wrapper)
             finally:
-                route = request.scope.get("route")
+                route = scope.get("route")
                 path = getattr(route, "path", "unmatched")
-                self.http_requests.labels(request.method, path, str(status)).inc()
-                self.http_latency.labels(request.method, path).observe(time.perf_counter() - start)
+                method = scope.get("method", "")
+                self.http_requests.labels(method, path, str(status)).inc()
+                self.http_latency.labels(method, path).observe(time.perf_counter() - start)
 
         return middleware

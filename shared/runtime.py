@@ -150,6 +150,14 @@ SessionDep = Annotated[AsyncSession, Depends(_session)]
 RuntimeDep = Annotated[ServiceRuntime, Depends(_runtime)]
 
 
+class _MetricsMiddleware:
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self._app = metrics.asgi_middleware(app)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._app(scope, receive, send)
+
+
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_kwargs: Any) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
     runtime = ServiceRuntime(spec, settings, **runtime_kwargs)
@@ -168,7 +176,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
     app.state.runtime = runtime
     app.state.settings = settings
     install_problem_handlers(app)
-    app.middleware("http")(runtime.metrics.http_middleware())
+    app.add_middleware(_MetricsMiddleware, metrics=runtime.metrics)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -118,6 +118,8 @@ async def test_health_readiness_and_metrics(stack: Stack) -> None:
         metrics = (await client.get("/metrics")).text
         assert "fq_http_requests_total" in metrics and "fq_outbox_backlog" in metrics
         assert "fq_outbox_oldest_unpublished_seconds" in metrics
+    intake_metrics = (await stack.intake.get("/metrics")).text
+    assert 'route="/api/v1/cases/{case_id}"' in intake_metrics  # labelled by route template, not by id
 
 
 async def test_assignment_pages_neither_skip_nor_repeat_while_cases_arrive(stack: Stack) -> None:
