@@ -2,7 +2,8 @@
 
 For each message: decode the CloudEvents headers and body; in one transaction insert
 ``(consumer, ce_source, ce_id)`` into ``processed_events`` (a duplicate is skipped) and run the handler;
-commit; only then commit the Kafka offset. A failing handler is retried with backoff; after
+commit; only then commit the Kafka offset. The messages a fetch returns for one partition share one
+transaction; when any of them fails, they are redone one by one. A failing handler is retried with backoff; after
 ``max_attempts`` (or at once for a message that can never be decoded) the message goes to
 ``<topic>.dlq`` with the error in headers, and the partition moves on.
 """
@@ -43,6 +44,13 @@ class ConsumerSettings:
     metadata_max_age_ms: int = 3000
     session_timeout_ms: int = 10000
     fetch_max_wait_ms: int = 100  # how long the broker may hold a fetch when nothing is new (latency bound)
+
+
+@dataclass
+class _Item:
+    msg: ConsumerRecord[bytes, bytes]
+    env: Envelope
+    event: Event
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -177,9 +185,8 @@ class EventConsumer:
                 continue
             async with self._batch_lock:
                 for tp, messages in batch.items():
-                    for msg in messages:
-                        await self._process(msg)
-                        self._pending[tp] = msg.offset + 1
+                    await self._process_partition_batch(messages)
+                    self._pending[tp] = messages[-1].offset + 1
                 await self._commit_pending()
             await self._update_lag(consumer, batch.keys())
 
@@ -203,52 +210,88 @@ class EventConsumer:
                 pos = await consumer.position(tp)
                 self.metrics.consumer_lag.labels(self.name, tp.topic, str(tp.partition)).set(max(hw - pos, 0))
 
-    async def _process(self, msg: ConsumerRecord[bytes, bytes]) -> None:
+    async def _process_partition_batch(self, messages: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """Apply a partition's messages in one transaction; if any handler fails, redo them one by one.
+
+        One commit per batch instead of one per event; the one-by-one path isolates the failing event, retries it
+        with backoff and dead-letters it, so the rest of the batch is applied exactly as if processed alone.
+        """
+        items: list[_Item] = []
+        for msg in messages:
+            item = await self._decode(msg)
+            if item is not None:
+                items.append(item)
+        if not items:
+            return
+        if len(items) > 1:
+            try:
+                results = await self._apply(items)
+            except Exception as exc:
+                log.info("consumer_batch_failed_retrying_singly", consumer=self.name, size=len(items), error=repr(exc))
+            else:
+                await self._done(items, results)
+                return
+        for item in items:
+            await self._process_one(item)
+
+    async def _decode(self, msg: ConsumerRecord[bytes, bytes]) -> _Item | None:
+        """The event of a message we handle; None for types we ignore; poison goes to the DLQ at once."""
         try:
             env = Envelope.from_headers(list(msg.headers or ()))
             if env.type not in self.handlers:
                 self.metrics.consumed.labels(self.name, env.type, "ignored").inc()
-                return
-            event = decode(env.type, msg.value or b"")
+                return None
+            return _Item(msg, env, decode(env.type, msg.value or b""))
         except (InvalidEvent, ValueError) as exc:
             await self._dead_letter(msg, exc, attempts=1)
-            return
-        handler = self.handlers[env.type]
-        bind = {"ce_id": env.id, "ce_type": env.type}
-        case_id = getattr(event, "case_id", None)
+            return None
+
+    async def _process_one(self, item: _Item) -> None:
+        bind = {"ce_id": item.env.id, "ce_type": item.env.type}
+        case_id = getattr(item.event, "case_id", None)
         if case_id is not None:
             bind["case_id"] = str(case_id)
         with structlog.contextvars.bound_contextvars(**bind):
             for attempt in range(1, self.settings.max_attempts + 1):
                 try:
-                    applied = await self._apply(handler, event, env)
+                    results = await self._apply([item])
                 except Exception as exc:
                     log.warning("consumer_handler_failed", consumer=self.name, attempt=attempt, error=repr(exc))
                     if attempt >= self.settings.max_attempts:
-                        await self._dead_letter(msg, exc, attempts=attempt)
+                        await self._dead_letter(item.msg, exc, attempts=attempt)
                         return
                     delay = min(self.settings.backoff_seconds * 2 ** (attempt - 1), self.settings.backoff_max_seconds)
                     await asyncio.sleep(delay)
                     continue
-                self.metrics.consumed.labels(self.name, env.type, "applied" if applied else "duplicate").inc()
-                if self.after_db_commit is not None:
-                    await self.after_db_commit(msg)
+                await self._done([item], results)
                 return
 
-    async def _apply(self, handler: Handler, event: Event, env: Envelope) -> bool:
+    async def _done(self, items: list[_Item], applied: list[bool]) -> None:
+        for item, was_applied in zip(items, applied, strict=True):
+            self.metrics.consumed.labels(self.name, item.env.type, "applied" if was_applied else "duplicate").inc()
+        if self.after_db_commit is not None:
+            for item in items:
+                await self.after_db_commit(item.msg)
+
+    async def _apply(self, items: list[_Item]) -> list[bool]:
+        """One transaction: for each event, its inbox row and, unless it is a duplicate, its handler's effects."""
+        applied = []
         async with self.sessionmaker() as session, session.begin():
             session.info["schema"] = self.schema
-            inserted = await session.execute(
-                text(
-                    f'INSERT INTO "{self.schema}".processed_events (consumer, ce_source, ce_id, ce_type) '
-                    "VALUES (:c, :s, :i, :t) ON CONFLICT DO NOTHING RETURNING 1"
-                ),
-                {"c": self.name, "s": env.source, "i": env.id, "t": env.type},
-            )
-            if inserted.first() is None:
-                return False
-            await handler(session, event, env)
-            return True
+            for item in items:
+                inserted = await session.execute(
+                    text(
+                        f'INSERT INTO "{self.schema}".processed_events (consumer, ce_source, ce_id, ce_type) '
+                        "VALUES (:c, :s, :i, :t) ON CONFLICT DO NOTHING RETURNING 1"
+                    ),
+                    {"c": self.name, "s": item.env.source, "i": item.env.id, "t": item.env.type},
+                )
+                if inserted.first() is None:
+                    applied.append(False)
+                    continue
+                await self.handlers[item.env.type](session, item.event, item.env)
+                applied.append(True)
+        return applied
 
     async def _dead_letter(self, msg: ConsumerRecord[bytes, bytes], exc: BaseException, attempts: int) -> None:
         assert self._producer is not None
