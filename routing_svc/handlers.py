@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,7 @@ class RoutingDeps:
     source: str
     accept_hours: float
     resolve_hours: float
+    units: UnitCache = field(default_factory=lambda: UnitCache())
 
 
 # --- org -----------------------------------------------------------------------------------------------
@@ -81,10 +82,21 @@ async def import_org(session: AsyncSession, deps: RoutingDeps, doc: OrgImport) -
     return len(doc.units), len(doc.members)
 
 
-async def load_units(session: AsyncSession) -> dict[str, UnitInfo]:
-    rows = (await session.execute(select(OrgUnit).where(OrgUnit.active.is_(True)))).scalars()  # type: ignore[attr-defined]
-    return {u.id: UnitInfo(u.id, u.name, Level(u.level), u.parent_id, tuple(u.path), tuple(u.address_keywords))
-            for u in rows}
+class UnitCache:
+    """Active units for locating, reloaded only when the org changed (any replica's import bumps the stamp)."""
+
+    def __init__(self) -> None:
+        self._stamp: tuple[int, datetime | None] | None = None
+        self._units: dict[str, UnitInfo] = {}
+
+    async def get(self, session: AsyncSession) -> dict[str, UnitInfo]:
+        stamp = tuple((await session.execute(select(func.count(), func.max(OrgUnit.updated_at)))).one())
+        if stamp != self._stamp:
+            rows = (await session.execute(select(OrgUnit).where(OrgUnit.active.is_(True)))).scalars()  # type: ignore[attr-defined]
+            self._units = {u.id: UnitInfo(u.id, u.name, Level(u.level), u.parent_id, tuple(u.path),
+                                          tuple(u.address_keywords)) for u in rows}
+            self._stamp = stamp  # type: ignore[assignment]
+        return self._units
 
 
 # --- events --------------------------------------------------------------------------------------------
@@ -100,7 +112,7 @@ async def on_case_received(deps: RoutingDeps, session: AsyncSession, event: Case
     address = None
     if event.location.address_sealed:
         address = deps.transport.open(event.location.address_sealed, str(event.case_id).encode())
-    units = await load_units(session)
+    units = await deps.units.get(session)
     located = locate(event.location.grid_id, address, units)
     if located is None:
         raise LookupError("no org units imported yet: cannot route")  # retried, then dead-lettered
