@@ -88,3 +88,21 @@ async def test_a_case_with_no_location_goes_to_the_street_triage_queue(stack: St
     routing = await eventually(routed, what="routing of the case")
     assert routing["current"]["unit_id"] == "S1"
     assert "triage" in routing["current"]["explanation"]
+
+
+async def test_a_grid_imported_later_is_used_for_locating_at_once(stack: Stack) -> None:
+    admin = auth(Role.ADMIN, None)
+    first = (await stack.intake.post("/api/v1/cases", json=case_body(location={"address": "翠湖新苑8栋"}),
+                                     headers=OPERATOR)).json()
+
+    async def routed(case_id: str) -> dict[str, Any] | None:
+        r = await stack.routing.get(f"/api/v1/cases/{case_id}/routing", headers=admin)
+        return r.json()["current"] if r.status_code == 200 else None
+
+    assert (await eventually(lambda: routed(first["id"]), what="first routing"))["unit_id"] == "S1"  # triage
+    doc = {"units": [{"id": "G90", "name": "翠湖网格", "level": "grid", "parent_id": "C1",
+                      "address_keywords": ["翠湖新苑"]}]}
+    assert (await stack.routing.post("/api/v1/org/import", json=doc, headers=admin)).status_code == 200
+    second = (await stack.intake.post("/api/v1/cases", json=case_body(location={"address": "翠湖新苑9栋"}),
+                                      headers=OPERATOR)).json()
+    assert (await eventually(lambda: routed(second["id"]), what="second routing"))["unit_id"] == "G90"
