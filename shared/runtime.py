@@ -141,13 +141,7 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def _runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime
-
-
 SessionDep = Annotated[AsyncSession, Depends(_session)]
-RuntimeDep = Annotated[ServiceRuntime, Depends(_runtime)]
 
 
 class _MetricsMiddleware:

@@ -15,7 +15,6 @@ PARENT_LEVELS: dict[Level, set[Level | None]] = {
     Level.GRID: {Level.COMMUNITY, Level.VILLAGE},
     Level.BUILDING: {Level.GRID},
 }
-LADDER = (Level.GRID, Level.COMMUNITY, Level.STREET, Level.DISTRICT)  # the escalation ladder, bottom up
 
 
 @dataclass(frozen=True)

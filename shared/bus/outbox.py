@@ -127,9 +127,6 @@ class OutboxRelay:
                 with contextlib.suppress(BaseException):
                     await self._task
 
-    def wake(self) -> None:
-        self._wake.set()
-
     async def _run(self) -> None:
         lock = advisory_key(f"fq-outbox:{self.schema}")
         while not self._stopping.is_set():
