@@ -15,7 +15,8 @@ help:
 	@echo "make docs     regenerate event JSON schemas and the AsyncAPI document"
 
 .venv/.synced: pyproject.toml uv.lock
-	@$(UV) --version >/dev/null 2>&1 || $(PY) -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || $(PY) -m pip install --quiet uv || $(PY) -m pip install --quiet --user uv \
+		|| $(PY) -m pip install --quiet --user --break-system-packages uv
 	$(UV) sync --frozen
 	@touch $@
 
