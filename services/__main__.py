@@ -28,6 +28,7 @@ from pathlib import Path
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.embedded import die_with_parent
 from services.registry import DEMO_ORG, ROOT, SERVICES, ServiceInfo
 from shared import db
 from shared.auth import Role, mint_token
@@ -50,7 +51,10 @@ def _state_file(stack: StackSettings) -> Path:
 
 
 def _say(msg: str) -> None:
-    print(msg, flush=True)
+    try:
+        print(msg, flush=True)
+    except OSError:  # the terminal or pipe is gone (e.g. `make run | tee` interrupted): keep shutting down
+        pass
 
 
 def migrate_all(database_url: str, downgrade_to: str | None = None) -> None:
@@ -72,6 +76,7 @@ def _service_proc(svc: ServiceInfo, env: dict[str, str], log_dir: Path) -> subpr
         [sys.executable, "-m", "uvicorn", "--factory", svc.factory, "--host", settings.host,
          "--port", str(settings.port), "--no-access-log", "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=die_with_parent(),
     )
     log.close()
     return proc

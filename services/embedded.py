@@ -6,13 +6,16 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pwd
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to send ``sig`` to the child when the process that started it dies,
+    so a runner killed hard (or a crashed test session) leaves no server behind."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def preexec() -> None:
+        libc.prctl(1, sig)  # PR_SET_PDEATHSIG
+
+    return preexec
 
 
 def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
@@ -126,7 +142,7 @@ class EmbeddedPostgres:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_file, "ab")
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                     **self._as_user())
+                                     preexec_fn=die_with_parent(signal.SIGINT), **self._as_user())
         log.close()
         wait_for_port(self.port, timeout, self.proc)
         self._wait_ready(timeout)
@@ -178,7 +194,7 @@ class EmbeddedBroker:
             [binary, "broker", "--cluster-id", self.cluster_id, "--listener-url", url,
              "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent(),
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
         )
         if not isinstance(out, int):
