@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from intake_svc import handlers
 from intake_svc.handlers import IntakeDeps
-from intake_svc.schemas import CaseCreate, CasePublic
+from intake_svc.schemas import CaseCreate, CasePublic, FeedbackCreate, FeedbackPublic, RiskChange, TimelineItem
 from shared.auth import CurrentUser, Role, require_roles
 from shared.runtime import SessionDep
 
@@ -60,3 +60,34 @@ async def get_case(case_id: uuid.UUID, request: Request, session: SessionDep, us
     case = await handlers.get_case_in_scope(session, case_id, user)
     response.headers["ETag"] = f'"{case.version}"'
     return handlers.to_public(case, _deps(request))
+
+
+STAFF = require_roles(Role.OPERATOR, Role.MEDIATOR, Role.GRID_WORKER, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
+
+
+@router.get("/cases/{case_id}/timeline", response_model=list[TimelineItem])
+async def case_timeline(case_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> list[TimelineItem]:
+    """Everything that happened to the case, oldest first (staff view: includes internal entries)."""
+    await handlers.get_case_in_scope(session, case_id, user)
+    entries = await handlers.case_timeline(session, case_id, public_only=False)
+    return [TimelineItem.model_validate(e, from_attributes=True) for e in entries]
+
+
+@router.post("/cases/{case_id}/feedback", status_code=201, response_model=FeedbackPublic, dependencies=[STAFF])
+async def record_feedback(case_id: uuid.UUID, body: FeedbackCreate, request: Request, session: SessionDep,
+                          user: CurrentUser) -> FeedbackPublic:
+    """回访 result recorded by staff for a resolved case. Emits ``fq.case.feedback_received.v1``."""
+    async with session.begin():
+        feedback = await handlers.record_feedback(session, _deps(request), case_id, body, user)
+    return FeedbackPublic.model_validate(feedback, from_attributes=True)
+
+
+@router.post("/cases/{case_id}/risk", response_model=CasePublic, dependencies=[STAFF])
+async def change_risk(case_id: uuid.UUID, body: RiskChange, request: Request, session: SessionDep,
+                      user: CurrentUser, response: Response) -> CasePublic:
+    """Raise the risk level (红黄蓝); lowering it needs a street admin. Emits ``fq.case.risk_changed.v1``."""
+    deps = _deps(request)
+    async with session.begin():
+        case = await handlers.change_risk(session, deps, case_id, body, user)
+    response.headers["ETag"] = f'"{case.version}"'
+    return handlers.to_public(case, deps)

@@ -12,6 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from intake_svc import timeline
 from intake_svc.domain import (
     CaseStatus,
     assess_risk,
@@ -21,14 +22,22 @@ from intake_svc.domain import (
     mask_name,
     mask_phone,
 )
-from intake_svc.schemas import CaseCreate, CasePublic, LocationPublic, PartyPublic
-from intake_svc.tables import SCHEMA, Case, IdempotencyKey
-from shared.auth import Principal
+from intake_svc.schemas import CaseCreate, CasePublic, FeedbackCreate, LocationPublic, PartyPublic, RiskChange
+from intake_svc.tables import SCHEMA, Case, Feedback, IdempotencyKey, TimelineEntry
+from shared.auth import Principal, Role
 from shared.bus.outbox import add_event
 from shared.clock import Clock
 from shared.crypto import Sealer
-from shared.events import CaseAccepted, CaseAssigned, CaseReceived, CaseResolved, Envelope
-from shared.events.case import LocationRef
+from shared.events import (
+    CaseAccepted,
+    CaseAssigned,
+    CaseReceived,
+    CaseResolved,
+    Envelope,
+    FeedbackReceived,
+    RiskChanged,
+)
+from shared.events.case import LocationRef, RiskLevel
 from shared.problems import Problem
 
 
@@ -75,6 +84,8 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
         created_by=user.sub, created_at=now, updated_at=now,
     )
     session.add(case)
+    timeline.record(session, case_id, now, "received",
+                    f"已受理（{timeline.CHANNEL_ZH[cmd.channel]}），案件编号 {case.code}", actor=user.sub)
     await add_event(session, CaseReceived(
         case_id=case_id, at=now, code=case.code, channel=cmd.channel, request_type=cmd.request_type,
         category=cmd.category, risk_level=risk, people_involved=cmd.people_involved, amount_involved=amount,
@@ -128,8 +139,9 @@ async def store_idempotent_response(session: AsyncSession, key: str, user: Princ
     )
 
 
-async def get_case_in_scope(session: AsyncSession, case_id: uuid.UUID, user: Principal) -> Case:
-    case = await session.get(Case, case_id)
+async def get_case_in_scope(session: AsyncSession, case_id: uuid.UUID, user: Principal, *,
+                            for_update: bool = False) -> Case:
+    case = await session.get(Case, case_id, with_for_update=for_update)
     if case is None or not user.can_see(case.visible_units):
         raise Problem(404, "case_not_found", f"no case {case_id} in your scope")
     return case
@@ -186,6 +198,9 @@ async def on_case_assigned(session: AsyncSession, event: CaseAssigned, env: Enve
     case.assignment_id = event.assignment_id
     case.visible_units = list(dict.fromkeys([*case.visible_units, *event.unit_path]))
     _touch(case, event.at)
+    timeline.record(session, case.id, event.at, "assigned", f"已派发至{event.unit_name or event.unit_id}办理",
+                    actor=event.unit_id, data={"unit_id": event.unit_id, "level": event.level.value,
+                                               "explanation": event.explanation})
 
 
 async def on_case_accepted(session: AsyncSession, event: CaseAccepted, env: Envelope) -> None:
@@ -193,6 +208,8 @@ async def on_case_accepted(session: AsyncSession, event: CaseAccepted, env: Enve
     if case.assignment_id == event.assignment_id:
         case.status = CaseStatus.IN_PROGRESS.value
         _touch(case, event.at)
+    timeline.record(session, case.id, event.at, "accepted", "承办单位已签收，正在办理", actor=event.unit_id,
+                    data={"unit_id": event.unit_id, "on_time": event.accepted_on_time})
 
 
 async def on_case_resolved(session: AsyncSession, event: CaseResolved, env: Envelope) -> None:
@@ -200,3 +217,56 @@ async def on_case_resolved(session: AsyncSession, event: CaseResolved, env: Enve
     case.status = CaseStatus.RESOLVED.value
     case.outcome = event.outcome.value
     _touch(case, event.at)
+    timeline.record(session, case.id, event.at, "resolved", timeline.OUTCOME_ZH[event.outcome], actor=event.unit_id,
+                    data={"unit_id": event.unit_id, "outcome": event.outcome.value,
+                          "mediation_agreement": event.mediation_agreement})
+
+
+async def record_feedback(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, body: FeedbackCreate,
+                          user: Principal) -> Feedback:
+    """回访 recorded by staff: kept with its comment here; the event carries only the result."""
+    case = await get_case_in_scope(session, case_id, user, for_update=True)
+    if case.status != CaseStatus.RESOLVED.value:
+        raise Problem(409, "case_not_resolved", f"follow-up is recorded after resolution; the case is {case.status}",
+                      status_now=case.status)
+    now = deps.clock.now()
+    feedback = Feedback(case_id=case.id, result=body.result.value, source="staff", comment=body.comment,
+                        recorded_by=user.sub, at=now)
+    session.add(feedback)
+    timeline.record(session, case.id, now, "feedback", f"回访结果：{timeline.FEEDBACK_ZH[body.result]}",
+                    actor=user.sub, data={"result": body.result.value})
+    _touch(case, now)
+    await add_event(session, FeedbackReceived(case_id=case.id, at=now, result=body.result, source="staff",
+                                              recorded_by=user.sub), source=deps.source)
+    return feedback
+
+
+RISK_ORDER = {RiskLevel.BLUE: 0, RiskLevel.YELLOW: 1, RiskLevel.RED: 2}
+
+
+async def change_risk(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, body: RiskChange,
+                      user: Principal) -> Case:
+    """Any handler may raise the level; lowering it is for street admins and up."""
+    case = await get_case_in_scope(session, case_id, user, for_update=True)
+    before = RiskLevel(case.risk_level)
+    if body.level == before:
+        raise Problem(409, "risk_unchanged", f"the case is already {before.value}")
+    if RISK_ORDER[body.level] < RISK_ORDER[before] and not user.has_any(Role.STREET_ADMIN, Role.ADMIN):
+        raise Problem(403, "forbidden_role", "only street admins and admins may lower a risk level")
+    now = deps.clock.now()
+    case.risk_level = body.level.value
+    case.risk_reasons = list(dict.fromkeys([*case.risk_reasons, *body.reasons]))
+    _touch(case, now)
+    timeline.record(session, case.id, now, "risk_changed",
+                    f"风险等级由{timeline.RISK_ZH[before]}调整为{timeline.RISK_ZH[body.level]}", actor=user.sub,
+                    public=False, data={"from": before.value, "to": body.level.value, "reasons": body.reasons})
+    await add_event(session, RiskChanged(case_id=case.id, at=now, from_level=before, to_level=body.level,
+                                         reasons=body.reasons, changed_by=user.sub), source=deps.source)
+    return case
+
+
+async def case_timeline(session: AsyncSession, case_id: uuid.UUID, *, public_only: bool) -> list[TimelineEntry]:
+    stmt = select(TimelineEntry).where(TimelineEntry.case_id == case_id)
+    if public_only:
+        stmt = stmt.where(TimelineEntry.public.is_(True))  # type: ignore[attr-defined]
+    return list((await session.execute(stmt.order_by(TimelineEntry.at, TimelineEntry.id))).scalars())

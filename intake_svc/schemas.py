@@ -9,7 +9,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from intake_svc.domain import PartyKind, PartyRole, normalize_mobile, validate_id_number
-from shared.events.case import Channel, RequestType, RiskLevel
+from shared.events.case import Channel, FeedbackResult, RequestType, RiskLevel
 
 CATEGORY_PATTERN = r"^[a-z][a-z_]*(\.[a-z][a-z_]*)?$"
 
@@ -107,3 +107,37 @@ class CasePublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+class FeedbackCreate(BaseModel):
+    """A 回访 result recorded by staff."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    result: FeedbackResult
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class FeedbackPublic(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    result: FeedbackResult
+    source: str
+    comment: str | None
+    recorded_by: str
+    at: datetime
+
+
+class RiskChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    level: RiskLevel
+    reasons: list[str] = Field(min_length=1, max_length=10, description="why, e.g. threats_of_violence")
+
+
+class TimelineItem(BaseModel):
+    at: datetime
+    kind: str
+    summary: str
+    actor: str | None = None
+    data: dict[str, object] = Field(default_factory=dict)

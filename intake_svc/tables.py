@@ -56,3 +56,34 @@ class IdempotencyKey(SQLModel, table=True):
     status_code: int
     response: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class TimelineEntry(SQLModel, table=True):
+    """Everything that happened to a case, in order: the staff timeline and (``public``) the citizen's."""
+
+    __tablename__ = "timeline"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    case_id: uuid.UUID = Field(index=True)
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    kind: str = Field(max_length=32)
+    actor: str | None = Field(default=None, max_length=128)
+    summary: str = Field(sa_column=Column(Text, nullable=False))  # Simplified Chinese, no personal data
+    public: bool = True
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+
+
+class Feedback(SQLModel, table=True):
+    """回访 results recorded for a case (the comment may hold personal data: it stays here)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    case_id: uuid.UUID = Field(index=True)
+    result: str = Field(max_length=16)
+    source: str = Field(max_length=16)
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    recorded_by: str = Field(max_length=128)
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -127,7 +127,7 @@ async def on_case_received(deps: RoutingDeps, session: AsyncSession, event: Case
     session.add(assignment)
     await add_event(session, CaseAssigned(
         case_id=event.case_id, at=now, assignment_id=assignment.id, case_code=event.code, unit_id=unit.id,
-        unit_path=list(unit.path), level=unit.level, track=Track.GENERAL, forces=[],
+        unit_name=unit.name, unit_path=list(unit.path), level=unit.level, track=Track.GENERAL, forces=[],
         accept_due_at=assignment.accept_due_at, rule_id=DEFAULT_RULE, explanation=assignment.explanation,
     ), source=deps.source)
     log.info("case_assigned", unit_id=unit.id, method=located.method)

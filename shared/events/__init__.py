@@ -12,7 +12,14 @@ from shared.events.base import (
     encode,
     envelope_for,
 )
-from shared.events.case import CaseAccepted, CaseAssigned, CaseReceived, CaseResolved
+from shared.events.case import (
+    CaseAccepted,
+    CaseAssigned,
+    CaseReceived,
+    CaseResolved,
+    FeedbackReceived,
+    RiskChanged,
+)
 from shared.events.org import MemberUpserted, UnitUpserted
 
 __all__ = [
@@ -24,8 +31,10 @@ __all__ = [
     "CaseResolved",
     "Envelope",
     "Event",
+    "FeedbackReceived",
     "InvalidEvent",
     "MemberUpserted",
+    "RiskChanged",
     "Topic",
     "UnitUpserted",
     "case",

@@ -103,6 +103,7 @@ class CaseAssigned(CaseEvent):
     assignment_id: uuid.UUID
     case_code: str
     unit_id: str
+    unit_name: str = ""
     unit_path: list[str] = Field(description="ids from the root down to the unit itself")
     level: Level
     track: Track
@@ -133,3 +134,26 @@ class CaseResolved(CaseEvent):
     resolved_on_time: bool
     mediation_agreement: bool = False
     judicial_confirmation: bool = False
+
+
+class FeedbackResult(StrEnum):
+    SATISFIED = "satisfied"  # 满意
+    UNSATISFIED = "unsatisfied"  # 不满意
+    UNREACHED = "unreached"  # 未联系上 / 未答复
+
+
+class FeedbackReceived(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.feedback_received.v1"
+    description: ClassVar[str] = "A follow-up (回访) result was recorded for a resolved case."
+    result: FeedbackResult
+    source: str = Field(description="staff | survey | hotline")
+    recorded_by: str
+
+
+class RiskChanged(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.risk_changed.v1"
+    description: ClassVar[str] = "A handler raised (or lowered) the case's risk level (红黄蓝)."
+    from_level: RiskLevel
+    to_level: RiskLevel
+    reasons: list[str]
+    changed_by: str

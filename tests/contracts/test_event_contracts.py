@@ -37,9 +37,20 @@ async def _scripted_run(stack: Stack) -> str:
 
     a = await eventually(assignment, what="assignment")
     assert (await stack.routing.post(f"/api/v1/assignments/{a['id']}/accept", headers=worker)).status_code == 200
+    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/risk", headers=worker,
+                                json={"level": "yellow", "reasons": ["tension"]})
+    assert r.status_code == 200
     r = await stack.routing.post(f"/api/v1/assignments/{a['id']}/resolve", headers=worker,
                                  json={"outcome": "resolved"})
     assert r.status_code == 200
+
+    async def resolved() -> bool:
+        return (await stack.intake.get(f"/api/v1/cases/{case['id']}", headers=worker)).json()["status"] == "resolved"
+
+    await eventually(resolved, what="resolved in intake")
+    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/feedback", headers=operator,
+                                json={"result": "unsatisfied", "comment": f"{PARTY['name']}不满意"})
+    assert r.status_code == 201, r.text
     return str(case["id"])
 
 
@@ -52,10 +63,10 @@ async def _all_messages(bootstrap: str, case_id: str) -> list[Any]:
         async def resolved_seen() -> bool:
             for msgs in (await consumer.getmany(timeout_ms=300)).values():
                 got.extend(msgs)
-            return any(case_id.encode() == m.key and dict(m.headers)["ce_type"] == b"fq.case.resolved.v1"
+            return any(case_id.encode() == m.key and dict(m.headers)["ce_type"] == b"fq.case.feedback_received.v1"
                        for m in got)
 
-        await eventually(resolved_seen, what="the resolved event on the topic", interval=0)
+        await eventually(resolved_seen, what="the feedback event on the topic", interval=0)
     finally:
         await consumer.stop()
     return got
@@ -80,4 +91,5 @@ async def test_every_published_event_matches_its_schema_and_carries_no_personal_
         for secret in (PARTY["name"], PARTY["phone"], PARTY["id_number"], ADDRESS, "松涛花园7号楼"):
             assert secret not in text, f"{ce_type} leaks personal data"
     assert {"fq.case.received.v1", "fq.case.assigned.v1", "fq.case.accepted.v1", "fq.case.resolved.v1",
+            "fq.case.risk_changed.v1", "fq.case.feedback_received.v1",
             "fq.org.unit_upserted.v1", "fq.org.member_upserted.v1"} <= seen

@@ -1,0 +1,82 @@
+"""The case file over the real stack: timeline, follow-up (回访) and risk changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.auth import Role
+from tests.shared.test_api_rules import assert_problem
+from tests.support import Stack, auth, case_body, eventually
+
+OPERATOR = auth(Role.OPERATOR, "S1", "op-file")
+WORKER = auth(Role.GRID_WORKER, "G03", "U-G03-1")
+
+
+async def _resolved_case(stack: Stack) -> dict[str, Any]:
+    case = (await stack.intake.post("/api/v1/cases", json=case_body(location={"grid_id": "G03"}),
+                                    headers=OPERATOR)).json()
+
+    async def assignment() -> dict[str, Any] | None:
+        r = await stack.routing.get(f"/api/v1/cases/{case['id']}/routing", headers=WORKER)
+        return r.json()["current"] if r.status_code == 200 else None
+
+    a = await eventually(assignment, what="assignment")
+    assert (await stack.routing.post(f"/api/v1/assignments/{a['id']}/accept", headers=WORKER)).status_code == 200
+    r = await stack.routing.post(f"/api/v1/assignments/{a['id']}/resolve", headers=WORKER, json={"outcome": "resolved"})
+    assert r.status_code == 200
+
+    async def resolved() -> bool:
+        return (await stack.intake.get(f"/api/v1/cases/{case['id']}", headers=WORKER)).json()["status"] == "resolved"
+
+    await eventually(resolved, what="resolved in intake")
+    return case
+
+
+async def test_timeline_follow_up_and_its_event(stack: Stack) -> None:
+    case = await _resolved_case(stack)
+    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/feedback", headers=OPERATOR,
+                                json={"result": "satisfied", "comment": "王先生表示满意"})
+    assert r.status_code == 201, r.text
+    assert r.json()["result"] == "satisfied"
+    timeline = (await stack.intake.get(f"/api/v1/cases/{case['id']}/timeline", headers=WORKER)).json()
+    assert [t["kind"] for t in timeline] == ["received", "assigned", "accepted", "resolved", "feedback"]
+    assert timeline[0]["summary"] == f"已受理（来访），案件编号 {case['code']}"
+    assert timeline[1]["summary"] == "已派发至松涛社区第三网格办理"
+    assert timeline[3]["summary"] == "调解成功，已办结"
+    assert timeline[4]["summary"] == "回访结果：满意"
+    assert all("王" not in t["summary"] for t in timeline)
+
+
+async def test_follow_up_before_resolution_is_409(stack: Stack) -> None:
+    case = (await stack.intake.post("/api/v1/cases", json=case_body(), headers=OPERATOR)).json()
+    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/feedback", headers=OPERATOR, json={"result": "satisfied"})
+    assert_problem(r, 409, "case_not_resolved")
+    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/feedback", headers=OPERATOR, json={"result": "happy"})
+    assert assert_problem(r, 422, "validation_failed")["errors"][0]["field"] == "result"
+
+
+async def test_handlers_raise_risk_only_street_admins_lower_it(stack: Stack) -> None:
+    case = (await stack.intake.post("/api/v1/cases", json=case_body(location={"grid_id": "G03"}),
+                                    headers=OPERATOR)).json()
+    assert case["risk_level"] == "blue"
+
+    async def visible() -> bool:
+        return (await stack.intake.get(f"/api/v1/cases/{case['id']}", headers=WORKER)).status_code == 200
+
+    await eventually(visible, what="case visible to the G03 worker")
+    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/risk", headers=WORKER,
+                                json={"level": "red", "reasons": ["threats_of_violence"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["risk_level"] == "red" and "threats_of_violence" in r.json()["risk_reasons"]
+    assert_problem(await stack.intake.post(f"/api/v1/cases/{case['id']}/risk", headers=WORKER,
+                                           json={"level": "red", "reasons": ["again"]}), 409, "risk_unchanged")
+    assert_problem(await stack.intake.post(f"/api/v1/cases/{case['id']}/risk", headers=WORKER,
+                                           json={"level": "blue", "reasons": ["calmed down"]}), 403, "forbidden_role")
+    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/risk", headers=auth(Role.STREET_ADMIN, "S1"),
+                                json={"level": "yellow", "reasons": ["calmed down"]})
+    assert r.status_code == 200 and r.json()["risk_level"] == "yellow"
+    timeline = (await stack.intake.get(f"/api/v1/cases/{case['id']}/timeline", headers=WORKER)).json()
+    assert [t["kind"] for t in timeline if t["kind"] == "risk_changed"] == ["risk_changed", "risk_changed"]
+    other = auth(Role.GRID_WORKER, "G01")
+    assert_problem(await stack.intake.post(f"/api/v1/cases/{case['id']}/risk", headers=other,
+                                           json={"level": "red", "reasons": ["x"]}), 404, "case_not_found")
