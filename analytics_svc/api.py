@@ -12,7 +12,7 @@ from analytics_svc import handlers
 from analytics_svc.tables import UnitPath
 from shared.auth import CurrentUser, Principal
 from shared.clock import SHANGHAI
-from shared.problems import Problem
+from shared.problems import Problem, field_problem, require_aware
 from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["kpis"])
@@ -34,10 +34,7 @@ class Kpis(BaseModel):
 
 def _as_instant(value: datetime | date, *, end: bool) -> datetime:
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise Problem(422, "validation_failed", "times need a UTC offset",
-                          errors=[{"field": f"query.{'to' if end else 'from'}", "reason": "needs a UTC offset",
-                                   "code": "timezone_required"}])
+        require_aware(value, f"query.{'to' if end else 'from'}")
         return value
     # a plain date is a whole day in Asia/Shanghai; `to` is inclusive
     day = value + timedelta(days=1) if end else value
@@ -66,8 +63,7 @@ async def kpis(
     end = _as_instant(to, end=True) if to else now
     start = _as_instant(from_, end=False) if from_ else end - timedelta(days=30)
     if start >= end:
-        raise Problem(422, "validation_failed", "`from` must be before `to`",
-                      errors=[{"field": "query.from", "reason": "not before `to`", "code": "invalid_range"}])
+        raise field_problem("query.from", "must be before `to`", "invalid_range")
     scope = await _scope_unit(session, user, unit_id)
     figures = await handlers.kpis(session, start, end, scope)
     return {"from": start, "to": end, "unit_id": scope, **figures}

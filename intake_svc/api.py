@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from sqlalchemy import or_, select
 
 from intake_svc import handlers
+from intake_svc.domain import CaseStatus
 from intake_svc.handlers import IntakeDeps
-from intake_svc.schemas import CaseCreate, CasePublic, FeedbackCreate, FeedbackPublic, RiskChange, TimelineItem
+from intake_svc.schemas import (
+    CaseCreate,
+    CasePublic,
+    CaseSummary,
+    FeedbackCreate,
+    FeedbackPublic,
+    RiskChange,
+    TimelineItem,
+)
+from intake_svc.tables import Case
 from shared.auth import CurrentUser, Role, require_roles
+from shared.events.case import Channel, RequestType, RiskLevel
+from shared.pagination import Page, keyset_page
+from shared.problems import Problem, require_aware
 from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -51,6 +66,49 @@ async def create_case(
             await handlers.store_idempotent_response(session, idempotency_key, user, 201, public)
     return JSONResponse(public, status_code=201, headers={
         "Location": f"/api/v1/cases/{case.id}", "ETag": f'"{case.version}"'})
+
+
+@router.get("/cases", response_model=Page[CaseSummary])
+async def list_cases(
+    session: SessionDep,
+    user: CurrentUser,
+    status: CaseStatus | None = None,
+    category: Annotated[str | None, Query(max_length=64, description="a code or its top-level prefix")] = None,
+    channel: Channel | None = None,
+    unit_id: Annotated[str | None, Query(max_length=64, description="cases handled in this unit's subtree")] = None,
+    risk_level: RiskLevel | None = None,
+    request_type: RequestType | None = None,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: datetime | None = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=100, description="text in title or description")] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[CaseSummary]:
+    """Cases in the caller's scope, newest first, with a cursor that neither skips nor repeats rows."""
+    stmt = select(Case)
+    if not user.is_global:
+        if user.unit_id is None:
+            raise Problem(403, "no_unit", "your token names no unit, so no cases are in your scope")
+        stmt = stmt.where(Case.visible_units.contains([user.unit_id]))  # type: ignore[attr-defined]
+    if unit_id:
+        stmt = stmt.where(Case.visible_units.contains([unit_id]))  # type: ignore[attr-defined]
+    for column, value in ((Case.status, status), (Case.channel, channel), (Case.risk_level, risk_level),
+                          (Case.request_type, request_type)):
+        if value is not None:
+            stmt = stmt.where(column == value.value)
+    if category:
+        stmt = stmt.where(or_(Case.category == category, Case.category.startswith(f"{category}.")))  # type: ignore[union-attr]
+    require_aware(from_, "query.from")
+    require_aware(to, "query.to")
+    if from_:
+        stmt = stmt.where(Case.created_at >= from_)  # type: ignore[operator]
+    if to:
+        stmt = stmt.where(Case.created_at < to)  # type: ignore[operator]
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(Case.title.ilike(pattern), Case.description.ilike(pattern)))  # type: ignore[attr-defined]
+    rows, next_cursor = await keyset_page(session, stmt, Case, cursor, limit)
+    return Page(items=[CaseSummary.model_validate(c, from_attributes=True) for c in rows], next_cursor=next_cursor)
 
 
 @router.get("/cases/{case_id}", response_model=CasePublic)

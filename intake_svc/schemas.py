@@ -141,3 +141,19 @@ class TimelineItem(BaseModel):
     summary: str
     actor: str | None = None
     data: dict[str, object] = Field(default_factory=dict)
+
+
+class CaseSummary(BaseModel):
+    """A list row: no parties, no address."""
+
+    id: uuid.UUID
+    code: str
+    status: str
+    channel: Channel
+    request_type: RequestType
+    title: str
+    category: str | None
+    risk_level: RiskLevel
+    current_unit_id: str | None
+    created_at: datetime
+    updated_at: datetime

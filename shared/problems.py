@@ -138,3 +138,15 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", path=request.url.path)
         return problem_response(request, 500, "internal_error", "unexpected error; it has been logged")
+
+
+def field_problem(field: str, reason: str, code: str = "invalid", *, detail: str | None = None) -> Problem:
+    """A 422 naming one field, shaped like the validation errors FastAPI produces."""
+    return Problem(422, "validation_failed", detail or f"{field}: {reason}",
+                   errors=[{"field": field, "reason": reason, "code": code}])
+
+
+def require_aware(value: Any, field: str) -> None:
+    """Times must carry a UTC offset: a naive time is ambiguous between UTC and Asia/Shanghai."""
+    if value is not None and getattr(value, "tzinfo", None) is None and hasattr(value, "hour"):
+        raise field_problem(field, "needs a UTC offset, e.g. 2026-11-23T09:30:00+08:00", "timezone_required")

@@ -80,3 +80,55 @@ async def test_handlers_raise_risk_only_street_admins_lower_it(stack: Stack) -> 
     other = auth(Role.GRID_WORKER, "G01")
     assert_problem(await stack.intake.post(f"/api/v1/cases/{case['id']}/risk", headers=other,
                                            json={"level": "red", "reasons": ["x"]}), 404, "case_not_found")
+
+
+async def test_list_filters_scope_and_stable_pages(stack: Stack) -> None:
+    import uuid as _uuid
+    from datetime import UTC, datetime
+
+    tag = _uuid.uuid4().hex[:8]
+    since = datetime.now(UTC).isoformat()
+    bodies = [
+        case_body(title=f"{tag} 噪音", category="neighbor.noise", location={"grid_id": "G05"}),
+        case_body(title=f"{tag} 漏水", category="neighbor.water", channel="phone", location={"grid_id": "G05"}),
+        case_body(title=f"{tag} 欠薪", category="labor.wage_arrears", request_type="help",
+                  location={"grid_id": "G05"}, people_involved=6),
+    ]
+    ids = [(await stack.intake.post("/api/v1/cases", json=b, headers=OPERATOR)).json()["id"] for b in bodies]
+    street = auth(Role.STREET_ADMIN, "S1")
+
+    async def listed(**params: Any) -> list[str]:
+        r = await stack.intake.get("/api/v1/cases", params={"q": tag, "from": since, **params}, headers=street)
+        assert r.status_code == 200, r.text
+        return [c["id"] for c in r.json()["items"]]
+
+    assert await listed() == ids[::-1]  # newest first
+    assert await listed(category="neighbor") == ids[1::-1]
+    assert await listed(category="labor.wage_arrears") == [ids[2]]
+    assert await listed(channel="phone") == [ids[1]]
+    assert await listed(request_type="help", risk_level="yellow") == [ids[2]]
+
+    async def all_assigned() -> bool:
+        return await listed(status="assigned", unit_id="G05") == ids[::-1]
+
+    await eventually(all_assigned, what="the three cases assigned to G05")
+    assert await listed(unit_id="G01") == []
+    # a grid elsewhere sees none of them; pages neither skip nor repeat while a case arrives
+    assert (await stack.intake.get("/api/v1/cases", params={"q": tag}, headers=auth(Role.GRID_WORKER, "G01"))
+            ).json()["items"] == []
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"q": tag, "limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = (await stack.intake.get("/api/v1/cases", params=params, headers=street)).json()
+        seen += [c["id"] for c in page["items"]]
+        if len(seen) == 1:
+            await stack.intake.post("/api/v1/cases", json=case_body(title=f"{tag} 新来的"), headers=OPERATOR)
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == ids[::-1]
+    r = await stack.intake.get("/api/v1/cases", params={"from": "2026-01-01T00:00:00"}, headers=street)
+    assert assert_problem(r, 422, "validation_failed")["errors"][0]["field"] == "query.from"
+    r = await stack.intake.get("/api/v1/cases", params={"status": "lost"}, headers=street)
+    assert_problem(r, 422, "validation_failed")
