@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import or_, select
@@ -20,6 +20,10 @@ from intake_svc.schemas import (
     CaseSummary,
     FeedbackCreate,
     FeedbackPublic,
+    PiiAccessPublic,
+    PublicProgress,
+    RevealedCase,
+    RevealRequest,
     RiskChange,
     TimelineItem,
 )
@@ -28,6 +32,7 @@ from shared.auth import CurrentUser, Role, require_roles
 from shared.events.case import Channel, RequestType, RiskLevel
 from shared.pagination import Page, keyset_page
 from shared.problems import Problem, require_aware
+from shared.ratelimit import RateLimiter
 from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -149,3 +154,39 @@ async def change_risk(case_id: uuid.UUID, body: RiskChange, request: Request, se
         case = await handlers.change_risk(session, deps, case_id, body, user)
     response.headers["ETag"] = f'"{case.version}"'
     return handlers.to_public(case, deps)
+
+
+@router.post("/cases/{case_id}/parties/reveal", response_model=RevealedCase,
+             dependencies=[require_roles(*handlers.PII_READERS)])
+async def reveal_parties(case_id: uuid.UUID, body: RevealRequest, request: Request, session: SessionDep,
+                         user: CurrentUser) -> RevealedCase:
+    """Full names, phones, ID numbers and address, for a stated purpose. Every call is written to the access log."""
+    async with session.begin():
+        return await handlers.reveal_parties(session, _deps(request), case_id, body, user)
+
+
+@router.get("/cases/{case_id}/access-log", response_model=list[PiiAccessPublic],
+            dependencies=[require_roles(Role.STREET_ADMIN)])
+async def access_log(case_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> list[PiiAccessPublic]:
+    """Who read this case's personal data in full, when and why."""
+    rows = await handlers.pii_access_log(session, case_id, user)
+    return [PiiAccessPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+public_router = APIRouter(prefix="/api/v1/public", tags=["public"])
+
+
+@public_router.get("/cases/{code}", response_model=PublicProgress)
+async def public_progress(
+    code: Annotated[str, Path(max_length=32, pattern=r"^FQ-\d{8}-\d{6,}$")],
+    phone_last4: Annotated[str, Query(pattern=r"^\d{4}$", description="last four digits of the applicant's phone")],
+    request: Request,
+    session: SessionDep,
+) -> PublicProgress:
+    """Citizen progress page (no login): status and a plain-Chinese timeline, no personal data. Rate-limited per
+    client address; an unknown code and a wrong phone get the same answer."""
+    limiter: RateLimiter = request.app.state.public_limiter
+    allowed, retry = limiter.allow(request.client.host if request.client else "unknown")
+    if not allowed:
+        raise Problem(429, "rate_limited", "查询过于频繁，请稍后再试", headers={"Retry-After": str(int(retry) + 1)})
+    return await handlers.public_progress(session, _deps(request), code, phone_last4)

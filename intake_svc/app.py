@@ -8,12 +8,13 @@ from typing import Any
 from fastapi import FastAPI
 
 from intake_svc import handlers
-from intake_svc.api import router
+from intake_svc.api import public_router, router
 from intake_svc.handlers import IntakeDeps
 from intake_svc.settings import IntakeSettings
 from intake_svc.tables import SCHEMA
 from shared.crypto import Sealer
 from shared.events import CaseAccepted, CaseAssigned, CaseResolved, Topic
+from shared.ratelimit import RateLimiter
 from shared.runtime import ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -30,13 +31,14 @@ SPEC = ServiceSpec(
         CaseAccepted.ce_type: handlers.on_case_accepted,  # type: ignore[dict-item]
         CaseResolved.ce_type: handlers.on_case_resolved,  # type: ignore[dict-item]
     },
-    routers=[router],
+    routers=[router, public_router],
 )
 
 
 def create_app(settings: IntakeSettings | None = None, **runtime_kwargs: Any) -> FastAPI:
     settings = settings or IntakeSettings()
     app = create_service_app(SPEC, settings, **runtime_kwargs)
+    app.state.public_limiter = RateLimiter(settings.public_rate_limit, settings.public_rate_window_seconds)
     app.state.deps = IntakeDeps(
         clock=app.state.runtime.clock,
         pii=Sealer({k: v for k, v in settings.pii_keyring().items()}, settings.pii_current_key),

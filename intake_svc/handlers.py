@@ -22,8 +22,20 @@ from intake_svc.domain import (
     mask_name,
     mask_phone,
 )
-from intake_svc.schemas import CaseCreate, CasePublic, FeedbackCreate, LocationPublic, PartyPublic, RiskChange
-from intake_svc.tables import SCHEMA, Case, Feedback, IdempotencyKey, TimelineEntry
+from intake_svc.schemas import (
+    CaseCreate,
+    CasePublic,
+    FeedbackCreate,
+    LocationPublic,
+    PartyPublic,
+    PublicProgress,
+    PublicTimelineItem,
+    RevealedCase,
+    RevealedParty,
+    RevealRequest,
+    RiskChange,
+)
+from intake_svc.tables import SCHEMA, Case, Feedback, IdempotencyKey, PiiAccess, TimelineEntry
 from shared.auth import Principal, Role
 from shared.bus.outbox import add_event
 from shared.clock import Clock
@@ -39,6 +51,8 @@ from shared.events import (
 )
 from shared.events.case import LocationRef, RiskLevel
 from shared.problems import Problem
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -270,3 +284,54 @@ async def case_timeline(session: AsyncSession, case_id: uuid.UUID, *, public_onl
     if public_only:
         stmt = stmt.where(TimelineEntry.public.is_(True))  # type: ignore[attr-defined]
     return list((await session.execute(stmt.order_by(TimelineEntry.at, TimelineEntry.id))).scalars())
+
+
+PII_READERS = (Role.OPERATOR, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
+
+
+async def reveal_parties(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, body: RevealRequest,
+                         user: Principal) -> RevealedCase:
+    """The full personal data of a case, for a stated purpose; every read is written to the access log."""
+    case = await get_case_in_scope(session, case_id, user)
+    aad = _aad(case.id)
+
+    def opened(sealed: str | None) -> str | None:
+        return deps.pii.open(sealed, aad) if sealed else None
+
+    parties = [RevealedParty(role=p["role"], kind=p["kind"], name=deps.pii.open(p["name_sealed"], aad),
+                             phone=opened(p.get("phone_sealed")), id_number=opened(p.get("id_number_sealed")))
+               for p in case.parties]
+    present = {"name": bool(parties), "phone": any(p.phone for p in parties),
+               "id_number": any(p.id_number for p in parties), "address": bool(case.location.get("address_sealed"))}
+    fields = sorted(name for name, there in present.items() if there)
+    session.add(PiiAccess(case_id=case.id, accessed_by=user.sub, roles=sorted(user.roles), unit_id=user.unit_id,
+                          purpose=body.purpose, fields=fields, at=deps.clock.now()))
+    log.info("pii_revealed", case_id=str(case.id), accessed_by=user.sub, fields=fields)
+    return RevealedCase(case_id=case.id, address=opened(case.location.get("address_sealed")), parties=parties)
+
+
+async def pii_access_log(session: AsyncSession, case_id: uuid.UUID, user: Principal) -> list[PiiAccess]:
+    await get_case_in_scope(session, case_id, user)
+    stmt = select(PiiAccess).where(PiiAccess.case_id == case_id).order_by(PiiAccess.at, PiiAccess.id)  # type: ignore[arg-type]
+    return list((await session.execute(stmt)).scalars())
+
+
+STATUS_ZH = {CaseStatus.RECEIVED: "已受理", CaseStatus.ASSIGNED: "已派发，待签收", CaseStatus.IN_PROGRESS: "办理中",
+             CaseStatus.RESOLVED: "已办结"}
+
+
+async def public_progress(session: AsyncSession, deps: IntakeDeps, code: str, phone_last4: str) -> PublicProgress:
+    """Progress for the citizen: the same 404 for an unknown code and for a phone that does not match."""
+    case = (await session.execute(select(Case).where(Case.code == code))).scalar_one_or_none()
+    if case is None or not _applicant_phone_ends_with(case, deps, phone_last4):
+        raise Problem(404, "case_not_found", "没有找到与案件编号和手机号后四位相符的案件")
+    entries = await case_timeline(session, case.id, public_only=True)
+    return PublicProgress(code=case.code, status=case.status, status_label=STATUS_ZH[CaseStatus(case.status)],
+                          received_at=case.created_at, updated_at=case.updated_at,
+                          timeline=[PublicTimelineItem(at=e.at, summary=e.summary) for e in entries])
+
+
+def _applicant_phone_ends_with(case: Case, deps: IntakeDeps, last4: str) -> bool:
+    aad = _aad(case.id)
+    return any(p.get("phone_sealed") and deps.pii.open(p["phone_sealed"], aad).endswith(last4)
+               for p in case.parties if p["role"] == "applicant")

@@ -157,3 +157,49 @@ class CaseSummary(BaseModel):
     current_unit_id: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class RevealRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(min_length=4, max_length=500, description="why the full values are needed (logged)")
+
+
+class RevealedParty(BaseModel):
+    role: PartyRole
+    kind: PartyKind
+    name: str
+    phone: str | None
+    id_number: str | None
+
+
+class RevealedCase(BaseModel):
+    case_id: uuid.UUID
+    address: str | None
+    parties: list[RevealedParty]
+
+
+class PiiAccessPublic(BaseModel):
+    case_id: uuid.UUID
+    accessed_by: str
+    roles: list[str]
+    unit_id: str | None
+    purpose: str
+    fields: list[str]
+    at: datetime
+
+
+class PublicTimelineItem(BaseModel):
+    at: datetime
+    summary: str
+
+
+class PublicProgress(BaseModel):
+    """What a citizen sees with the case code and the last four digits of the phone: no personal data."""
+
+    code: str
+    status: str
+    status_label: str
+    received_at: datetime
+    updated_at: datetime
+    timeline: list[PublicTimelineItem]

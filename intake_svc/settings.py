@@ -13,6 +13,9 @@ class IntakeSettings(ServiceSettings):
     # AES-256-GCM keys for parties' personal data at rest: "kid:base64,kid2:base64"; the current one seals
     pii_keys: str = f"k1:{DEV_PII_KEY}"
     pii_current_key: str = "k1"
+    # citizen progress page: requests per client address per window (per replica)
+    public_rate_limit: int = 10
+    public_rate_window_seconds: float = 60.0
 
     def secret_fields(self) -> list[str]:
         return [*super().secret_fields(), "pii_keys"]

@@ -87,3 +87,19 @@ class Feedback(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text))
     recorded_by: str = Field(max_length=128)
     at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class PiiAccess(SQLModel, table=True):
+    """Who read a case's personal data in full, when, and why (个人信息访问记录)."""
+
+    __tablename__ = "pii_access_log"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    case_id: uuid.UUID = Field(index=True)
+    accessed_by: str = Field(max_length=128)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
+    unit_id: str | None = Field(default=None, max_length=64)
+    purpose: str = Field(sa_column=Column(Text, nullable=False))
+    fields: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

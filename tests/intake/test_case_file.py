@@ -132,3 +132,55 @@ async def test_list_filters_scope_and_stable_pages(stack: Stack) -> None:
     assert assert_problem(r, 422, "validation_failed")["errors"][0]["field"] == "query.from"
     r = await stack.intake.get("/api/v1/cases", params={"status": "lost"}, headers=street)
     assert_problem(r, 422, "validation_failed")
+
+
+async def test_full_personal_data_only_with_a_purpose_and_every_read_is_logged(stack: Stack) -> None:
+    case = (await stack.intake.post("/api/v1/cases", json=case_body(), headers=OPERATOR)).json()
+    assert case["parties"][0]["phone"] == "138****5678" and case["parties"][0]["name"] == "王**"
+    assert case["parties"][0]["id_number"] == "110105********002X"
+    mediator = auth(Role.MEDIATOR, "S1", "med-7")
+    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/parties/reveal", headers=mediator,
+                                json={"purpose": "电话联系申请人安排调解"})
+    assert r.status_code == 200, r.text
+    party = r.json()["parties"][0]
+    assert (party["name"], party["phone"], party["id_number"]) == ("王小明", "13812345678", "11010519491231002X")
+    assert r.json()["address"] == "松涛花园3号楼201室"
+    assert_problem(await stack.intake.post(f"/api/v1/cases/{case['id']}/parties/reveal", headers=mediator,
+                                           json={}), 422, "validation_failed")
+    assert_problem(await stack.intake.post(f"/api/v1/cases/{case['id']}/parties/reveal",
+                                           headers=auth(Role.DISTRICT_VIEWER, "D1"), json={"purpose": "看看而已"}),
+                   403, "forbidden_role")
+    log = (await stack.intake.get(f"/api/v1/cases/{case['id']}/access-log", headers=auth(Role.STREET_ADMIN, "S1")))
+    assert log.status_code == 200, log.text
+    entries = log.json()
+    assert len(entries) == 1
+    assert entries[0]["accessed_by"] == "med-7" and entries[0]["purpose"] == "电话联系申请人安排调解"
+    assert entries[0]["fields"] == ["address", "id_number", "name", "phone"]
+
+
+async def test_citizen_progress_needs_code_and_phone_and_shows_no_personal_data(stack: Stack) -> None:
+    limiter = stack.apps["intake"].state.public_limiter
+    limiter._hits.clear()
+    case = await _resolved_case(stack)
+    ok = await stack.intake.get(f"/api/v1/public/cases/{case['code']}", params={"phone_last4": "5678"})
+    assert ok.status_code == 200, ok.text
+    body = ok.json()
+    assert body["status"] == "resolved" and body["status_label"] == "已办结"
+    assert [t["summary"] for t in body["timeline"]][-1] == "调解成功，已办结"
+    text = ok.text
+    for secret in ("王小明", "13812345678", "1101051949", "松涛花园3号楼", "U-G03-1"):
+        assert secret not in text
+    wrong_phone = await stack.intake.get(f"/api/v1/public/cases/{case['code']}", params={"phone_last4": "0000"})
+    wrong_code = await stack.intake.get("/api/v1/public/cases/FQ-20200101-999999", params={"phone_last4": "5678"})
+    assert wrong_phone.status_code == wrong_code.status_code == 404
+    assert {k: v for k, v in wrong_phone.json().items() if k != "instance"} == {
+        k: v for k, v in wrong_code.json().items() if k != "instance"}
+    assert_problem(await stack.intake.get(f"/api/v1/public/cases/{case['code']}", params={"phone_last4": "56"}),
+                   422, "validation_failed")
+    statuses = [(await stack.intake.get(f"/api/v1/public/cases/{case['code']}",
+                                        params={"phone_last4": "5678"})).status_code for _ in range(limiter.limit)]
+    assert 429 in statuses
+    limited = await stack.intake.get(f"/api/v1/public/cases/{case['code']}", params={"phone_last4": "5678"})
+    assert_problem(limited, 429, "rate_limited")
+    assert int(limited.headers["retry-after"]) >= 1
+    limiter._hits.clear()
