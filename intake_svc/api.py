@@ -22,6 +22,7 @@ from intake_svc.schemas import (
     FeedbackPublic,
     PiiAccessPublic,
     PublicProgress,
+    Reclassify,
     RevealedCase,
     RevealRequest,
     RiskChange,
@@ -190,3 +191,14 @@ async def public_progress(
     if not allowed:
         raise Problem(429, "rate_limited", "查询过于频繁，请稍后再试", headers={"Retry-After": str(int(retry) + 1)})
     return await handlers.public_progress(session, _deps(request), code, phone_last4)
+
+
+@router.put("/cases/{case_id}/category", response_model=CasePublic, dependencies=[STAFF])
+async def reclassify(case_id: uuid.UUID, body: Reclassify, request: Request, session: SessionDep, user: CurrentUser,
+                     response: Response) -> CasePublic:
+    """Override the (auto-)classification. Emits ``fq.case.reclassified.v1`` and adds a timeline entry."""
+    deps = _deps(request)
+    async with session.begin():
+        case = await handlers.reclassify(session, deps, case_id, body, user)
+    response.headers["ETag"] = f'"{case.version}"'
+    return handlers.to_public(case, deps)

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from intake_svc import handlers
 from intake_svc.api import public_router, router
+from intake_svc.classifier import Classifier
 from intake_svc.handlers import IntakeDeps
 from intake_svc.settings import IntakeSettings
 from intake_svc.tables import SCHEMA
@@ -44,5 +45,6 @@ def create_app(settings: IntakeSettings | None = None, **runtime_kwargs: Any) ->
         pii=Sealer({k: v for k, v in settings.pii_keyring().items()}, settings.pii_current_key),
         transport=Sealer.single(settings.pii_transport_key, "t1"),
         source=SPEC.source,
+        classifier=Classifier.default(),
     )
     return app

@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake_svc import timeline
+from intake_svc.classifier import Classifier
 from intake_svc.domain import (
     CaseStatus,
     assess_risk,
@@ -30,6 +31,7 @@ from intake_svc.schemas import (
     PartyPublic,
     PublicProgress,
     PublicTimelineItem,
+    Reclassify,
     RevealedCase,
     RevealedParty,
     RevealRequest,
@@ -44,13 +46,14 @@ from shared.events import (
     CaseAccepted,
     CaseAssigned,
     CaseReceived,
+    CaseReclassified,
     CaseResolved,
     Envelope,
     FeedbackReceived,
     RiskChanged,
 )
-from shared.events.case import LocationRef, RiskLevel
-from shared.problems import Problem
+from shared.events.case import LocationRef, RequestType, RiskLevel
+from shared.problems import Problem, field_problem
 
 log = structlog.get_logger(__name__)
 
@@ -61,13 +64,28 @@ class IntakeDeps:
     pii: Sealer  # personal data at rest
     transport: Sealer  # the address travelling to routing inside events
     source: str
+    classifier: Classifier
 
 
 def _aad(case_id: uuid.UUID) -> bytes:
     return str(case_id).encode()
 
 
+def _check_category(deps: IntakeDeps, code: str | None, field: str = "category") -> None:
+    if code is not None and not deps.classifier.taxonomy.is_valid(code):
+        raise field_problem(field, f"unknown category code {code!r}; see the taxonomy", "unknown_category")
+
+
 async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, user: Principal) -> Case:
+    _check_category(deps, cmd.category)
+    category, request_type = cmd.category, cmd.request_type
+    category_confidence = request_type_confidence = None
+    if category is None or request_type is None:
+        guess = deps.classifier.predict(f"{cmd.title}。{cmd.description}")
+        if category is None:
+            category, category_confidence = guess.category, guess.category_confidence
+        if request_type is None:
+            request_type, request_type_confidence = RequestType(guess.request_type), guess.request_type_confidence
     now = deps.clock.now()
     case_id = uuid.uuid4()
     structlog.contextvars.bind_contextvars(case_id=str(case_id))
@@ -90,8 +108,10 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
         for p in cmd.parties
     ]
     case = Case(
-        id=case_id, code=case_code(now, seq), channel=cmd.channel.value, request_type=cmd.request_type.value,
-        title=cmd.title, description=cmd.description, category=cmd.category, risk_level=risk.value,
+        id=case_id, code=case_code(now, seq), channel=cmd.channel.value, request_type=request_type.value,
+        title=cmd.title, description=cmd.description, category=category, risk_level=risk.value,
+        category_confidence=category_confidence, request_type_confidence=request_type_confidence,
+        classified_by="staff" if category_confidence is None and request_type_confidence is None else "classifier",
         risk_reasons=reasons, occurred_at=cmd.occurred_at, location=location, parties=parties,
         people_involved=cmd.people_involved, amount_involved=amount, external_ref=cmd.external_ref,
         status=CaseStatus.RECEIVED.value, visible_units=[user.unit_id] if user.unit_id else [],
@@ -101,8 +121,8 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
     timeline.record(session, case_id, now, "received",
                     f"已受理（{timeline.CHANNEL_ZH[cmd.channel]}），案件编号 {case.code}", actor=user.sub)
     await add_event(session, CaseReceived(
-        case_id=case_id, at=now, code=case.code, channel=cmd.channel, request_type=cmd.request_type,
-        category=cmd.category, risk_level=risk, people_involved=cmd.people_involved, amount_involved=amount,
+        case_id=case_id, at=now, code=case.code, channel=cmd.channel, request_type=request_type,
+        category=category, risk_level=risk, people_involved=cmd.people_involved, amount_involved=amount,
         location=LocationRef(
             grid_id=loc.grid_id, lat=loc.lat, lng=loc.lng,
             address_sealed=deps.transport.seal(loc.address, aad) if loc.address else None,
@@ -168,6 +188,9 @@ def to_public(case: Case, deps: IntakeDeps) -> CasePublic:
         id=case.id, code=case.code, status=case.status, channel=case.channel,  # type: ignore[arg-type]
         request_type=case.request_type, title=case.title,  # type: ignore[arg-type]
         description=case.description, category=case.category, risk_level=case.risk_level,  # type: ignore[arg-type]
+        category_label=deps.classifier.taxonomy.full_label(case.category) if case.category else None,
+        category_confidence=case.category_confidence, request_type_confidence=case.request_type_confidence,
+        classified_by=case.classified_by,
         risk_reasons=case.risk_reasons, occurred_at=case.occurred_at,
         location=LocationPublic(
             address=mask_address(deps.pii.open(address, aad)) if address else None,
@@ -335,3 +358,27 @@ def _applicant_phone_ends_with(case: Case, deps: IntakeDeps, last4: str) -> bool
     aad = _aad(case.id)
     return any(p.get("phone_sealed") and deps.pii.open(p["phone_sealed"], aad).endswith(last4)
                for p in case.parties if p["role"] == "applicant")
+
+
+async def reclassify(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, body: Reclassify,
+                     user: Principal) -> Case:
+    """Staff override: kept, put on the timeline and published, so analytics counts the corrected category."""
+    _check_category(deps, body.category)
+    case = await get_case_in_scope(session, case_id, user, for_update=True)
+    before_cat, before_type = case.category, RequestType(case.request_type)
+    after_type = body.request_type or before_type
+    if body.category == before_cat and after_type == before_type:
+        raise Problem(409, "classification_unchanged", "the case already has this category and request type")
+    now = deps.clock.now()
+    case.category, case.request_type, case.classified_by = body.category, after_type.value, "staff"
+    case.category_confidence = case.request_type_confidence = None
+    _touch(case, now)
+    taxonomy = deps.classifier.taxonomy
+    timeline.record(session, case.id, now, "reclassified",
+                    f"分类调整为：{taxonomy.full_label(body.category)}", actor=user.sub, public=False,
+                    data={"from": before_cat, "to": body.category, "from_type": before_type.value,
+                          "to_type": after_type.value})
+    await add_event(session, CaseReclassified(
+        case_id=case.id, at=now, from_category=before_cat, to_category=body.category,
+        from_request_type=before_type, to_request_type=after_type, changed_by=user.sub), source=deps.source)
+    return case

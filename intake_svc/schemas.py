@@ -47,7 +47,7 @@ class CaseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: Channel
-    request_type: RequestType
+    request_type: RequestType | None = Field(default=None, description="classified from the text when absent")
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=10000)
     category: str | None = Field(default=None, max_length=64, pattern=CATEGORY_PATTERN)
@@ -91,7 +91,10 @@ class CasePublic(BaseModel):
     title: str
     description: str
     category: str | None
+    category_label: str | None = None
     category_confidence: float | None = None
+    request_type_confidence: float | None = None
+    classified_by: str = "staff"
     risk_level: RiskLevel
     risk_reasons: list[str]
     duplicate_of: uuid.UUID | None = None
@@ -203,3 +206,12 @@ class PublicProgress(BaseModel):
     received_at: datetime
     updated_at: datetime
     timeline: list[PublicTimelineItem]
+
+
+class Reclassify(BaseModel):
+    """Staff override of the category and/or request type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str = Field(max_length=64, pattern=CATEGORY_PATTERN)
+    request_type: RequestType | None = None

@@ -24,6 +24,9 @@ class Case(SQLModel, table=True):
     title: str = Field(max_length=200)
     description: str = Field(sa_column=Column(Text, nullable=False))
     category: str | None = Field(default=None, max_length=64)
+    category_confidence: float | None = None  # None when staff chose it
+    request_type_confidence: float | None = None
+    classified_by: str = Field(default="staff", max_length=16)  # staff | classifier
     risk_level: str = Field(max_length=16)
     risk_reasons: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
     occurred_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -157,3 +157,13 @@ class RiskChanged(CaseEvent):
     to_level: RiskLevel
     reasons: list[str]
     changed_by: str
+
+
+class CaseReclassified(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.reclassified.v1"
+    description: ClassVar[str] = "Staff overrode the case's category or request type (auto-classified or not)."
+    from_category: str | None
+    to_category: str
+    from_request_type: RequestType
+    to_request_type: RequestType
+    changed_by: str

@@ -37,7 +37,10 @@ async def _scripted_run(stack: Stack) -> str:
 
     a = await eventually(assignment, what="assignment")
     assert (await stack.routing.post(f"/api/v1/assignments/{a['id']}/accept", headers=worker)).status_code == 200
-    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/risk", headers=worker,
+    r = await stack.intake.put(f"/api/v1/cases/{case['id']}/category", headers=operator,
+                               json={"category": "neighbor.space", "request_type": "complaint"})
+    assert r.status_code == 200, r.text
+    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/risk", headers=operator,
                                 json={"level": "yellow", "reasons": ["tension"]})
     assert r.status_code == 200
     r = await stack.routing.post(f"/api/v1/assignments/{a['id']}/resolve", headers=worker,
@@ -91,5 +94,5 @@ async def test_every_published_event_matches_its_schema_and_carries_no_personal_
         for secret in (PARTY["name"], PARTY["phone"], PARTY["id_number"], ADDRESS, "松涛花园7号楼"):
             assert secret not in text, f"{ce_type} leaks personal data"
     assert {"fq.case.received.v1", "fq.case.assigned.v1", "fq.case.accepted.v1", "fq.case.resolved.v1",
-            "fq.case.risk_changed.v1", "fq.case.feedback_received.v1",
+            "fq.case.risk_changed.v1", "fq.case.feedback_received.v1", "fq.case.reclassified.v1",
             "fq.org.unit_upserted.v1", "fq.org.member_upserted.v1"} <= seen

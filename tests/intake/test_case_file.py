@@ -184,3 +184,39 @@ async def test_citizen_progress_needs_code_and_phone_and_shows_no_personal_data(
     assert_problem(limited, 429, "rate_limited")
     assert int(limited.headers["retry-after"]) >= 1
     limiter._hits.clear()
+
+
+async def test_missing_category_and_type_are_classified_and_staff_can_override(stack: Stack) -> None:
+    text = "我们六个工人在工地干了三个月，老板一直拖欠工资不给，想请求帮助讨薪。"
+    body = case_body(title="拖欠工资", description=text)
+    del body["request_type"]
+    r = await stack.intake.post("/api/v1/cases", json=body, headers=OPERATOR)
+    assert r.status_code == 201, r.text
+    case = r.json()
+    assert case["category"] == "labor.wage_arrears" and case["classified_by"] == "classifier"
+    assert 0 < case["category_confidence"] <= 1 and 0 < case["request_type_confidence"] <= 1
+    assert case["category_label"] == "劳动争议/拖欠工资" or case["category_label"].startswith("劳动")
+    assert case["request_type"] in {"help", "dispute", "complaint"}
+
+    r = await stack.intake.put(f"/api/v1/cases/{case['id']}/category", headers=OPERATOR,
+                               json={"category": "labor.contract", "request_type": "dispute"})
+    assert r.status_code == 200, r.text
+    fixed = r.json()
+    assert (fixed["category"], fixed["request_type"], fixed["classified_by"]) == ("labor.contract", "dispute", "staff")
+    assert fixed["category_confidence"] is None
+    timeline = (await stack.intake.get(f"/api/v1/cases/{case['id']}/timeline", headers=OPERATOR)).json()
+    assert timeline[-1]["kind"] == "reclassified" and timeline[-1]["data"]["from"] == "labor.wage_arrears"
+    assert_problem(await stack.intake.put(f"/api/v1/cases/{case['id']}/category", headers=OPERATOR,
+                                          json={"category": "labor.contract"}), 409, "classification_unchanged")
+    bad = await stack.intake.put(f"/api/v1/cases/{case['id']}/category", headers=OPERATOR,
+                                 json={"category": "space.aliens"})
+    assert assert_problem(bad, 422, "validation_failed")["errors"][0]["code"] == "unknown_category"
+
+
+async def test_a_given_category_must_be_in_the_taxonomy(stack: Stack) -> None:
+    r = await stack.intake.post("/api/v1/cases", json=case_body(category="neighbor.dragons"), headers=OPERATOR)
+    problem = assert_problem(r, 422, "validation_failed")
+    assert problem["errors"][0]["field"] == "category"
+    given = (await stack.intake.post("/api/v1/cases", json=case_body(category="neighbor.water"),
+                                     headers=OPERATOR)).json()
+    assert given["classified_by"] == "staff" and given["category_confidence"] is None
