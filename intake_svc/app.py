@@ -11,6 +11,7 @@ from intake_svc import handlers
 from intake_svc.api import public_router, router
 from intake_svc.classifier import Classifier
 from intake_svc.handlers import IntakeDeps
+from intake_svc.risk import RiskRules
 from intake_svc.settings import IntakeSettings
 from intake_svc.tables import SCHEMA
 from shared.crypto import Sealer
@@ -46,5 +47,7 @@ def create_app(settings: IntakeSettings | None = None, **runtime_kwargs: Any) ->
         transport=Sealer.single(settings.pii_transport_key, "t1"),
         source=SPEC.source,
         classifier=Classifier.default(),
+        risk_rules=RiskRules.load(),
+        index_key=settings.blind_index_key,
     )
     return app

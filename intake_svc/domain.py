@@ -10,7 +10,6 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from shared.clock import SHANGHAI
-from shared.events.case import RiskLevel
 
 
 class CaseStatus(StrEnum):
@@ -85,22 +84,3 @@ def mask_id_number(value: str) -> str:
 def mask_address(address: str) -> str:
     """Keep the area, hide house, building and room numbers."""
     return re.sub(r"\d", "*", address)
-
-
-RED_SIGNALS = frozenset({"violence", "extreme_act", "self_harm", "weapon", "repeat_petition"})
-YELLOW_SIGNALS = frozenset({"group", "large_amount", "vulnerable_party", "repeat_applicant"})
-
-
-def assess_risk(signals: list[str], people_involved: int | None, amount_involved: float | None,
-                group_threshold: int = 5, large_amount: float = 100_000) -> tuple[RiskLevel, list[str]]:
-    """First-cut 红黄蓝 rules over stated signals and facts (the intake issue refines them)."""
-    reasons = sorted(set(signals))
-    if people_involved is not None and people_involved >= group_threshold:
-        reasons.append(f"group:{people_involved}")
-    if amount_involved is not None and amount_involved >= large_amount:
-        reasons.append(f"large_amount:{amount_involved:g}")
-    if RED_SIGNALS.intersection(signals):
-        return RiskLevel.RED, reasons
-    if reasons:
-        return RiskLevel.YELLOW, reasons
-    return RiskLevel.BLUE, reasons

@@ -6,23 +6,25 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake_svc import timeline
+from intake_svc import risk, timeline
 from intake_svc.classifier import Classifier
 from intake_svc.domain import (
     CaseStatus,
-    assess_risk,
+    PartyRole,
     case_code,
     mask_address,
     mask_id_number,
     mask_name,
     mask_phone,
 )
+from intake_svc.risk import RiskRules
 from intake_svc.schemas import (
     CaseCreate,
     CasePublic,
@@ -41,7 +43,7 @@ from intake_svc.tables import SCHEMA, Case, Feedback, IdempotencyKey, PiiAccess,
 from shared.auth import Principal, Role
 from shared.bus.outbox import add_event
 from shared.clock import Clock
-from shared.crypto import Sealer
+from shared.crypto import Sealer, blind_index
 from shared.events import (
     CaseAccepted,
     CaseAssigned,
@@ -65,6 +67,8 @@ class IntakeDeps:
     transport: Sealer  # the address travelling to routing inside events
     source: str
     classifier: Classifier
+    risk_rules: RiskRules
+    index_key: str  # blind index HMAC key
 
 
 def _aad(case_id: uuid.UUID) -> bytes:
@@ -91,7 +95,17 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
     structlog.contextvars.bind_contextvars(case_id=str(case_id))
     seq = (await session.execute(text(f"SELECT nextval('{SCHEMA}.case_code_seq')"))).scalar_one()
     amount = float(cmd.amount_involved) if cmd.amount_involved is not None else None
-    risk, reasons = assess_risk(cmd.risk_signals, cmd.people_involved, amount)
+    index = sorted({blind_index(deps.index_key, kind, value) for p in cmd.parties if p.role == PartyRole.APPLICANT
+                    for kind, value in (("phone", p.phone), ("id", p.id_number)) if value})
+    prior = 0
+    if index:
+        since = now - timedelta(days=deps.risk_rules.repeat_applicant_days)
+        prior = (await session.execute(select(func.count()).select_from(Case).where(
+            Case.applicant_index.overlap(index), Case.created_at >= since))).scalar_one()  # type: ignore[attr-defined]
+    assessment = risk.assess(deps.risk_rules, text=f"{cmd.title}。{cmd.description}", signals=cmd.risk_signals,
+                             people_involved=cmd.people_involved, amount_involved=amount,
+                             applicant_prior_cases=prior)
+    risk_level, reasons = assessment.level, assessment.reasons
     aad = _aad(case_id)
     loc = cmd.location
     location = {
@@ -109,7 +123,8 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
     ]
     case = Case(
         id=case_id, code=case_code(now, seq), channel=cmd.channel.value, request_type=request_type.value,
-        title=cmd.title, description=cmd.description, category=category, risk_level=risk.value,
+        title=cmd.title, description=cmd.description, category=category, risk_level=risk_level.value,
+        applicant_index=index,
         category_confidence=category_confidence, request_type_confidence=request_type_confidence,
         classified_by="staff" if category_confidence is None and request_type_confidence is None else "classifier",
         risk_reasons=reasons, occurred_at=cmd.occurred_at, location=location, parties=parties,
@@ -122,7 +137,7 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
                     f"已受理（{timeline.CHANNEL_ZH[cmd.channel]}），案件编号 {case.code}", actor=user.sub)
     await add_event(session, CaseReceived(
         case_id=case_id, at=now, code=case.code, channel=cmd.channel, request_type=request_type,
-        category=category, risk_level=risk, people_involved=cmd.people_involved, amount_involved=amount,
+        category=category, risk_level=risk_level, people_involved=cmd.people_involved, amount_involved=amount,
         location=LocationRef(
             grid_id=loc.grid_id, lat=loc.lat, lng=loc.lng,
             address_sealed=deps.transport.seal(loc.address, aad) if loc.address else None,

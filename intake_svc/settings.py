@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import DEV_PII_KEY, ServiceSettings
+from shared.settings import DEV_INDEX_KEY, DEV_PII_KEY, ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
@@ -13,12 +13,14 @@ class IntakeSettings(ServiceSettings):
     # AES-256-GCM keys for parties' personal data at rest: "kid:base64,kid2:base64"; the current one seals
     pii_keys: str = f"k1:{DEV_PII_KEY}"
     pii_current_key: str = "k1"
+    # HMAC key of the blind index used to recognise the same applicant (phone / ID number); never rotate casually
+    blind_index_key: str = DEV_INDEX_KEY
     # citizen progress page: requests per client address per window (per replica)
     public_rate_limit: int = 10
     public_rate_window_seconds: float = 60.0
 
     def secret_fields(self) -> list[str]:
-        return [*super().secret_fields(), "pii_keys"]
+        return [*super().secret_fields(), "pii_keys", "blind_index_key"]
 
     def pii_keyring(self) -> dict[str, str]:
         pairs = (item.split(":", 1) for item in self.pii_keys.split(",") if item.strip())

@@ -43,6 +43,8 @@ class Case(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=32)
     # every unit that may see the case: the receiving unit and the paths of all units it was assigned to
     visible_units: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
+    # blind index (keyed hash) of applicants' phones and ID numbers: finds repeat applicants without decrypting
+    applicant_index: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
     created_by: str = Field(max_length=128)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

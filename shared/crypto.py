@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -33,3 +35,9 @@ class Sealer:
         kid, _, body = sealed.partition(".")
         raw = base64.urlsafe_b64decode(body)
         return self._keys[kid].decrypt(raw[:12], raw[12:], aad).decode()
+
+
+def blind_index(key_b64: str, kind: str, value: str) -> str:
+    """A keyed hash (HMAC-SHA256) for finding equal values without storing or decrypting them."""
+    mac = hmac.new(base64.b64decode(key_b64), f"{kind}:{value}".encode(), hashlib.sha256)
+    return f"{kind}:{mac.hexdigest()[:32]}"

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSetti
 DEV_JWT_SECRET = "fengqiao-dev-jwt-secret-change-me-0123456789"
 DEV_PII_KEY = "ZmVuZ3FpYW8tZGV2LXBpaS1rZXktMzItYnl0ZXMhISE="  # base64 of 32 bytes, dev only
 DEV_TRANSPORT_KEY = "ZmVuZ3FpYW8tZGV2LXRyYW5zcG9ydC1rZXktMzJieXQ="  # base64 of 32 bytes, dev only
+DEV_INDEX_KEY = "ZmVuZ3FpYW8tZGV2LWJsaW5kLWluZGV4LWtleS0zMmI="  # base64 of 32 bytes, dev only
 
 _UNPREFIXED = {"database_url", "kafka_bootstrap_servers"}
 
@@ -93,7 +94,7 @@ class ServiceSettings(BaseSettings):
         if self.env != Environment.DEV:
             for field in self.secret_fields():
                 value = str(getattr(self, field))
-                if any(dev in value for dev in (DEV_JWT_SECRET, DEV_PII_KEY, DEV_TRANSPORT_KEY)):
+                if any(dev in value for dev in (DEV_JWT_SECRET, DEV_PII_KEY, DEV_TRANSPORT_KEY, DEV_INDEX_KEY)):
                     raise ValueError(
                         f"{field} still has its development default; set it for env={self.env.value}"
                     )

@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from shared.settings import ServiceSettings
 T = TypeVar("T")
 __all__ = ["ROOT"]
 
-_KEYS = {name: base64.b64encode(os.urandom(32)).decode() for name in ("pii", "transport", "routing_pii")}
+_KEYS = {name: base64.b64encode(os.urandom(32)).decode() for name in ("pii", "transport", "routing_pii", "index")}
 JWT_SECRET = base64.b64encode(os.urandom(32)).decode()
 
 
@@ -56,6 +57,7 @@ def settings_for(svc: ServiceInfo, database_url: str, bootstrap: str, **override
     )
     if svc.name == "intake":
         base["pii_keys"] = f"k1:{_KEYS['pii']}"
+        base["blind_index_key"] = _KEYS["index"]
     if svc.name == "routing":
         base["pii_key"] = _KEYS["routing_pii"]
     base.update(overrides)
@@ -125,6 +127,10 @@ async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
 
 
+def unique_phone() -> str:
+    return f"138{uuid.uuid4().int % 10**8:08d}"
+
+
 def case_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "channel": "walk_in",
@@ -132,8 +138,8 @@ def case_body(**overrides: Any) -> dict[str, Any]:
         "title": "楼上漏水",
         "description": "楼上卫生间漏水到我家天花板，协商无果，请求调解。",
         "location": {"grid_id": "G01", "address": "松涛花园3号楼201室"},
-        "parties": [{"role": "applicant", "kind": "person", "name": "王小明", "phone": "13812345678",
-                     "id_number": "11010519491231002X"}],
+        # a fresh applicant each time, so cases do not count as one person's repeat visits (重复来访)
+        "parties": [{"role": "applicant", "kind": "person", "name": "王小明", "phone": unique_phone()}],
     }
     body.update(overrides)
     return body

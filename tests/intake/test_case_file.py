@@ -106,7 +106,7 @@ async def test_list_filters_scope_and_stable_pages(stack: Stack) -> None:
     assert await listed(category="neighbor") == ids[1::-1]
     assert await listed(category="labor.wage_arrears") == [ids[2]]
     assert await listed(channel="phone") == [ids[1]]
-    assert await listed(request_type="help", risk_level="yellow") == [ids[2]]
+    assert await listed(request_type="help", risk_level="red") == [ids[2]]  # six workers: a group dispute
 
     async def all_assigned() -> bool:
         return await listed(status="assigned", unit_id="G05") == ids[::-1]
@@ -135,7 +135,8 @@ async def test_list_filters_scope_and_stable_pages(stack: Stack) -> None:
 
 
 async def test_full_personal_data_only_with_a_purpose_and_every_read_is_logged(stack: Stack) -> None:
-    case = (await stack.intake.post("/api/v1/cases", json=case_body(), headers=OPERATOR)).json()
+    party = {"role": "applicant", "name": "王小明", "phone": "13812345678", "id_number": "11010519491231002X"}
+    case = (await stack.intake.post("/api/v1/cases", json=case_body(parties=[party]), headers=OPERATOR)).json()
     assert case["parties"][0]["phone"] == "138****5678" and case["parties"][0]["name"] == "王**"
     assert case["parties"][0]["id_number"] == "110105********002X"
     mediator = auth(Role.MEDIATOR, "S1", "med-7")
@@ -162,25 +163,27 @@ async def test_citizen_progress_needs_code_and_phone_and_shows_no_personal_data(
     limiter = stack.apps["intake"].state.public_limiter
     limiter._hits.clear()
     case = await _resolved_case(stack)
-    ok = await stack.intake.get(f"/api/v1/public/cases/{case['code']}", params={"phone_last4": "5678"})
+    last4 = case["parties"][0]["phone"][-4:]
+    ok = await stack.intake.get(f"/api/v1/public/cases/{case['code']}", params={"phone_last4": last4})
     assert ok.status_code == 200, ok.text
     body = ok.json()
     assert body["status"] == "resolved" and body["status_label"] == "已办结"
     assert [t["summary"] for t in body["timeline"]][-1] == "调解成功，已办结"
     text = ok.text
-    for secret in ("王小明", "13812345678", "1101051949", "松涛花园3号楼", "U-G03-1"):
+    for secret in ("王小明", last4, "松涛花园3号楼", "U-G03-1"):
         assert secret not in text
-    wrong_phone = await stack.intake.get(f"/api/v1/public/cases/{case['code']}", params={"phone_last4": "0000"})
-    wrong_code = await stack.intake.get("/api/v1/public/cases/FQ-20200101-999999", params={"phone_last4": "5678"})
+    wrong = "0000" if last4 != "0000" else "1111"
+    wrong_phone = await stack.intake.get(f"/api/v1/public/cases/{case['code']}", params={"phone_last4": wrong})
+    wrong_code = await stack.intake.get("/api/v1/public/cases/FQ-20200101-999999", params={"phone_last4": last4})
     assert wrong_phone.status_code == wrong_code.status_code == 404
     assert {k: v for k, v in wrong_phone.json().items() if k != "instance"} == {
         k: v for k, v in wrong_code.json().items() if k != "instance"}
     assert_problem(await stack.intake.get(f"/api/v1/public/cases/{case['code']}", params={"phone_last4": "56"}),
                    422, "validation_failed")
     statuses = [(await stack.intake.get(f"/api/v1/public/cases/{case['code']}",
-                                        params={"phone_last4": "5678"})).status_code for _ in range(limiter.limit)]
+                                        params={"phone_last4": last4})).status_code for _ in range(limiter.limit)]
     assert 429 in statuses
-    limited = await stack.intake.get(f"/api/v1/public/cases/{case['code']}", params={"phone_last4": "5678"})
+    limited = await stack.intake.get(f"/api/v1/public/cases/{case['code']}", params={"phone_last4": last4})
     assert_problem(limited, 429, "rate_limited")
     assert int(limited.headers["retry-after"]) >= 1
     limiter._hits.clear()
@@ -220,3 +223,18 @@ async def test_a_given_category_must_be_in_the_taxonomy(stack: Stack) -> None:
     given = (await stack.intake.post("/api/v1/cases", json=case_body(category="neighbor.water"),
                                      headers=OPERATOR)).json()
     assert given["classified_by"] == "staff" and given["category_confidence"] is None
+
+
+async def test_the_same_applicant_again_within_90_days_is_a_repeat_visit(stack: Stack) -> None:
+    from tests.support import unique_phone
+
+    phone = unique_phone()
+    first = case_body(parties=[{"role": "applicant", "name": "李四", "phone": phone}])
+    one = (await stack.intake.post("/api/v1/cases", json=first, headers=OPERATOR)).json()
+    assert one["risk_level"] == "blue"
+    spaced = phone[:3] + " " + phone[3:7] + "-" + phone[7:]  # the same number written differently
+    again = case_body(parties=[{"role": "applicant", "name": "李四", "phone": spaced}])
+    two = (await stack.intake.post("/api/v1/cases", json=again, headers=OPERATOR)).json()
+    assert two["risk_level"] == "yellow" and two["risk_reasons"] == ["repeat_applicant(cases:2)"]
+    other = (await stack.intake.post("/api/v1/cases", json=case_body(), headers=OPERATOR)).json()
+    assert other["risk_level"] == "blue"

@@ -6,7 +6,6 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from intake_svc.domain import (
-    assess_risk,
     case_code,
     mask_address,
     mask_id_number,
@@ -52,11 +51,36 @@ def test_case_code_uses_the_shanghai_date() -> None:
     assert case_code(datetime(2026, 11, 22, 17, 0, tzinfo=UTC), 123) == "FQ-20261123-000123"
 
 
-def test_first_risk_rules() -> None:
-    assert assess_risk([], None, None) == (RiskLevel.BLUE, [])
-    assert assess_risk([], 6, None) == (RiskLevel.YELLOW, ["group:6"])
-    level, reasons = assess_risk(["violence"], 2, 200_000)
-    assert level == RiskLevel.RED and "violence" in reasons and "large_amount:200000" in reasons
+def test_risk_rules_from_data() -> None:
+    from intake_svc.risk import RiskRules, assess
+
+    rules = RiskRules.load()
+    quiet = assess(rules, text="楼上漏水", signals=[], people_involved=None, amount_involved=None)
+    assert (quiet.level, quiet.reasons) == (RiskLevel.BLUE, [])
+    group = assess(rules, text="工资", signals=[], people_involved=6, amount_involved=None)
+    assert group.level == RiskLevel.RED and group.reasons == ["group(people:6)"]
+    assert assess(rules, text="", signals=[], people_involved=None, amount_involved=150_000).level == RiskLevel.YELLOW
+    assert assess(rules, text="", signals=[], people_involved=None, amount_involved=600_000).level == RiskLevel.RED
+    words = assess(rules, text="对方扬言要跳楼", signals=[], people_involved=None, amount_involved=None)
+    assert words.level == RiskLevel.RED and "extreme(text:跳楼)" in words.reasons
+    stated = assess(rules, text="", signals=["vulnerable_party"], people_involved=None, amount_involved=None)
+    assert stated.level == RiskLevel.YELLOW and stated.reasons == ["vulnerable(stated)"]
+    repeat = assess(rules, text="", signals=[], people_involved=None, amount_involved=None, applicant_prior_cases=1)
+    assert repeat.level == RiskLevel.YELLOW and repeat.reasons == ["repeat_applicant(cases:2)"]
+
+
+def test_risk_rules_on_the_sample_cases() -> None:
+    import json
+
+    from intake_svc.risk import RiskRules, assess
+    from services.registry import ROOT
+
+    rules = RiskRules.load()
+    rows = [json.loads(line) for line in (ROOT / "services/data/cases_dev.jsonl").read_text().splitlines() if line]
+    got = [(r["risk"], assess(rules, text=r["text"], signals=r["risk_signals"], people_involved=r["people_involved"],
+                              amount_involved=r["amount_involved"]).level.value) for r in rows]
+    assert all(mine == "red" for want, mine in got if want == "red"), "every red case is caught"
+    assert sum(want == mine for want, mine in got) / len(got) >= 0.85
 
 
 def test_sealer_round_trips_rotates_and_binds_to_the_case() -> None:

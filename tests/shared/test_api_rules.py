@@ -101,11 +101,12 @@ async def test_bad_ids_and_queries_are_4xx_not_500(stack: Stack) -> None:
 
 async def test_idempotency_key_replays_the_same_answer_and_rejects_another_body(stack: Stack) -> None:
     headers = {**OPERATOR, "Idempotency-Key": "idem-test-1"}
-    first = await stack.intake.post("/api/v1/cases", json=case_body(), headers=headers)
-    again = await stack.intake.post("/api/v1/cases", json=case_body(), headers=headers)
+    body = case_body()
+    first = await stack.intake.post("/api/v1/cases", json=body, headers=headers)
+    again = await stack.intake.post("/api/v1/cases", json=body, headers=headers)
     assert first.status_code == again.status_code == 201
     assert again.json()["id"] == first.json()["id"] and again.headers["idempotent-replayed"] == "true"
-    other = await stack.intake.post("/api/v1/cases", json=case_body(title="另一件事"), headers=headers)
+    other = await stack.intake.post("/api/v1/cases", json={**body, "title": "另一件事"}, headers=headers)
     assert_problem(other, 422, "idempotency_key_reused")
 
 
