@@ -59,17 +59,25 @@ async def create_case(
 ) -> Response:
     """Register a case from any channel (一口受理). Emits ``fq.case.received.v1``."""
     deps = _deps(request)
-    async with session.begin():
-        if idempotency_key:
+    if idempotency_key:
+        # the claim commits at once, so a concurrent request with the same key sees it and gets 409
+        async with session.begin():
             earlier = await handlers.claim_idempotency_key(
                 session, deps, idempotency_key, user, handlers.request_hash(body))
-            if earlier is not None:
-                return JSONResponse(earlier.response, status_code=earlier.status_code,
-                                    headers={"Idempotent-Replayed": "true"})
-        case = await handlers.create_case(session, deps, body, user)
-        public = jsonable_encoder(handlers.to_public(case, deps))
-        if idempotency_key:
-            await handlers.store_idempotent_response(session, idempotency_key, user, 201, public)
+        if earlier is not None:
+            return JSONResponse(earlier.response, status_code=earlier.status_code,
+                                headers={"Idempotent-Replayed": "true"})
+    try:
+        async with session.begin():
+            case = await handlers.create_case(session, deps, body, user)
+            public = jsonable_encoder(handlers.to_public(case, deps))
+            if idempotency_key:
+                await handlers.store_idempotent_response(session, idempotency_key, user, 201, public)
+    except BaseException:
+        if idempotency_key:  # nothing was created: free the key so the client can retry
+            async with session.begin():
+                await handlers.release_idempotency_key(session, idempotency_key, user)
+        raise
     return JSONResponse(public, status_code=201, headers={
         "Location": f"/api/v1/cases/{case.id}", "ETag": f'"{case.version}"'})
 

@@ -147,6 +147,10 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
     return case
 
 
+IDEMPOTENCY_TTL = timedelta(hours=24)
+IDEMPOTENCY_ABANDONED = timedelta(minutes=1)
+
+
 def request_hash(cmd: CaseCreate) -> str:
     body = json.dumps(jsonable_encoder(cmd), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()
@@ -154,15 +158,22 @@ def request_hash(cmd: CaseCreate) -> str:
 
 async def claim_idempotency_key(session: AsyncSession, deps: IntakeDeps, key: str, user: Principal,
                                 digest: str) -> IdempotencyKey | None:
-    """Reserve ``key`` for this request inside the caller's transaction.
+    """Reserve ``key`` for this request (the caller commits the claim before doing the work).
 
-    Returns the stored earlier answer for a repeat, raises 422 when the key was used with another body.
-    A concurrent request with the same key waits on the row lock and then sees the stored answer.
+    Returns the stored earlier answer for a repeat; 422 when the key was used with another body; 409 while
+    another request with the key is still running. Keys are kept 24 h; a claim abandoned for a minute (its
+    process died) may be taken over.
     """
+    now = deps.clock.now()
+    await session.execute(
+        text(f"DELETE FROM {SCHEMA}.idempotency_keys WHERE key = :k AND principal = :p AND "
+             "(created_at < :expired OR (status_code = 0 AND created_at < :abandoned))"),
+        {"k": key, "p": user.sub, "expired": now - IDEMPOTENCY_TTL, "abandoned": now - IDEMPOTENCY_ABANDONED},
+    )
     inserted = await session.execute(
         text(f"INSERT INTO {SCHEMA}.idempotency_keys (key, principal, request_hash, status_code, response, "
              "created_at) VALUES (:k, :p, :h, 0, '{}'::jsonb, :now) ON CONFLICT DO NOTHING RETURNING key"),
-        {"k": key, "p": user.sub, "h": digest, "now": deps.clock.now()},
+        {"k": key, "p": user.sub, "h": digest, "now": now},
     )
     if inserted.first() is not None:
         return None
@@ -177,6 +188,13 @@ async def claim_idempotency_key(session: AsyncSession, deps: IntakeDeps, key: st
     if row.status_code == 0:
         raise Problem(409, "idempotency_in_progress", "a request with this Idempotency-Key is still in progress")
     return row
+
+
+async def release_idempotency_key(session: AsyncSession, key: str, user: Principal) -> None:
+    await session.execute(
+        text(f"DELETE FROM {SCHEMA}.idempotency_keys WHERE key = :k AND principal = :p AND status_code = 0"),
+        {"k": key, "p": user.sub},
+    )
 
 
 async def store_idempotent_response(session: AsyncSession, key: str, user: Principal, status: int,

@@ -148,3 +148,25 @@ async def test_assignment_pages_neither_skip_nor_repeat_while_cases_arrive(stack
     assert len(seen) == len(set(seen)) and len(seen) >= 5
     assert_problem(await stack.routing.get("/api/v1/assignments", params={"unit_id": "C1"}, headers=c2), 404,
                    "unit_not_found")
+
+
+async def test_a_concurrent_request_with_the_same_key_is_409_and_a_failed_one_frees_the_key(stack: Stack) -> None:
+    import asyncio
+
+    headers = {**OPERATOR, "Idempotency-Key": "idem-race-1"}
+    body = case_body()
+    answers = await asyncio.gather(*(stack.intake.post("/api/v1/cases", json=body, headers=headers) for _ in range(4)))
+    codes = sorted(r.status_code for r in answers)
+    assert codes.count(201) >= 1 and set(codes) <= {201, 409}, codes
+    created = {r.json()["id"] for r in answers if r.status_code == 201}
+    assert len(created) == 1, "one case, whatever the others were told"
+    for r in answers:
+        if r.status_code == 409:
+            assert_problem(r, 409, "idempotency_in_progress")
+    # a request that fails validation inside the handler does not keep the key
+    bad = {**case_body(), "category": "neighbor.dragons"}
+    failed = await stack.intake.post("/api/v1/cases", json=bad, headers={**OPERATOR, "Idempotency-Key": "idem-2"})
+    assert_problem(failed, 422, "validation_failed")
+    fixed = await stack.intake.post("/api/v1/cases", json={**bad, "category": "neighbor.water"},
+                                    headers={**OPERATOR, "Idempotency-Key": "idem-2"})
+    assert fixed.status_code == 201, fixed.text
