@@ -26,6 +26,7 @@ from intake_svc.domain import (
 )
 from intake_svc.risk import RiskRules
 from intake_svc.schemas import (
+    TRANSFER_CHANNELS,
     CaseCreate,
     CasePublic,
     FeedbackCreate,
@@ -54,7 +55,7 @@ from shared.events import (
     FeedbackReceived,
     RiskChanged,
 )
-from shared.events.case import LocationRef, RequestType, RiskLevel
+from shared.events.case import Channel, LocationRef, RequestType, RiskLevel
 from shared.problems import Problem, field_problem
 
 log = structlog.get_logger(__name__)
@@ -80,8 +81,23 @@ def _check_category(deps: IntakeDeps, code: str | None, field: str = "category")
         raise field_problem(field, f"unknown category code {code!r}; see the taxonomy", "unknown_category")
 
 
+def _check_channel_fields(cmd: CaseCreate) -> None:
+    """Each channel carries what it needs: transfers their sender and reference, patrols their reporter and grid."""
+    transfer_channel = cmd.channel in TRANSFER_CHANNELS
+    if transfer_channel and cmd.transfer is None:
+        raise field_problem("transfer", f"required for {cmd.channel.value}: the sending organization and its "
+                            "reference", "missing")
+    if not transfer_channel and cmd.transfer is not None:
+        raise field_problem("transfer", "only for police, court or petition transfers", "unexpected")
+    if (cmd.channel == Channel.GRID_PATROL) != (cmd.patrol is not None):
+        reason = "required for grid_patrol: the reporting grid worker and the grid" if cmd.patrol is None \
+            else "only for grid_patrol"
+        raise field_problem("patrol", reason, "missing" if cmd.patrol is None else "unexpected")
+
+
 async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, user: Principal) -> Case:
     _check_category(deps, cmd.category)
+    _check_channel_fields(cmd)
     category, request_type = cmd.category, cmd.request_type
     category_confidence = request_type_confidence = None
     if category is None or request_type is None:
@@ -129,6 +145,8 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
         classified_by="staff" if category_confidence is None and request_type_confidence is None else "classifier",
         risk_reasons=reasons, occurred_at=cmd.occurred_at, location=location, parties=parties,
         people_involved=cmd.people_involved, amount_involved=amount, external_ref=cmd.external_ref,
+        channel_details={k: v.model_dump() for k, v in (("transfer", cmd.transfer), ("patrol", cmd.patrol)) if v},
+        attachments=[a.model_dump() for a in cmd.attachments],
         status=CaseStatus.RECEIVED.value, visible_units=[user.unit_id] if user.unit_id else [],
         created_by=user.sub, created_at=now, updated_at=now,
     )
@@ -241,6 +259,8 @@ def to_public(case: Case, deps: IntakeDeps) -> CasePublic:
         people_involved=case.people_involved,
         amount_involved=float(case.amount_involved) if case.amount_involved is not None else None,
         external_ref=case.external_ref, current_unit_id=case.current_unit_id,
+        transfer=case.channel_details.get("transfer"), patrol=case.channel_details.get("patrol"),
+        attachments=case.attachments,
         assignment_id=case.assignment_id, outcome=case.outcome, created_at=case.created_at,
         updated_at=case.updated_at, version=case.version,
     )

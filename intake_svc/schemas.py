@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from intake_svc.domain import PartyKind, PartyRole, normalize_mobile, validate_id_number
 from shared.events.case import Channel, FeedbackResult, RequestType, RiskLevel
@@ -43,6 +43,38 @@ class LocationIn(BaseModel):
     grid_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
 
 
+TRANSFER_CHANNELS = {Channel.POLICE_TRANSFER, Channel.COURT_TRANSFER, Channel.PETITION_TRANSFER}
+
+
+class TransferIn(BaseModel):
+    """Who sent the case (警情转调 / 诉调对接 / 信访转办) and under which reference."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organization: str = Field(min_length=1, max_length=200, description="e.g. 青澜区公安分局鹭鸣派出所")
+    reference: str = Field(min_length=1, max_length=100, description="the sender's case or file number")
+
+
+class PatrolIn(BaseModel):
+    """A grid worker's patrol finding (网格排查, 未诉先办)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reporter_id: str = Field(min_length=1, max_length=128, description="the reporting grid worker's member id")
+    grid_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+
+
+class AttachmentIn(BaseModel):
+    """Metadata of a file kept in object storage (the file itself is not uploaded here)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(min_length=3, max_length=100, pattern=r"^[\w.+-]+/[\w.+-]+$")
+    size: int = Field(ge=0, le=512 * 1024 * 1024)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 class CaseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -58,6 +90,15 @@ class CaseCreate(BaseModel):
     amount_involved: Decimal | None = Field(default=None, ge=0, le=Decimal("1e12"), decimal_places=2)
     risk_signals: list[str] = Field(default_factory=list, max_length=20)
     external_ref: str | None = Field(default=None, max_length=100)
+    transfer: TransferIn | None = Field(default=None, description="required for police/court/petition transfers")
+    patrol: PatrolIn | None = Field(default=None, description="required for grid_patrol")
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _patrol_locates(self) -> CaseCreate:
+        if self.patrol is not None and self.location.grid_id is None:
+            self.location.grid_id = self.patrol.grid_id  # a patrol finding is located in the patrolled grid
+        return self
 
     @field_validator("occurred_at")
     @classmethod
@@ -104,6 +145,9 @@ class CasePublic(BaseModel):
     people_involved: int | None
     amount_involved: float | None
     external_ref: str | None
+    transfer: TransferIn | None = None
+    patrol: PatrolIn | None = None
+    attachments: list[AttachmentIn] = Field(default_factory=list)
     current_unit_id: str | None
     assignment_id: uuid.UUID | None
     outcome: str | None

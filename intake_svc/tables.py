@@ -37,6 +37,9 @@ class Case(SQLModel, table=True):
     people_involved: int | None = None
     amount_involved: float | None = Field(default=None, sa_column=Column(Numeric(16, 2)))
     external_ref: str | None = Field(default=None, max_length=100)
+    # transfer {organization, reference} or patrol {reporter_id, grid_id}, by channel
+    channel_details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    attachments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     status: str = Field(max_length=32)
     current_unit_id: str | None = Field(default=None, max_length=64)
     assignment_id: uuid.UUID | None = None

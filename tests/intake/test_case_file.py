@@ -238,3 +238,31 @@ async def test_the_same_applicant_again_within_90_days_is_a_repeat_visit(stack: 
     assert two["risk_level"] == "yellow" and two["risk_reasons"] == ["repeat_applicant(cases:2)"]
     other = (await stack.intake.post("/api/v1/cases", json=case_body(), headers=OPERATOR)).json()
     assert other["risk_level"] == "blue"
+
+
+async def test_each_channel_carries_its_own_fields(stack: Stack) -> None:
+    transfer = {"organization": "青澜区公安分局鹭鸣派出所", "reference": "JQ-2026-1123-07"}
+    r = await stack.intake.post("/api/v1/cases", json=case_body(channel="police_transfer", transfer=transfer),
+                                headers=OPERATOR)
+    assert r.status_code == 201, r.text
+    assert r.json()["transfer"] == transfer
+    missing = await stack.intake.post("/api/v1/cases", json=case_body(channel="court_transfer"), headers=OPERATOR)
+    assert assert_problem(missing, 422, "validation_failed")["errors"][0]["field"] == "transfer"
+    stray = await stack.intake.post("/api/v1/cases", json=case_body(transfer=transfer), headers=OPERATOR)
+    assert assert_problem(stray, 422, "validation_failed")["errors"][0]["field"] == "transfer"
+
+    patrol = {"reporter_id": "U-G02-1", "grid_id": "G02"}
+    body = case_body(channel="grid_patrol", patrol=patrol, location={"address": "听松苑"},
+                     attachments=[{"name": "现场.jpg", "content_type": "image/jpeg", "size": 120034,
+                                   "sha256": "a" * 64}])
+    r = await stack.intake.post("/api/v1/cases", json=body, headers=auth(Role.GRID_WORKER, "G02", "U-G02-1"))
+    assert r.status_code == 201, r.text
+    got = r.json()
+    assert got["patrol"] == patrol and got["location"]["grid_id"] == "G02"
+    assert got["attachments"][0]["name"] == "现场.jpg"
+    no_patrol = await stack.intake.post("/api/v1/cases", json=case_body(channel="grid_patrol"), headers=OPERATOR)
+    assert assert_problem(no_patrol, 422, "validation_failed")["errors"][0]["field"] == "patrol"
+    bad_file = case_body(attachments=[{"name": "x", "content_type": "image", "size": -1, "sha256": "zz"}])
+    fields = {e["field"] for e in assert_problem(
+        await stack.intake.post("/api/v1/cases", json=bad_file, headers=OPERATOR), 422, "validation_failed")["errors"]}
+    assert fields == {"attachments.0.content_type", "attachments.0.size", "attachments.0.sha256"}
