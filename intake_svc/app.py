@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,5 +50,8 @@ def create_app(settings: IntakeSettings | None = None, **runtime_kwargs: Any) ->
         classifier=Classifier.default(),
         risk_rules=RiskRules.load(),
         index_key=settings.blind_index_key,
+        dedup_window=timedelta(days=settings.dedup_window_days),
+        dedup_link=settings.dedup_link_similarity,
+        dedup_suggest=settings.dedup_suggest_similarity,
     )
     return app

@@ -17,6 +17,7 @@ class CaseStatus(StrEnum):
     ASSIGNED = "assigned"  # 已派发
     IN_PROGRESS = "in_progress"  # 办理中 (签收后)
     RESOLVED = "resolved"  # 已办结
+    MERGED = "merged"  # 已合并 (the same matter as another case)
 
 
 class PartyRole(StrEnum):

@@ -6,14 +6,15 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake_svc import risk, timeline
+from intake_svc import dedup, risk, timeline
 from intake_svc.classifier import Classifier
 from intake_svc.domain import (
     CaseStatus,
@@ -48,6 +49,7 @@ from shared.crypto import Sealer, blind_index
 from shared.events import (
     CaseAccepted,
     CaseAssigned,
+    CaseMerged,
     CaseReceived,
     CaseReclassified,
     CaseResolved,
@@ -70,6 +72,9 @@ class IntakeDeps:
     classifier: Classifier
     risk_rules: RiskRules
     index_key: str  # blind index HMAC key
+    dedup_window: timedelta = timedelta(days=30)
+    dedup_link: float = 0.5
+    dedup_suggest: float = 0.3
 
 
 def _aad(case_id: uuid.UUID) -> bytes:
@@ -118,6 +123,9 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
         since = now - timedelta(days=deps.risk_rules.repeat_applicant_days)
         prior = (await session.execute(select(func.count()).select_from(Case).where(
             Case.applicant_index.overlap(index), Case.created_at >= since))).scalar_one()  # type: ignore[attr-defined]
+    address_index = blind_index(deps.index_key, "addr", dedup.normalize_address(cmd.location.address)) \
+        if cmd.location.address else None
+    primary, similar, candidates = await _find_duplicates(session, deps, now, index, address_index, cmd.description)
     assessment = risk.assess(deps.risk_rules, text=f"{cmd.title}。{cmd.description}", signals=cmd.risk_signals,
                              people_involved=cmd.people_involved, amount_involved=amount,
                              applicant_prior_cases=prior)
@@ -148,11 +156,18 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
         channel_details={k: v.model_dump() for k, v in (("transfer", cmd.transfer), ("patrol", cmd.patrol)) if v},
         attachments=[a.model_dump() for a in cmd.attachments],
         status=CaseStatus.RECEIVED.value, visible_units=[user.unit_id] if user.unit_id else [],
-        created_by=user.sub, created_at=now, updated_at=now,
+        created_by=user.sub, created_at=now, updated_at=now, address_index=address_index,
+        duplicate_candidates=candidates,
     )
     session.add(case)
     timeline.record(session, case_id, now, "received",
                     f"已受理（{timeline.CHANNEL_ZH[cmd.channel]}），案件编号 {case.code}", actor=user.sub)
+    if primary is not None:
+        _link(session, case, primary, now)
+        await add_event(session, CaseMerged(case_id=case_id, at=now, code=case.code, primary_case_id=primary.id,
+                                            similarity=similar, channel=cmd.channel, linked_by="auto"),
+                        source=deps.source)
+        return case
     await add_event(session, CaseReceived(
         case_id=case_id, at=now, code=case.code, channel=cmd.channel, request_type=request_type,
         category=category, risk_level=risk_level, people_involved=cmd.people_involved, amount_involved=amount,
@@ -163,6 +178,44 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
         received_unit_id=user.unit_id,
     ), source=deps.source)
     return case
+
+
+OPEN_STATUSES = (CaseStatus.RECEIVED.value, CaseStatus.ASSIGNED.value, CaseStatus.IN_PROGRESS.value)
+
+
+async def _find_duplicates(session: AsyncSession, deps: IntakeDeps, now: datetime, applicant_index: list[str],
+                           address_index: str | None, description: str
+                           ) -> tuple[Case | None, float, list[dict[str, Any]]]:
+    """Open cases of the same applicant or at the same address, most alike first: (link to, its similarity,
+    suggestions). Nothing is decrypted: the match is on blind indexes."""
+    conditions = []
+    if applicant_index:
+        conditions.append(Case.applicant_index.overlap(applicant_index))  # type: ignore[attr-defined]
+    if address_index:
+        conditions.append(Case.address_index == address_index)
+    if not conditions:
+        return None, 0.0, []
+    rows = (await session.execute(
+        select(Case).where(or_(*conditions), Case.status.in_(OPEN_STATUSES),  # type: ignore[attr-defined]
+                           Case.created_at >= now - deps.dedup_window)
+        .order_by(Case.created_at.desc()).limit(20)  # type: ignore[attr-defined]
+    )).scalars().all()
+    scored = sorted(((dedup.similarity(description, c.description), c) for c in rows), key=lambda t: -t[0])
+    if scored and scored[0][0] >= deps.dedup_link:
+        return scored[0][1], round(scored[0][0], 3), []
+    return None, 0.0, [{"case_id": str(c.id), "code": c.code, "similarity": round(sim, 3)}
+                       for sim, c in scored if sim >= deps.dedup_suggest][:5]
+
+
+def _link(session: AsyncSession, case: Case, primary: Case, now: datetime) -> None:
+    """The new report follows its primary: merged status, the primary's units see it, both timelines say so."""
+    case.status = CaseStatus.MERGED.value
+    case.duplicate_of = primary.id
+    case.visible_units = list(dict.fromkeys([*case.visible_units, *primary.visible_units]))
+    timeline.record(session, case.id, now, "merged", f"与案件 {primary.code} 为同一事项，已合并办理",
+                    data={"primary_case_id": str(primary.id)})
+    timeline.record(session, primary.id, now, "duplicate_linked", f"收到同一事项的再次反映（{case.code}），已合并",
+                    data={"case_id": str(case.id)})
 
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -260,6 +313,7 @@ def to_public(case: Case, deps: IntakeDeps) -> CasePublic:
         amount_involved=float(case.amount_involved) if case.amount_involved is not None else None,
         external_ref=case.external_ref, current_unit_id=case.current_unit_id,
         transfer=case.channel_details.get("transfer"), patrol=case.channel_details.get("patrol"),
+        duplicate_of=case.duplicate_of, duplicate_candidates=case.duplicate_candidates,
         attachments=case.attachments,
         assignment_id=case.assignment_id, outcome=case.outcome, created_at=case.created_at,
         updated_at=case.updated_at, version=case.version,
@@ -393,7 +447,7 @@ async def pii_access_log(session: AsyncSession, case_id: uuid.UUID, user: Princi
 
 
 STATUS_ZH = {CaseStatus.RECEIVED: "已受理", CaseStatus.ASSIGNED: "已派发，待签收", CaseStatus.IN_PROGRESS: "办理中",
-             CaseStatus.RESOLVED: "已办结"}
+             CaseStatus.RESOLVED: "已办结", CaseStatus.MERGED: "已与同一事项合并办理"}
 
 
 async def public_progress(session: AsyncSession, deps: IntakeDeps, code: str, phone_last4: str) -> PublicProgress:

@@ -123,6 +123,12 @@ class LocationPublic(BaseModel):
     grid_id: str | None = None
 
 
+class DuplicateCandidate(BaseModel):
+    case_id: uuid.UUID
+    code: str
+    similarity: float
+
+
 class CasePublic(BaseModel):
     id: uuid.UUID
     code: str
@@ -139,6 +145,7 @@ class CasePublic(BaseModel):
     risk_level: RiskLevel
     risk_reasons: list[str]
     duplicate_of: uuid.UUID | None = None
+    duplicate_candidates: list[DuplicateCandidate] = Field(default_factory=list)
     occurred_at: datetime | None
     location: LocationPublic
     parties: list[PartyPublic]

@@ -15,6 +15,10 @@ class IntakeSettings(ServiceSettings):
     pii_current_key: str = "k1"
     # HMAC key of the blind index used to recognise the same applicant (phone / ID number); never rotate casually
     blind_index_key: str = DEV_INDEX_KEY
+    # duplicates: open cases of the same applicant or address within the window, compared by description
+    dedup_window_days: int = 30
+    dedup_link_similarity: float = 0.5  # at or above: linked automatically
+    dedup_suggest_similarity: float = 0.3  # at or above: suggested to staff
     # citizen progress page: requests per client address per window (per replica)
     public_rate_limit: int = 10
     public_rate_window_seconds: float = 60.0

@@ -15,6 +15,7 @@ from shared.events.base import (
 from shared.events.case import (
     CaseAccepted,
     CaseAssigned,
+    CaseMerged,
     CaseReceived,
     CaseReclassified,
     CaseResolved,
@@ -28,6 +29,7 @@ __all__ = [
     "TOPICS",
     "CaseAccepted",
     "CaseAssigned",
+    "CaseMerged",
     "CaseReceived",
     "CaseReclassified",
     "CaseResolved",

@@ -167,3 +167,16 @@ class CaseReclassified(CaseEvent):
     from_request_type: RequestType
     to_request_type: RequestType
     changed_by: str
+
+
+class CaseMerged(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.merged.v1"
+    description: ClassVar[str] = (
+        "A new report was recognised as the same matter as an open case (一件事只立一案) and linked to it; "
+        "it is not routed or counted on its own."
+    )
+    code: str
+    primary_case_id: uuid.UUID
+    similarity: float
+    channel: Channel
+    linked_by: str = Field(description="'auto' or the staff member's id")

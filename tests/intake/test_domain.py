@@ -96,3 +96,17 @@ def test_sealer_round_trips_rotates_and_binds_to_the_case() -> None:
     assert rotated.seal("x").startswith("k2.")
     with pytest.raises(InvalidTag):
         rotated.open(sealed, b"case-2")  # sealed for another case
+
+
+def test_no_two_different_sample_cases_look_like_the_same_matter() -> None:
+    import itertools
+    import json
+
+    from intake_svc.dedup import similarity
+    from services.registry import ROOT
+
+    texts = [json.loads(line)["text"] for line in (ROOT / "services/data/cases_dev.jsonl").read_text().splitlines()
+             if line]
+    assert max(similarity(a, b) for a, b in itertools.combinations(texts, 2)) < 0.5  # the link threshold
+    retold = "楼上卫生间一直漏水，渗到我家天花板，协商没有结果。"
+    assert similarity("楼上卫生间漏水到我家天花板，协商无果。", retold) >= 0.5
