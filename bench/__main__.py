@@ -60,14 +60,19 @@ def _bodies(n: int) -> list[dict[str, Any]]:
     rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
     grids = [u["id"] for u in json.loads(DEMO_ORG.read_text())["units"] if u["level"] == "grid"]
     rng = random.Random(7)
+    seed = random.randrange(10**8)  # every call its own people and addresses (repeat runs are new cases)
     out = []
     for i in range(n):
         row = rows[i % len(rows)]
+        channel, grid = rng.choice(["walk_in", "phone", "grid_patrol", "online"]), rng.choice(grids)
         out.append({
-            "channel": rng.choice(["walk_in", "phone", "grid_patrol", "online"]),
+            "channel": channel,
+            **({"patrol": {"reporter_id": f"bench-{grid}", "grid_id": grid}} if channel == "grid_patrol" else {}),
             "request_type": row["request_type"], "title": row["text"][:30], "description": row["text"],
-            "category": row["category"], "location": {"grid_id": rng.choice(grids), "address": "鹭鸣街道"},
-            "parties": [{"role": "applicant", "name": f"测试{i % 97}", "phone": f"139{i % 10**8:08d}"}],
+            "category": row["category"],
+            # distinct people and places: the bench measures registration, not duplicate linking
+            "location": {"grid_id": grid, "address": f"鹭鸣街道测试路{seed}-{i}号"},
+            "parties": [{"role": "applicant", "name": f"测试{i % 97}", "phone": f"139{(i * 7919 + seed) % 10**8:08d}"}],
         })
     return out
 
@@ -143,6 +148,9 @@ async def end_to_end(urls: dict[str, str], settings: ServiceSettings, headers: d
                                                               roles=[Role.GRID_WORKER], unit_id=grid)}
             r = await client.post(f"{urls['intake']}/api/v1/cases", json=body, headers=headers)
             posted = time.perf_counter()
+            if r.status_code != 201:
+                result.errors += 1
+                continue
             case_id = r.json()["id"]
             while time.perf_counter() - posted < timeout:
                 page = await client.get(f"{urls['notify']}/api/v1/inbox", params={"limit": 20}, headers=worker)
