@@ -100,10 +100,9 @@ async def list_cases(
 ) -> Page[CaseSummary]:
     """Cases in the caller's scope, newest first, with a cursor that neither skips nor repeats rows."""
     stmt = select(Case)
-    if not user.is_global:
-        if user.unit_id is None:
-            raise Problem(403, "no_unit", "your token names no unit, so no cases are in your scope")
-        stmt = stmt.where(Case.visible_units.contains([user.unit_id]))  # type: ignore[attr-defined]
+    own = user.scope_unit()
+    if own is not None:
+        stmt = stmt.where(Case.visible_units.contains([own]))  # type: ignore[attr-defined]
     if unit_id:
         stmt = stmt.where(Case.visible_units.contains([unit_id]))  # type: ignore[attr-defined]
     for column, value in ((Case.status, status), (Case.channel, channel), (Case.risk_level, risk_level),

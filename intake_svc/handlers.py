@@ -195,14 +195,17 @@ async def _find_duplicates(session: AsyncSession, deps: IntakeDeps, now: datetim
         conditions.append(Case.address_index == address_index)
     if not conditions:
         return None, 0.0, []
+    # only the columns compared: this runs on every POST
     rows = (await session.execute(
-        select(Case).where(or_(*conditions), Case.status.in_(OPEN_STATUSES),  # type: ignore[attr-defined]
-                           Case.created_at >= now - deps.dedup_window)
+        select(Case.id, Case.code, Case.description)
+        .where(or_(*conditions), Case.status.in_(OPEN_STATUSES),  # type: ignore[attr-defined]
+               Case.created_at >= now - deps.dedup_window)
         .order_by(Case.created_at.desc()).limit(20)  # type: ignore[attr-defined]
-    )).scalars().all()
+    )).all()
     scored = sorted(((dedup.similarity(description, c.description), c) for c in rows), key=lambda t: -t[0])
     if scored and scored[0][0] >= deps.dedup_link:
-        return scored[0][1], round(scored[0][0], 3), []
+        primary = await session.get(Case, scored[0][1].id)
+        return primary, round(scored[0][0], 3), []
     return None, 0.0, [{"case_id": str(c.id), "code": c.code, "similarity": round(sim, 3)}
                        for sim, c in scored if sim >= deps.dedup_suggest][:5]
 

@@ -120,15 +120,12 @@ async def list_assignments(
 ) -> Page[AssignmentPublic]:
     """Assignments in the caller's subtree (or under ``unit_id``), newest first."""
     stmt = select(Assignment)
-    scope = unit_id
-    if not user.is_global:
-        if user.unit_id is None:
-            raise Problem(403, "no_unit", "your token names no unit, so no assignments are in your scope")
-        scope = unit_id or user.unit_id
-        if scope != user.unit_id:
-            unit = await session.get(OrgUnit, scope)
-            if unit is None or user.unit_id not in unit.path:
-                raise Problem(404, "unit_not_found", f"no unit {scope} in your scope")
+    own = user.scope_unit()
+    scope = unit_id or own
+    if own is not None and scope != own:
+        unit = await session.get(OrgUnit, scope)
+        if unit is None or own not in unit.path:
+            raise Problem(404, "unit_not_found", f"no unit {scope} in your scope")
     if scope:
         stmt = stmt.where(Assignment.unit_path.contains([scope]))  # type: ignore[attr-defined]
     if status:

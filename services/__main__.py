@@ -192,7 +192,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             for name, p in procs.items():
                 if p.poll() is not None:
                     _say(f"warning: {name} exited with {p.returncode}; see {log_dir / (name + '.log')}")
-                    procs[name] = _service_proc(SERVICES[[s.name for s in SERVICES].index(name)], env, log_dir)
+                    procs[name] = _service_proc(next(s for s in SERVICES if s.name == name), env, log_dir)
                     _say(f"  restarted {name}")
             time.sleep(1)
     except KeyboardInterrupt:

@@ -45,6 +45,14 @@ class Principal:
     def is_global(self) -> bool:
         return self.has_any(*GLOBAL_ROLES)
 
+    def scope_unit(self) -> str | None:
+        """The unit whose subtree bounds what the caller sees: None for global roles; 403 for a token naming none."""
+        if self.is_global:
+            return None
+        if self.unit_id is None:
+            raise Problem(403, "no_unit", "your token names no unit, so nothing is in your scope")
+        return self.unit_id
+
     def can_see(self, unit_path: list[str] | None) -> bool:
         """In scope when the caller's unit is the unit or one of its ancestors (``unit_path`` root→unit)."""
         if self.is_global:

@@ -67,30 +67,32 @@ class Metrics:
             "fq_consumer_dead_lettered_total", "Events sent to the DLQ", ["consumer", "topic"], registry=r
         )
 
-    def asgi_middleware(self, app: ASGIApp) -> ASGIApp:
-        """Counts and times every request by route template (a plain ASGI middleware: no per-request task)."""
 
-        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-            structlog.contextvars.clear_contextvars()  # handlers bind case_id; nothing leaks between requests
-            start = time.perf_counter()
-            status = 500
+class MetricsMiddleware:
+    """Counts and times every request by route template (a plain ASGI middleware: no per-request task)."""
 
-            async def send_wrapper(message: Message) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                await send(message)
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
 
-            try:
-                await app(scope, receive, send_wrapper)
-            finally:
-                route = scope.get("route")
-                path = getattr(route, "path", "unmatched")
-                method = scope.get("method", "")
-                self.http_requests.labels(method, path, str(status)).inc()
-                self.http_latency.labels(method, path).observe(time.perf_counter() - start)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        structlog.contextvars.clear_contextvars()  # handlers bind case_id; nothing leaks between requests
+        start = time.perf_counter()
+        status = 500
 
-        return middleware
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            method = scope.get("method", "")
+            self.metrics.http_requests.labels(method, path, str(status)).inc()
+            self.metrics.http_latency.labels(method, path).observe(time.perf_counter() - start)

@@ -24,7 +24,7 @@ from shared.bus.outbox import OutboxRelay, RelaySettings, outbox_stats
 from shared.bus.topics import broker_reachable
 from shared.clock import Clock
 from shared.db import asyncpg_dsn, make_engine, make_sessionmaker
-from shared.observability import Metrics, configure_logging
+from shared.observability import Metrics, MetricsMiddleware, configure_logging
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
 
@@ -144,14 +144,6 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_session)]
 
 
-class _MetricsMiddleware:
-    def __init__(self, app: Any, metrics: Metrics) -> None:
-        self._app = metrics.asgi_middleware(app)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self._app(scope, receive, send)
-
-
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_kwargs: Any) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
     runtime = ServiceRuntime(spec, settings, **runtime_kwargs)
@@ -170,7 +162,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
     app.state.runtime = runtime
     app.state.settings = settings
     install_problem_handlers(app)
-    app.add_middleware(_MetricsMiddleware, metrics=runtime.metrics)
+    app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
