@@ -1,6 +1,7 @@
 """The event catalog. Importing this package registers every event type."""
 
-from shared.events import case, org
+from shared.events import alert, case, notification, org
+from shared.events.alert import HotspotAlert
 from shared.events.base import (
     CATALOG,
     TOPICS,
@@ -15,13 +16,23 @@ from shared.events.base import (
 from shared.events.case import (
     CaseAccepted,
     CaseAssigned,
+    CaseClosed,
+    CaseEscalated,
+    CaseExtended,
+    CaseExtensionRequested,
     CaseMerged,
+    CaseOverdue,
     CaseReceived,
     CaseReclassified,
+    CaseReopened,
     CaseResolved,
+    CaseResumed,
+    CaseReturned,
+    CaseSuspended,
     FeedbackReceived,
     RiskChanged,
 )
+from shared.events.notification import NotificationDelivered, NotificationFailed
 from shared.events.org import MemberUpserted, UnitUpserted
 
 __all__ = [
@@ -29,21 +40,35 @@ __all__ = [
     "TOPICS",
     "CaseAccepted",
     "CaseAssigned",
+    "CaseClosed",
+    "CaseEscalated",
+    "CaseExtended",
+    "CaseExtensionRequested",
     "CaseMerged",
+    "CaseOverdue",
     "CaseReceived",
     "CaseReclassified",
+    "CaseReopened",
     "CaseResolved",
+    "CaseResumed",
+    "CaseReturned",
+    "CaseSuspended",
     "Envelope",
     "Event",
     "FeedbackReceived",
+    "HotspotAlert",
     "InvalidEvent",
     "MemberUpserted",
+    "NotificationDelivered",
+    "NotificationFailed",
     "RiskChanged",
     "Topic",
     "UnitUpserted",
+    "alert",
     "case",
     "decode",
     "encode",
     "envelope_for",
+    "notification",
     "org",
 ]

@@ -97,6 +97,16 @@ class CaseReceived(CaseEvent):
     received_unit_id: str | None = None
 
 
+class AssignCause(StrEnum):
+    """Why the case was (re)assigned."""
+
+    ROUTED = "routed"  # first routing after intake
+    RETURNED = "returned"  # re-routed after a return (退单)
+    ESCALATED = "escalated"  # up the ladder (提级)
+    REOPENED = "reopened"  # 重办
+    DECIDED = "decided"  # the street centre chose a unit (e.g. after two returns)
+
+
 class CaseAssigned(CaseEvent):
     ce_type: ClassVar[str] = "fq.case.assigned.v1"
     description: ClassVar[str] = "Routing assigned the case to a unit; the accept clock starts."
@@ -111,6 +121,9 @@ class CaseAssigned(CaseEvent):
     accept_due_at: datetime
     rule_id: str
     explanation: str
+    cause: AssignCause = AssignCause.ROUTED
+    previous_assignment_id: uuid.UUID | None = None
+    task_force: bool = Field(default=False, description="a task force (专班) with a named lead handles the case")
 
 
 class CaseAccepted(CaseEvent):
@@ -180,3 +193,141 @@ class CaseMerged(CaseEvent):
     similarity: float
     channel: Channel
     linked_by: str = Field(description="'auto' or the staff member's id")
+
+
+# --- the assignment workflow (routing) -----------------------------------------------------------------
+# Every change of the handling unit is a pair: the event saying why (returned / escalated / reopened) and
+# then a new ``fq.case.assigned.v1`` for the new assignment. Consumers that only track "who has the case now"
+# can follow ``assigned`` alone.
+
+
+class DeadlineClock(StrEnum):
+    """The two clocks of an assignment."""
+
+    ACCEPT = "accept"  # 签收时限, runs from assignment
+    RESOLVE = "resolve"  # 办结时限, runs from acceptance
+
+
+class EscalationReason(StrEnum):
+    RULE = "rule"  # the routing rules sent it up
+    REQUEST = "request"  # the handler asked (提级)
+    TIMEOUT = "timeout"  # a missed deadline
+
+
+class CaseReturned(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.returned.v1"
+    description: ClassVar[str] = (
+        "The assigned unit returned the case (退单, e.g. not its jurisdiction); routing re-routes it and a new "
+        "fq.case.assigned.v1 follows. A case returned twice goes to the street centre, which decides."
+    )
+    assignment_id: uuid.UUID
+    unit_id: str
+    level: Level
+    reason: str = Field(description="the returning unit's reason, staff text without personal data")
+    returned_by: str
+    return_count: int = Field(ge=1, description="how many times this case has been returned so far")
+
+
+class CaseExtensionRequested(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.extension_requested.v1"
+    description: ClassVar[str] = "The handling unit asked its parent unit for more time (延期申请)."
+    assignment_id: uuid.UUID
+    unit_id: str
+    clock: DeadlineClock
+    reason: str
+    requested_by: str
+    requested_due_at: datetime
+
+
+class CaseExtended(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.extended.v1"
+    description: ClassVar[str] = "An extension (延期) was approved by the parent unit: the deadline moved."
+    assignment_id: uuid.UUID
+    unit_id: str
+    clock: DeadlineClock
+    reason: str
+    approved_by: str
+    previous_due_at: datetime
+    new_due_at: datetime
+
+
+class CaseSuspended(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.suspended.v1"
+    description: ClassVar[str] = "Handling was suspended (中止): both clocks are paused."
+    assignment_id: uuid.UUID
+    unit_id: str
+    reason: str
+    suspended_by: str
+
+
+class CaseResumed(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.resumed.v1"
+    description: ClassVar[str] = "Handling resumed after a suspension; the running clock's deadline moved by the pause."
+    assignment_id: uuid.UUID
+    unit_id: str
+    resumed_by: str
+    accept_due_at: datetime | None = None
+    resolve_due_at: datetime | None = None
+
+
+class CaseEscalated(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.escalated.v1"
+    description: ClassVar[str] = (
+        "The case went up the ladder (提级: grid → community → street → district); a new fq.case.assigned.v1 "
+        "for the receiving unit follows."
+    )
+    assignment_id: uuid.UUID = Field(description="the assignment that was left")
+    from_unit_id: str
+    from_level: Level
+    to_unit_id: str
+    to_level: Level
+    reason: EscalationReason
+    note: str = ""
+    escalated_by: str = Field(description="a staff member's id, or 'scheduler' for timeouts")
+
+
+class CaseOverdue(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.overdue.v1"
+    description: ClassVar[str] = (
+        "A deadline passed (超期): accept → escalated for timeout; resolve → supervision (督办)."
+    )
+    assignment_id: uuid.UUID
+    unit_id: str
+    unit_path: list[str] = Field(description="ids from the root down to the unit itself")
+    level: Level
+    clock: DeadlineClock
+    due_at: datetime
+    escalated: bool = Field(description="whether the case was escalated because of this")
+
+
+class ReopenReason(StrEnum):
+    UNSATISFIED_FEEDBACK = "unsatisfied_feedback"  # 回访不满意
+    HOTLINE_REDO = "hotline_redo"  # 12345 重办
+    STAFF = "staff"
+
+
+class CaseReopened(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.reopened.v1"
+    description: ClassVar[str] = (
+        "A resolved case was reopened (重办): back to the resolving unit, one level up on a second reopen; "
+        "a new fq.case.assigned.v1 follows."
+    )
+    previous_assignment_id: uuid.UUID
+    reason: ReopenReason
+    reopen_count: int = Field(ge=1)
+    reopened_by: str
+
+
+class CloseReason(StrEnum):
+    SATISFIED = "satisfied"  # 回访满意
+    NO_ANSWER = "no_answer"  # no answer within the window
+    STAFF = "staff"
+
+
+class CaseClosed(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.closed.v1"
+    description: ClassVar[str] = "The case was closed (销号) after its follow-up: the loop is complete (闭环)."
+    assignment_id: uuid.UUID
+    unit_id: str
+    reason: CloseReason
+    closed_by: str
