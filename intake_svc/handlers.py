@@ -170,7 +170,8 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
         return case
     await add_event(session, CaseReceived(
         case_id=case_id, at=now, code=case.code, channel=cmd.channel, request_type=request_type,
-        category=category, risk_level=risk_level, people_involved=cmd.people_involved, amount_involved=amount,
+        category=category, risk_level=risk_level, risk_signals=assessment.signals,
+        people_involved=cmd.people_involved, amount_involved=amount,
         location=LocationRef(
             grid_id=loc.grid_id, lat=loc.lat, lng=loc.lng,
             address_sealed=deps.transport.seal(loc.address, aad) if loc.address else None,

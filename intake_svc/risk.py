@@ -52,6 +52,7 @@ class RiskRules:
 class Assessment:
     level: RiskLevel
     reasons: list[str] = field(default_factory=list)
+    signals: list[str] = field(default_factory=list)  # canonical signal names found (routing rules match on them)
 
 
 def assess(rules: RiskRules, *, text: str, signals: list[str], people_involved: int | None,
@@ -79,4 +80,4 @@ def assess(rules: RiskRules, *, text: str, signals: list[str], people_involved: 
         if name == "large_amount" and amount_level is not None:
             signal_level = max(signal_level, amount_level, key=_ORDER.__getitem__)
         level = max(level, signal_level, key=_ORDER.__getitem__)
-    return Assessment(level, [f"{name}({why})" for name, why in found.items()])
+    return Assessment(level, [f"{name}({why})" for name, why in found.items()], list(found))

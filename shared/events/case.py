@@ -91,10 +91,18 @@ class CaseReceived(CaseEvent):
     request_type: RequestType
     category: str | None = None
     risk_level: RiskLevel = RiskLevel.BLUE
+    risk_signals: list[str] = Field(
+        default_factory=list,
+        description="risk signals found at intake: violence, threat, group, large_amount, repeat_applicant, ...",
+    )
     people_involved: int | None = None
     amount_involved: float | None = None
     location: LocationRef
     received_unit_id: str | None = None
+    urgent: bool = Field(default=False, description="marked urgent by the channel (e.g. a 12345 urgent order)")
+    deadline_days: int | None = Field(
+        default=None, ge=1, description="a resolve deadline in working days imposed by the channel (12345 工单)",
+    )
 
 
 class AssignCause(StrEnum):
