@@ -69,7 +69,7 @@ def locate(grid_id: str | None, address: str | None, units: dict[str, UnitInfo],
     point_unit: UnitInfo | None = None  # a community or village holding the point, when no grid does
     if lat is not None and lng is not None:
         point = Point(lng, lat)
-        inside = [u for u in units.values() if u.polygon is not None and u.polygon.contains(point)]
+        inside = [u for u in units.values() if u.polygon is not None and u.polygon.covers(point)]
         if inside:
             deepest = max(inside, key=lambda u: (DEPTH[u.level], u.id))
             point_street = _street_of(deepest.id, units)
