@@ -19,9 +19,18 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing_svc.domain.rules import RuleSet, RulesInvalid, default_rules, describe_changes, load_document
+from routing_svc.domain.locate import UnitInfo
+from routing_svc.domain.rules import (
+    CaseFacts,
+    RuleSet,
+    RulesInvalid,
+    default_rules,
+    describe_changes,
+    load_document,
+)
 from routing_svc.tables import SCHEMA, CalendarDay, CalendarYear, RuleVersion
 from shared.clock import SHANGHAI, Clock
+from shared.events import CaseReceived
 from shared.problems import Problem
 from shared.worktime import DEFAULT_HOURS, WorkCalendar, package_years
 
@@ -115,6 +124,17 @@ class RulesCache:
             log.info("rules_loaded", version=latest)
             self.version = latest
         return self._rules
+
+
+def case_facts(event: CaseReceived, unit: UnitInfo, calendar: WorkCalendar, at: datetime) -> CaseFacts:
+    """What the rules engine reads about a received case located at ``unit`` and arriving at ``at``."""
+    return CaseFacts(
+        category=event.category, request_type=event.request_type.value, risk_level=event.risk_level.value,
+        risk_signals=frozenset(event.risk_signals), channel=event.channel.value,
+        people_involved=event.people_involved, amount_involved=event.amount_involved, unit_path=unit.path,
+        unit_level=unit.level, local_time=at.astimezone(SHANGHAI), working_time=calendar.is_working_time(at),
+        deadline_days=event.deadline_days, urgent=event.urgent,
+    )
 
 
 # --- calendar --------------------------------------------------------------------------------------
