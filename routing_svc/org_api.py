@@ -53,7 +53,8 @@ def _member_public(request: Request, m: Member) -> MemberPublic:
 
 @router.post("/org/import", response_model=OrgImportResult, tags=["org"], dependencies=[ORG_IMPORTERS],
              openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": OrgImport.model_json_schema()},
+                 "application/json": {"schema": {"type": "object", "description": "units and members, in the "
+                                                                                   "format of org_demo.json"}},
                  "text/csv": {"schema": {"type": "string"}}}}})
 async def import_org(request: Request, session: SessionDep, user: CurrentUser,
                      kind: Annotated[str | None, Query(pattern="^(units|members)$")] = None,

@@ -86,7 +86,10 @@ async def save_rules(session: AsyncSession, rules: RuleSet, source: str, *, who:
     if if_match is not None and if_match != current_no:
         raise Problem(412, "version_mismatch", f"the rules are at version {current_no}, not {if_match}",
                       current_version=current_no)
-    previous = RuleSet.parse(current.document) if current else default_rules()
+    try:
+        previous: RuleSet | None = RuleSet.parse(current.document) if current else default_rules()
+    except RulesInvalid:  # stored under looser checks: the summary then lists everything as new
+        previous = None
     row = RuleVersion(version=current_no + 1, document=rules.source, source=source, created_by=who,
                       created_at=now, comment=comment, changes=describe_changes(previous, rules))
     session.add(row)
