@@ -12,7 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from routing_svc.domain.locate import UnitInfo
-from routing_svc.domain.rules import FORCES, CaseFacts, RuleSet, RulesInvalid, default_rules, load_document
+from routing_svc.domain.rules import (
+    FORCES,
+    CaseFacts,
+    RuleSet,
+    RulesInvalid,
+    default_rules,
+    describe_changes,
+    load_document,
+)
 from routing_svc.rules import case_facts
 from shared.events import CaseReceived
 from shared.events.case import Channel, Level, LocationRef, RequestType, RiskLevel, Track
@@ -264,3 +272,22 @@ def test_facts_from_a_received_event() -> None:
     assert (f.deadline_days, f.urgent, f.unit_path, f.local_time.hour) == (3, True, GRID_PATH, 9)
     d = default_rules().evaluate(f)
     assert d.rule_id == "labor_group.street" and d.deadlines.resolve == WorkSpan(days=3)
+
+
+def test_the_history_summary_says_what_changed() -> None:
+    old = RuleSet.parse(minimal_doc())
+    doc = minimal_doc()
+    doc["rules"][:0] = [{"id": "a", "when": {"urgent": True}, "then": {}},
+                        {"id": "b", "when": {"urgent": False}, "then": {}}]
+    two = RuleSet.parse(doc)
+    assert describe_changes(None, old) == ["first version: 1 rules"]
+    assert describe_changes(old, two) == ["added rule a", "added rule b"]
+    doc["rules"][0], doc["rules"][1] = doc["rules"][1], doc["rules"][0]
+    doc["deadlines"]["street"]["special"]["accept"] = "1h"
+    doc["rules"][-1]["description"] = "兜底"
+    swapped = RuleSet.parse(doc)
+    assert describe_changes(two, swapped) == ["changed rule default (description)", "reordered rules: b, a, default",
+                                              "changed deadlines street.special"]
+    assert describe_changes(swapped, swapped) == ["no change"]
+    doc["rules"] = doc["rules"][1:]
+    assert describe_changes(swapped, RuleSet.parse(doc)) == ["removed rule b"]
