@@ -261,6 +261,9 @@ def _handler(sim: Simulator, *, control: bool) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(raw)))
+            if not control:  # no kept-alive connection survives the platform port closing ("unreachable")
+                self.send_header("Connection", "close")
+                self.close_connection = True
             self.end_headers()
             self.wfile.write(raw)
 

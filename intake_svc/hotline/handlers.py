@@ -325,7 +325,7 @@ async def on_extension_requested(deps: HotlineDeps, session: AsyncSession, event
 async def on_case_escalated(deps: HotlineDeps, session: AsyncSession, event: CaseEscalated, env: Envelope) -> None:
     """阶段回复: the case went up the ladder."""
     for order, code in await _orders_of_case(session, event.case_id):
-        if order.phase in (OrderPhase.RECEIVED, OrderPhase.ACCEPTED, OrderPhase.REOPENED):
+        if order.phase == OrderPhase.ACCEPTED:
             await _enqueue(session, order, CallbackAction.PROGRESS, event.at, code,
                            {"text": f"已提级至{LEVEL_ZH[event.to_level]}层面办理"})
 
@@ -376,8 +376,8 @@ async def add_progress(session: AsyncSession, deps: HotlineDeps, order_no: str, 
                        user: Principal) -> HotlineCallback:
     """阶段回复 written by the handling staff, sent to the platform in turn."""
     order = await _order_in_scope(session, order_no, user, client_id, for_update=True)
-    if order.phase in (OrderPhase.RETURNED, OrderPhase.RESOLVED):
-        raise Problem(409, "order_closed", f"the order is {order.phase}: no progress reply is sent now",
+    if order.phase != OrderPhase.ACCEPTED:
+        raise Problem(409, "order_not_accepted", f"a progress reply follows 签收; the order is {order.phase}",
                       phase=order.phase)
     now = deps.clock.now()
     case = await session.get(Case, order.case_id)
