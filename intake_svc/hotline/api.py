@@ -15,8 +15,10 @@ from sqlalchemy import select
 from intake_svc.handlers import IntakeDeps
 from intake_svc.hotline import handlers, signing
 from intake_svc.hotline.handlers import HotlineDeps, MessageKind
+from intake_svc.hotline.schemas import OrderReconciliation
 from intake_svc.hotline.tables import HotlineCallback
 from shared.auth import CurrentUser, Principal, Role, current_principal, require_roles
+from shared.pagination import Page
 from shared.problems import Problem
 from shared.runtime import SessionDep
 
@@ -128,9 +130,10 @@ async def platform_urge(order_no: ORDER_NO, request: Request, session: SessionDe
     return await _message(request, session, order_no, MessageKind.URGE)
 
 
-@router.get("/orders/{order_no}", responses={404: {"description": "unknown order or outside your scope"}})
+@router.get("/orders/{order_no}", response_model=OrderReconciliation,
+            responses={404: {"description": "unknown order or outside your scope"}})
 async def reconcile(order_no: ORDER_NO, request: Request, session: SessionDep,
-                    client_id: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+                    client_id: Annotated[str | None, Query(max_length=64)] = None) -> OrderReconciliation:
     """Reconciliation (对账): the case, its status, every callback sent with every answer of the platform, and the
     platform's messages. For the platform (signed request: its own orders) or a street admin (bearer token)."""
     if request.headers.get(signing.CLIENT_HEADER):
@@ -142,7 +145,7 @@ async def reconcile(order_no: ORDER_NO, request: Request, session: SessionDep,
         if not user.has_any(Role.STREET_ADMIN, Role.ADMIN):
             raise Problem(403, "forbidden_role", "this action needs one of the roles: street_admin")
         order = await handlers._order_in_scope(session, order_no, user, client_id)
-    return jsonable_encoder(await handlers.reconciliation(session, order))
+    return OrderReconciliation.model_validate(await handlers.reconciliation(session, order))
 
 
 class CallbackPublic(BaseModel):
@@ -160,13 +163,20 @@ class CallbackPublic(BaseModel):
     delivered_at: datetime | None
 
 
-@router.get("/callbacks", response_model=list[CallbackPublic], dependencies=[require_roles(Role.ADMIN)])
+@router.get("/callbacks", response_model=Page[CallbackPublic], dependencies=[require_roles(Role.ADMIN)])
 async def list_callbacks(session: SessionDep, status: Literal["pending", "failed"] = "failed",
-                         limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[CallbackPublic]:
-    """Callbacks not delivered: ``failed`` ones (parked, need an admin) or ``pending`` ones (being retried)."""
-    rows = (await session.execute(select(HotlineCallback).where(HotlineCallback.status == status)
-                                  .order_by(HotlineCallback.created_at).limit(limit))).scalars()  # type: ignore[arg-type]
-    return [CallbackPublic.model_validate(c, from_attributes=True) for c in rows]
+                         cursor: Annotated[str | None, Query(pattern=r"^\d{1,18}$")] = None,
+                         limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Page[CallbackPublic]:
+    """Callbacks not delivered, oldest first: ``failed`` ones (parked: an admin retries them) or ``pending`` ones
+    (being retried with back-off)."""
+    stmt = select(HotlineCallback).where(HotlineCallback.status == status)
+    if cursor:
+        stmt = stmt.where(HotlineCallback.id > int(cursor))  # type: ignore[operator]
+    rows = list((await session.execute(stmt.order_by(HotlineCallback.id).limit(limit + 1))).scalars())  # type: ignore[arg-type]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(items=[CallbackPublic.model_validate(c, from_attributes=True) for c in rows],
+                next_cursor=str(rows[-1].id) if more else None)
 
 
 @router.post("/orders/{order_no}/callbacks/{callback_id}/retry", response_model=CallbackPublic,

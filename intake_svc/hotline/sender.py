@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +48,18 @@ def backoff(settings: SenderSettings, attempts: int) -> timedelta:
     return timedelta(seconds=min(settings.backoff_seconds * 2 ** max(attempts - 1, 0), settings.backoff_max_seconds))
 
 
+class SenderMetrics:
+    """Callbacks owed (by status) and delivery attempts (by result), in the service's registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.owed = Gauge("fq_hotline_callbacks_undelivered", "12345 callbacks not delivered yet", ["status"],
+                          registry=registry)
+        self.attempts = Counter("fq_hotline_callback_attempts_total", "12345 callback delivery attempts",
+                                ["result"], registry=registry)
+
+
+_OWED = text(f"SELECT status, count(*) FROM {SCHEMA}.hotline_callbacks WHERE status <> 'delivered' GROUP BY status")
+
 _DUE_HEADS = text(f"""
     SELECT id FROM (
         SELECT DISTINCT ON (client_id, order_no) id, status, next_attempt_at
@@ -60,8 +73,9 @@ _DUE_HEADS = text(f"""
 
 class CallbackSender:
     def __init__(self, deps: HotlineDeps, session_factory: Callable[[], AsyncSession], settings: SenderSettings,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 metrics: SenderMetrics | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.deps = deps
+        self.metrics = metrics
         self.session_factory = session_factory
         self.settings = settings
         self._client = httpx.AsyncClient(timeout=settings.timeout_seconds, transport=transport)
@@ -112,6 +126,10 @@ class CallbackSender:
         async with self.session_factory() as session:
             ids = [r[0] for r in (await session.execute(
                 _DUE_HEADS, {"now": self.deps.clock.now(), "limit": self.settings.batch_size})).all()]
+            if self.metrics is not None:
+                owed = dict((await session.execute(_OWED)).all())
+                for status in (CallbackStatus.PENDING, CallbackStatus.FAILED):
+                    self.metrics.owed.labels(status).set(owed.get(status, 0))
         if not ids:
             return 0
         gate = asyncio.Semaphore(self.settings.concurrency)
@@ -160,7 +178,10 @@ class CallbackSender:
             callback.last_status_code = status_code
             session.add(HotlineCallbackAttempt(callback_id=callback.id, at=now, status_code=status_code,  # type: ignore[arg-type]
                                                response=answer, error=error))
-            if status_code is not None and 200 <= status_code < 300:
+            delivered = status_code is not None and 200 <= status_code < 300
+            if self.metrics is not None:
+                self.metrics.attempts.labels("delivered" if delivered else "error").inc()
+            if delivered:
                 callback.status, callback.delivered_at, callback.last_error = CallbackStatus.DELIVERED, now, None
                 log.info("hotline_callback_delivered", callback_id=callback.id, action=callback.action,
                          attempts=callback.attempts)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake_svc.hotline import handlers
 from intake_svc.hotline.handlers import HotlineDeps
-from intake_svc.hotline.sender import CallbackSender, SenderSettings
+from intake_svc.hotline.sender import CallbackSender, SenderMetrics, SenderSettings
 from intake_svc.settings import IntakeSettings
 from shared.bus.consumer import Handler
 from shared.clock import Clock
@@ -79,7 +79,7 @@ def attach(app: FastAPI, deps: HotlineDeps, settings: IntakeSettings) -> None:
         backoff_seconds=settings.hotline_callback_backoff_seconds,
         backoff_max_seconds=settings.hotline_callback_backoff_max_seconds,
         max_attempts=settings.hotline_callback_max_attempts,
-    ))
+    ), SenderMetrics(runtime.metrics.registry))
     app.state.hotline_sender = sender
     inner = app.router.lifespan_context
 

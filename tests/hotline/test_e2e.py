@@ -303,7 +303,9 @@ async def test_a_failing_callback_is_parked_visible_and_retried_by_an_admin_in_o
     failed = await _callback(env, order_no, "accepted", status="failed")
     assert failed["attempts"] == 10 and failed["last_status_code"] == 503
     listed = (await env.intake.get("/api/v1/hotline/callbacks", params={"status": "failed"}, headers=ADMIN)).json()
-    assert failed["id"] in [c["id"] for c in listed]
+    assert failed["id"] in [c["id"] for c in listed["items"]]
+    metrics = (await env.intake.get("/metrics")).text
+    assert 'fq_hotline_callbacks_undelivered{status="failed"}' in metrics
     rec = await env.reconcile(order_no)
     assert [c["status"] for c in rec["callbacks"]] == ["failed", "pending"]  # the 阶段回复 waits its turn
     assert (await env.sim_callbacks(order_no))["applied"] == []
