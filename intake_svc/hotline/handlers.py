@@ -72,6 +72,11 @@ class CallbackAction:
     RESOLVED = "resolved"  # 办结
 
 
+ACTION_ZH = {CallbackAction.ACCEPTED: "签收", CallbackAction.RETURNED: "退单",
+             CallbackAction.EXTENSION_REQUESTED: "延期申请", CallbackAction.PROGRESS: "阶段回复",
+             CallbackAction.RESOLVED: "办结"}
+
+
 class MessageKind:
     FEEDBACK = "feedback"  # 回访
     REDO = "redo"  # 重办
@@ -276,6 +281,9 @@ async def _enqueue(session: AsyncSession, order: HotlineOrder, action: str, at: 
                                case_id=order.case_id, action=action, payload=payload,
                                status=CallbackStatus.PENDING, next_attempt_at=at, created_at=at)
     session.add(callback)
+    if order.case_id is not None:
+        timeline.record(session, order.case_id, at, "hotline_callback", f"向12345平台报送{ACTION_ZH[action]}",
+                        public=False, data={"order_no": order.order_no, "seq": order.next_seq, "action": action})
     return callback
 
 
@@ -383,8 +391,6 @@ async def add_progress(session: AsyncSession, deps: HotlineDeps, order_no: str, 
     case = await session.get(Case, order.case_id)
     callback = await _enqueue(session, order, CallbackAction.PROGRESS, now, case.code if case else None,
                               {"text": text_})
-    timeline.record(session, order.case_id, now, "hotline_progress", "已向12345平台阶段回复",  # type: ignore[arg-type]
-                    actor=user.sub, public=False, data={"order_no": order.order_no})
     return callback
 
 
@@ -520,7 +526,8 @@ async def reconciliation(session: AsyncSession, order: HotlineOrder) -> dict[str
     return {
         "order_no": order.order_no, "client_id": order.client_id, "phase": order.phase,
         "received_at": order.created_at, "platform_received_at": order.platform_received_at,
-        "deadline_days": order.deadline_days, "urgent": order.urgent, "unit_name": order.unit_name,
+        "deadline_days": order.deadline_days, "urgent": order.urgent, "callback_ok": order.callback_ok,
+        "unit_name": order.unit_name,
         "case": None if case is None else {
             "id": case.id, "code": case.code, "status": case.status, "current_unit_id": case.current_unit_id,
             "outcome": case.outcome, "duplicate_of": case.duplicate_of},

@@ -62,6 +62,7 @@ class OrderReconciliation(BaseModel):
     platform_received_at: datetime | None
     deadline_days: int | None
     urgent: bool
+    callback_ok: bool = Field(description="whether the caller agreed to be called back (回访)")
     unit_name: str | None
     case: CaseRef | None
     callbacks: list[CallbackDetail]

@@ -188,6 +188,10 @@ async def test_accept_and_resolve_reach_the_platform_exactly_once_through_500s_a
     assert not any(d.get("out_of_order") for d in deliveries)
     rec = await env.reconcile(order_no)
     assert rec["phase"] == "resolved" and rec["case"]["status"] == "resolved"
+    assert rec["deadline_days"] == 13 and rec["urgent"] is False and rec["callback_ok"] is True
+    timeline = (await env.intake.get(f"/api/v1/cases/{case_id}/timeline", headers=ADMIN)).json()
+    assert [t["summary"] for t in timeline if t["kind"] == "hotline_callback"] == ["向12345平台报送签收",
+                                                                                   "向12345平台报送办结"]
     assert len({c["idempotency_key"] for c in rec["callbacks"]}) == len(rec["callbacks"])
 
 
