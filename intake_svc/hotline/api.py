@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake_svc.handlers import IntakeDeps
 from intake_svc.hotline import handlers, signing
@@ -48,7 +49,7 @@ def _wake_sender(request: Request) -> None:
         sender.wake()
 
 
-async def _signed_body(request: Request, session: Any, deps: HotlineDeps) -> tuple[str, bytes]:
+async def _signed_body(request: Request, session: AsyncSession, deps: HotlineDeps) -> tuple[str, bytes]:
     body = await request.body()
     if len(body) > MAX_BODY:
         raise Problem(413, "payload_too_large", f"the body is larger than {MAX_BODY} bytes")
@@ -101,7 +102,7 @@ class MessageAnswer(BaseModel):
     repeated: bool
 
 
-async def _message(request: Request, session: Any, order_no: str, kind: str) -> MessageAnswer:
+async def _message(request: Request, session: AsyncSession, order_no: str, kind: str) -> MessageAnswer:
     deps = _deps(request)
     client_id, body = await _signed_body(request, session, deps)
     async with session.begin():
@@ -139,12 +140,12 @@ async def reconcile(order_no: ORDER_NO, request: Request, session: SessionDep,
     if request.headers.get(signing.CLIENT_HEADER):
         deps = _deps(request)
         signed_client, _ = await _signed_body(request, session, deps)
-        order = await handlers._order(session, signed_client, order_no)
+        order = await handlers.get_order(session, signed_client, order_no)
     else:
         user: Principal = await current_principal(request)
         if not user.has_any(Role.STREET_ADMIN, Role.ADMIN):
             raise Problem(403, "forbidden_role", "this action needs one of the roles: street_admin")
-        order = await handlers._order_in_scope(session, order_no, user, client_id)
+        order = await handlers.order_in_scope(session, order_no, user, client_id)
     return OrderReconciliation.model_validate(await handlers.reconciliation(session, order))
 
 
@@ -187,7 +188,7 @@ async def retry_callback(order_no: ORDER_NO, callback_id: int, request: Request,
     """Send a failed callback again (a fresh round of attempts from now); 409 when it was delivered."""
     deps = _deps(request)
     async with session.begin():
-        order = await handlers._order_in_scope(session, order_no, user, client_id)
+        order = await handlers.order_in_scope(session, order_no, user, client_id)
         callback = await handlers.retry_callback(session, deps, order, callback_id)
         answer = CallbackPublic.model_validate(callback, from_attributes=True)
     _wake_sender(request)

@@ -213,7 +213,7 @@ async def receive_order(session: AsyncSession, deps: HotlineDeps, intake_deps: i
         created_at=now, updated_at=now,
     ).on_conflict_do_nothing().returning(HotlineOrder.order_no))
     if claimed.first() is None:
-        order = await _order(session, client_id, order_no)
+        order = await get_order(session, client_id, order_no)
         case = await session.get(Case, order.case_id)
         if case is None:
             raise LookupError(f"order {order_no} has no case")
@@ -224,7 +224,7 @@ async def receive_order(session: AsyncSession, deps: HotlineDeps, intake_deps: i
     case = await intake.create_case(session, intake_deps, cmd, principal)
     await _stamp_channel_terms(session, case.id, urgent=bool(fields.get("urgent")),
                                deadline_days=fields.get("deadline_days"))
-    order = await _order(session, client_id, order_no, for_update=True)
+    order = await get_order(session, client_id, order_no, for_update=True)
     order.case_id, order.primary_case_id = case.id, case.duplicate_of
     terms = f"，办理时限 {order.deadline_days} 个工作日" if order.deadline_days else ""
     timeline.record(session, case.id, now, "hotline_order",
@@ -257,7 +257,7 @@ async def _stamp_channel_terms(session: AsyncSession, case_id: uuid.UUID, *, urg
         {"terms": json.dumps({"urgent": urgent, "deadline_days": deadline_days}), "key": str(case_id)})
 
 
-async def _order(session: AsyncSession, client_id: str, order_no: str, *, for_update: bool = False) -> HotlineOrder:
+async def get_order(session: AsyncSession, client_id: str, order_no: str, *, for_update: bool = False) -> HotlineOrder:
     stmt = select(HotlineOrder).where(HotlineOrder.client_id == client_id, HotlineOrder.order_no == order_no)
     if for_update:
         stmt = stmt.with_for_update()
@@ -360,7 +360,7 @@ async def on_case_reopened(deps: HotlineDeps, session: AsyncSession, event: Case
 # --- staff: 阶段回复 and the 办结 reply ----------------------------------------------------------------------
 
 
-async def _order_in_scope(session: AsyncSession, order_no: str, user: Principal, client_id: str | None,
+async def order_in_scope(session: AsyncSession, order_no: str, user: Principal, client_id: str | None,
                           *, for_update: bool = False) -> HotlineOrder:
     stmt = select(HotlineOrder).where(HotlineOrder.order_no == order_no)
     if client_id:
@@ -383,7 +383,7 @@ async def _order_in_scope(session: AsyncSession, order_no: str, user: Principal,
 async def add_progress(session: AsyncSession, deps: HotlineDeps, order_no: str, client_id: str | None, text_: str,
                        user: Principal) -> HotlineCallback:
     """阶段回复 written by the handling staff, sent to the platform in turn."""
-    order = await _order_in_scope(session, order_no, user, client_id, for_update=True)
+    order = await order_in_scope(session, order_no, user, client_id, for_update=True)
     if order.phase != OrderPhase.ACCEPTED:
         raise Problem(409, "order_not_accepted", f"a progress reply follows 签收; the order is {order.phase}",
                       phase=order.phase)
@@ -397,7 +397,7 @@ async def add_progress(session: AsyncSession, deps: HotlineDeps, order_no: str, 
 async def set_result_text(session: AsyncSession, order_no: str, client_id: str | None, text_: str,
                           user: Principal) -> HotlineOrder:
     """The reply sent with the next 办结 (instead of the outcome's standard wording)."""
-    order = await _order_in_scope(session, order_no, user, client_id, for_update=True)
+    order = await order_in_scope(session, order_no, user, client_id, for_update=True)
     if order.phase in (OrderPhase.RETURNED, OrderPhase.RESOLVED):
         raise Problem(409, "order_closed", f"the order is {order.phase}", phase=order.phase)
     order.result_text = text_
@@ -433,7 +433,7 @@ async def receive_message(session: AsyncSession, deps: HotlineDeps, client_id: s
         if earlier.order_no != order_no or earlier.kind != kind:
             raise Problem(409, "message_id_reused", "this message_id was already used for another message")
         return MessageReceipt(earlier, repeated=True)
-    order = await _order(session, client_id, order_no, for_update=True)
+    order = await get_order(session, client_id, order_no, for_update=True)
     case = await _effective_case(session, order)
     actor = f"hotline:{client_id}"
     if kind == MessageKind.FEEDBACK:
