@@ -235,7 +235,7 @@ async def receive_order(session: AsyncSession, deps: HotlineDeps, intake_deps: i
         primary = await session.get(Case, case.duplicate_of)
         if primary is not None and primary.status == CaseStatus.IN_PROGRESS.value:
             # linked to a case already signed for: this order is signed for at once
-            await _enqueue(session, order, CallbackAction.ACCEPTED, now, case.code, {"unit": order.unit_name})
+            await _enqueue(session, order, CallbackAction.ACCEPTED, now, case.code, {"unit": primary.current_unit_id})
             order.phase = OrderPhase.ACCEPTED
     log.info("hotline_order_received", order_no=order_no, merged=case.duplicate_of is not None)
     return OrderReceipt(order, case, created=True)
