@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from routing_svc import handlers
 from routing_svc.api import router
 from routing_svc.handlers import RoutingDeps
+from routing_svc.internal_api import internal_router
 from routing_svc.settings import RoutingSettings
 from routing_svc.tables import SCHEMA
 from shared.clock import Clock
@@ -33,7 +34,7 @@ def build_spec(deps: RoutingDeps) -> ServiceSpec:
         produces=[Topic.CASE, Topic.ORG],
         consumes=[Topic.CASE],
         handlers={CaseReceived.ce_type: partial(handlers.on_case_received, deps)},  # type: ignore[dict-item]
-        routers=[router],
+        routers=[router, internal_router],
     )
 
 
