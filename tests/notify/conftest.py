@@ -25,7 +25,7 @@ from notify_svc.handlers import NotifyDeps
 from notify_svc.worker import DeliveryWorker
 from services.embedded import EmbeddedBroker, free_port
 from shared.clock import SHANGHAI, FrozenClock
-from shared.events import Event, Topic, encode, envelope_for
+from shared.events import Event, encode, envelope_for
 from tests.support import Infra, Stack, start_stack
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)  # a Monday, working time
