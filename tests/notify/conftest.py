@@ -19,14 +19,17 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy import func, select
 
 from notify_svc.channels import Contacts, HttpSmsProvider
 from notify_svc.handlers import NotifyDeps
+from notify_svc.tables import Recipient, Unit
 from notify_svc.worker import DeliveryWorker
 from services.embedded import EmbeddedBroker, free_port
+from services.registry import DEMO_ORG
 from shared.clock import SHANGHAI, FrozenClock
 from shared.events import Event, encode, envelope_for
-from tests.support import Infra, Stack, start_stack
+from tests.support import Infra, Stack, eventually, start_stack
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)  # a Monday, working time
 
@@ -59,6 +62,15 @@ async def nstack(notify_db: str, notify_broker: EmbeddedBroker, clock: FrozenClo
                           notify={"clock": clock, "run_worker": False})
     deps: NotifyDeps = s.apps["notify"].state.deps
     deps.contacts = Contacts(deps.settings, routing=s.clients["routing"], intake=s.clients["intake"])
+    org = json.loads(DEMO_ORG.read_text())
+
+    async def org_known() -> bool:
+        async with s.apps["notify"].state.runtime.session() as session:
+            units = (await session.execute(select(func.count()).select_from(Unit))).scalar_one()
+            members = (await session.execute(select(func.count()).select_from(Recipient))).scalar_one()
+        return bool(units >= len(org["units"]) and members >= len(org["members"]))
+
+    await eventually(org_known, timeout=60, what="notify learns the demo org from routing's events")
     try:
         yield s
     finally:
@@ -125,22 +137,27 @@ async def read_events(bootstrap: str, topic: str, ce_type: str, match: dict[str,
 
 @dataclass
 class Vendor:
-    """A local HTTP server standing in for the SMS vendor: answers the scripted statuses, then 200."""
+    """A local HTTP server standing in for the SMS vendor: per phone, answers the scripted statuses, then 200
+    (messages to other phones — other tests' reminders — are simply accepted)."""
 
     url: str
-    script: list[int]
+    script: dict[str, list[int]]
     requests: list[dict[str, Any]]
     accepted: list[dict[str, Any]]
 
+    def to(self, phone: str, *, accepted: bool = True) -> list[dict[str, Any]]:
+        return [m for m in (self.accepted if accepted else self.requests) if m["to"] == phone]
+
 
 @contextlib.asynccontextmanager
-async def sms_vendor(script: list[int] | None = None) -> AsyncIterator[Vendor]:
-    vendor = Vendor(url="", script=list(script or []), requests=[], accepted=[])
+async def sms_vendor(script: dict[str, list[int]] | None = None) -> AsyncIterator[Vendor]:
+    vendor = Vendor(url="", script={k: list(v) for k, v in (script or {}).items()}, requests=[], accepted=[])
 
     async def handle(request: web.Request) -> web.Response:
         body = await request.json()
         vendor.requests.append(body)
-        status = vendor.script.pop(0) if vendor.script else 200
+        mine = vendor.script.get(body["to"])
+        status = mine.pop(0) if mine else 200
         if status == 200:
             if not any(a["client_ref"] == body["client_ref"] for a in vendor.accepted):
                 vendor.accepted.append(body)
