@@ -56,6 +56,7 @@ from shared.events import (
 )
 from shared.events.case import AssignCause, DeadlineClock, EscalationReason, Level, Track
 from shared.problems import Problem
+from shared.worktime import WorkCalendar, parse_hours
 
 log = structlog.get_logger(__name__)
 
@@ -75,11 +76,6 @@ class WorkPoints(Protocol):
     def point(self, start: datetime, end: datetime, fraction: float) -> datetime: ...
 
 
-class _LinearPoints:
-    def point(self, start: datetime, end: datetime, fraction: float) -> datetime:
-        return start + (end - start) * fraction
-
-
 @dataclass
 class NotifyDeps:
     clock: Clock
@@ -93,12 +89,7 @@ class NotifyDeps:
     def __post_init__(self) -> None:
         s = self.settings
         if self.calendar is None:
-            try:
-                from shared.worktime import WorkCalendar
-
-                self.calendar = WorkCalendar()
-            except ImportError:  # until routing-rules is merged
-                self.calendar = _LinearPoints()
+            self.calendar = WorkCalendar(hours=parse_hours(s.work_hours))
         if self.contacts is None:
             self.contacts = Contacts(s)
         if self.sms is None and s.sms_url:
