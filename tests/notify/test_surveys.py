@@ -36,7 +36,7 @@ async def feedback(s: Stack, case_id: str) -> list[dict[str, Any]]:
 async def test_the_applicant_answers_the_survey_and_a_feedback_event_follows(nstack: Stack,
                                                                              clock: FrozenClock) -> None:
     clock.set(next_local(clock, time(10, 0)))
-    case, _, phone, sms = await resolved_case(nstack)
+    case, _, phone, _ = await resolved_case(nstack)
     async with sms_vendor() as vendor:
         with use_sms(nstack, vendor):
             await worker(nstack).tick()
