@@ -36,7 +36,8 @@ async def test_template_versions_preview_and_unknown_variables(nstack: Stack) ->
     r = await nstack.notify.put("/api/v1/templates/nope", headers=ADMIN, json={"subject": "a", "body": "b"})
     assert r.status_code == 404 and r.json()["code"] == "template_not_found"
 
-    good = {"subject": "【预警】{{ unit_name }}", "body": "{{ unit_name }}近期{{ category }}案件{{ count }}件，请研判。"}
+    good = {"subject": "【预警】{{ unit_name }}",
+            "body": "{{ unit_name }}近期{{ category }}案件{{ count }}件，请研判。"}
     r = await nstack.notify.put("/api/v1/templates/hotspot", headers={**ADMIN, "If-Match": '"0"'}, json=good)
     assert r.status_code == 200, r.text
     saved = r.json()
@@ -45,7 +46,8 @@ async def test_template_versions_preview_and_unknown_variables(nstack: Stack) ->
     assert r.status_code == 412 and r.json()["code"] == "version_mismatch"
 
     r = await nstack.notify.post("/api/v1/templates/hotspot/preview", headers=ADMIN, json={})
-    assert r.json() == {"key": "hotspot", "subject": "【预警】松涛社区", "body": "松涛社区近期邻里纠纷案件12件，请研判。"}
+    assert r.json() == {"key": "hotspot", "subject": "【预警】松涛社区",
+                        "body": "松涛社区近期邻里纠纷案件12件，请研判。"}
     r = await nstack.notify.post("/api/v1/templates/hotspot/preview", headers=ADMIN,
                                  json={"body": "{{ count }}件", "variables": {"count": 99}})
     assert r.json()["body"] == "99件"

@@ -29,7 +29,9 @@ async def served(s: Stack) -> AsyncIterator[str]:
     server = uvicorn.Server(uvicorn.Config(s.apps["notify"], host="127.0.0.1", port=port, lifespan="off",
                                            log_level="warning"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    for _ in range(500):  # uvicorn offers no event to await
+        if server.started:
+            break
         await asyncio.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}"
