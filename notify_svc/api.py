@@ -282,6 +282,7 @@ async def put_template(key: str, body: TemplateUpdate, request: Request, session
                           current_version=version)
         session.add(TemplateVersion(key=key, version=version + 1, subject=body.subject, body=body.body,
                                     created_by=user.sub, created_at=_deps(request).clock.now()))
+    _deps(request).templates.invalidate()
     return await _template_public(session, key)
 
 
@@ -342,6 +343,7 @@ async def put_rules(doc: dict[str, Any], request: Request, session: SessionDep, 
             raise Problem(412, "version_mismatch", f"the rules are at version {version}, not {if_match}",
                           current_version=version)
         session.add(RuleSetVersion(version=version + 1, doc=doc, created_by=user.sub, created_at=now))
+    _deps(request).rules.invalidate()
     return RulesPublic(version=version + 1, doc=doc, updated_by=user.sub, updated_at=now)
 
 
@@ -387,6 +389,7 @@ async def put_target(unit_id: str, channel: Literal["email", "webhook"], body: T
             session.add(t)
         t.address, t.secret = body.address, body.secret
         t.updated_by, t.updated_at = user.sub, _deps(request).clock.now()
+    _deps(request).targets.invalidate()
     return _target_public(t)
 
 

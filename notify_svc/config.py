@@ -2,25 +2,51 @@
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.domain import templates
 from notify_svc.domain.rules import DEFAULT_RULES, RuleSet
-from notify_svc.tables import RuleSetVersion, TemplateVersion
+from notify_svc.tables import ChannelTarget, RuleSetVersion, TemplateVersion
+from shared.bus.outbox import _schema_of
+from shared.events import Event, encode, envelope_for
 
 TEMPLATE_KEYS = frozenset(templates.SPECS)
+CHECK_SECONDS = 1.0  # how stale a replica's copy may get after another replica saved a change
 
 
-class RulesCache:
-    def __init__(self) -> None:
+class _Ttl:
+    def __init__(self, check_seconds: float = CHECK_SECONDS) -> None:
+        self.check_seconds = check_seconds
+        self._checked = -1e18
+
+    def due(self) -> bool:
+        return time.monotonic() - self._checked >= self.check_seconds
+
+    def checked(self) -> None:
+        self._checked = time.monotonic()
+
+    def invalidate(self) -> None:
+        """This replica saved a change: reload on next use."""
+        self._checked = -1e18
+
+
+class RulesCache(_Ttl):
+    def __init__(self, check_seconds: float = CHECK_SECONDS) -> None:
+        super().__init__(check_seconds)
         self._version: int | None = None
         self._rules = RuleSet.parse(DEFAULT_RULES, TEMPLATE_KEYS)
 
     async def get(self, session: AsyncSession) -> tuple[int, RuleSet]:
+        if not self.due() and self._version is not None:
+            return self._version, self._rules
         version = (await session.execute(select(func.max(RuleSetVersion.version)))).scalar() or 0
+        self.checked()
         if version != self._version:
             if version:
                 row = await session.get(RuleSetVersion, version)
@@ -51,3 +77,57 @@ async def active_template(session: AsyncSession, key: str) -> tuple[int, str, st
         spec = templates.SPECS[key]
         return 0, spec.subject, spec.body, None
     return row.version, row.subject, row.body, row
+
+
+class TemplatesCache(_Ttl):
+    """The active version of every template, reloaded at most every ``check_seconds``."""
+
+    def __init__(self, check_seconds: float = CHECK_SECONDS) -> None:
+        super().__init__(check_seconds)
+        self._active: dict[str, tuple[int, str, str]] = {}
+
+    async def get(self, session: AsyncSession, key: str) -> tuple[int, str, str]:
+        if self.due():
+            rows = (await session.execute(
+                select(TemplateVersion.key, TemplateVersion.version, TemplateVersion.subject, TemplateVersion.body)
+                .distinct(TemplateVersion.key)
+                .order_by(TemplateVersion.key, TemplateVersion.version.desc())  # type: ignore[attr-defined]
+            )).all()
+            self._active = {k: (v, s, b) for k, v, s, b in rows}
+            self.checked()
+        if key in self._active:
+            return self._active[key]
+        spec = templates.SPECS[key]
+        return 0, spec.subject, spec.body
+
+
+class TargetsCache(_Ttl):
+    """Which units have an email or webhook target: (unit_id, channel) pairs."""
+
+    def __init__(self, check_seconds: float = CHECK_SECONDS) -> None:
+        super().__init__(check_seconds)
+        self._pairs: frozenset[tuple[str, str]] = frozenset()
+
+    async def get(self, session: AsyncSession) -> frozenset[tuple[str, str]]:
+        if self.due():
+            rows = (await session.execute(select(ChannelTarget.unit_id, ChannelTarget.channel))).all()
+            self._pairs = frozenset((u, c) for u, c in rows)
+            self.checked()
+        return self._pairs
+
+
+async def add_events(session: AsyncSession, events: Sequence[Event], *, source: str) -> None:
+    """``shared.bus.outbox.add_event`` for many events in one round trip (the caller sends the outbox NOTIFY)."""
+    if not events:
+        return
+    schema = _schema_of(session)
+    rows = []
+    for event in events:
+        env = envelope_for(event, source)
+        rows.append({"event_id": env.id, "topic": event.topic, "key": event.key(), "ce_type": event.ce_type,
+                     "headers": json.dumps([[k, v.decode()] for k, v in env.headers()]),
+                     "payload": encode(event).decode()})
+    await session.execute(text(
+        f'INSERT INTO "{schema}".outbox (event_id, topic, key, ce_type, headers, payload) '
+        "VALUES (CAST(:event_id AS uuid), :topic, :key, :ce_type, CAST(:headers AS jsonb), CAST(:payload AS jsonb))"
+    ), rows)

@@ -20,21 +20,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc import surveys
 from notify_svc.channels import Contacts, HttpSmsProvider, SmsProvider, SmtpMailer, WebhookRobot
-from notify_svc.config import RulesCache, active_template
+from notify_svc.config import RulesCache, TargetsCache, TemplatesCache, add_events
 from notify_svc.domain import templates
 from notify_svc.domain.delivery import after_quiet_hours
 from notify_svc.domain.rules import REMINDER, Channel, Rule, Selector, UnitRef
 from notify_svc.settings import NotifySettings
 from notify_svc.tables import (
+    SCHEMA,
     CaseInfo,
-    ChannelTarget,
     Delivery,
     InboxItem,
     Recipient,
     Reminder,
     Unit,
 )
-from shared.bus.outbox import add_event
+from shared.bus.tables import notify_channel
 from shared.clock import SHANGHAI, Clock
 from shared.events import (
     CaseAccepted,
@@ -85,6 +85,8 @@ class NotifyDeps:
     contacts: Contacts | None = None
     sms: SmsProvider | None = None
     rules: RulesCache = field(default_factory=RulesCache)
+    templates: TemplatesCache = field(default_factory=TemplatesCache)
+    targets: TargetsCache = field(default_factory=TargetsCache)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -157,13 +159,18 @@ async def on_case_received(deps: NotifyDeps, session: AsyncSession, event: CaseR
 
 
 async def on_case_assigned(deps: NotifyDeps, session: AsyncSession, event: CaseAssigned, env: Envelope) -> None:
-    info = await _case(session, deps, event.case_id)
-    info.case_code, info.assignment_id, info.unit_id = event.case_code, event.assignment_id, event.unit_id
-    info.unit_path = list(event.unit_path)
-    info.visible_units = sorted({*info.visible_units, *event.unit_path})
-    info.updated_at = deps.clock.now()
-    await session.flush()
-    await cancel_reminders(session, case_id=event.case_id, except_assignment=event.assignment_id)
+    stmt = insert(CaseInfo).values(case_id=event.case_id, case_code=event.case_code,
+                                   assignment_id=event.assignment_id, unit_id=event.unit_id,
+                                   unit_path=list(event.unit_path), visible_units=sorted(set(event.unit_path)),
+                                   updated_at=deps.clock.now())
+    visible = text("ARRAY(SELECT DISTINCT u FROM unnest(notify.cases.visible_units || excluded.visible_units) u "
+                   "ORDER BY u)")
+    await session.execute(stmt.on_conflict_do_update(index_elements=["case_id"], set_={
+        "case_code": stmt.excluded.case_code, "assignment_id": stmt.excluded.assignment_id,
+        "unit_id": stmt.excluded.unit_id, "unit_path": stmt.excluded.unit_path, "visible_units": visible,
+        "updated_at": stmt.excluded.updated_at}))
+    if event.cause != AssignCause.ROUTED or event.previous_assignment_id is not None:
+        await cancel_reminders(session, case_id=event.case_id, except_assignment=event.assignment_id)
     await schedule_reminders(session, deps, event.assignment_id, event.case_id, event.unit_id,
                              DeadlineClock.ACCEPT, event.at, event.accept_due_at)
     await fire(session, deps, env.type, env.id, {"cause": event.cause.value, "level": event.level.value,
@@ -271,13 +278,12 @@ async def on_hotspot(deps: NotifyDeps, session: AsyncSession, event: HotspotAler
 async def schedule_reminders(session: AsyncSession, deps: NotifyDeps, assignment_id: uuid.UUID, case_id: uuid.UUID,
                              unit_id: str, clock: DeadlineClock, start: datetime, due: datetime) -> None:
     assert deps.calendar is not None
-    for fraction in deps.settings.reminder_fractions:
-        stmt = insert(Reminder).values(
-            id=uuid.uuid4(), assignment_id=assignment_id, case_id=case_id, unit_id=unit_id, clock=clock.value,
-            fraction=fraction, start_at=start, due_at=due, fire_at=deps.calendar.point(start, due, fraction),
-            status="pending",
-        ).on_conflict_do_nothing(constraint="uq_reminder_point")
-        await session.execute(stmt)
+    calendar = deps.calendar
+    rows = [dict(id=uuid.uuid4(), assignment_id=assignment_id, case_id=case_id, unit_id=unit_id, clock=clock.value,
+                 fraction=fraction, start_at=start, due_at=due, fire_at=calendar.point(start, due, fraction),
+                 status="pending") for fraction in deps.settings.reminder_fractions]
+    if rows:
+        await session.execute(insert(Reminder).values(rows).on_conflict_do_nothing(constraint="uq_reminder_point"))
 
 
 async def cancel_reminders(session: AsyncSession, *, assignment_id: uuid.UUID | None = None,
@@ -351,7 +357,8 @@ async def _members(session: AsyncSession, unit_ids: list[str], roles: tuple[str,
     return list((await session.execute(stmt.order_by(Recipient.member_id))).scalars())
 
 
-async def _recipients(session: AsyncSession, rule: Rule, ctx: Mapping[str, Any]) -> list[tuple[Channel, str]]:
+async def _recipients(session: AsyncSession, rule: Rule, ctx: Mapping[str, Any],
+                      targets: TargetsCache) -> list[tuple[Channel, str]]:
     out: list[tuple[Channel, str]] = []
     for sel in rule.to:
         if sel.applicant:
@@ -364,15 +371,14 @@ async def _recipients(session: AsyncSession, rule: Rule, ctx: Mapping[str, Any])
             if channel in (Channel.INBOX, Channel.SMS):
                 out += [(channel, m) for m in members]
             else:
-                configured = (await session.execute(select(ChannelTarget.unit_id).where(
-                    ChannelTarget.unit_id.in_(units), ChannelTarget.channel == channel.value))).scalars()  # type: ignore[attr-defined]
-                out += [(channel, f"unit:{u}") for u in configured]
+                configured = await targets.get(session)
+                out += [(channel, f"unit:{u}") for u in units if (u, channel.value) in configured]
     return list(dict.fromkeys(out))
 
 
 async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigger: str, trigger_id: str,
                       ctx: dict[str, Any]) -> int:
-    recipients = await _recipients(session, rule, ctx)
+    recipients = await _recipients(session, rule, ctx, deps.targets)
     if not recipients:
         return 0
     now = deps.clock.now()
@@ -381,53 +387,60 @@ async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigg
         survey = await surveys.create(session, deps, ctx["case_id"], ctx.get("assignment_id"))
         variables.update(surveys.template_variables(deps, survey))
     spec = templates.SPECS[rule.template]
-    version, subject, body = (await active_template(session, rule.template))[:3]
+    version, subject, body = await deps.templates.get(session, rule.template)
     values = {k: variables.get(k, "") for k in spec.variables}
     title, text_body = templates.render(subject, body, values)
     case_id = ctx.get("case_id")
-    created = 0
+    rows = []
     for channel, recipient in recipients:
+        inbox = channel == Channel.INBOX
         due = now
         if channel == Channel.SMS and recipient.startswith("applicant:"):
             due = after_quiet_hours(now, deps.settings.quiet_start, deps.settings.quiet_end)
-        delivery_id = uuid.uuid4()
-        inbox = channel == Channel.INBOX
-        inserted = (await session.execute(insert(Delivery).values(
-            id=delivery_id, trigger_ce_id=trigger_id, trigger_type=trigger, rule_id=rule.id, channel=channel.value,
+        rows.append(dict(
+            id=uuid.uuid4(), trigger_ce_id=trigger_id, trigger_type=trigger, rule_id=rule.id, channel=channel.value,
             recipient_id=recipient, case_id=case_id, template_key=rule.template, template_version=version,
             title=title, body=text_body, status="delivered" if inbox else "pending", attempts=1 if inbox else 0,
-            next_attempt_at=due, created_at=now, delivered_at=now if inbox else None,
-        ).on_conflict_do_nothing(constraint="uq_delivery_once").returning(Delivery.id))).first()  # type: ignore[arg-type]
-        if inserted is None:
-            continue  # this event already notified this person over this channel
-        created += 1
-        if inbox:
-            await _write_inbox(session, deps, delivery_id, recipient, trigger_id, rule, trigger, case_id,
-                               ctx.get("case_code"), title, text_body, now)
-    if created:
+            next_attempt_at=due, created_at=now, delivered_at=now if inbox else None))
+    inserted = (await session.execute(
+        insert(Delivery).values(rows).on_conflict_do_nothing(constraint="uq_delivery_once")
+        .returning(Delivery.id, Delivery.channel, Delivery.recipient_id)  # type: ignore[arg-type]
+    )).all()  # rows already there: this event already notified this person over this channel
+    inbox_rows = [(d_id, recipient) for d_id, channel, recipient in inserted if channel == Channel.INBOX]
+    if inbox_rows:
+        await _write_inbox(session, deps, inbox_rows, trigger_id, rule, trigger, case_id, ctx.get("case_code"),
+                           title, text_body, now)
+    if len(inserted) > len(inbox_rows):
         await session.execute(text("SELECT pg_notify('fq_notify_deliveries', '')"))
-    return created
+    return len(inserted)
 
 
-async def _write_inbox(session: AsyncSession, deps: NotifyDeps, delivery_id: uuid.UUID, user_id: str,
-                       trigger_id: str, rule: Rule, trigger: str, case_id: uuid.UUID | None, case_code: str | None,
-                       title: str, body: str, now: datetime) -> None:
-    item_id = uuid.uuid4()
+async def _write_inbox(session: AsyncSession, deps: NotifyDeps, rows: list[tuple[uuid.UUID, str]], trigger_id: str,
+                       rule: Rule, trigger: str, case_id: uuid.UUID | None, case_code: str | None, title: str,
+                       body: str, now: datetime) -> None:
+    """Inbox items, their live-stream NOTIFYs and their delivered events: one statement each, whatever the count."""
     kind = trigger.split(".")[2] if trigger.startswith("fq.") else trigger
-    await session.execute(insert(InboxItem).values(
-        id=item_id, user_id=user_id, event_id=f"{trigger_id}:{rule.id}", kind=kind, case_id=case_id,
-        case_code=case_code or None, title=title[:200], body=body, created_at=now,
-    ).on_conflict_do_nothing(constraint="uq_inbox_user_event"))
-    item = {"id": str(item_id), "user_id": user_id, "kind": kind, "case_id": str(case_id) if case_id else None,
-            "case_code": case_code or None, "title": title[:200], "body": body, "created_at": now.isoformat(),
-            "read_at": None}
-    payload = json.dumps(item, ensure_ascii=False)
-    if len(payload.encode()) > 7000:  # NOTIFY payloads are limited to 8000 bytes: the stream fetches the item
-        payload = json.dumps({"id": str(item_id), "user_id": user_id, "fetch": True})
-    await session.execute(text("SELECT pg_notify(:ch, :p)"), {"ch": INBOX_CHANNEL, "p": payload})
-    await add_event(session, NotificationDelivered(
-        notification_id=delivery_id, case_id=case_id, rule_id=rule.id, channel=Channel.INBOX.value,
-        recipient_id=user_id, trigger_ce_id=trigger_id, at=now, attempts=1), source=deps.source)
+    items, payloads, events = [], [], []
+    for delivery_id, user_id in rows:
+        item_id = uuid.uuid4()
+        items.append(dict(id=item_id, user_id=user_id, event_id=f"{trigger_id}:{rule.id}", kind=kind,
+                          case_id=case_id, case_code=case_code or None, title=title[:200], body=body,
+                          created_at=now))
+        payload = json.dumps({"id": str(item_id), "user_id": user_id, "kind": kind,
+                              "case_id": str(case_id) if case_id else None, "case_code": case_code or None,
+                              "title": title[:200], "body": body, "created_at": now.isoformat(), "read_at": None},
+                             ensure_ascii=False)
+        if len(payload.encode()) > 7000:  # NOTIFY payloads are limited to 8000 bytes: the stream fetches the item
+            payload = json.dumps({"id": str(item_id), "user_id": user_id, "fetch": True})
+        payloads.append(payload)
+        events.append(NotificationDelivered(
+            notification_id=delivery_id, case_id=case_id, rule_id=rule.id, channel=Channel.INBOX.value,
+            recipient_id=user_id, trigger_ce_id=trigger_id, at=now, attempts=1))
+    await session.execute(insert(InboxItem).values(items).on_conflict_do_nothing(constraint="uq_inbox_user_event"))
+    await add_events(session, events, source=deps.source)
+    await session.execute(text(
+        "SELECT pg_notify(:ch, p) FROM unnest(CAST(:ps AS text[])) AS p UNION ALL SELECT pg_notify(:och, '')"),
+        {"ch": INBOX_CHANNEL, "ps": payloads, "och": notify_channel(SCHEMA)})
 
 
 # --- inbox ---------------------------------------------------------------------------------------------

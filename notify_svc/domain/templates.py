@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True)
@@ -92,5 +93,10 @@ def check(key: str, subject: str, body: str) -> None:
         raise TemplateInvalid(errors)
 
 
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> Template:
+    return _ENV.from_string(source)
+
+
 def render(subject: str, body: str, variables: Mapping[str, Any]) -> tuple[str, str]:
-    return _ENV.from_string(subject).render(variables).strip(), _ENV.from_string(body).render(variables).strip()
+    return _compiled(subject).render(variables).strip(), _compiled(body).render(variables).strip()
