@@ -61,6 +61,14 @@ async def _stream(base: str, token: str, arrived: dict[str, float], ready: async
                 arrived.setdefault(case_id, time.perf_counter())
 
 
+async def _arrival(arrived: dict[str, float], sent: dict[str, float], timeout: float) -> None:
+    """Wait until every sent case arrived on a stream, or ``timeout`` seconds (the rest count as lost)."""
+    for _ in range(int(timeout * 20)):
+        if all(k in arrived for k in sent):
+            return
+        await asyncio.sleep(0.05)
+
+
 async def run(args: argparse.Namespace, base: str, bootstrap: str) -> Result:
     settings = ServiceSettings()
     users = [f"bench-u{i}" for i in range(args.users)]
@@ -100,15 +108,11 @@ async def run(args: argparse.Namespace, base: str, bootstrap: str) -> Result:
             return sent
 
         warm = await publish(50, 20)  # warm-up: let the consumer join and caches fill
-        deadline = time.perf_counter() + 60
-        while time.perf_counter() < deadline and not all(k in arrived for k in warm):
-            await asyncio.sleep(0.1)
+        await _arrival(arrived, warm, 60)
         n = int(args.rate * args.seconds)
         begin = time.perf_counter()
         sent = await publish(n, args.rate)
-        deadline = time.perf_counter() + 60
-        while time.perf_counter() < deadline and not all(k in arrived for k in sent):
-            await asyncio.sleep(0.05)
+        await _arrival(arrived, sent, 60)
         result = Result(f"assigned → SSE inbox item ({args.users} streams)", target_rate=args.rate)
         result.elapsed = time.perf_counter() - begin
         for case_id, t0 in sent.items():
@@ -145,7 +149,8 @@ def main() -> int:
         db.upgrade(notify.migrations, url, notify.schema)
         port = free_port()
         env = {**os.environ, "NOTIFY_DATABASE_URL": url, "NOTIFY_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
-               "NOTIFY_PORT": str(port), "NOTIFY_LOG_LEVEL": os.environ.get("NOTIFY_LOG_LEVEL", "WARNING"), "NOTIFY_KAFKA_TOPIC_PARTITIONS": "3"}
+               "NOTIFY_PORT": str(port), "NOTIFY_LOG_LEVEL": os.environ.get("NOTIFY_LOG_LEVEL", "WARNING"),
+               "NOTIFY_KAFKA_TOPIC_PARTITIONS": "3"}
         proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", notify.factory, "--port", str(port),
                                  "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env,
                                 start_new_session=True)
