@@ -56,7 +56,7 @@ def build_spec(deps: NotifyDeps) -> ServiceSpec:
         produces=[Topic.NOTIFICATION, Topic.CASE],
         consumes=[Topic.CASE, Topic.ORG, Topic.ALERT],
         handlers={
-            MemberUpserted.ce_type: handlers.on_member_upserted,
+            MemberUpserted.ce_type: bound(handlers.on_member_upserted),
             UnitUpserted.ce_type: handlers.on_unit_upserted,
             CaseReceived.ce_type: bound(handlers.on_case_received),
             CaseAssigned.ce_type: bound(handlers.on_case_assigned),

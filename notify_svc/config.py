@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.domain import templates
 from notify_svc.domain.rules import DEFAULT_RULES, RuleSet
-from notify_svc.tables import ChannelTarget, RuleSetVersion, TemplateVersion
+from notify_svc.tables import ChannelTarget, Recipient, RuleSetVersion, TemplateVersion
 from shared.bus.outbox import _schema_of
 from shared.events import Event, encode, envelope_for
 
@@ -131,3 +131,24 @@ async def add_events(session: AsyncSession, events: Sequence[Event], *, source: 
         f'INSERT INTO "{schema}".outbox (event_id, topic, key, ce_type, headers, payload) '
         "VALUES (CAST(:event_id AS uuid), :topic, :key, :ce_type, CAST(:headers AS jsonb), CAST(:payload AS jsonb))"
     ), rows)
+
+
+class MembersCache(_Ttl):
+    """Active members by unit, from the recipients table: reloaded every ``check_seconds`` and at once when this
+    replica applied an org event (another replica's org events reach this one within ``check_seconds``)."""
+
+    def __init__(self, check_seconds: float = CHECK_SECONDS) -> None:
+        super().__init__(check_seconds)
+        self._by_unit: dict[str, list[tuple[str, frozenset[str]]]] = {}
+
+    async def members(self, session: AsyncSession, unit_ids: Sequence[str], roles: Sequence[str]) -> list[str]:
+        if self.due():
+            rows = (await session.execute(select(Recipient.member_id, Recipient.unit_id, Recipient.roles).where(
+                Recipient.active.is_(True)).order_by(Recipient.member_id))).all()  # type: ignore[attr-defined]
+            by_unit: dict[str, list[tuple[str, frozenset[str]]]] = {}
+            for member_id, unit_id, member_roles in rows:
+                by_unit.setdefault(unit_id, []).append((member_id, frozenset(member_roles)))
+            self._by_unit = by_unit
+            self.checked()
+        wanted = set(roles)
+        return sorted(m for u in unit_ids for m, r in self._by_unit.get(u, ()) if not wanted or r & wanted)

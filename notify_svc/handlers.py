@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc import surveys
 from notify_svc.channels import Contacts, HttpSmsProvider, SmsProvider, SmtpMailer, WebhookRobot
-from notify_svc.config import RulesCache, TargetsCache, TemplatesCache, add_events
+from notify_svc.config import MembersCache, RulesCache, TargetsCache, TemplatesCache, add_events
 from notify_svc.domain import templates
 from notify_svc.domain.delivery import after_quiet_hours
 from notify_svc.domain.rules import REMINDER, Channel, Rule, Selector, UnitRef
@@ -87,6 +87,7 @@ class NotifyDeps:
     rules: RulesCache = field(default_factory=RulesCache)
     templates: TemplatesCache = field(default_factory=TemplatesCache)
     targets: TargetsCache = field(default_factory=TargetsCache)
+    members: MembersCache = field(default_factory=MembersCache)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -107,11 +108,12 @@ def _local(at: datetime | None) -> str:
 # --- org -----------------------------------------------------------------------------------------------
 
 
-async def on_member_upserted(session: AsyncSession, event: MemberUpserted, env: Envelope) -> None:
+async def on_member_upserted(deps: NotifyDeps, session: AsyncSession, event: MemberUpserted, env: Envelope) -> None:
     values = dict(member_id=event.member_id, unit_id=event.unit_id, roles=event.roles, forces=event.forces,
                   active=event.active)
     stmt = insert(Recipient).values(**values)
     await session.execute(stmt.on_conflict_do_update(index_elements=["member_id"], set_=values))
+    deps.members.invalidate()
 
 
 async def on_unit_upserted(session: AsyncSession, event: UnitUpserted, env: Envelope) -> None:
@@ -347,18 +349,8 @@ async def _selector_units(session: AsyncSession, sel: Selector, ctx: Mapping[str
     return await _street_units(session, list(ctx.get("unit_path") or []))  # STREET
 
 
-async def _members(session: AsyncSession, unit_ids: list[str], roles: tuple[str, ...]) -> list[str]:
-    if not unit_ids:
-        return []
-    stmt = select(Recipient.member_id).where(Recipient.unit_id.in_(unit_ids),  # type: ignore[attr-defined]
-                                             Recipient.active.is_(True))  # type: ignore[attr-defined]
-    if roles:
-        stmt = stmt.where(Recipient.roles.overlap(list(roles)))  # type: ignore[attr-defined]
-    return list((await session.execute(stmt.order_by(Recipient.member_id))).scalars())
-
-
-async def _recipients(session: AsyncSession, rule: Rule, ctx: Mapping[str, Any],
-                      targets: TargetsCache) -> list[tuple[Channel, str]]:
+async def _recipients(session: AsyncSession, deps: NotifyDeps, rule: Rule,
+                      ctx: Mapping[str, Any]) -> list[tuple[Channel, str]]:
     out: list[tuple[Channel, str]] = []
     for sel in rule.to:
         if sel.applicant:
@@ -366,19 +358,19 @@ async def _recipients(session: AsyncSession, rule: Rule, ctx: Mapping[str, Any],
                 out += [(c, f"applicant:{ctx['case_id']}") for c in rule.channels if c == Channel.SMS]
             continue
         units = await _selector_units(session, sel, ctx)
-        members = await _members(session, units, sel.roles)
+        members = await deps.members.members(session, units, sel.roles) if units else []
         for channel in rule.channels:
             if channel in (Channel.INBOX, Channel.SMS):
                 out += [(channel, m) for m in members]
             else:
-                configured = await targets.get(session)
+                configured = await deps.targets.get(session)
                 out += [(channel, f"unit:{u}") for u in units if (u, channel.value) in configured]
     return list(dict.fromkeys(out))
 
 
 async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigger: str, trigger_id: str,
                       ctx: dict[str, Any]) -> int:
-    recipients = await _recipients(session, rule, ctx, deps.targets)
+    recipients = await _recipients(session, deps, rule, ctx)
     if not recipients:
         return 0
     now = deps.clock.now()
