@@ -78,13 +78,16 @@ class DeliveryWorker:
             select(Delivery).where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
             .order_by(Delivery.next_attempt_at).limit(limit).with_for_update(skip_locked=True)  # type: ignore[arg-type]
         )).scalars())
-        ready = []
+        ready: list[Delivery] = []
+        planned: dict[tuple[str, str], int] = {}  # sends this round, per recipient and channel
         for d in rows:
-            later = await self._hold_until(session, d)
+            key = (d.recipient_id, d.channel)
+            later = await self._hold_until(session, d, planned.get(key, 0))
             if later is not None:
                 d.next_attempt_at = later
                 result.deferred += 1
             else:
+                planned[key] = planned.get(key, 0) + 1
                 ready.append(d)
         outcomes = await asyncio.gather(*(self._send(session, d) for d in ready), return_exceptions=True)
         s = self.deps.settings
@@ -118,7 +121,7 @@ class DeliveryWorker:
                 recipient_id=d.recipient_id, trigger_ce_id=d.trigger_ce_id, at=now, attempts=d.attempts,
                 error=d.last_error), source=self.deps.source)
 
-    async def _hold_until(self, session: AsyncSession, d: Delivery) -> datetime | None:
+    async def _hold_until(self, session: AsyncSession, d: Delivery, planned: int) -> datetime | None:
         """When a delivery must wait: citizens' quiet hours, or the recipient's rate limit on this channel."""
         s, now = self.deps.settings, self.deps.clock.now()
         if d.channel == Channel.SMS and d.recipient_id.startswith("applicant:"):
@@ -131,8 +134,8 @@ class DeliveryWorker:
                 Delivery.recipient_id == d.recipient_id, Delivery.channel == d.channel,
                 Delivery.status == "delivered", Delivery.delivered_at > now - window)  # type: ignore[operator]
         )).one()
-        if count >= s.rate_limit_count and oldest is not None:
-            return oldest + window
+        if count + planned >= s.rate_limit_count:
+            return (oldest or now) + window
         return None
 
     async def _send(self, session: AsyncSession, d: Delivery) -> None:

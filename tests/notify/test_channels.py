@@ -16,8 +16,8 @@ from aiosmtpd.controller import Controller
 from notify_svc.channels import robot_signature
 from services.embedded import free_port
 from shared.clock import FrozenClock
-from shared.events import CaseAssigned, CaseOverdue
-from shared.events.case import DeadlineClock, Level, Track
+from shared.events import CaseAssigned, CaseOverdue, RiskChanged
+from shared.events.case import DeadlineClock, Level, RiskLevel, Track
 from tests.notify.conftest import next_local, notify_deps, publish, read_events, sms_vendor, use_sms, worker
 from tests.notify.flows import ADMIN, accept, new_case, resolve, wait_delivery
 from tests.support import Stack, eventually
@@ -170,3 +170,37 @@ async def test_a_vendor_refusing_the_message_is_a_recorded_and_emitted_failure(
 
     events = await eventually(failed, timeout=60, what="the failure event")
     assert events[0]["error"] == "sms vendor: HTTP 400" and phone not in str(events)
+
+
+async def test_red_risk_reaches_the_street_admins_at_once_within_their_rate_limit(nstack: Stack,
+                                                                                  clock: FrozenClock) -> None:
+    clock.set(next_local(clock, time(10, 0)))
+    settings = notify_deps(nstack).settings
+    before = (settings.rate_limit_count, settings.rate_limit_window_seconds)
+    settings.rate_limit_count, settings.rate_limit_window_seconds = 1, 3600
+    admins = {"U-S1-1": "13900001301", "U-S1-2": "13900001302"}
+    try:
+        cases = [_assigned(clock, "G07", ["D1", "S1", "C3", "G07"]) for _ in range(2)]
+        for case in cases:
+            await publish(nstack.bootstrap, case)
+            await publish(nstack.bootstrap, RiskChanged(
+                case_id=case.case_id, at=clock.now(), from_level=RiskLevel.YELLOW, to_level=RiskLevel.RED,
+                reasons=["扬言报复"], changed_by="U-G07-1"))
+        for case in cases:
+            for member in admins:
+                await wait_delivery(nstack, str(case.case_id), channel="sms", recipient_id=member)
+        async with sms_vendor() as vendor:
+            with use_sms(nstack, vendor):
+                await worker(nstack).tick()
+                first = {m: len(vendor.to(p)) for m, p in admins.items()}
+                clock.advance(timedelta(minutes=30))
+                await worker(nstack).tick()
+                still = {m: len(vendor.to(p)) for m, p in admins.items()}
+                clock.advance(timedelta(minutes=31))
+                await worker(nstack).tick()
+                later = {m: len(vendor.to(p)) for m, p in admins.items()}
+        assert first == still == {"U-S1-1": 1, "U-S1-2": 1}  # one per hour each
+        assert later == {"U-S1-1": 2, "U-S1-2": 2}
+        assert "红色" in vendor.to(admins["U-S1-1"])[0]["text"]
+    finally:
+        settings.rate_limit_count, settings.rate_limit_window_seconds = before
