@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sse_starlette.sse import EventSourceResponse
 
 from notify_svc import handlers, surveys
@@ -131,10 +131,10 @@ async def inbox_stream(request: Request, access_token: str | None = None,
         async with runtime.session() as session:
             last = await session.get(InboxItem, last_id) if last_id else None
             if last is not None and last.user_id == user.sub:
+                # at least once: items stamped at the very instant of the last one are sent again (ids dedupe)
                 missed = list((await session.execute(select(InboxItem).where(
-                    InboxItem.user_id == user.sub,
-                    or_(InboxItem.created_at > last.created_at,  # type: ignore[arg-type]
-                        and_(InboxItem.created_at == last.created_at, InboxItem.id > last.id)))  # type: ignore[arg-type]
+                    InboxItem.user_id == user.sub, InboxItem.created_at >= last.created_at,  # type: ignore[arg-type]
+                    InboxItem.id != last.id)
                     .order_by(InboxItem.created_at, InboxItem.id).limit(500))).scalars())  # type: ignore[arg-type]
 
     def as_event(item: dict[str, Any]) -> dict[str, str]:

@@ -61,6 +61,8 @@ from shared.worktime import WorkCalendar, parse_hours
 log = structlog.get_logger(__name__)
 
 INBOX_CHANNEL = "fq_notify_inbox"
+# Core tables for the hot-path inserts (no ORM bulk bookkeeping)
+_CASES, _REMINDERS, _DELIVERIES, _INBOX = (m.__table__ for m in (CaseInfo, Reminder, Delivery, InboxItem))  # type: ignore[attr-defined]
 
 CLOCK_ZH = {DeadlineClock.ACCEPT.value: "签收", DeadlineClock.RESOLVE.value: "办结"}
 CAUSE_ZH = {AssignCause.ROUTED: "首次派发", AssignCause.RETURNED: "退单后重新派发", AssignCause.ESCALATED: "提级派发",
@@ -161,7 +163,7 @@ async def on_case_received(deps: NotifyDeps, session: AsyncSession, event: CaseR
 
 
 async def on_case_assigned(deps: NotifyDeps, session: AsyncSession, event: CaseAssigned, env: Envelope) -> None:
-    stmt = insert(CaseInfo).values(case_id=event.case_id, case_code=event.case_code,
+    stmt = insert(_CASES).values(case_id=event.case_id, case_code=event.case_code,
                                    assignment_id=event.assignment_id, unit_id=event.unit_id,
                                    unit_path=list(event.unit_path), visible_units=sorted(set(event.unit_path)),
                                    updated_at=deps.clock.now())
@@ -285,7 +287,7 @@ async def schedule_reminders(session: AsyncSession, deps: NotifyDeps, assignment
                  fraction=fraction, start_at=start, due_at=due, fire_at=calendar.point(start, due, fraction),
                  status="pending") for fraction in deps.settings.reminder_fractions]
     if rows:
-        await session.execute(insert(Reminder).values(rows).on_conflict_do_nothing(constraint="uq_reminder_point"))
+        await session.execute(insert(_REMINDERS).values(rows).on_conflict_do_nothing(constraint="uq_reminder_point"))
 
 
 async def cancel_reminders(session: AsyncSession, *, assignment_id: uuid.UUID | None = None,
@@ -395,8 +397,8 @@ async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigg
             title=title, body=text_body, status="delivered" if inbox else "pending", attempts=1 if inbox else 0,
             next_attempt_at=due, created_at=now, delivered_at=now if inbox else None))
     inserted = (await session.execute(
-        insert(Delivery).values(rows).on_conflict_do_nothing(constraint="uq_delivery_once")
-        .returning(Delivery.id, Delivery.channel, Delivery.recipient_id)  # type: ignore[arg-type]
+        insert(_DELIVERIES).values(rows).on_conflict_do_nothing(constraint="uq_delivery_once")
+        .returning(_DELIVERIES.c.id, _DELIVERIES.c.channel, _DELIVERIES.c.recipient_id)
     )).all()  # rows already there: this event already notified this person over this channel
     inbox_rows = [(d_id, recipient) for d_id, channel, recipient in inserted if channel == Channel.INBOX]
     if inbox_rows:
@@ -428,7 +430,7 @@ async def _write_inbox(session: AsyncSession, deps: NotifyDeps, rows: list[tuple
         events.append(NotificationDelivered(
             notification_id=delivery_id, case_id=case_id, rule_id=rule.id, channel=Channel.INBOX.value,
             recipient_id=user_id, trigger_ce_id=trigger_id, at=now, attempts=1))
-    await session.execute(insert(InboxItem).values(items).on_conflict_do_nothing(constraint="uq_inbox_user_event"))
+    await session.execute(insert(_INBOX).values(items).on_conflict_do_nothing(constraint="uq_inbox_user_event"))
     await add_events(session, events, source=deps.source)
     await session.execute(text(
         "SELECT pg_notify(:ch, p) FROM unnest(CAST(:ps AS text[])) AS p UNION ALL SELECT pg_notify(:och, '')"),
