@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sse_starlette.sse import EventSourceResponse
@@ -32,6 +33,7 @@ from shared.runtime import SessionDep
 router = APIRouter(prefix="/api/v1", tags=["inbox"])
 admin_router = APIRouter(prefix="/api/v1", tags=["admin"])
 public_router = APIRouter(prefix="/api/v1", tags=["public"])
+page_router = APIRouter(tags=["public"])
 
 AdminOnly = require_roles(Role.ADMIN)
 
@@ -430,3 +432,28 @@ async def answer_survey(token: str, body: SurveyAnswer, request: Request, sessio
     async with session.begin():
         s = await surveys.answer(session, _deps(request), token, FeedbackResult(body.result), body.comment)
     return SurveyPublic(case_id=s.case_id, status=s.status, result=s.result, expires_at=s.expires_at)
+
+
+_SURVEY_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>办理结果回访</title>
+<style>body{font-family:sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}button{font-size:1.1rem;
+margin:.5rem .5rem .5rem 0;padding:.6rem 1.2rem}textarea{width:100%;height:6rem}</style></head><body>
+<h2>您对本次办理结果满意吗？</h2>
+<textarea id="c" maxlength="1000" placeholder="意见或建议（选填）"></textarea><br>
+<button onclick="send('satisfied')">满意</button><button onclick="send('unsatisfied')">不满意</button>
+<p id="m"></p>
+<script>
+async function send(result) {
+  const r = await fetch('/api/v1/surveys/' + encodeURIComponent(location.pathname.split('/').pop()), {
+    method: 'POST', headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify({result: result, comment: document.getElementById('c').value || null})});
+  const body = await r.json();
+  document.getElementById('m').textContent = r.ok ? '感谢您的评价！' : (body.detail || '提交失败，请稍后再试');
+}
+</script></body></html>"""
+
+
+@page_router.get("/s/{token}", include_in_schema=False, response_class=HTMLResponse)
+async def survey_page(token: str) -> HTMLResponse:
+    """The page the survey SMS links to (the API call it makes checks the token)."""
+    return HTMLResponse(_SURVEY_PAGE)

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from notify_svc import handlers
-from notify_svc.api import admin_router, public_router, router
+from notify_svc.api import admin_router, page_router, public_router, router
 from notify_svc.channels import Contacts, SmsProvider
 from notify_svc.handlers import NotifyDeps, WorkPoints
 from notify_svc.hub import InboxHub
@@ -71,7 +71,7 @@ def build_spec(deps: NotifyDeps) -> ServiceSpec:
             RiskChanged.ce_type: bound(handlers.on_risk_changed),
             HotspotAlert.ce_type: bound(handlers.on_hotspot),
         },
-        routers=[router, admin_router, public_router],
+        routers=[router, admin_router, public_router, page_router],
     )
 
 

@@ -45,6 +45,8 @@ async def test_the_applicant_answers_the_survey_and_a_feedback_event_follows(nst
     match = TOKEN.search(text)
     assert match, text
     token = match.group(1)
+    page = await nstack.notify.get(f"/s/{token}")
+    assert page.status_code == 200 and "您对本次办理结果满意吗" in page.text
     r = await nstack.notify.get(f"/api/v1/surveys/{token}")
     assert r.status_code == 200 and r.json()["status"] == "pending"
     r = await nstack.notify.post(f"/api/v1/surveys/{token}", json={"result": "maybe"})
