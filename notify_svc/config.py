@@ -121,12 +121,7 @@ async def add_events(session: AsyncSession, events: Sequence[Event], *, source: 
     if not events:
         return
     schema = _schema_of(session)
-    rows = []
-    for event in events:
-        env = envelope_for(event, source)
-        rows.append({"event_id": env.id, "topic": event.topic, "key": event.key(), "ce_type": event.ce_type,
-                     "headers": json.dumps([[k, v.decode()] for k, v in env.headers()]),
-                     "payload": encode(event).decode()})
+    rows = [outbox_row(event, source) for event in events]
     await session.execute(text(
         f'INSERT INTO "{schema}".outbox (event_id, topic, key, ce_type, headers, payload) '
         "VALUES (CAST(:event_id AS uuid), :topic, :key, :ce_type, CAST(:headers AS jsonb), CAST(:payload AS jsonb))"
@@ -152,3 +147,10 @@ class MembersCache(_Ttl):
             self.checked()
         wanted = set(roles)
         return sorted(m for u in unit_ids for m, r in self._by_unit.get(u, ()) if not wanted or r & wanted)
+
+
+def outbox_row(event: Event, source: str) -> dict[str, Any]:
+    """The columns of an outbox row for ``event``, exactly as ``shared.bus.outbox.add_event`` writes them."""
+    env = envelope_for(event, source)
+    return {"event_id": env.id, "topic": event.topic, "key": event.key(), "ce_type": event.ce_type,
+            "headers": json.dumps([[k, v.decode()] for k, v in env.headers()]), "payload": encode(event).decode()}

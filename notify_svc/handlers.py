@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc import surveys
 from notify_svc.channels import Contacts, HttpSmsProvider, SmsProvider, SmtpMailer, WebhookRobot
-from notify_svc.config import MembersCache, RulesCache, TargetsCache, TemplatesCache, add_events
+from notify_svc.config import MembersCache, RulesCache, TargetsCache, TemplatesCache, outbox_row
 from notify_svc.domain import templates
 from notify_svc.domain.delivery import after_quiet_hours
 from notify_svc.domain.rules import REMINDER, Channel, Rule, Selector, UnitRef
@@ -409,6 +409,23 @@ async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigg
     return len(inserted)
 
 
+_INBOX_SQL = f"""
+WITH items AS (
+    INSERT INTO {SCHEMA}.inbox_items (id, user_id, event_id, kind, case_id, case_code, title, body, created_at)
+    SELECT i, u, :event_id, :kind, CAST(:case_id AS uuid), :case_code, :title, :body, :at
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:users AS text[])) AS t(i, u)
+    ON CONFLICT ON CONSTRAINT uq_inbox_user_event DO NOTHING
+), events AS (
+    INSERT INTO {SCHEMA}.outbox (event_id, topic, key, ce_type, headers, payload)
+    SELECT e, t, k, c, CAST(h AS jsonb), CAST(p AS jsonb)
+    FROM unnest(CAST(:o_ids AS uuid[]), CAST(:o_topics AS text[]), CAST(:o_keys AS text[]),
+                CAST(:o_types AS text[]), CAST(:o_headers AS text[]), CAST(:o_payloads AS text[]))
+         AS t(e, t, k, c, h, p)
+)
+SELECT pg_notify(:ch, p) FROM unnest(CAST(:ps AS text[])) AS n(p) UNION ALL SELECT pg_notify(:och, '')
+"""
+
+
 async def _write_inbox(session: AsyncSession, deps: NotifyDeps, rows: list[tuple[uuid.UUID, str]], trigger_id: str,
                        rule: Rule, trigger: str, case_id: uuid.UUID | None, case_code: str | None, title: str,
                        body: str, now: datetime) -> None:
@@ -430,11 +447,16 @@ async def _write_inbox(session: AsyncSession, deps: NotifyDeps, rows: list[tuple
         events.append(NotificationDelivered(
             notification_id=delivery_id, case_id=case_id, rule_id=rule.id, channel=Channel.INBOX.value,
             recipient_id=user_id, trigger_ce_id=trigger_id, at=now, attempts=1))
-    await session.execute(insert(_INBOX).values(items).on_conflict_do_nothing(constraint="uq_inbox_user_event"))
-    await add_events(session, events, source=deps.source)
-    await session.execute(text(
-        "SELECT pg_notify(:ch, p) FROM unnest(CAST(:ps AS text[])) AS p UNION ALL SELECT pg_notify(:och, '')"),
-        {"ch": INBOX_CHANNEL, "ps": payloads, "och": notify_channel(SCHEMA)})
+    outbox = [outbox_row(e, deps.source) for e in events]
+    # one round trip: the items, their delivered events in the outbox, the streams' and the relay's NOTIFYs
+    await session.execute(text(_INBOX_SQL), {
+        "ids": [i["id"] for i in items], "users": [i["user_id"] for i in items],
+        "event_id": f"{trigger_id}:{rule.id}", "kind": kind, "case_id": case_id, "case_code": case_code or None,
+        "title": title[:200], "body": body, "at": now,
+        "o_ids": [o["event_id"] for o in outbox], "o_topics": [o["topic"] for o in outbox],
+        "o_keys": [o["key"] for o in outbox], "o_types": [o["ce_type"] for o in outbox],
+        "o_headers": [o["headers"] for o in outbox], "o_payloads": [o["payload"] for o in outbox],
+        "ch": INBOX_CHANNEL, "ps": payloads, "och": notify_channel(SCHEMA)})
 
 
 # --- inbox ---------------------------------------------------------------------------------------------

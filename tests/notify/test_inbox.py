@@ -14,7 +14,7 @@ from shared.auth import Role
 from shared.clock import FrozenClock
 from shared.events import CaseAssigned, Envelope, envelope_for
 from shared.events.case import Level, Track
-from tests.notify.conftest import notify_deps, publish
+from tests.notify.conftest import notify_deps, publish, read_events
 from tests.support import Stack, auth, case_body, eventually
 
 OPERATOR = auth(Role.OPERATOR, "S1", "op-1")
@@ -51,6 +51,13 @@ async def test_a_case_from_intake_reaches_the_grid_workers_inbox(nstack: Stack) 
     assert got["title"] == f"新案件待签收：{case['code']}"
     assert got["kind"] == "assigned" and got["read_at"] is None
     assert "签收" in got["body"] and case["code"] in got["body"]
+
+    async def delivered() -> list[dict[str, Any]]:
+        return await read_events(nstack.bootstrap, "notification-events", "fq.notification.delivered.v1",
+                                 {"case_id": case["id"], "channel": "inbox"}, timeout_ms=1000)
+
+    events = await eventually(delivered, timeout=60, what="the delivered event")
+    assert [(e["recipient_id"], e["rule_id"], e["attempts"]) for e in events] == [("U-G01-1", "assigned.handlers", 1)]
 
 
 async def test_the_same_event_delivered_twice_notifies_once(nstack: Stack, clock: FrozenClock) -> None:
