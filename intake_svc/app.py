@@ -15,6 +15,7 @@ from intake_svc.classifier import Classifier
 from intake_svc.handlers import IntakeDeps
 from intake_svc.hotline import wiring as hotline
 from intake_svc.hotline.api import router as hotline_router
+from intake_svc.internal_api import internal_router
 from intake_svc.risk import RiskRules
 from intake_svc.settings import IntakeSettings
 from intake_svc.tables import SCHEMA
@@ -38,7 +39,7 @@ SPEC = ServiceSpec(
         CaseAccepted.ce_type: handlers.on_case_accepted,  # type: ignore[dict-item]
         CaseResolved.ce_type: handlers.on_case_resolved,  # type: ignore[dict-item]
     },
-    routers=[router, public_router, hotline_router],
+    routers=[router, public_router, hotline_router, internal_router],
 )
 
 
