@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import or_, select
 
@@ -68,18 +67,15 @@ async def create_case(
             return JSONResponse(earlier.response, status_code=earlier.status_code,
                                 headers={"Idempotent-Replayed": "true"})
     try:
-        async with session.begin():
-            case = await handlers.create_case(session, deps, body, user)
-            public = jsonable_encoder(handlers.to_public(case, deps))
-            if idempotency_key:
-                await handlers.store_idempotent_response(session, idempotency_key, user, 201, public)
+        created = await handlers.create_case(session, deps, body, user, idempotency_key)
     except BaseException:
         if idempotency_key:  # nothing was created: free the key so the client can retry
+            await session.rollback()
             async with session.begin():
                 await handlers.release_idempotency_key(session, idempotency_key, user)
         raise
-    return JSONResponse(public, status_code=201, headers={
-        "Location": f"/api/v1/cases/{case.id}", "ETag": f'"{case.version}"'})
+    return Response(created.body, status_code=201, media_type="application/json", headers={
+        "Location": f"/api/v1/cases/{created.id}", "ETag": f'"{created.version}"'})
 
 
 @router.get("/cases", response_model=Page[CaseSummary])
