@@ -400,16 +400,34 @@ def _touch(case: Case, when: object) -> None:
     case.version += 1
 
 
+# one statement per event (the consumer's hot path): the case row updated, its timeline entry added
+_ASSIGNED = text(f"""
+WITH u AS (
+    UPDATE {SCHEMA}.cases c SET status = :status, current_unit_id = :unit_id, assignment_id = :assignment_id,
+        visible_units = coalesce((SELECT array_agg(v ORDER BY o) FROM (
+            SELECT v, min(o) AS o FROM unnest(c.visible_units || CAST(:path AS varchar[])) WITH ORDINALITY AS x(v, o)
+            GROUP BY v) AS firsts), c.visible_units),
+        updated_at = :at, version = c.version + 1
+    WHERE c.id = :case_id
+    RETURNING c.id
+)
+INSERT INTO {SCHEMA}.timeline (case_id, at, kind, actor, summary, public, data)
+SELECT id, :at, 'assigned', :unit_id, :summary, true, CAST(:data AS jsonb) FROM u
+RETURNING case_id
+""")
+
+
 async def on_case_assigned(session: AsyncSession, event: CaseAssigned, env: Envelope) -> None:
-    case = await _load_for_update(session, event.case_id)
-    case.status = CaseStatus.ASSIGNED.value
-    case.current_unit_id = event.unit_id
-    case.assignment_id = event.assignment_id
-    case.visible_units = list(dict.fromkeys([*case.visible_units, *event.unit_path]))
-    _touch(case, event.at)
-    timeline.record(session, case.id, event.at, "assigned", f"已派发至{event.unit_name or event.unit_id}办理",
-                    actor=event.unit_id, data={"unit_id": event.unit_id, "level": event.level.value,
-                                               "explanation": event.explanation})
+    """Status ``assigned``, the current unit, and the unit's path added to who may see the case (order kept)."""
+    done = await session.execute(_ASSIGNED, {
+        "status": CaseStatus.ASSIGNED.value, "unit_id": event.unit_id, "assignment_id": event.assignment_id,
+        "path": list(event.unit_path), "at": event.at, "case_id": event.case_id,
+        "summary": f"已派发至{event.unit_name or event.unit_id}办理",
+        "data": json.dumps({"unit_id": event.unit_id, "level": event.level.value,
+                            "explanation": event.explanation}, ensure_ascii=False),
+    })
+    if done.first() is None:
+        raise LookupError(f"case {event.case_id} not found")  # retried, then dead-lettered
 
 
 async def on_case_accepted(session: AsyncSession, event: CaseAccepted, env: Envelope) -> None:
