@@ -42,14 +42,15 @@ async def add_event(session: AsyncSession, event: Event, *, source: str, tracepa
     """Write ``event`` to the outbox of the session's schema, in the caller's transaction."""
     row = outbox_row(event, source=source, traceparent=traceparent)
     schema = _schema_of(session)
+    # one round trip: the row and the relay's wake-up (delivered at commit; PostgreSQL folds repeats)
     await session.execute(
         text(
-            f'INSERT INTO "{schema}".outbox (event_id, topic, key, ce_type, headers, payload) '
-            "VALUES (:event_id, :topic, :key, :ce_type, CAST(:headers AS jsonb), CAST(:payload AS jsonb))"
+            f'WITH o AS (INSERT INTO "{schema}".outbox (event_id, topic, key, ce_type, headers, payload) '
+            "VALUES (:event_id, :topic, :key, :ce_type, CAST(:headers AS jsonb), CAST(:payload AS jsonb))) "
+            "SELECT pg_notify(:ch, '')"
         ),
-        row,
+        {**row, "ch": notify_channel(schema)},
     )
-    await session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": notify_channel(schema)})
     return row["event_id"]  # type: ignore[return-value]
 
 
