@@ -294,30 +294,38 @@ async def run(args: argparse.Namespace) -> int:
     headers = {"Authorization": "Bearer " + mint_token(settings, sub="bench", roles=[Role.OPERATOR], unit_id="S1")}
     results: list[Result] = []
     try:
-        connector = aiohttp.TCPConnector(limit=args.concurrency * 2)
-        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as client:
-            warm = _bodies(50)
-            await closed_loop(client, f"{urls['intake']}/api/v1/cases", warm, 8, "warm-up", headers)
-            await closed_loop(client, f"{bare_url}/echo", warm, 8, "warm-up", {})
-            bodies = _bodies(args.cases)
-            bare = await closed_loop(client, f"{bare_url}/echo", bodies, args.concurrency,
+        # a new client (new connections) per scenario: connections left idle by the previous one may have been
+        # closed by the server's keep-alive timeout, and a POST must not fail on a dead pooled connection
+        def client() -> aiohttp.ClientSession:
+            return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.concurrency * 2),
+                                         timeout=aiohttp.ClientTimeout(total=30))
+
+        warm = _bodies(50)
+        async with client() as c:
+            await closed_loop(c, f"{urls['intake']}/api/v1/cases", warm, 8, "warm-up", headers)
+            await closed_loop(c, f"{bare_url}/echo", warm, 8, "warm-up", {})
+        bodies = _bodies(args.cases)
+        async with client() as c:
+            bare = await closed_loop(c, f"{bare_url}/echo", bodies, args.concurrency,
                                      f"bare FastAPI ceiling (c={args.concurrency})", {})
-            results.append(bare)
-            meter = CpuMeter(_stack_pids())
-            before = meter.snapshot()
-            intake_max = await closed_loop(client, f"{urls['intake']}/api/v1/cases", bodies, args.concurrency,
+        results.append(bare)
+        meter = CpuMeter(_stack_pids())
+        before = meter.snapshot()
+        async with client() as c:
+            intake_max = await closed_loop(c, f"{urls['intake']}/api/v1/cases", bodies, args.concurrency,
                                            f"intake POST /cases (c={args.concurrency})", headers)
-            results.append(intake_max)
-            at_end = meter.snapshot()
-            drained = await _wait_drained(urls)
-            print(f"pipeline drained {drained:.1f} s after the closed-loop run")
-            meter.record("during the POSTs", len(intake_max.latencies), before, at_end)
-            meter.record("POSTs + pipeline drained", len(intake_max.latencies), before, meter.snapshot())
-            paced_bodies = _bodies(args.cases)
-            before = meter.snapshot()
-            paced = await open_loop(client, f"{urls['intake']}/api/v1/cases", paced_bodies,
+        results.append(intake_max)
+        at_end = meter.snapshot()
+        drained = await _wait_drained(urls)
+        print(f"pipeline drained {drained:.1f} s after the closed-loop run")
+        meter.record("during the POSTs", len(intake_max.latencies), before, at_end)
+        meter.record("POSTs + pipeline drained", len(intake_max.latencies), before, meter.snapshot())
+        paced_bodies = _bodies(args.cases)
+        before = meter.snapshot()
+        async with client() as c:
+            paced = await open_loop(c, f"{urls['intake']}/api/v1/cases", paced_bodies,
                                     args.rate, f"intake POST /cases at {args.rate:.0f}/s", headers)
-            results.append(paced)
+        results.append(paced)
         drained = await _wait_drained(urls)
         print(f"pipeline drained {drained:.1f} s after the paced run (outbox backlogs and consumer lag at 0)")
         meter.record(f"paced {args.rate:.0f}/s + drained", len(paced.latencies), before, meter.snapshot())
