@@ -19,6 +19,7 @@ from intake_svc.schemas import (
     CaseSummary,
     FeedbackCreate,
     FeedbackPublic,
+    MergeRequest,
     PiiAccessPublic,
     PublicProgress,
     Reclassify,
@@ -26,6 +27,7 @@ from intake_svc.schemas import (
     RevealRequest,
     RiskChange,
     TimelineItem,
+    UnmergeRequest,
 )
 from intake_svc.tables import Case
 from shared.auth import CurrentUser, Role, require_roles
@@ -203,5 +205,31 @@ async def reclassify(case_id: uuid.UUID, body: Reclassify, request: Request, ses
     deps = _deps(request)
     async with session.begin():
         case = await handlers.reclassify(session, deps, case_id, body, user)
+    response.headers["ETag"] = f'"{case.version}"'
+    return handlers.to_public(case, deps)
+
+
+@router.post("/cases/{case_id}/merge", response_model=CasePublic, dependencies=[STAFF],
+             responses={409: {"description": "the case or the primary is not open"}})
+async def merge_case(case_id: uuid.UUID, body: MergeRequest, request: Request, session: SessionDep,
+                     user: CurrentUser, response: Response) -> CasePublic:
+    """Merge this case into ``primary_case_id`` (一件事只立一案), e.g. a suggested duplicate candidate: it follows
+    its primary. Emits ``fq.case.merged.v1`` with ``linked_by`` = the caller."""
+    deps = _deps(request)
+    async with session.begin():
+        case = await handlers.merge_case(session, deps, case_id, body, user)
+    response.headers["ETag"] = f'"{case.version}"'
+    return handlers.to_public(case, deps)
+
+
+@router.post("/cases/{case_id}/unmerge", response_model=CasePublic, dependencies=[STAFF],
+             responses={409: {"description": "not merged, or merged by staff (final)"}})
+async def unmerge_case(case_id: uuid.UUID, body: UnmergeRequest, request: Request, session: SessionDep,
+                       user: CurrentUser, response: Response) -> CasePublic:
+    """Undo an automatic link: the report becomes a case of its own (status ``received``) and is routed and
+    counted now. Emits ``fq.case.received.v1``."""
+    deps = _deps(request)
+    async with session.begin():
+        case = await handlers.unmerge_case(session, deps, case_id, body, user)
     response.headers["ETag"] = f'"{case.version}"'
     return handlers.to_public(case, deps)

@@ -32,6 +32,7 @@ from intake_svc.schemas import (
     CasePublic,
     FeedbackCreate,
     LocationPublic,
+    MergeRequest,
     PartyPublic,
     PublicProgress,
     PublicTimelineItem,
@@ -40,6 +41,7 @@ from intake_svc.schemas import (
     RevealedParty,
     RevealRequest,
     RiskChange,
+    UnmergeRequest,
 )
 from intake_svc.tables import SCHEMA, Case, Feedback, IdempotencyKey, PiiAccess, TimelineEntry
 from shared.auth import Principal, Role
@@ -201,7 +203,8 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
     attachments = [a.model_dump() for a in cmd.attachments]
     visible_units = [user.unit_id] if user.unit_id else []
     timeline_rows: list[tuple[uuid.UUID, str, str | None, str, bool, dict[str, Any]]] = [
-        (case_id, "received", user.sub, f"已受理（{timeline.CHANNEL_ZH[cmd.channel]}），案件编号 {code}", True, {})]
+        (case_id, "received", user.sub, f"已受理（{timeline.CHANNEL_ZH[cmd.channel]}），案件编号 {code}", True,
+         {"unit_id": user.unit_id})]
     status = CaseStatus.RECEIVED.value
     event: CaseMerged | CaseReceived
     if primary is not None:
@@ -212,7 +215,7 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
         visible_units = list(dict.fromkeys([*visible_units, *primary_units]))
         timeline_rows += [
             (case_id, "merged", None, f"与案件 {primary_code} 为同一事项，已合并办理", True,
-             {"primary_case_id": str(primary_id)}),
+             {"primary_case_id": str(primary_id), "linked_by": "auto", "similarity": similar}),
             (primary_id, "duplicate_linked", None, f"收到同一事项的再次反映（{code}），已合并", True,
              {"case_id": str(case_id)})]
         event = CaseMerged(case_id=case_id, at=now, code=code, primary_case_id=primary_id, similarity=similar,
@@ -571,4 +574,100 @@ async def reclassify(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID
     await add_event(session, CaseReclassified(
         case_id=case.id, at=now, from_category=before_cat, to_category=body.category,
         from_request_type=before_type, to_request_type=after_type, changed_by=user.sub), source=deps.source)
+    return case
+
+
+# --- duplicates decided by staff -------------------------------------------------------------------------
+
+async def merge_case(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, body: MergeRequest,
+                     user: Principal) -> Case:
+    """Staff confirm that an open case is the same matter as another open case (e.g. a suggested candidate): it
+    follows its primary like an automatic link. Emits ``fq.case.merged.v1`` with ``linked_by`` = the staff id."""
+    if body.primary_case_id == case_id:
+        raise field_problem("primary_case_id", "a case cannot be merged into itself", "same_case")
+    # lock both in id order: two merges of the same pair in opposite directions cannot deadlock
+    first, second = sorted((case_id, body.primary_case_id))
+    locked = {c.id: c for c in [await _in_scope_or_none(session, first, user),
+                                await _in_scope_or_none(session, second, user)] if c is not None}
+    case, primary = locked.get(case_id), locked.get(body.primary_case_id)
+    if case is None:
+        raise Problem(404, "case_not_found", f"no case {case_id} in your scope")
+    if primary is None:
+        raise Problem(404, "primary_case_not_found", f"no case {body.primary_case_id} in your scope",
+                      errors=[{"field": "primary_case_id", "reason": "no such case in your scope",
+                               "code": "primary_case_not_found"}])
+    if case.status not in OPEN_STATUSES:
+        raise Problem(409, "case_not_open", f"only open cases are merged; this one is {case.status}",
+                      status_now=case.status)
+    if primary.status not in OPEN_STATUSES:
+        detail = f"the primary is merged into {primary.duplicate_of}: merge into that case" \
+            if primary.status == CaseStatus.MERGED.value else f"the primary must be open; it is {primary.status}"
+        raise Problem(409, "primary_not_open", detail, status_now=primary.status)
+    suggested = next((c["similarity"] for c in case.duplicate_candidates
+                      if c.get("case_id") == str(primary.id)), None)
+    similarity = float(suggested) if suggested is not None else \
+        round(dedup.similarity(case.description, primary.description), 3)
+    now = deps.clock.now()
+    case.status = CaseStatus.MERGED.value
+    case.duplicate_of = primary.id
+    case.visible_units = list(dict.fromkeys([*case.visible_units, *primary.visible_units]))
+    _touch(case, now)
+    timeline.record(session, case.id, now, "merged", f"经工作人员核实，与案件 {primary.code} 为同一事项，已合并办理",
+                    actor=user.sub, data={"primary_case_id": str(primary.id), "linked_by": user.sub,
+                                          "similarity": similarity, "reason": body.reason})
+    timeline.record(session, primary.id, now, "duplicate_linked",
+                    f"案件 {case.code} 经核实为同一事项，已并入本案办理", actor=user.sub,
+                    data={"case_id": str(case.id), "linked_by": user.sub})
+    await add_event(session, CaseMerged(case_id=case.id, at=now, code=case.code, primary_case_id=primary.id,
+                                        similarity=similarity, channel=Channel(case.channel), linked_by=user.sub),
+                    source=deps.source)
+    return case
+
+
+async def _in_scope_or_none(session: AsyncSession, case_id: uuid.UUID, user: Principal) -> Case | None:
+    case = await session.get(Case, case_id, with_for_update=True)
+    return case if case is not None and user.can_see(case.visible_units) else None
+
+
+async def unmerge_case(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, body: UnmergeRequest,
+                       user: Principal) -> Case:
+    """Undo an automatic link made at intake: the report becomes a case of its own and is routed and counted now
+    (``fq.case.received.v1``, dated when it was registered). A merge decided by staff is final here: that case
+    had already been routed, and taking it back is routing's business."""
+    case = await get_case_in_scope(session, case_id, user, for_update=True)
+    if case.status != CaseStatus.MERGED.value or case.duplicate_of is None:
+        raise Problem(409, "case_not_merged", f"the case is {case.status}, not merged", status_now=case.status)
+    entries = await case_timeline(session, case.id, public_only=False)
+    link = next((e for e in reversed(entries) if e.kind == "merged"), None)
+    received = next((e for e in entries if e.kind == "received"), None)
+    linked_by = (link.data.get("linked_by") if link else None) or "auto"
+    if linked_by != "auto":
+        raise Problem(409, "merge_not_automatic", "only an automatic link can be undone; this merge was decided by "
+                      "staff", linked_by=linked_by)
+    primary = await session.get(Case, case.duplicate_of)
+    now = deps.clock.now()
+    case.status = CaseStatus.RECEIVED.value
+    case.duplicate_of = None
+    _touch(case, now)
+    primary_code = primary.code if primary else str(case.duplicate_of)
+    timeline.record(session, case.id, now, "unmerged", f"经工作人员核实，与案件 {primary_code} 不是同一事项，单独办理",
+                    actor=user.sub, data={"primary_case_id": str(link.data.get("primary_case_id")) if link else None,
+                                          "reason": body.reason})
+    if primary is not None:
+        timeline.record(session, primary.id, now, "duplicate_unlinked",
+                        f"案件 {case.code} 经核实不是同一事项，已单独办理", actor=user.sub, public=False,
+                        data={"case_id": str(case.id)})
+    aad = _aad(case.id)
+    address_sealed = case.location.get("address_sealed")
+    await add_event(session, CaseReceived(
+        case_id=case.id, at=case.created_at, code=case.code, channel=Channel(case.channel),
+        request_type=RequestType(case.request_type), category=case.category, risk_level=RiskLevel(case.risk_level),
+        risk_signals=[r.split("(", 1)[0] for r in case.risk_reasons],
+        people_involved=case.people_involved,
+        amount_involved=float(case.amount_involved) if case.amount_involved is not None else None,
+        location=LocationRef(
+            grid_id=case.location.get("grid_id"), lat=case.location.get("lat"), lng=case.location.get("lng"),
+            address_sealed=deps.transport.seal(deps.pii.open(address_sealed, aad), aad) if address_sealed else None),
+        received_unit_id=received.data.get("unit_id") if received else None,
+    ), source=deps.source)
     return case
