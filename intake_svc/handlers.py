@@ -406,7 +406,8 @@ def _touch(case: Case, when: object) -> None:
 # one statement per event (the consumer's hot path): the case row updated, its timeline entry added
 _ASSIGNED = text(f"""
 WITH u AS (
-    UPDATE {SCHEMA}.cases c SET status = :status, current_unit_id = :unit_id, assignment_id = :assignment_id,
+    UPDATE {SCHEMA}.cases c SET current_unit_id = :unit_id, assignment_id = :assignment_id,
+        status = CASE WHEN c.status = :merged THEN c.status ELSE :status END,
         visible_units = coalesce((SELECT array_agg(v ORDER BY o) FROM (
             SELECT v, min(o) AS o FROM unnest(c.visible_units || CAST(:path AS varchar[])) WITH ORDINALITY AS x(v, o)
             GROUP BY v) AS firsts), c.visible_units),
@@ -421,10 +422,11 @@ RETURNING case_id
 
 
 async def on_case_assigned(session: AsyncSession, event: CaseAssigned, env: Envelope) -> None:
-    """Status ``assigned``, the current unit, and the unit's path added to who may see the case (order kept)."""
+    """Status ``assigned`` (a merged case stays merged: it follows its primary), the current unit, and the unit's
+    path added to who may see the case (order kept)."""
     done = await session.execute(_ASSIGNED, {
-        "status": CaseStatus.ASSIGNED.value, "unit_id": event.unit_id, "assignment_id": event.assignment_id,
-        "path": list(event.unit_path), "at": event.at, "case_id": event.case_id,
+        "status": CaseStatus.ASSIGNED.value, "merged": CaseStatus.MERGED.value, "unit_id": event.unit_id,
+        "assignment_id": event.assignment_id, "path": list(event.unit_path), "at": event.at, "case_id": event.case_id,
         "summary": f"已派发至{event.unit_name or event.unit_id}办理",
         "data": json.dumps({"unit_id": event.unit_id, "level": event.level.value,
                             "explanation": event.explanation}, ensure_ascii=False),
@@ -436,7 +438,8 @@ async def on_case_assigned(session: AsyncSession, event: CaseAssigned, env: Enve
 async def on_case_accepted(session: AsyncSession, event: CaseAccepted, env: Envelope) -> None:
     case = await _load_for_update(session, event.case_id)
     if case.assignment_id == event.assignment_id:
-        case.status = CaseStatus.IN_PROGRESS.value
+        if case.status != CaseStatus.MERGED.value:  # a merged case follows its primary
+            case.status = CaseStatus.IN_PROGRESS.value
         _touch(case, event.at)
     timeline.record(session, case.id, event.at, "accepted", "承办单位已签收，正在办理", actor=event.unit_id,
                     data={"unit_id": event.unit_id, "on_time": event.accepted_on_time})
@@ -444,7 +447,8 @@ async def on_case_accepted(session: AsyncSession, event: CaseAccepted, env: Enve
 
 async def on_case_resolved(session: AsyncSession, event: CaseResolved, env: Envelope) -> None:
     case = await _load_for_update(session, event.case_id)
-    case.status = CaseStatus.RESOLVED.value
+    if case.status != CaseStatus.MERGED.value:  # a merged case follows its primary
+        case.status = CaseStatus.RESOLVED.value
     case.outcome = event.outcome.value
     _touch(case, event.at)
     timeline.record(session, case.id, event.at, "resolved", timeline.OUTCOME_ZH[event.outcome], actor=event.unit_id,

@@ -70,11 +70,28 @@ async def test_staff_merge_a_suggested_candidate(stack: Stack) -> None:
     merged = r.json()
     assert merged["status"] == "merged" and merged["duplicate_of"] == a["id"]
     assert merged["version"] == b["version"] + 1 and r.headers["etag"] == f'"{merged["version"]}"'
-    assert (await _kinds(stack, b["id"]))[-1] == "merged"
+    assert "merged" in await _kinds(stack, b["id"])
     assert (await _kinds(stack, a["id"]))[-1] == "duplicate_linked"
     [event] = await _events_of(stack.bootstrap, b["id"], "fq.case.merged.v1")
     assert event["primary_case_id"] == a["id"] and event["linked_by"] == "op-dup"
     assert event["similarity"] == b["duplicate_candidates"][0]["similarity"]
+
+    # b had been routed: its unit's workflow events no longer move it, it follows its primary
+    worker = auth(Role.GRID_WORKER, "G02", "U-G02-1")
+
+    async def b_assignment() -> dict[str, Any] | None:
+        r = await stack.routing.get(f"/api/v1/cases/{b['id']}/routing", headers=worker)
+        return r.json()["current"] if r.status_code == 200 else None
+
+    assignment = await eventually(b_assignment, what="b's assignment", timeout=60)
+    r = await stack.routing.post(f"/api/v1/assignments/{assignment['id']}/accept", headers=worker)
+    assert r.status_code == 200, r.text
+
+    async def accepted_seen() -> bool:
+        return "accepted" in await _kinds(stack, b["id"])
+
+    await eventually(accepted_seen, what="accepted on b's timeline", timeout=60)
+    assert (await stack.intake.get(f"/api/v1/cases/{b['id']}", headers=ADMIN)).json()["status"] == "merged"
 
     # merged is not open: neither side of another merge; a staff merge is final here
     assert_problem(await stack.intake.post(f"/api/v1/cases/{b['id']}/merge", headers=OPERATOR,
