@@ -92,7 +92,7 @@ async def closed_loop(client: aiohttp.ClientSession, url: str, bodies: list[dict
                 async with client.post(url, json=body, headers=headers) as r:
                     await r.read()
                     ok = r.status == 201
-            except aiohttp.ClientError:
+            except (aiohttp.ClientError, TimeoutError):  # a 30 s client timeout is a failed POST too
                 ok = False
             if ok:
                 result.latencies.append(time.perf_counter() - t)
@@ -120,7 +120,7 @@ async def open_loop(client: aiohttp.ClientSession, url: str, bodies: list[dict[s
             async with client.post(url, json=body, headers=headers) as r:
                 await r.read()
                 status = r.status
-        except aiohttp.ClientError:
+        except (aiohttp.ClientError, TimeoutError):  # a 30 s client timeout is a failed POST too
             result.errors += 1
             return
         done = time.perf_counter()
