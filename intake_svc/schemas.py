@@ -266,3 +266,18 @@ class Reclassify(BaseModel):
 
     category: str = Field(max_length=64, pattern=CATEGORY_PATTERN)
     request_type: RequestType | None = None
+
+
+class MergeRequest(BaseModel):
+    """Staff decision: this case is the same matter as ``primary_case_id`` (一件事只立一案)."""
+
+    model_config = ConfigDict(extra="forbid")
+    primary_case_id: uuid.UUID
+    reason: str | None = Field(default=None, max_length=500, description="why (kept on the staff timeline)")
+
+
+class UnmergeRequest(BaseModel):
+    """Undo an automatic link: the report is a matter of its own after all."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=2, max_length=500, description="why the link was wrong (kept on the staff timeline)")
