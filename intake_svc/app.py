@@ -62,6 +62,7 @@ def create_app(settings: IntakeSettings | None = None, **runtime_kwargs: Any) ->
         dedup_window=timedelta(days=settings.dedup_window_days),
         dedup_link=settings.dedup_link_similarity,
         dedup_suggest=settings.dedup_suggest_similarity,
+        dedup_same_matter_link=settings.dedup_same_matter_similarity,
     )
     hotline.attach(app, hotline_deps, settings)
     return app

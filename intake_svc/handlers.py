@@ -79,6 +79,7 @@ class IntakeDeps:
     dedup_window: timedelta = timedelta(days=30)
     dedup_link: float = 0.5
     dedup_suggest: float = 0.3
+    dedup_same_matter_link: float = 0.2
 
 
 def _aad(case_id: uuid.UUID) -> bytes:
@@ -114,10 +115,13 @@ SELECT nextval('{SCHEMA}.case_code_seq') AS seq,
        CASE WHEN cardinality($1::varchar[]) = 0 THEN 0 ELSE
            (SELECT count(*) FROM {SCHEMA}.cases WHERE applicant_index && $1::varchar[] AND created_at >= $2)
        END AS prior,
-       d.ids, d.codes, d.descriptions
+       d.ids, d.codes, d.descriptions, d.same_matter
 FROM (SELECT array_agg(id ORDER BY created_at DESC) AS ids, array_agg(code ORDER BY created_at DESC) AS codes,
-             array_agg(description ORDER BY created_at DESC) AS descriptions
-      FROM (SELECT id, code, description, created_at FROM {SCHEMA}.cases
+             array_agg(description ORDER BY created_at DESC) AS descriptions,
+             array_agg(same_matter ORDER BY created_at DESC) AS same_matter
+      FROM (SELECT id, code, description, created_at,
+                   (applicant_index && $1::varchar[] AND address_index = $3 AND category = $6) AS same_matter
+            FROM {SCHEMA}.cases
             WHERE (applicant_index && $1::varchar[] OR address_index = $3) AND status = ANY($4::varchar[])
               AND created_at >= $5
             ORDER BY created_at DESC LIMIT 20) AS recent) AS d
@@ -184,9 +188,10 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
         if loc.address else None
     conn = await driver_connection(session)
     seen = await conn.fetchrow(_READ, index, now - timedelta(days=deps.risk_rules.repeat_applicant_days),
-                               address_index, list(OPEN_STATUSES), now - deps.dedup_window)
+                               address_index, list(OPEN_STATUSES), now - deps.dedup_window, category)
     code = case_code(now, seen["seq"])
-    recent = list(zip(seen["ids"] or (), seen["codes"] or (), seen["descriptions"] or (), strict=True))
+    recent = list(zip(seen["ids"] or (), seen["codes"] or (), seen["descriptions"] or (), seen["same_matter"] or (),
+                      strict=True))
     primary, similar, candidates = _score_duplicates(deps, recent, cmd.description)
     assessment = risk.assess(deps.risk_rules, text=f"{cmd.title}。{cmd.description}", signals=cmd.risk_signals,
                              people_involved=cmd.people_involved, amount_involved=amount,
@@ -227,7 +232,7 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
             people_involved=cmd.people_involved, amount_involved=amount,
             location=LocationRef(grid_id=loc.grid_id, lat=loc.lat, lng=loc.lng,
                                  address_sealed=deps.transport.seal(loc.address, aad) if loc.address else None),
-            received_unit_id=user.unit_id)
+            received_unit_id=user.unit_id, urgent=cmd.urgent, deadline_days=cmd.deadline_days)
     classified_by = "staff" if category_confidence is None and request_type_confidence is None else "classifier"
     public = CasePublic(
         id=case_id, code=code, status=status, channel=cmd.channel, request_type=request_type, title=cmd.title,
@@ -274,16 +279,21 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
     return CreatedCase(case_id, 1, body)
 
 
-def _score_duplicates(deps: IntakeDeps, recent: list[tuple[uuid.UUID, str, str]], description: str
+def _score_duplicates(deps: IntakeDeps, recent: list[tuple[uuid.UUID, str, str, bool]], description: str
                       ) -> tuple[tuple[uuid.UUID, str] | None, float, list[dict[str, Any]]]:
     """Among open cases of the same applicant or address (newest first): the one to link to (id, code) with its
-    similarity, or the suggestions. Nothing is decrypted: the match was on blind indexes."""
-    scored = sorted(((dedup.similarity(description, desc), cid, code) for cid, code, desc in recent),
+    similarity, or the suggestions. Nothing is decrypted: the match was on blind indexes.
+
+    An open case of the same applicant at the same address in the same category ("same matter") needs less
+    textual overlap to be linked: a repeat call about an unsolved problem is worded differently
+    (``dedup_same_matter_link``)."""
+    scored = sorted(((dedup.similarity(description, desc), cid, code, same) for cid, code, desc, same in recent),
                     key=lambda t: -t[0])
-    if scored and scored[0][0] >= deps.dedup_link:
-        return (scored[0][1], scored[0][2]), round(scored[0][0], 3), []
+    for sim, cid, code, same in scored:
+        if sim >= deps.dedup_link or (same and sim >= deps.dedup_same_matter_link):
+            return (cid, code), round(sim, 3), []
     return None, 0.0, [{"case_id": str(cid), "code": code, "similarity": round(sim, 3)}
-                       for sim, cid, code in scored if sim >= deps.dedup_suggest][:5]
+                       for sim, cid, code, _ in scored if sim >= deps.dedup_suggest][:5]
 
 
 IDEMPOTENCY_TTL = timedelta(hours=24)

@@ -93,6 +93,9 @@ class CaseCreate(BaseModel):
     transfer: TransferIn | None = Field(default=None, description="required for police/court/petition transfers")
     patrol: PatrolIn | None = Field(default=None, description="required for grid_patrol")
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=50)
+    urgent: bool = Field(default=False, description="marked urgent by the channel or the operator")
+    deadline_days: int | None = Field(default=None, ge=1, le=365,
+                                      description="a resolve deadline in working days imposed by the channel (12345)")
 
     @model_validator(mode="after")
     def _patrol_locates(self) -> CaseCreate:
