@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from shared.auth import Role
 from tests.analytics.conftest import Lab
@@ -143,3 +146,32 @@ async def test_bad_input_is_a_problem_naming_the_field(lab: Lab, w: Week) -> Non
         assert field in {e["field"] for e in r.json().get("errors", [])} | {r.json().get("field")}, r.json()
     r = await lab.stack.analytics.get("/api/v1/kpis")
     assert r.status_code == 401
+
+
+async def test_ledger_and_kpi_exports_in_csv_and_xlsx_with_chinese_headers(lab: Lab, w: Week) -> None:
+    s = street_admin(w)
+    r = await lab.stack.analytics.get("/api/v1/export", params={**WEEK, "format": "csv"}, headers=s)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0][:6] == ["案件编号", "受理时间", "受理渠道", "诉求类型", "矛盾类别", "风险等级"]
+    codes = {row[0] for row in rows[1:]}
+    assert codes == {f"FQ-T-{w.cases[k].case_id.hex[:8]}" for k in "ABCDEFH"}
+    b = next(row for row in rows[1:] if row[0] == f"FQ-T-{w.cases['B'].case_id.hex[:8]}")
+    assert (b[1], b[7], b[11], b[13], b[19]) == ("2025-03-03 10:00", "测试街道", "调解成功", "街道", "2")
+
+    r = await lab.stack.analytics.get("/api/v1/export", params={**WEEK, "format": "xlsx"}, headers=s)
+    assert r.status_code == 200 and "spreadsheetml" in r.headers["content-type"]
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    assert sheet.title == "案件台账" and sheet.max_row == 8 and sheet.cell(1, 1).value == "案件编号"
+
+    r = await lab.stack.analytics.get("/api/v1/export", params={**WEEK, "format": "xlsx", "table": "kpis"},
+                                      headers=s)
+    table = {row[0]: row[1:] for row in load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True)}
+    assert table["指标"] == ("本期", "环比（上期）", "同比（去年同期）")
+    assert table["化解率"] == (0.8, 1.0, 0.0) and table["受理量"] == (7, 1, 1)
+    assert table["满意率"] == (0.6, None, None)  # no answers in the earlier windows: empty, not 0
+
+    r = await lab.stack.analytics.get("/api/v1/export", params={**WEEK, "table": "breakdown", "dimension": "unit"},
+                                      headers=s)
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["分组", "受理量", "按时签收率"] and ["一社区", "5"] == rows[1][:2]
