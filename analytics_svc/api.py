@@ -66,6 +66,7 @@ class Window(KpiValues):
 
 class Kpis(Window):
     unit_id: str | None
+    unit_name: str | None = Field(default=None, description="the scope unit's name (None: everything)")
     assigned: int
     with_outcome: int
     resolved: int
@@ -134,23 +135,25 @@ def year_earlier(when: datetime) -> datetime:
 class Query_:
     filters: Filters
     scope_path: list[str]
+    unit_name: str | None = None
 
 
-async def resolve_scope(session: AsyncSession, user: Principal, unit_id: str | None) -> tuple[str | None, list[str]]:
+async def resolve_scope(session: AsyncSession, user: Principal,
+                        unit_id: str | None) -> tuple[str | None, list[str], str | None]:
     """The unit whose subtree the numbers cover (404 outside the caller's scope); None = everything (global roles).
 
     Cases count in a unit's subtree once they are assigned; until then they have no unit path.
     """
     wanted = unit_id if unit_id is not None else user.scope_unit()
     if wanted is None:
-        return None, []
-    row = (await session.execute(select(units.c.path).where(units.c.unit_id == wanted))).first()
+        return None, [], None
+    row = (await session.execute(select(units.c.path, units.c.name).where(units.c.unit_id == wanted))).first()
     if row is None or not user.can_see(list(row.path)):
         if unit_id is None:
             raise Problem(404, "unit_not_found", f"your unit {wanted} is not known to analytics yet")
         raise Problem(404, "unit_not_found", f"no unit {unit_id} in your scope")
     path = list(row.path)
-    return wanted, path
+    return wanted, path, row.name
 
 
 async def window_query(
@@ -173,10 +176,10 @@ async def window_query(
         raise field_problem("query.from", "must be before `to`", "invalid_range")
     if end - start > timedelta(days=3660):
         raise field_problem("query.from", "the window may span at most ten years", "window_too_long")
-    scope, path = await resolve_scope(session, user, unit_id)
+    scope, path, name = await resolve_scope(session, user, unit_id)
     f = Filters(start, end, scope, channel.value if channel else None, category,
                 request_type.value if request_type else None)
-    return Query_(f, path)
+    return Query_(f, path, name)
 
 
 WindowDep = Annotated[Query_, Depends(window_query)]
@@ -203,7 +206,7 @@ async def kpis_with_compare(session: AsyncSession, f: Filters, compare: bool) ->
 async def kpis(session: SessionDep, q: WindowDep, compare: bool = True) -> dict[str, Any]:
     """Section 7 KPIs over the cases received in the window (default: the last 30 days) in a unit's subtree,
     with 环比 (`previous`) and 同比 (`year_ago`) unless `compare=false`."""
-    return await kpis_with_compare(session, q.filters, compare)
+    return {**await kpis_with_compare(session, q.filters, compare), "unit_name": q.unit_name}
 
 
 class Hotline(BaseModel):

@@ -60,6 +60,10 @@
     return r.json();
   }
 
+  function day(when) {  // a date in Asia/Shanghai, whatever the screen's time zone
+    return when.toLocaleDateString("zh-CN", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit" });
+  }
+
   function fmt(value, kind) {
     if (value === null || value === undefined) return "—";
     return kind === "rate" ? (value * 100).toFixed(1) + "%" : String(value);
@@ -70,7 +74,7 @@
     const diff = kind === "rate" ? (now - before) * 100 : now - before;
     const cls = diff > 0 ? "up" : diff < 0 ? "down" : "";
     const text = (diff > 0 ? "▲" : diff < 0 ? "▼" : "") + Math.abs(diff).toFixed(kind === "rate" ? 1 : 0)
-      + (kind === "rate" ? "个百分点" : "");
+      + (kind === "rate" ? "百分点" : "");
     return '<span class="' + cls + '">' + text + "</span>";
   }
 
@@ -118,8 +122,9 @@
       get("/api/v1/hotspots", windowQuery({ limit: "8" })),
       get("/api/v1/kpis/hotline", windowQuery()),
     ]);
-    document.getElementById("scope").textContent = "范围：" + (kpis.unit_id || "全部");
-    document.getElementById("window").textContent = "统计期：" + kpis.from.slice(0, 10) + " 至 " + kpis.to.slice(0, 10);
+    document.getElementById("scope").textContent = "范围：" + (kpis.unit_name || kpis.unit_id || "全部");
+    document.getElementById("window").textContent = "统计期：" + day(new Date(kpis.from)) + " 至 "
+      + day(new Date(new Date(kpis.to).getTime() - 1));
     document.getElementById("updated").textContent = "更新于：" + new Date().toLocaleTimeString("zh-CN");
     document.querySelectorAll(".days").forEach((e) => { e.textContent = String(params.days); });
 
