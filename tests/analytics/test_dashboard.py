@@ -22,7 +22,7 @@ from shared.auth import Role
 from shared.clock import SHANGHAI, FrozenClock
 from tests.analytics.conftest import Lab
 from tests.analytics.scenario import Week, load, org, week
-from tests.support import settings_for, token
+from tests.support import eventually, settings_for, token
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = ROOT / "tests" / "artifacts" / "analytics" / "dashboard.png"
@@ -46,8 +46,11 @@ async def server(lab: Lab, scripted: Week) -> AsyncIterator[str]:
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     task = asyncio.create_task(srv.serve())
-    while not srv.started:
-        await asyncio.sleep(0.05)
+
+    async def started() -> bool:
+        return bool(srv.started)
+
+    await eventually(started, timeout=30, what="the dashboard server listening")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
