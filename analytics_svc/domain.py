@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import chinese_calendar
@@ -76,6 +77,7 @@ def new_assignment(assignment_id: uuid.UUID, case_id: uuid.UUID) -> Row:
 # --- working time (工作时间) -------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=8192)
 def is_workday(day: date) -> bool:
     """China's official calendar, 调休 make-up workdays included; Monday–Friday outside its known years."""
     try:

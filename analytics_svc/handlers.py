@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from analytics_svc import domain
+from analytics_svc import domain, rollups
 from analytics_svc.settings import AnalyticsSettings
 from analytics_svc.tables import (
     ASSIGNMENT_COLUMNS,
@@ -88,15 +88,34 @@ class Projection:
                 select(assignment_facts).where(assignment_facts.c.assignment_id.in_(assignment_ids))).mappings()}
             if assignment_ids else {},
         )
+        keys: dict[str, set[rollups.Key]] = {"rollup_home": set(), "rollup_outcome": set(), "rollup_assign": set()}
+        self._collect_keys(store, keys)  # the keys before the batch: a case may leave one
         for e in events:
             domain.apply(store, e)
         if store.dirty_cases:
             session.execute(self._case_upsert, [store.cases[i] for i in store.dirty_cases])
         if store.dirty_assignments:
             session.execute(self._assignment_upsert, [store.assignments[i] for i in store.dirty_assignments])
+        self._collect_keys(store, keys, dirty_only=True)
+        rollups.rebuild(session, keys)
         if self.settings.emit_alerts and store.first_assignments:
             self._check_spikes(session, store.first_assignments)
         return store
+
+    @staticmethod
+    def _collect_keys(store: domain.Store, keys: dict[str, set[rollups.Key]], dirty_only: bool = False) -> None:
+        cases = store.dirty_cases if dirty_only else store.cases.keys()
+        for case_id in cases:
+            home, outcome = rollups.case_keys(store.cases[case_id])
+            if home is not None:
+                keys["rollup_home"].add(home)
+            if outcome is not None:
+                keys["rollup_outcome"].add(outcome)
+        assignments = store.dirty_assignments if dirty_only else store.assignments.keys()
+        for assignment_id in assignments:
+            key = rollups.assignment_key(store.assignments[assignment_id])
+            if key is not None:
+                keys["rollup_assign"].add(key)
 
     # --- spikes (分析研判) ---------------------------------------------------------------------------------
 
@@ -115,10 +134,10 @@ class Projection:
         starts = [datetime.combine(d, time.min, SHANGHAI) for _, _, d in keys]
         rows = session.execute(text(f"""
             SELECT g.i, g.unit_id, g.cat, g.day_start,
-              (SELECT count(*) FROM {case_facts.fullname} f WHERE f.home_unit_id = g.unit_id
+              (SELECT count(*) FROM {case_facts.fullname} f WHERE coalesce(f.home_unit_id, '') = g.unit_id
                  AND f.received_at >= g.day_start AND f.received_at < g.day_start + interval '1 day'
                  AND split_part(f.category, '.', 1) = g.cat AND f.merged_into IS NULL) AS cnt,
-              (SELECT count(*) FROM {case_facts.fullname} f WHERE f.home_unit_id = g.unit_id
+              (SELECT count(*) FROM {case_facts.fullname} f WHERE coalesce(f.home_unit_id, '') = g.unit_id
                  AND f.received_at >= g.day_start - make_interval(days => :n) AND f.received_at < g.day_start
                  AND split_part(f.category, '.', 1) = g.cat AND f.merged_into IS NULL) AS base
             FROM unnest(CAST(:units AS text[]), CAST(:cats AS text[]), CAST(:starts AS timestamptz[]))

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics_svc import rollups
 from analytics_svc.domain import LOCAL_LEVELS, STREET_OR_BELOW, UPPER_LEVELS, rate
+from shared.clock import SHANGHAI
 
 KPI_KEYS = (
     "received", "accepted_on_time_rate", "completion_rate", "resolution_rate", "on_time_completion_rate",
@@ -99,8 +101,8 @@ def _case_sql(f: Filters, group: str | None) -> str:
             AS resolved_locally,
           count(*) FILTER (WHERE {out} AND outcome = 'resolved' AND resolved_level IN {_lit(STREET_OR_BELOW)})
             AS resolved_in_street,
-          coalesce(sum(feedback_answers) FILTER (WHERE {o}), 0) AS answers,
-          coalesce(sum(feedback_satisfied) FILTER (WHERE {o}), 0) AS satisfied,
+          coalesce(sum(feedback_answers) FILTER (WHERE {out}), 0) AS answers,
+          coalesce(sum(feedback_satisfied) FILTER (WHERE {out}), 0) AS satisfied,
           count(*) FILTER (WHERE {out} AND closed_at IS NOT NULL) AS closed,
           count(*) FILTER (WHERE {out} AND reopen_count > 0) AS reopened,
           percentile_cont(0.5) WITHIN GROUP (ORDER BY resolve_hours) FILTER (WHERE {out}) AS median_resolve_hours
@@ -160,7 +162,25 @@ def finish(c: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def whole_days(f: Filters) -> tuple[date, date] | None:
+    """The Asia/Shanghai days [first, end) when the window is whole days without facets (rollups answer it)."""
+    if f.facets():
+        return None
+    a, b = f.start.astimezone(SHANGHAI), f.end.astimezone(SHANGHAI)
+    if a.time() != time.min or b.time() != time.min:
+        return None
+    return a.date(), b.date()
+
+
 async def kpis(session: AsyncSession, f: Filters) -> dict[str, Any]:
+    """From the daily rollups for whole-day windows without facets, else from the fact rows (same results)."""
+    days = whole_days(f)
+    if days is not None:
+        return finish(await rollups.kpi_counts(session, days[0], days[1], f.unit_id))
+    return await kpis_from_facts(session, f)
+
+
+async def kpis_from_facts(session: AsyncSession, f: Filters) -> dict[str, Any]:
     sql = (f"WITH c AS ({_case_sql(f, None)}), a AS ({_assignment_sql(f, None)}), r AS ({_repeat_sql(f, None)}) "
            "SELECT * FROM c, a, r")
     row = (await session.execute(text(sql), f.bind())).mappings().one()

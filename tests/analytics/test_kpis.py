@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 
+from analytics_svc import queries
+from analytics_svc.queries import Filters
 from shared.auth import Role
+from shared.clock import SHANGHAI
 from tests.analytics.conftest import Lab
 from tests.analytics.scenario import WEEK, Week, load, org, week
 from tests.support import auth
@@ -175,3 +179,14 @@ async def test_ledger_and_kpi_exports_in_csv_and_xlsx_with_chinese_headers(lab: 
                                       headers=s)
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["分组", "受理量", "按时签收率"] and ["一社区", "5"] == rows[1][:2]
+
+
+async def test_daily_rollups_and_fact_rows_give_the_same_kpis(lab: Lab, w: Week) -> None:
+    start, end = datetime(2025, 3, 3, tzinfo=SHANGHAI), datetime(2025, 3, 10, tzinfo=SHANGHAI)
+    async with lab.stack.apps["analytics"].state.runtime.session() as s:
+        for unit in (w.org.id("S"), w.org.id("D"), w.org.id("C1"), w.org.id("G3"), None):
+            f = Filters(start, end, unit)
+            assert queries.whole_days(f) is not None
+            from_rollups, from_facts = await queries.kpis(s, f), await queries.kpis_from_facts(s, f)
+            assert from_rollups == from_facts, unit
+        assert (await queries.kpis(s, Filters(start, end, w.org.id("S"))))["received"] == 7
