@@ -178,7 +178,7 @@ async def window_query(
         raise field_problem("query.from", "the window may span at most ten years", "window_too_long")
     scope, path, name = await resolve_scope(session, user, unit_id)
     f = Filters(start, end, scope, channel.value if channel else None, category,
-                request_type.value if request_type else None)
+                request_type.value if request_type else None, len(path) or None)
     return Query_(f, path, name)
 
 
@@ -197,8 +197,10 @@ async def kpis_with_compare(session: AsyncSession, f: Filters, compare: bool) ->
         length = f.end - f.start
         prev = f.within((f.start - length, f.start))
         year = f.within((year_earlier(f.start), year_earlier(f.end)))
-        out["previous"] = _window(await queries.kpis(session, prev), prev)
-        out["year_ago"] = _window(await queries.kpis(session, year), year)
+        previous = await queries.kpis(session, prev)
+        out["previous"] = _window(previous, prev)
+        same = (prev.start, prev.end) == (year.start, year.end)  # a one-year window: 环比 and 同比 coincide
+        out["year_ago"] = _window(previous if same else await queries.kpis(session, year), year)
     return out
 
 

@@ -53,6 +53,7 @@ def create_app(settings: AnalyticsSettings | None = None, **runtime_kwargs: Any)
     async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
         if runtime.consumer is not None:
             runtime.consumer.name = settings.consumer_group or await consumer_group(runtime)
+            runtime.consumer.settings.max_records = settings.consumer_max_records
         async with inner(a) as state:
             yield state
 

@@ -58,6 +58,7 @@ class Filters:
     channel: str | None = None
     category: str | None = None  # a code or a top-level prefix
     request_type: str | None = None
+    depth: int | None = None  # the scope unit's path length, when known
     params: dict[str, Any] = field(default_factory=dict)
 
     def bind(self) -> dict[str, Any]:
@@ -76,7 +77,7 @@ class Filters:
         return "".join(f" AND {c}" for c in out)
 
     def within(self, times: tuple[datetime, datetime]) -> Filters:
-        return Filters(times[0], times[1], self.unit_id, self.channel, self.category, self.request_type)
+        return Filters(times[0], times[1], self.unit_id, self.channel, self.category, self.request_type, self.depth)
 
 
 def _in(path: str, f: Filters) -> str:
@@ -176,7 +177,7 @@ async def kpis(session: AsyncSession, f: Filters) -> dict[str, Any]:
     """From the daily rollups for whole-day windows without facets, else from the fact rows (same results)."""
     days = whole_days(f)
     if days is not None:
-        return finish(await rollups.kpi_counts(session, days[0], days[1], f.unit_id))
+        return finish(await rollups.kpi_counts(session, days[0], days[1], f.unit_id, f.depth))
     return await kpis_from_facts(session, f)
 
 

@@ -46,6 +46,15 @@ def _lit(values: tuple[str, ...]) -> str:
 
 
 _KEYS = "(SELECT DISTINCT * FROM unnest(CAST(:days AS date[]), CAST(:units AS text[])) AS k0(day, unit_id)) k"
+_ALL_KEYS = {  # every key the facts have (a bulk load)
+    "rollup_home": "(SELECT DISTINCT (received_at AT TIME ZONE 'Asia/Shanghai')::date AS day, "
+                   "coalesce(home_unit_id, '') AS unit_id FROM case_facts WHERE received_at IS NOT NULL) k",
+    "rollup_outcome": "(SELECT DISTINCT (received_at AT TIME ZONE 'Asia/Shanghai')::date AS day, "
+                      "outcome_unit_id AS unit_id FROM case_facts WHERE received_at IS NOT NULL "
+                      "AND outcome_unit_id IS NOT NULL) k",
+    "rollup_assign": "(SELECT DISTINCT (received_at AT TIME ZONE 'Asia/Shanghai')::date AS day, unit_id "
+                     "FROM assignment_facts WHERE received_at IS NOT NULL AND unit_id IS NOT NULL) k",
+}
 _DAY = ("f.received_at >= (k.day::timestamp AT TIME ZONE 'Asia/Shanghai') "
         "AND f.received_at < ((k.day + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')")
 
@@ -55,11 +64,11 @@ _REBUILD = {
         SELECT k.day, k.unit_id, max(f.home_path), count(*),
                count(*) FILTER (WHERE f.home_unit_id IS NOT NULL),
                count(*) FILTER (WHERE f.escalated_levels && CAST(ARRAY{list(UPPER_LEVELS)} AS varchar[])),
-               coalesce(array_agg(f.applicant_key ORDER BY f.case_id)
+               coalesce(array_agg(hashtextextended(f.applicant_key, 0) ORDER BY f.case_id)
                         FILTER (WHERE f.applicant_key IS NOT NULL), '{{}}'),
                coalesce(array_agg(f.received_at ORDER BY f.case_id)
                         FILTER (WHERE f.applicant_key IS NOT NULL), '{{}}')
-        FROM {_KEYS} JOIN case_facts f ON coalesce(f.home_unit_id, '') = k.unit_id AND {_DAY}
+        FROM {{keys}} JOIN case_facts f ON coalesce(f.home_unit_id, '') = k.unit_id AND {_DAY}
              AND f.merged_into IS NULL
         GROUP BY k.day, k.unit_id""",
     "rollup_outcome": f"""
@@ -74,7 +83,7 @@ _REBUILD = {
                count(*) FILTER (WHERE f.reopen_count > 0),
                coalesce(array_agg(f.resolve_hours ORDER BY f.case_id)
                         FILTER (WHERE f.resolve_hours IS NOT NULL), '{{}}')
-        FROM {_KEYS} JOIN case_facts f ON f.outcome_unit_id = k.unit_id AND {_DAY}
+        FROM {{keys}} JOIN case_facts f ON f.outcome_unit_id = k.unit_id AND {_DAY}
              AND f.outcome IS NOT NULL AND f.merged_into IS NULL
         GROUP BY k.day, k.unit_id""",
     "rollup_assign": f"""
@@ -84,7 +93,7 @@ _REBUILD = {
                count(*) FILTER (WHERE f.accepted_at IS NOT NULL AND f.accepted_at <= f.accept_due_at),
                coalesce(array_agg(f.accept_minutes ORDER BY f.assignment_id)
                         FILTER (WHERE f.accept_minutes IS NOT NULL), '{{}}')
-        FROM {_KEYS} JOIN assignment_facts f ON f.unit_id = k.unit_id AND {_DAY}
+        FROM {{keys}} JOIN assignment_facts f ON f.unit_id = k.unit_id AND {_DAY}
         GROUP BY k.day, k.unit_id""",
 }
 
@@ -97,16 +106,34 @@ def rebuild(session: Session, keys: dict[str, set[Key]]) -> None:
         params = {"days": [k[0] for k in wanted], "units": [k[1] for k in wanted]}
         session.execute(text(f"DELETE FROM {table} r USING unnest(CAST(:days AS date[]), CAST(:units AS text[])) "
                              "AS k(day, unit_id) WHERE r.day = k.day AND r.unit_id = k.unit_id"), params)
-        session.execute(text(_REBUILD[table]), params)
+        session.execute(text(_REBUILD[table].replace("{keys}", _KEYS)), params)
 
 
-def _scope(unit_id: str | None) -> str:
-    return " AND unit_path @> CAST(ARRAY[:u] AS varchar[])" if unit_id else ""
+async def rebuild_all(session: AsyncSession) -> None:
+    """Every rollup row from the facts (after a bulk load of fact rows; the consumer never needs it)."""
+    for table, keys in _ALL_KEYS.items():
+        await session.execute(text(f"TRUNCATE {table}"))
+        await session.execute(text(_REBUILD[table].replace("{keys}", keys)))
 
 
-async def kpi_counts(session: AsyncSession, start_day: date, end_day: date, unit_id: str | None) -> dict[str, Any]:
-    """The counts and medians ``queries.finish`` turns into KPIs, for the days [start_day, end_day)."""
-    w = "day >= :d0 AND day < :d1" + _scope(unit_id)
+MAX_INDEXED_DEPTH = 4
+
+
+def _scope(unit_id: str | None, depth: int | None) -> str:
+    if not unit_id:
+        return ""
+    if depth is not None and 1 <= depth <= MAX_INDEXED_DEPTH:
+        return f" AND unit_path[{int(depth)}] = :u"  # the (unit_path[d], day) index
+    return " AND unit_path @> CAST(ARRAY[:u] AS varchar[])"
+
+
+async def kpi_counts(session: AsyncSession, start_day: date, end_day: date, unit_id: str | None,
+                     depth: int | None = None) -> dict[str, Any]:
+    """The counts and medians ``queries.finish`` turns into KPIs, for the days [start_day, end_day).
+
+    ``depth``: the scope unit's depth in the hierarchy (its path length), so the query can use the depth index.
+    """
+    w = "day >= :d0 AND day < :d1" + _scope(unit_id, depth)
     sql = f"""
         WITH h AS (SELECT coalesce(sum(received), 0) AS received, coalesce(sum(assigned), 0) AS assigned,
                           coalesce(sum(escalated), 0) AS escalated FROM rollup_home WHERE {w}),
@@ -123,10 +150,11 @@ async def kpi_counts(session: AsyncSession, start_day: date, end_day: date, unit
                           coalesce(sum(accepted_on_time), 0) AS accepted_on_time FROM rollup_assign WHERE {w}),
              am AS (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS median_accept_minutes
                     FROM rollup_assign, unnest(accept_minutes) AS v WHERE {w}),
-             r AS (SELECT count(DISTINCT k) AS applicants,
-                          count(DISTINCT k) FILTER (WHERE gap <= interval '90 days') AS repeat_applicants
-                   FROM (SELECT k, t - lag(t) OVER (PARTITION BY k ORDER BY t) AS gap
-                         FROM rollup_home, unnest(applicant_keys, applicant_at) AS u(k, t) WHERE {w}) x)
+             r AS (SELECT count(*) AS applicants, count(*) FILTER (WHERE gap <= interval '90 days') AS repeat_applicants
+                   FROM (SELECT k, min(gap) AS gap
+                         FROM (SELECT k, t - lag(t) OVER (PARTITION BY k ORDER BY t) AS gap
+                               FROM rollup_home, unnest(applicant_keys, applicant_at) AS u(k, t) WHERE {w}) x
+                         GROUP BY k) y)
         SELECT * FROM h, o, om, a, am, r"""
     row = (await session.execute(text(sql), {"d0": start_day, "d1": end_day, "u": unit_id})).mappings().one()
     return dict(row)

@@ -30,7 +30,7 @@ def _int(name: str) -> sa.Column:
 def upgrade() -> None:
     op.create_table(
         "rollup_home", *_key(), _int("received"), _int("assigned"), _int("escalated"),
-        sa.Column("applicant_keys", pg.ARRAY(sa.String), nullable=False, server_default="{}"),
+        sa.Column("applicant_keys", pg.ARRAY(sa.BigInteger), nullable=False, server_default="{}"),  # 64-bit hashes
         sa.Column("applicant_at", pg.ARRAY(sa.DateTime(timezone=True)), nullable=False, server_default="{}"),
         schema=SCHEMA,
     )
@@ -48,6 +48,8 @@ def upgrade() -> None:
     for table in ("rollup_home", "rollup_outcome", "rollup_assign"):
         op.create_index(f"ix_{table}_path", table, ["unit_path"], schema=SCHEMA, postgresql_using="gin")
         op.create_index(f"ix_{table}_day", table, ["day"], schema=SCHEMA)
+        for depth in range(1, 5):  # a scope unit at depth d (district 1 … grid 4): its rows by (unit_path[d], day)
+            op.execute(f"CREATE INDEX ix_{table}_d{depth} ON {SCHEMA}.{table} ((unit_path[{depth}]), day)")
     # the rebuild of one (day, unit) key reads the facts of that unit and day
     op.drop_index("ix_case_facts_spike", "case_facts", schema=SCHEMA)
     op.execute(f"CREATE INDEX ix_case_facts_home_day ON {SCHEMA}.case_facts "
