@@ -274,21 +274,26 @@ class EventConsumer:
                 await self.after_db_commit(item.msg)
 
     async def _apply(self, items: list[_Item]) -> list[bool]:
-        """One transaction: for each event, its inbox row and, unless it is a duplicate, its handler's effects."""
+        """One transaction: the inbox rows of all events (one statement) and the effects of those not seen before."""
         applied = []
         async with self.sessionmaker() as session, session.begin():
             session.info["schema"] = self.schema
+            inserted = await session.execute(
+                text(
+                    f'INSERT INTO "{self.schema}".processed_events (consumer, ce_source, ce_id, ce_type) '
+                    "SELECT :c, s, i, t FROM unnest(CAST(:s AS text[]), CAST(:i AS text[]), CAST(:t AS text[])) "
+                    "WITH ORDINALITY AS u(s, i, t, n) ORDER BY n ON CONFLICT DO NOTHING RETURNING ce_source, ce_id"
+                ),
+                {"c": self.name, "s": [it.env.source for it in items], "i": [it.env.id for it in items],
+                 "t": [it.env.type for it in items]},
+            )
+            new = {(r[0], r[1]) for r in inserted}
             for item in items:
-                inserted = await session.execute(
-                    text(
-                        f'INSERT INTO "{self.schema}".processed_events (consumer, ce_source, ce_id, ce_type) '
-                        "VALUES (:c, :s, :i, :t) ON CONFLICT DO NOTHING RETURNING 1"
-                    ),
-                    {"c": self.name, "s": item.env.source, "i": item.env.id, "t": item.env.type},
-                )
-                if inserted.first() is None:
+                key = (item.env.source, item.env.id)
+                if key not in new:  # seen before (or twice in this batch: only the first applies)
                     applied.append(False)
                     continue
+                new.discard(key)
                 await self.handlers[item.env.type](session, item.event, item.env)
                 applied.append(True)
         return applied
