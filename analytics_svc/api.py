@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -191,27 +189,16 @@ def _window(values: dict[str, Any], f: Filters) -> dict[str, Any]:
     return {"from": f.start, "to": f.end, **values}
 
 
-async def kpis_with_compare(session: AsyncSession, f: Filters, compare: bool,
-                            sessions: Callable[[], AsyncSession] | None = None) -> dict[str, Any]:
-    """The window's KPIs, and with ``compare`` those of 环比 and 同比; with ``sessions`` the windows are computed
-    concurrently, each on its own connection."""
+async def kpis_with_compare(session: AsyncSession, f: Filters, compare: bool) -> dict[str, Any]:
+    """The window's KPIs and, with ``compare``, those of 环比 and 同比 (one query when they coincide)."""
     windows = [f]
     if compare:
         length = f.end - f.start
         windows += [f.within((f.start - length, f.start)), f.within((year_earlier(f.start), year_earlier(f.end)))]
-    distinct = list(dict.fromkeys((w.start, w.end) for w in windows))  # a one-year window: 环比 = 同比
-
-    async def one(times: tuple[datetime, datetime]) -> dict[str, Any]:
-        if sessions is None:
-            return await queries.kpis(session, f.within(times))
-        async with sessions() as own:
-            return await queries.kpis(own, f.within(times))
-
-    if sessions is None:
-        values = [await one(t) for t in distinct]
-    else:
-        values = list(await asyncio.gather(*(one(t) for t in distinct)))
-    by_window = dict(zip(distinct, values, strict=True))
+    by_window: dict[tuple[datetime, datetime], dict[str, Any]] = {}
+    for w in windows:
+        if (w.start, w.end) not in by_window:  # a one-year window: 环比 = 同比
+            by_window[(w.start, w.end)] = await queries.kpis(session, w)
     current = by_window[(f.start, f.end)]
     out = {**_window(current, f), "unit_id": f.unit_id, "assigned": current["counts"]["assigned"],
            "with_outcome": current["counts"]["with_outcome"], "resolved": current["counts"]["resolved"]}
@@ -222,11 +209,10 @@ async def kpis_with_compare(session: AsyncSession, f: Filters, compare: bool,
 
 
 @router.get("/kpis", response_model=Kpis, response_model_by_alias=True)
-async def kpis(request: Request, session: SessionDep, q: WindowDep, compare: bool = True) -> dict[str, Any]:
+async def kpis(session: SessionDep, q: WindowDep, compare: bool = True) -> dict[str, Any]:
     """Section 7 KPIs over the cases received in the window (default: the last 30 days) in a unit's subtree,
     with 环比 (`previous`) and 同比 (`year_ago`) unless `compare=false`."""
-    sessions = request.app.state.runtime.session
-    return {**await kpis_with_compare(session, q.filters, compare, sessions), "unit_name": q.unit_name}
+    return {**await kpis_with_compare(session, q.filters, compare), "unit_name": q.unit_name}
 
 
 class Hotline(BaseModel):
@@ -246,11 +232,11 @@ HOTLINE_KEYS = ("received", "accepted_on_time_rate", "on_time_completion_rate", 
 
 
 @router.get("/kpis/hotline", response_model=Hotline, response_model_by_alias=True)
-async def hotline(request: Request, session: SessionDep, q: WindowDep) -> dict[str, Any]:
+async def hotline(session: SessionDep, q: WindowDep) -> dict[str, Any]:
     """12345 三率 (按时签收率, 按时办结率, 满意率) over the hotline_12345 cases of the window."""
     f = q.filters
     f.channel = Channel.HOTLINE_12345.value
-    full = await kpis_with_compare(session, f, True, request.app.state.runtime.session)
+    full = await kpis_with_compare(session, f, True)
     pick = lambda d: {k: d[k] for k in ("from", "to", *HOTLINE_KEYS)}  # noqa: E731
     return {**pick(full), "unit_id": f.unit_id, "previous": pick(full["previous"]), "year_ago": pick(full["year_ago"])}
 
