@@ -1,4 +1,4 @@
-"""Read models of the ``analytics`` schema, built only from events (SQLAlchemy Core tables).
+"""Read models of the ``analytics`` schema, built only from events (SQLModel tables; code uses their ``__table__``).
 
 Every column of ``case_facts`` and ``assignment_facts`` is the output of ``analytics_svc.domain``'s fold; the
 schema can be dropped and rebuilt by replaying the topics from the earliest offset.
@@ -6,21 +6,14 @@ schema can be dropped and rebuilt by replaying the topics from the earliest offs
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Date,
-    DateTime,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-)
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Column, Date, DateTime, Float, Integer, String
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlmodel import Field, SQLModel
 
 SCHEMA = "analytics"
-metadata = MetaData(schema=SCHEMA)
 TS = DateTime(timezone=True)
 
 
@@ -28,121 +21,146 @@ def _path(name: str) -> Column[list[str]]:
     return Column(name, ARRAY(String), nullable=False, server_default="{}")
 
 
-units = Table(
-    "units", metadata,
-    Column("unit_id", String(64), primary_key=True),
-    Column("name", String(200)),
-    Column("level", String(16), nullable=False),
-    Column("parent_id", String(64)),
-    _path("path"),
-    Column("active", Boolean, nullable=False, server_default="true"),
-)
+def _flag(name: str) -> Column[bool]:
+    return Column(name, Boolean, nullable=False, server_default="false")
 
-case_facts = Table(
-    "case_facts", metadata,
-    Column("case_id", UUID(as_uuid=True), primary_key=True),
-    Column("code", String(64)),
-    Column("received_at", TS),
-    Column("channel", String(32)),
-    Column("request_type", String(32)),
-    Column("category", String(64)),
-    Column("risk_level", String(16)),
-    Column("urgent", Boolean, nullable=False, server_default="false"),
-    Column("deadline_days", Integer),
-    Column("grid_id", String(64)),
-    Column("received_unit_id", String(64)),
-    Column("applicant_key", String(128)),  # blind index: opaque, not personal data
-    Column("address_key", String(128)),
-    Column("merged_into", UUID(as_uuid=True)),
-    # the unit the case entered the ladder at (its first assignment): received and escalation count there
-    Column("home_unit_id", String(64)),
-    _path("home_path"),
-    Column("home_level", String(16)),
-    Column("first_assigned_at", TS),
-    # the current (latest) assignment
-    Column("unit_id", String(64)),
-    _path("unit_path"),
-    Column("unit_name", String(200)),
-    Column("level", String(16)),
-    Column("track", String(16)),
-    Column("assigned_at", TS),
-    Column("assignment_id", UUID(as_uuid=True)),
-    _path("levels_reached"),
-    _path("escalated_levels"),
-    Column("max_level_rank", Integer),
-    Column("task_force", Boolean, nullable=False, server_default="false"),
-    Column("accepted_at", TS),
-    Column("accept_due_at", TS),
-    Column("resolve_due_at", TS),
-    Column("returns", Integer, nullable=False, server_default="0"),
-    Column("extension_requests", Integer, nullable=False, server_default="0"),
-    Column("extensions", Integer, nullable=False, server_default="0"),
-    Column("suspensions", Integer, nullable=False, server_default="0"),
-    Column("escalations", Integer, nullable=False, server_default="0"),
-    Column("overdue_count", Integer, nullable=False, server_default="0"),
-    # the outcome (办结), credited to the unit that reached it
-    Column("outcome", String(32)),
-    Column("outcome_at", TS),
-    Column("resolved_level", String(16)),
-    Column("outcome_unit_id", String(64)),
-    _path("outcome_path"),
-    Column("outcome_on_time", Boolean),
-    Column("resolve_hours", Float),
-    Column("mediation_agreement", Boolean, nullable=False, server_default="false"),
-    Column("judicial_confirmation", Boolean, nullable=False, server_default="false"),
-    Column("feedback_result", String(16)),
-    Column("feedback_answers", Integer, nullable=False, server_default="0"),
-    Column("feedback_satisfied", Integer, nullable=False, server_default="0"),
-    Column("closed_at", TS),
-    Column("close_reason", String(32)),
-    Column("reopen_count", Integer, nullable=False, server_default="0"),
-    Column("reopened_at", TS),
-)
 
-assignment_facts = Table(
-    "assignment_facts", metadata,
-    Column("assignment_id", UUID(as_uuid=True), primary_key=True),
-    Column("case_id", UUID(as_uuid=True), nullable=False),
-    Column("received_at", TS),
-    Column("unit_id", String(64)),
-    _path("unit_path"),
-    Column("level", String(16)),
-    Column("track", String(16)),
-    Column("cause", String(16)),
-    Column("assigned_at", TS),
-    Column("accept_due_at", TS),
-    Column("accepted_at", TS),
-    Column("accept_minutes", Float),
-    Column("accept_overdue", Boolean, nullable=False, server_default="false"),
-    Column("resolve_due_at", TS),
-    Column("resolve_overdue", Boolean, nullable=False, server_default="false"),
-    Column("returned_at", TS),
-    Column("left_at", TS),
-    Column("outcome", String(32)),
-    Column("resolved_at", TS),
-)
+class Unit(SQLModel, table=True):
+    __tablename__ = "units"
+    __table_args__ = {"schema": SCHEMA}
 
-hotspot_alerts = Table(
-    "hotspot_alerts", metadata,
-    Column("unit_id", String(64), primary_key=True),
-    Column("category", String(64), primary_key=True),  # top-level category code
-    Column("day", Date, primary_key=True),  # Asia/Shanghai day of the window
-    Column("alert_id", UUID(as_uuid=True), nullable=False),
-    _path("unit_path"),
-    Column("count", Integer, nullable=False),
-    Column("baseline", Float, nullable=False),
-    Column("ratio", Float, nullable=False),
-    Column("window_start", TS, nullable=False),
-    Column("window_end", TS, nullable=False),
-    Column("at", TS, nullable=False),
-)
+    unit_id: str = Field(sa_column=Column("unit_id", String(64), primary_key=True))
+    name: str | None = Field(default=None, sa_column=Column("name", String(200)))
+    level: str = Field(sa_column=Column("level", String(16), nullable=False))
+    parent_id: str | None = Field(default=None, sa_column=Column("parent_id", String(64)))
+    path: list[str] = Field(default_factory=list, sa_column=_path("path"))
+    active: bool = Field(sa_column=Column("active", Boolean, nullable=False, server_default="true"))
 
-# One row, written by the migration: a new schema gets a new epoch, hence a new consumer group (replay).
-projection_epoch = Table(
-    "projection_epoch", metadata,
-    Column("epoch", String(64), primary_key=True),
-    Column("created_at", TS, nullable=False),
-)
+
+units = Unit.__table__  # type: ignore[attr-defined]
+
+
+class CaseFact(SQLModel, table=True):
+    __tablename__ = "case_facts"
+    __table_args__ = {"schema": SCHEMA}
+
+    case_id: uuid.UUID = Field(sa_column=Column("case_id", UUID(as_uuid=True), primary_key=True))
+    code: str | None = Field(default=None, sa_column=Column("code", String(64)))
+    received_at: datetime | None = Field(default=None, sa_column=Column("received_at", TS))
+    channel: str | None = Field(default=None, sa_column=Column("channel", String(32)))
+    request_type: str | None = Field(default=None, sa_column=Column("request_type", String(32)))
+    category: str | None = Field(default=None, sa_column=Column("category", String(64)))
+    risk_level: str | None = Field(default=None, sa_column=Column("risk_level", String(16)))
+    urgent: bool = Field(sa_column=Column("urgent", Boolean, nullable=False, server_default="false"))
+    deadline_days: int | None = Field(default=None, sa_column=Column("deadline_days", Integer))
+    grid_id: str | None = Field(default=None, sa_column=Column("grid_id", String(64)))
+    received_unit_id: str | None = Field(default=None, sa_column=Column("received_unit_id", String(64)))
+    # blind index: opaque, not personal data
+    applicant_key: str | None = Field(default=None, sa_column=Column("applicant_key", String(128)))
+    address_key: str | None = Field(default=None, sa_column=Column("address_key", String(128)))
+    merged_into: uuid.UUID | None = Field(default=None, sa_column=Column("merged_into", UUID(as_uuid=True)))
+    home_unit_id: str | None = Field(default=None, sa_column=Column("home_unit_id", String(64)))
+    home_path: list[str] = Field(default_factory=list, sa_column=_path("home_path"))
+    home_level: str | None = Field(default=None, sa_column=Column("home_level", String(16)))
+    first_assigned_at: datetime | None = Field(default=None, sa_column=Column("first_assigned_at", TS))
+    unit_id: str | None = Field(default=None, sa_column=Column("unit_id", String(64)))
+    unit_path: list[str] = Field(default_factory=list, sa_column=_path("unit_path"))
+    unit_name: str | None = Field(default=None, sa_column=Column("unit_name", String(200)))
+    level: str | None = Field(default=None, sa_column=Column("level", String(16)))
+    track: str | None = Field(default=None, sa_column=Column("track", String(16)))
+    assigned_at: datetime | None = Field(default=None, sa_column=Column("assigned_at", TS))
+    assignment_id: uuid.UUID | None = Field(default=None, sa_column=Column("assignment_id", UUID(as_uuid=True)))
+    levels_reached: list[str] = Field(default_factory=list, sa_column=_path("levels_reached"))
+    escalated_levels: list[str] = Field(default_factory=list, sa_column=_path("escalated_levels"))
+    max_level_rank: int | None = Field(default=None, sa_column=Column("max_level_rank", Integer))
+    task_force: bool = Field(sa_column=Column("task_force", Boolean, nullable=False, server_default="false"))
+    accepted_at: datetime | None = Field(default=None, sa_column=Column("accepted_at", TS))
+    accept_due_at: datetime | None = Field(default=None, sa_column=Column("accept_due_at", TS))
+    resolve_due_at: datetime | None = Field(default=None, sa_column=Column("resolve_due_at", TS))
+    returns: int = Field(sa_column=Column("returns", Integer, nullable=False, server_default="0"))
+    extension_requests: int = Field(sa_column=Column("extension_requests", Integer, nullable=False, server_default="0"))
+    extensions: int = Field(sa_column=Column("extensions", Integer, nullable=False, server_default="0"))
+    suspensions: int = Field(sa_column=Column("suspensions", Integer, nullable=False, server_default="0"))
+    escalations: int = Field(sa_column=Column("escalations", Integer, nullable=False, server_default="0"))
+    overdue_count: int = Field(sa_column=Column("overdue_count", Integer, nullable=False, server_default="0"))
+    outcome: str | None = Field(default=None, sa_column=Column("outcome", String(32)))
+    outcome_at: datetime | None = Field(default=None, sa_column=Column("outcome_at", TS))
+    resolved_level: str | None = Field(default=None, sa_column=Column("resolved_level", String(16)))
+    outcome_unit_id: str | None = Field(default=None, sa_column=Column("outcome_unit_id", String(64)))
+    outcome_path: list[str] = Field(default_factory=list, sa_column=_path("outcome_path"))
+    outcome_on_time: bool | None = Field(default=None, sa_column=Column("outcome_on_time", Boolean))
+    resolve_hours: float | None = Field(default=None, sa_column=Column("resolve_hours", Float))
+    mediation_agreement: bool = Field(sa_column=_flag("mediation_agreement"))
+    judicial_confirmation: bool = Field(sa_column=_flag("judicial_confirmation"))
+    feedback_result: str | None = Field(default=None, sa_column=Column("feedback_result", String(16)))
+    feedback_answers: int = Field(sa_column=Column("feedback_answers", Integer, nullable=False, server_default="0"))
+    feedback_satisfied: int = Field(sa_column=Column("feedback_satisfied", Integer, nullable=False, server_default="0"))
+    closed_at: datetime | None = Field(default=None, sa_column=Column("closed_at", TS))
+    close_reason: str | None = Field(default=None, sa_column=Column("close_reason", String(32)))
+    reopen_count: int = Field(sa_column=Column("reopen_count", Integer, nullable=False, server_default="0"))
+    reopened_at: datetime | None = Field(default=None, sa_column=Column("reopened_at", TS))
+
+
+case_facts = CaseFact.__table__  # type: ignore[attr-defined]
+
+
+class AssignmentFact(SQLModel, table=True):
+    __tablename__ = "assignment_facts"
+    __table_args__ = {"schema": SCHEMA}
+
+    assignment_id: uuid.UUID = Field(sa_column=Column("assignment_id", UUID(as_uuid=True), primary_key=True))
+    case_id: uuid.UUID = Field(sa_column=Column("case_id", UUID(as_uuid=True), nullable=False))
+    received_at: datetime | None = Field(default=None, sa_column=Column("received_at", TS))
+    unit_id: str | None = Field(default=None, sa_column=Column("unit_id", String(64)))
+    unit_path: list[str] = Field(default_factory=list, sa_column=_path("unit_path"))
+    level: str | None = Field(default=None, sa_column=Column("level", String(16)))
+    track: str | None = Field(default=None, sa_column=Column("track", String(16)))
+    cause: str | None = Field(default=None, sa_column=Column("cause", String(16)))
+    assigned_at: datetime | None = Field(default=None, sa_column=Column("assigned_at", TS))
+    accept_due_at: datetime | None = Field(default=None, sa_column=Column("accept_due_at", TS))
+    accepted_at: datetime | None = Field(default=None, sa_column=Column("accepted_at", TS))
+    accept_minutes: float | None = Field(default=None, sa_column=Column("accept_minutes", Float))
+    accept_overdue: bool = Field(sa_column=Column("accept_overdue", Boolean, nullable=False, server_default="false"))
+    resolve_due_at: datetime | None = Field(default=None, sa_column=Column("resolve_due_at", TS))
+    resolve_overdue: bool = Field(sa_column=Column("resolve_overdue", Boolean, nullable=False, server_default="false"))
+    returned_at: datetime | None = Field(default=None, sa_column=Column("returned_at", TS))
+    left_at: datetime | None = Field(default=None, sa_column=Column("left_at", TS))
+    outcome: str | None = Field(default=None, sa_column=Column("outcome", String(32)))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column("resolved_at", TS))
+
+
+assignment_facts = AssignmentFact.__table__  # type: ignore[attr-defined]
+
+
+class HotspotAlertRow(SQLModel, table=True):
+    __tablename__ = "hotspot_alerts"
+    __table_args__ = {"schema": SCHEMA}
+
+    unit_id: str = Field(sa_column=Column("unit_id", String(64), primary_key=True))
+    category: str = Field(sa_column=Column("category", String(64), primary_key=True))  # top-level category code
+    day: date = Field(sa_column=Column("day", Date, primary_key=True))  # Asia/Shanghai day of the window
+    alert_id: uuid.UUID = Field(sa_column=Column("alert_id", UUID(as_uuid=True), nullable=False))
+    unit_path: list[str] = Field(default_factory=list, sa_column=_path("unit_path"))
+    count: int = Field(sa_column=Column("count", Integer, nullable=False))
+    baseline: float = Field(sa_column=Column("baseline", Float, nullable=False))
+    ratio: float = Field(sa_column=Column("ratio", Float, nullable=False))
+    window_start: datetime = Field(sa_column=Column("window_start", TS, nullable=False))
+    window_end: datetime = Field(sa_column=Column("window_end", TS, nullable=False))
+    at: datetime = Field(sa_column=Column("at", TS, nullable=False))
+
+
+hotspot_alerts = HotspotAlertRow.__table__  # type: ignore[attr-defined]
+
+
+class ProjectionEpoch(SQLModel, table=True):
+    __tablename__ = "projection_epoch"
+    __table_args__ = {"schema": SCHEMA}
+
+    epoch: str = Field(sa_column=Column("epoch", String(64), primary_key=True))
+    created_at: datetime = Field(sa_column=Column("created_at", TS, nullable=False))
+
+
+projection_epoch = ProjectionEpoch.__table__  # type: ignore[attr-defined]
 
 CASE_COLUMNS = [c.name for c in case_facts.columns]
 ASSIGNMENT_COLUMNS = [c.name for c in assignment_facts.columns]
