@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import select
 
-from analytics_svc import handlers
-from analytics_svc.api import router
+from analytics_svc import api, dashboard, export
+from analytics_svc.handlers import Projection
 from analytics_svc.settings import AnalyticsSettings
-from analytics_svc.tables import SCHEMA
-from shared.events import CaseAccepted, CaseAssigned, CaseReceived, CaseResolved, Topic, UnitUpserted
-from shared.runtime import ServiceSpec, create_service_app
+from analytics_svc.tables import SCHEMA, projection_epoch
+from shared.events import Topic
+from shared.runtime import ServiceRuntime, ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -20,19 +25,37 @@ SPEC = ServiceSpec(
     name="analytics",
     schema=SCHEMA,
     title="Fengqiao analytics",
-    description="Read models built only from events: KPIs, breakdowns, trends, hotspots, dashboard.",
+    description="Read models built only from events: KPIs, breakdowns, trends, hotspots, exports, dashboard.",
     produces=[Topic.ALERT],
     consumes=[Topic.CASE, Topic.ORG],
-    handlers={
-        UnitUpserted.ce_type: handlers.on_unit_upserted,  # type: ignore[dict-item]
-        CaseReceived.ce_type: handlers.on_case_received,  # type: ignore[dict-item]
-        CaseAssigned.ce_type: handlers.on_case_assigned,  # type: ignore[dict-item]
-        CaseAccepted.ce_type: handlers.on_case_accepted,  # type: ignore[dict-item]
-        CaseResolved.ce_type: handlers.on_case_resolved,  # type: ignore[dict-item]
-    },
-    routers=[router],
+    routers=[api.router, export.router, dashboard.router],
 )
 
 
+async def consumer_group(runtime: ServiceRuntime) -> str:
+    """``analytics-svc-<epoch>``: a freshly migrated schema has a new epoch, so it replays from the start."""
+    async with runtime.session() as session:
+        epoch = (await session.execute(select(projection_epoch.c.epoch).limit(1))).scalar_one()
+    return f"analytics-svc-{epoch[:12]}"
+
+
 def create_app(settings: AnalyticsSettings | None = None, **runtime_kwargs: Any) -> FastAPI:
-    return create_service_app(SPEC, settings or AnalyticsSettings(), **runtime_kwargs)
+    settings = settings or AnalyticsSettings()
+    projection = Projection(settings, SPEC.source)
+    spec = dataclasses.replace(SPEC, handlers=projection.handlers())
+    app = create_service_app(spec, settings, **runtime_kwargs)
+    app.mount("/static", StaticFiles(directory=dashboard.STATIC), name="static")
+    runtime: ServiceRuntime = app.state.runtime
+    app.state.projection = projection
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
+        if runtime.consumer is not None:
+            runtime.consumer.name = settings.consumer_group or await consumer_group(runtime)
+            runtime.consumer.settings.max_records = settings.consumer_max_records
+        async with inner(a) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
+    return app

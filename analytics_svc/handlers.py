@@ -1,73 +1,179 @@
-"""Projections: every effect comes from an event, so the schema can be rebuilt by replaying."""
+"""Projection I/O: the consumer's handlers buffer case events; the batch is folded and written once per transaction.
+
+The idempotent consumer applies a partition's messages in one transaction (inbox rows + handler effects). Our
+case handlers only append the event to the session's batch; just before that transaction commits, the batch's fact
+rows are loaded in one query per table, folded in memory (``domain.apply``, in arrival order, so per case in event
+order) and written back with one multi-row upsert per table. One round trip per table per batch instead of one per
+event is what lets the projection catch up fast after a replay.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+import uuid
+from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import event as sa_event
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from analytics_svc.tables import CaseFact, UnitPath
-from shared.events import CaseAccepted, CaseAssigned, CaseReceived, CaseResolved, Envelope, UnitUpserted
-from shared.events.case import Outcome
+from analytics_svc import domain, rollups
+from analytics_svc.settings import AnalyticsSettings
+from analytics_svc.tables import (
+    ASSIGNMENT_COLUMNS,
+    CASE_COLUMNS,
+    assignment_facts,
+    case_facts,
+    hotspot_alerts,
+    units,
+)
+from shared.bus.tables import notify_channel
+from shared.clock import SHANGHAI
+from shared.events import Envelope, Event, HotspotAlert, UnitUpserted, encode, envelope_for
 
-
-async def _upsert_fact(session: AsyncSession, case_id: Any, **values: Any) -> None:
-    """Insert the case's fact row or update just the given columns (events may arrive in any order)."""
-    stmt = insert(CaseFact).values(case_id=case_id, **{"unit_path": [], **values})
-    await session.execute(stmt.on_conflict_do_update(index_elements=["case_id"],
-                                                     set_={k: stmt.excluded[k] for k in values}))
-
-
-async def on_unit_upserted(session: AsyncSession, event: UnitUpserted, env: Envelope) -> None:
-    values = dict(unit_id=event.unit_id, level=event.level.value, path=event.path)
-    await session.execute(insert(UnitPath).values(**values).on_conflict_do_update(
-        index_elements=["unit_id"], set_=values))
-
-
-async def on_case_received(session: AsyncSession, event: CaseReceived, env: Envelope) -> None:
-    await _upsert_fact(session, event.case_id, received_at=event.at, channel=event.channel.value,
-                       request_type=event.request_type.value, category=event.category,
-                       risk_level=event.risk_level.value)
+_BATCH = "analytics_batch"
+_HOOKED = "analytics_hooked"
+_ALERT_NS = uuid.UUID("6f1c2a52-5d0e-4f5e-9a39-2f1b6c0d7e11")
 
 
-async def on_case_assigned(session: AsyncSession, event: CaseAssigned, env: Envelope) -> None:
-    await _upsert_fact(session, event.case_id, unit_id=event.unit_id, unit_path=event.unit_path,
-                       level=event.level.value, assigned_at=event.at)
+def _upsert(table: Any, key: str, columns: list[str]) -> Any:
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(index_elements=[key],
+                                      set_={c: stmt.excluded[c] for c in columns if c != key})
 
 
-async def on_case_accepted(session: AsyncSession, event: CaseAccepted, env: Envelope) -> None:
-    await _upsert_fact(session, event.case_id, accepted_at=event.at)
+class Projection:
+    """The analytics handlers, bound to the service's settings (alerts) and CloudEvents source."""
+
+    def __init__(self, settings: AnalyticsSettings, source: str) -> None:
+        self.settings = settings
+        self.source = source
+        self._case_upsert = _upsert(case_facts, "case_id", CASE_COLUMNS)
+        self._assignment_upsert = _upsert(assignment_facts, "assignment_id", ASSIGNMENT_COLUMNS)
+
+    def handlers(self) -> dict[str, Any]:
+        out: dict[str, Any] = {ev.ce_type: self.on_case_event for ev in domain.FOLDS}
+        out[UnitUpserted.ce_type] = self.on_unit_upserted
+        return out
+
+    async def on_unit_upserted(self, session: AsyncSession, event: UnitUpserted, env: Envelope) -> None:
+        values = dict(unit_id=event.unit_id, name=event.name, level=event.level.value, parent_id=event.parent_id,
+                      path=list(event.path), active=event.active)
+        await session.execute(insert(units).values(**values).on_conflict_do_update(
+            index_elements=["unit_id"], set_=values))
+
+    async def on_case_event(self, session: AsyncSession, event: Event, env: Envelope) -> None:
+        batch: list[Event] = session.info.setdefault(_BATCH, [])
+        batch.append(event)
+        if not session.info.get(_HOOKED):
+            session.info[_HOOKED] = True
+            sa_event.listen(session.sync_session, "before_commit", self._before_commit)
+
+    def _before_commit(self, session: Session) -> None:
+        # runs inside AsyncSession.commit's greenlet: the sync Session API talks to asyncpg from here
+        events: list[Event] = session.info.pop(_BATCH, [])
+        if events:
+            self.flush(session, events)
+
+    def flush(self, session: Session, events: list[Event]) -> domain.Store:
+        case_ids = list({e.case_id for e in events})  # type: ignore[attr-defined]
+        assignment_ids = list({a for e in events for a in domain.assignment_ids(e)})
+        store = domain.Store(
+            {r["case_id"]: dict(r) for r in session.execute(
+                select(case_facts).where(case_facts.c.case_id.in_(case_ids))).mappings()},
+            {r["assignment_id"]: dict(r) for r in session.execute(
+                select(assignment_facts).where(assignment_facts.c.assignment_id.in_(assignment_ids))).mappings()}
+            if assignment_ids else {},
+        )
+        keys: dict[str, set[rollups.Key]] = {"rollup_home": set(), "rollup_outcome": set(), "rollup_assign": set()}
+        self._collect_keys(store, keys)  # the keys before the batch: a case may leave one
+        for e in events:
+            domain.apply(store, e)
+        if store.dirty_cases:
+            session.execute(self._case_upsert, [store.cases[i] for i in store.dirty_cases])
+        if store.dirty_assignments:
+            session.execute(self._assignment_upsert, [store.assignments[i] for i in store.dirty_assignments])
+        self._collect_keys(store, keys, dirty_only=True)
+        rollups.rebuild(session, keys)
+        if self.settings.emit_alerts and store.first_assignments:
+            self._check_spikes(session, store.first_assignments)
+        return store
+
+    @staticmethod
+    def _collect_keys(store: domain.Store, keys: dict[str, set[rollups.Key]], dirty_only: bool = False) -> None:
+        cases = store.dirty_cases if dirty_only else store.cases.keys()
+        for case_id in cases:
+            home, outcome = rollups.case_keys(store.cases[case_id])
+            if home is not None:
+                keys["rollup_home"].add(home)
+            if outcome is not None:
+                keys["rollup_outcome"].add(outcome)
+        assignments = store.dirty_assignments if dirty_only else store.assignments.keys()
+        for assignment_id in assignments:
+            key = rollups.assignment_key(store.assignments[assignment_id])
+            if key is not None:
+                keys["rollup_assign"].add(key)
+
+    # --- spikes (分析研判) ---------------------------------------------------------------------------------
+
+    def _check_spikes(self, session: Session, cases: list[domain.Row]) -> None:
+        """For each (grid, top category, day) a case just entered, compare the day's count to the baseline."""
+        groups: dict[tuple[str, str, Any], list[str]] = {}
+        for c in cases:
+            if c["received_at"] is None or not c["category"] or c["merged_into"] is not None:
+                continue
+            day = c["received_at"].astimezone(SHANGHAI).date()
+            groups[(c["home_unit_id"], c["category"].split(".")[0], day)] = c["home_path"]
+        if not groups:
+            return
+        n = self.settings.hotspot_baseline_days
+        keys = list(groups)
+        starts = [datetime.combine(d, time.min, SHANGHAI) for _, _, d in keys]
+        rows = session.execute(text(f"""
+            SELECT g.i, g.unit_id, g.cat, g.day_start,
+              (SELECT count(*) FROM {case_facts.fullname} f WHERE coalesce(f.home_unit_id, '') = g.unit_id
+                 AND f.received_at >= g.day_start AND f.received_at < g.day_start + interval '1 day'
+                 AND split_part(f.category, '.', 1) = g.cat AND f.merged_into IS NULL) AS cnt,
+              (SELECT count(*) FROM {case_facts.fullname} f WHERE coalesce(f.home_unit_id, '') = g.unit_id
+                 AND f.received_at >= g.day_start - make_interval(days => :n) AND f.received_at < g.day_start
+                 AND split_part(f.category, '.', 1) = g.cat AND f.merged_into IS NULL) AS base
+            FROM unnest(CAST(:units AS text[]), CAST(:cats AS text[]), CAST(:starts AS timestamptz[]))
+                 WITH ORDINALITY AS g(unit_id, cat, day_start, i)
+            WHERE NOT EXISTS (SELECT 1 FROM {hotspot_alerts.fullname} h
+                              WHERE h.unit_id = g.unit_id AND h.category = g.cat AND h.day = g.day_start::date)
+        """), {"n": n, "units": [k[0] for k in keys], "cats": [k[1] for k in keys], "starts": starts}).all()
+        for i, unit_id, cat, day_start, count, base in rows:
+            baseline = round(base / n, 3)
+            ratio = round(count / max(baseline, 1.0), 2)
+            if count < self.settings.hotspot_min_count or count < self.settings.hotspot_ratio * baseline:
+                continue
+            day = keys[i - 1][2]
+            alert = HotspotAlert(
+                alert_id=uuid.uuid5(_ALERT_NS, f"{unit_id}/{cat}/{day.isoformat()}"), unit_id=unit_id,
+                unit_path=list(groups[keys[i - 1]]), category=cat, window_start=day_start,
+                window_end=day_start + timedelta(days=1), count=count, baseline=baseline, ratio=ratio,
+                at=max(c["received_at"] for c in cases if c["received_at"] is not None),
+            )
+            inserted = session.execute(insert(hotspot_alerts).values(
+                unit_id=unit_id, category=cat, day=day, alert_id=alert.alert_id, unit_path=alert.unit_path,
+                count=count, baseline=baseline, ratio=ratio, window_start=alert.window_start,
+                window_end=alert.window_end, at=alert.at,
+            ).on_conflict_do_nothing().returning(hotspot_alerts.c.alert_id)).first()
+            if inserted is not None:
+                _add_event_sync(session, alert, self.source)
 
 
-async def on_case_resolved(session: AsyncSession, event: CaseResolved, env: Envelope) -> None:
-    await _upsert_fact(session, event.case_id, outcome=event.outcome.value, outcome_at=event.at,
-                       resolved_level=event.level.value)
-
-
-def _rate(num: int, den: int) -> float | None:
-    return round(num / den, 4) if den else None
-
-
-async def kpis(session: AsyncSession, start: datetime, end: datetime, unit_id: str | None) -> dict[str, Any]:
-    """KPIs over the cohort of cases received in [start, end), for a unit's subtree or everything."""
-    cond = and_(CaseFact.received_at >= start, CaseFact.received_at < end)  # type: ignore[operator]
-    if unit_id:
-        cond = and_(cond, CaseFact.unit_path.contains([unit_id]))  # type: ignore[attr-defined]
-    row = (await session.execute(select(
-        func.count(),
-        func.count().filter(CaseFact.unit_id.is_not(None)),  # type: ignore[union-attr]
-        func.count().filter(CaseFact.outcome.is_not(None)),  # type: ignore[union-attr]
-        func.count().filter(CaseFact.outcome == Outcome.RESOLVED.value),
-    ).where(cond))).one()
-    received, assigned, with_outcome, resolved = (int(v) for v in row)
-    return {
-        "received": received,
-        "assigned": assigned,
-        "with_outcome": with_outcome,
-        "resolved": resolved,
-        "resolution_rate": _rate(resolved, with_outcome),
-        "completion_rate": _rate(with_outcome, received),
-    }
+def _add_event_sync(session: Session, event: Event, source: str) -> None:
+    """``shared.bus.outbox.add_event`` for code running in the commit hook (sync Session, same transaction)."""
+    env = envelope_for(event, source)
+    schema = session.info["schema"]
+    session.execute(
+        text(f'INSERT INTO "{schema}".outbox (event_id, topic, key, ce_type, headers, payload) '
+             "VALUES (:event_id, :topic, :key, :ce_type, CAST(:headers AS jsonb), CAST(:payload AS jsonb))"),
+        {"event_id": uuid.UUID(env.id), "topic": event.topic, "key": event.key(), "ce_type": event.ce_type,
+         "headers": json.dumps([[k, v.decode()] for k, v in env.headers()]), "payload": encode(event).decode()},
+    )
+    session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": notify_channel(schema)})

@@ -10,3 +10,17 @@ class AnalyticsSettings(ServiceSettings):
 
     service_name: str = "analytics"
     port: int = 8104
+    # Consumer group of the projection. Unset: ``analytics-svc-<epoch>``, the epoch being written by the
+    # migrations into the schema, so a dropped and re-migrated schema is replayed from the earliest offset.
+    consumer_group: str | None = None
+    # records per fetch: a partition's records of one fetch are folded and written in one transaction, so bigger
+    # fetches mean fewer round trips per event when catching up
+    consumer_max_records: int = 1000
+    # spikes (分析研判): a grid's daily count of a category at least ``hotspot_ratio`` × its mean daily count
+    # over the previous ``hotspot_baseline_days`` days, and at least ``hotspot_min_count`` cases
+    emit_alerts: bool = True
+    hotspot_min_count: int = 5
+    hotspot_ratio: float = 3.0
+    hotspot_baseline_days: int = 28
+    dashboard_refresh_seconds: int = 60
+    export_max_rows: int = 200_000

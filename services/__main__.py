@@ -9,6 +9,8 @@
     python -m services republish --service NAME [--since ISO]   re-publish retained outbox rows
     python -m services dlq list --topic TOPIC                   what the topic's dead-letter queue holds
     python -m services dlq redrive --topic TOPIC [--ce-id ID]   send dead letters back to the topic
+    python -m services replay analytics   drop and re-create the analytics read models (service stopped); on its
+                                          next start it joins a new consumer group and replays from the earliest offset
 """
 
 from __future__ import annotations
@@ -324,6 +326,36 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Only analytics is a pure projection of the topics: drop its schema, migrate (a new projection epoch)."""
+    svc = next(s for s in SERVICES if s.name == args.service)
+    try:
+        if httpx.get(f"{_url(svc)}/healthz", timeout=2).status_code == 200:
+            _say(f"{svc.name} answers at {_url(svc)}: stop it first (its consumer would write into the dropped schema)")
+            return 1
+    except httpx.HTTPError:
+        pass
+    url, started = _database_url()
+    try:
+        import asyncpg
+
+        async def drop() -> None:
+            conn = await asyncpg.connect(db.asyncpg_dsn(url))
+            try:
+                await conn.execute(f'DROP SCHEMA IF EXISTS "{svc.schema}" CASCADE')
+            finally:
+                await conn.close()
+
+        asyncio.run(drop())
+        db.upgrade(svc.migrations, url, svc.schema)
+        _say(f"schema {svc.schema} dropped and migrated: on its next start {svc.name} joins a new consumer group "
+             "and rebuilds its read models from the earliest offset of its topics")
+    finally:
+        if started is not None:
+            started.stop()  # type: ignore[attr-defined]
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -351,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     dlq.add_argument("--topic", required=True)
     dlq.add_argument("--ce-id", action="append", default=None, help="only these events (repeatable)")
     dlq.set_defaults(func=cmd_dlq)
+    rpl = sub.add_parser("replay", help="rebuild a projection (analytics) from the topics")
+    rpl.add_argument("service", choices=["analytics"])
+    rpl.set_defaults(func=cmd_replay)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -103,6 +103,15 @@ class CaseReceived(CaseEvent):
     deadline_days: int | None = Field(
         default=None, ge=1, description="a resolve deadline in working days imposed by the channel (12345 工单)",
     )
+    applicant_key: str | None = Field(
+        default=None, max_length=128,
+        description="opaque keyed hash (blind index) of the applicant, so analytics can count repeat applicants; "
+                    "not personal data, never the phone or ID number itself",
+    )
+    address_key: str | None = Field(
+        default=None, max_length=128,
+        description="opaque keyed hash (blind index) of the normalised address, for address hotspots",
+    )
 
 
 class AssignCause(StrEnum):

@@ -1,0 +1,24 @@
+"""The big-screen page (大屏): static HTML, CSS and JS plus Apache ECharts, all served by this service.
+
+The page itself holds no data and needs no token; its script reads the viewer's token from the URL fragment
+(``/dashboard#token=...``) and calls the API with it, so the token decides the scope.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+STATIC = Path(__file__).parent / "static"
+
+router = APIRouter(tags=["dashboard"])
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard(request: Request) -> HTMLResponse:
+    page = (STATIC / "dashboard.html").read_text(encoding="utf-8")
+    refresh = str(int(request.app.state.settings.dashboard_refresh_seconds))
+    return HTMLResponse(page.replace("{{REFRESH_SECONDS}}", refresh),
+                        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})

@@ -1,0 +1,160 @@
+"""Daily rollups per unit: what `/kpis` reads for whole-day windows without facets.
+
+Three tables keyed by (Asia/Shanghai day the case was received, unit): the home side (received, escalations,
+applicants), the outcome side (outcomes, resolutions, answers, closed, reopened, resolve times) and the assignment
+side (acceptance). A projection batch rebuilds, from the fact rows, exactly the keys its cases and assignments had
+before and after the batch — no increments, so a rollup row is always the aggregate of its facts, and a replay gives
+the same rows. The medians and repeat applicants keep the values themselves (arrays), so they stay exact.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from analytics_svc.domain import LOCAL_LEVELS, STREET_OR_BELOW, UPPER_LEVELS, Row
+from shared.clock import SHANGHAI
+
+Key = tuple[date, str]
+
+
+def _day(row: Row) -> date | None:
+    return row["received_at"].astimezone(SHANGHAI).date() if row["received_at"] is not None else None
+
+
+def case_keys(row: Row) -> tuple[Key | None, Key | None]:
+    """(home key, outcome key) of a case fact row; merged reports count nowhere."""
+    day = _day(row)
+    if day is None or row["merged_into"] is not None:
+        return None, None
+    home = (day, row["home_unit_id"] or "")
+    outcome = (day, row["outcome_unit_id"]) if row["outcome"] is not None and row["outcome_unit_id"] else None
+    return home, outcome
+
+
+def assignment_key(row: Row) -> Key | None:
+    day = _day(row)
+    return (day, row["unit_id"]) if day is not None and row["unit_id"] else None
+
+
+def _lit(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+_KEYS = "(SELECT DISTINCT * FROM unnest(CAST(:days AS date[]), CAST(:units AS text[])) AS k0(day, unit_id)) k"
+_ALL_KEYS = {  # every key the facts have (a bulk load)
+    "rollup_home": "(SELECT DISTINCT (received_at AT TIME ZONE 'Asia/Shanghai')::date AS day, "
+                   "coalesce(home_unit_id, '') AS unit_id FROM case_facts WHERE received_at IS NOT NULL) k",
+    "rollup_outcome": "(SELECT DISTINCT (received_at AT TIME ZONE 'Asia/Shanghai')::date AS day, "
+                      "outcome_unit_id AS unit_id FROM case_facts WHERE received_at IS NOT NULL "
+                      "AND outcome_unit_id IS NOT NULL) k",
+    "rollup_assign": "(SELECT DISTINCT (received_at AT TIME ZONE 'Asia/Shanghai')::date AS day, unit_id "
+                     "FROM assignment_facts WHERE received_at IS NOT NULL AND unit_id IS NOT NULL) k",
+}
+_DAY = ("f.received_at >= (k.day::timestamp AT TIME ZONE 'Asia/Shanghai') "
+        "AND f.received_at < ((k.day + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')")
+
+_REBUILD = {
+    "rollup_home": f"""
+        INSERT INTO rollup_home (day, unit_id, unit_path, received, assigned, escalated, applicant_keys, applicant_at)
+        SELECT k.day, k.unit_id, max(f.home_path), count(*),
+               count(*) FILTER (WHERE f.home_unit_id IS NOT NULL),
+               count(*) FILTER (WHERE f.escalated_levels && CAST(ARRAY{list(UPPER_LEVELS)} AS varchar[])),
+               coalesce(array_agg(hashtextextended(f.applicant_key, 0) ORDER BY f.case_id)
+                        FILTER (WHERE f.applicant_key IS NOT NULL), '{{}}'),
+               coalesce(array_agg(f.received_at ORDER BY f.case_id)
+                        FILTER (WHERE f.applicant_key IS NOT NULL), '{{}}')
+        FROM {{keys}} JOIN case_facts f ON coalesce(f.home_unit_id, '') = k.unit_id AND {_DAY}
+             AND f.merged_into IS NULL
+        GROUP BY k.day, k.unit_id""",
+    "rollup_outcome": f"""
+        INSERT INTO rollup_outcome (day, unit_id, unit_path, with_outcome, resolved, on_time_outcomes,
+                                    resolved_locally, resolved_in_street, answers, satisfied, closed, reopened,
+                                    resolve_hours)
+        SELECT k.day, k.unit_id, max(f.outcome_path), count(*),
+               count(*) FILTER (WHERE f.outcome = 'resolved'), count(*) FILTER (WHERE f.outcome_on_time),
+               count(*) FILTER (WHERE f.outcome = 'resolved' AND f.resolved_level IN {_lit(LOCAL_LEVELS)}),
+               count(*) FILTER (WHERE f.outcome = 'resolved' AND f.resolved_level IN {_lit(STREET_OR_BELOW)}),
+               sum(f.feedback_answers), sum(f.feedback_satisfied), count(*) FILTER (WHERE f.closed_at IS NOT NULL),
+               count(*) FILTER (WHERE f.reopen_count > 0),
+               coalesce(array_agg(f.resolve_hours ORDER BY f.case_id)
+                        FILTER (WHERE f.resolve_hours IS NOT NULL), '{{}}')
+        FROM {{keys}} JOIN case_facts f ON f.outcome_unit_id = k.unit_id AND {_DAY}
+             AND f.outcome IS NOT NULL AND f.merged_into IS NULL
+        GROUP BY k.day, k.unit_id""",
+    "rollup_assign": f"""
+        INSERT INTO rollup_assign (day, unit_id, unit_path, accept_counted, accepted_on_time, accept_minutes)
+        SELECT k.day, k.unit_id, max(f.unit_path),
+               count(*) FILTER (WHERE f.accepted_at IS NOT NULL OR f.accept_overdue),
+               count(*) FILTER (WHERE f.accepted_at IS NOT NULL AND f.accepted_at <= f.accept_due_at),
+               coalesce(array_agg(f.accept_minutes ORDER BY f.assignment_id)
+                        FILTER (WHERE f.accept_minutes IS NOT NULL), '{{}}')
+        FROM {{keys}} JOIN assignment_facts f ON f.unit_id = k.unit_id AND {_DAY}
+        GROUP BY k.day, k.unit_id""",
+}
+
+
+def rebuild(session: Session, keys: dict[str, set[Key]]) -> None:
+    """Recompute the rollup rows of these keys from the facts (in the projection's transaction)."""
+    for table, wanted in keys.items():
+        if not wanted:
+            continue
+        params = {"days": [k[0] for k in wanted], "units": [k[1] for k in wanted]}
+        session.execute(text(f"DELETE FROM {table} r USING unnest(CAST(:days AS date[]), CAST(:units AS text[])) "
+                             "AS k(day, unit_id) WHERE r.day = k.day AND r.unit_id = k.unit_id"), params)
+        session.execute(text(_REBUILD[table].replace("{keys}", _KEYS)), params)
+
+
+async def rebuild_all(session: AsyncSession) -> None:
+    """Every rollup row from the facts (after a bulk load of fact rows; the consumer never needs it)."""
+    for table, keys in _ALL_KEYS.items():
+        await session.execute(text(f"TRUNCATE {table}"))
+        await session.execute(text(_REBUILD[table].replace("{keys}", keys)))
+
+
+MAX_INDEXED_DEPTH = 4
+
+
+def _scope(unit_id: str | None, depth: int | None) -> str:
+    if not unit_id:
+        return ""
+    if depth is not None and 1 <= depth <= MAX_INDEXED_DEPTH:
+        return f" AND unit_path[{int(depth)}] = :u"  # the (unit_path[d], day) index
+    return " AND unit_path @> CAST(ARRAY[:u] AS varchar[])"
+
+
+async def kpi_counts(session: AsyncSession, start_day: date, end_day: date, unit_id: str | None,
+                     depth: int | None = None) -> dict[str, Any]:
+    """The counts and medians ``queries.finish`` turns into KPIs, for the days [start_day, end_day).
+
+    ``depth``: the scope unit's depth in the hierarchy (its path length), so the query can use the depth index.
+    """
+    w = "day >= :d0 AND day < :d1" + _scope(unit_id, depth)
+    sql = f"""
+        WITH h AS (SELECT coalesce(sum(received), 0) AS received, coalesce(sum(assigned), 0) AS assigned,
+                          coalesce(sum(escalated), 0) AS escalated FROM rollup_home WHERE {w}),
+             o AS (SELECT coalesce(sum(with_outcome), 0) AS with_outcome, coalesce(sum(resolved), 0) AS resolved,
+                          coalesce(sum(on_time_outcomes), 0) AS on_time_outcomes,
+                          coalesce(sum(resolved_locally), 0) AS resolved_locally,
+                          coalesce(sum(resolved_in_street), 0) AS resolved_in_street,
+                          coalesce(sum(answers), 0) AS answers, coalesce(sum(satisfied), 0) AS satisfied,
+                          coalesce(sum(closed), 0) AS closed, coalesce(sum(reopened), 0) AS reopened
+                   FROM rollup_outcome WHERE {w}),
+             om AS (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS median_resolve_hours
+                    FROM rollup_outcome, unnest(resolve_hours) AS v WHERE {w}),
+             a AS (SELECT coalesce(sum(accept_counted), 0) AS accept_counted,
+                          coalesce(sum(accepted_on_time), 0) AS accepted_on_time FROM rollup_assign WHERE {w}),
+             am AS (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS median_accept_minutes
+                    FROM rollup_assign, unnest(accept_minutes) AS v WHERE {w}),
+             r AS (SELECT count(*) AS applicants, count(*) FILTER (WHERE gap <= interval '90 days') AS repeat_applicants
+                   FROM (SELECT k, min(gap) AS gap
+                         FROM (SELECT k, t - lag(t) OVER (PARTITION BY k ORDER BY t) AS gap
+                               FROM rollup_home, unnest(applicant_keys, applicant_at) AS u(k, t) WHERE {w}) x
+                         GROUP BY k) y)
+        SELECT * FROM h, o, om, a, am, r"""
+    row = (await session.execute(text(sql), {"d0": start_day, "d1": end_day, "u": unit_id})).mappings().one()
+    return dict(row)
