@@ -183,6 +183,8 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
     amount = float(cmd.amount_involved) if cmd.amount_involved is not None else None
     index = sorted({blind_index(deps.index_key, kind, value) for p in cmd.parties if p.role == PartyRole.APPLICANT
                     for kind, value in (("phone", p.phone), ("id", p.id_number)) if value})
+    # one applicant key for events: the phone's when there is one (people give their phone more often than an ID)
+    applicant = next((i for i in index if i.startswith("phone:")), index[0] if index else None)
     loc = cmd.location
     address_index = blind_index(deps.index_key, "addr", dedup.normalize_address(loc.address)) \
         if loc.address else None
@@ -232,7 +234,9 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
             people_involved=cmd.people_involved, amount_involved=amount,
             location=LocationRef(grid_id=loc.grid_id, lat=loc.lat, lng=loc.lng,
                                  address_sealed=deps.transport.seal(loc.address, aad) if loc.address else None),
-            received_unit_id=user.unit_id, urgent=cmd.urgent, deadline_days=cmd.deadline_days)
+            received_unit_id=user.unit_id, urgent=cmd.urgent, deadline_days=cmd.deadline_days,
+            applicant_key=_event_key(deps, "evt-applicant", applicant) if applicant else None,
+            address_key=_event_key(deps, "evt-address", address_index) if address_index else None)
     classified_by = "staff" if category_confidence is None and request_type_confidence is None else "classifier"
     public = CasePublic(
         id=case_id, code=code, status=status, channel=cmd.channel, request_type=request_type, title=cmd.title,
@@ -277,6 +281,12 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
         body.decode() if idempotency_key else None, idempotency_key, user.sub,
     )
     return CreatedCase(case_id, 1, body)
+
+
+def _event_key(deps: IntakeDeps, kind: str, index: str) -> str:
+    """An opaque key for events, derived from a blind index: stable per applicant/address, so analytics can
+    count repeats, but not the index intake matches on (a consumer cannot probe intake's index with it)."""
+    return blind_index(deps.index_key, kind, index)
 
 
 def _score_duplicates(deps: IntakeDeps, recent: list[tuple[uuid.UUID, str, str, bool]], description: str
