@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -11,11 +13,12 @@ from fastapi import FastAPI
 from routing_svc import handlers
 from routing_svc.api import router
 from routing_svc.handlers import RoutingDeps
+from routing_svc.scheduler import Scheduler
 from routing_svc.settings import RoutingSettings
 from routing_svc.tables import SCHEMA
 from shared.clock import Clock
 from shared.crypto import Sealer
-from shared.events import CaseReceived, Topic
+from shared.events import CaseReceived, FeedbackReceived, Topic
 from shared.runtime import ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -32,7 +35,10 @@ def build_spec(deps: RoutingDeps) -> ServiceSpec:
         description="Org hierarchy, routing rules, assignments and their workflow, SLA clocks.",
         produces=[Topic.CASE, Topic.ORG],
         consumes=[Topic.CASE],
-        handlers={CaseReceived.ce_type: partial(handlers.on_case_received, deps)},  # type: ignore[dict-item]
+        handlers={
+            CaseReceived.ce_type: partial(handlers.on_case_received, deps),  # type: ignore[dict-item]
+            FeedbackReceived.ce_type: partial(handlers.on_feedback_received, deps),  # type: ignore[dict-item]
+        },
         routers=[router],
     )
 
@@ -43,8 +49,25 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
     clock = clock or Clock()
     deps = RoutingDeps(
         clock=clock, pii=Sealer.single(settings.pii_key), transport=Sealer.single(settings.pii_transport_key, "t1"),
-        source=ServiceSpec.source_for(NAME), accept_hours=settings.accept_hours, resolve_hours=settings.resolve_hours,
+        source=ServiceSpec.source_for(NAME), close_after_days=settings.close_after_days,
+        followup_review_days=settings.followup_review_days,
     )
     app = create_service_app(build_spec(deps), settings, clock=clock, **runtime_kwargs)
     app.state.deps = deps
+    scheduler = Scheduler(deps, app.state.runtime.session, interval=settings.scheduler_interval_seconds,
+                          batch_size=settings.scheduler_batch_size)
+    app.state.scheduler = scheduler
+    if settings.scheduler_enabled:
+        inner = app.router.lifespan_context
+
+        @asynccontextmanager
+        async def lifespan(a: FastAPI) -> AsyncIterator[None]:
+            async with inner(a):
+                await scheduler.start()
+                try:
+                    yield
+                finally:
+                    await scheduler.stop()
+
+        app.router.lifespan_context = lifespan
     return app

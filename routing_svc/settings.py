@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import DEV_PII_KEY, ServiceSettings
@@ -12,9 +13,14 @@ class RoutingSettings(ServiceSettings):
     port: int = 8102
     # members' contact data at rest (AES-256-GCM, base64 32 bytes)
     pii_key: str = DEV_PII_KEY
-    # skeleton deadlines in wall-clock hours (the routing issue moves them into rules and working time)
-    accept_hours: float = 2.0
-    resolve_hours: float = 72.0
+    # 销号: close a resolved case this many working days after resolution when no follow-up answer came
+    close_after_days: int = Field(default=5, ge=1, le=60)
+    # followup track (no hard resolve deadline): the review date fq.case.accepted.v1 carries, in working days
+    followup_review_days: int = Field(default=30, ge=1, le=365)
+    # the deadline scheduler: how often it looks for passed deadlines, and how many rows one transaction takes
+    scheduler_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    scheduler_batch_size: int = Field(default=100, ge=1, le=5000)
+    scheduler_enabled: bool = True
 
     def secret_fields(self) -> list[str]:
         return [*super().secret_fields(), "pii_key"]

@@ -68,3 +68,52 @@ class Assignment(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False))
+    # --- the workflow (routing-flow, migration 0003) ---
+    cause: str = Field(default="routed", max_length=16)
+    previous_assignment_id: uuid.UUID | None = Field(default=None)
+    suspended_from: str | None = Field(default=None, max_length=16)
+    suspended_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    pending_extension: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    task_force: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    resolve_span: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))  # None: no hard deadline
+    escalate_on_resolve_overdue: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    accept_overdue_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    resolve_overdue_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    mediation_agreement: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    judicial_confirmation: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    close_due_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    close_reason: str | None = Field(default=None, max_length=16)
+
+
+# --- the assignment workflow (routing-flow) -----------------------------------------------------------
+
+
+class RoutedCase(SQLModel, table=True):
+    """What routing knows of a case (no personal data; the address stays sealed): the facts the rules
+    matched on, kept to re-route after a return, and the counters of returns and reopens."""
+
+    __tablename__ = "routed_cases"
+    __table_args__ = {"schema": SCHEMA}
+
+    case_id: uuid.UUID = Field(primary_key=True)
+    code: str = Field(max_length=32)
+    facts: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    return_count: int = Field(default=0)
+    reopen_count: int = Field(default=0)
+    received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class AssignmentLog(SQLModel, table=True):
+    """The history of an assignment: every action, who took it, when, and its details."""
+
+    __tablename__ = "assignment_log"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    assignment_id: uuid.UUID = Field(index=True)
+    case_id: uuid.UUID
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    action: str = Field(max_length=32)
+    actor: str = Field(max_length=128)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))

@@ -1,0 +1,691 @@
+"""The assignment workflow: routing a received case, and every action on an assignment after that.
+
+Handlers load → call the domain → save (outbox rows included); the caller owns the transaction. Every change of
+the handling unit ends the current assignment (returned / escalated / dispatched / reopened) and starts a new
+one, with the "why" event first and then ``fq.case.assigned.v1`` carrying its ``cause``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing_svc.domain.assignment import Action, AssignmentStatus, IllegalTransition, State, allowed_actions
+from routing_svc.domain.assignment import transition as next_state
+from routing_svc.domain.locate import Located, UnitInfo, locate
+from routing_svc.domain.rules import CaseFacts, Deadlines, Decision, RuleSet
+from routing_svc.schemas import (
+    AcceptBody,
+    ApproveExtensionBody,
+    DispatchBody,
+    EscalateBody,
+    ExtensionBody,
+    ReasonBody,
+    ReopenBody,
+    ResolveBody,
+    ResumeBody,
+)
+from routing_svc.tables import Assignment, AssignmentLog, Member, RoutedCase
+from shared.auth import Principal, Role
+from shared.bus.outbox import add_event
+from shared.clock import SHANGHAI
+from shared.events import CaseAccepted, CaseAssigned, CaseReceived, CaseResolved
+from shared.events.case import (
+    AssignCause,
+    CaseClosed,
+    CaseEscalated,
+    CaseExtended,
+    CaseExtensionRequested,
+    CaseOverdue,
+    CaseReopened,
+    CaseResumed,
+    CaseReturned,
+    CaseSuspended,
+    CloseReason,
+    DeadlineClock,
+    EscalationReason,
+    FeedbackReceived,
+    FeedbackResult,
+    Level,
+    Outcome,
+    ReopenReason,
+    Track,
+)
+from shared.problems import Problem
+from shared.worktime import WorkCalendar, WorkSpan
+
+if TYPE_CHECKING:
+    from routing_svc.handlers import RoutingDeps
+
+log = structlog.get_logger(__name__)
+
+HANDLER_ROLES = (Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
+APPROVER_ROLES = (Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)  # 延期审批: the parent unit's leaders
+DISPATCHER_ROLES = (Role.STREET_ADMIN,)
+SCHEDULER = "scheduler"
+# district 0 … building 4; a village is a community-level unit
+RANK = {Level.DISTRICT: 0, Level.STREET: 1, Level.COMMUNITY: 2, Level.VILLAGE: 2, Level.GRID: 3, Level.BUILDING: 4}
+
+
+@dataclass
+class Context:
+    """What routing decisions need, loaded once per transaction (a consumer batch, a request, a scheduler tick)."""
+
+    rules: RuleSet
+    calendar: WorkCalendar
+    units: dict[str, UnitInfo]
+
+
+async def context(session: AsyncSession, deps: RoutingDeps) -> Context:
+    ctx: Context | None = session.info.get("routing_ctx")
+    if ctx is None:
+        ctx = Context(await deps.rules.get(session), await deps.calendar.get(session), await deps.units.get(session))
+        session.info["routing_ctx"] = ctx
+    return ctx
+
+
+def span_doc(span: WorkSpan | None) -> dict[str, Any] | None:
+    return None if span is None else {"days": span.days, "hours": span.hours}
+
+
+def span_of(doc: dict[str, Any]) -> WorkSpan:
+    return WorkSpan(hours=float(doc.get("hours", 0)), days=int(doc.get("days", 0)))
+
+
+def state_of(a: Assignment) -> State:
+    return State(AssignmentStatus(a.status),
+                 suspended_from=AssignmentStatus(a.suspended_from) if a.suspended_from else None,
+                 extension_pending=a.pending_extension is not None)
+
+
+def _record(session: AsyncSession, a: Assignment, at: datetime, action: str, actor: str, **detail: Any) -> None:
+    session.add(AssignmentLog(assignment_id=a.id, case_id=a.case_id, at=at, action=action, actor=actor,
+                              detail={k: v.isoformat() if isinstance(v, datetime) else v for k, v in detail.items()}))
+
+
+# --- routing a received case ---------------------------------------------------------------------------
+
+
+def facts_doc(event: CaseReceived) -> dict[str, Any]:
+    """What routing keeps of a case to re-route it later: facts and the (still sealed) location."""
+    return {
+        "channel": event.channel.value, "request_type": event.request_type.value, "category": event.category,
+        "risk_level": event.risk_level.value, "risk_signals": sorted(event.risk_signals),
+        "people_involved": event.people_involved, "amount_involved": event.amount_involved,
+        "urgent": event.urgent, "deadline_days": event.deadline_days,
+        "location": event.location.model_dump(), "received_unit_id": event.received_unit_id,
+    }
+
+
+def case_facts(doc: dict[str, Any], unit: UnitInfo, now: datetime, calendar: WorkCalendar) -> CaseFacts:
+    return CaseFacts(
+        category=doc.get("category"), request_type=doc["request_type"], risk_level=doc["risk_level"],
+        risk_signals=frozenset(doc.get("risk_signals") or ()), channel=doc["channel"],
+        people_involved=doc.get("people_involved"), amount_involved=doc.get("amount_involved"),
+        unit_path=tuple(unit.path), unit_level=unit.level, local_time=now.astimezone(SHANGHAI),
+        working_time=calendar.is_working_time(now),
+        deadline_days=doc.get("deadline_days"), urgent=bool(doc.get("urgent")),
+    )
+
+
+def target_unit(units: dict[str, UnitInfo], located: UnitInfo, decision: Decision) -> UnitInfo:
+    """The decided unit, or the located unit's ancestor at the decided level (never below the located unit)."""
+    if decision.unit_id and decision.unit_id in units:
+        return units[decision.unit_id]
+    unit = located
+    if unit.level == Level.BUILDING and unit.parent_id in units:
+        unit = units[unit.parent_id]
+    if decision.level is None:
+        return unit
+    want = RANK[Level(decision.level)]
+    for uid in reversed(unit.path):
+        u = units.get(uid)
+        if u is not None and RANK[u.level] <= want:
+            return u
+    return unit
+
+
+def _locate(doc: dict[str, Any], deps: RoutingDeps, case_id: uuid.UUID, units: dict[str, UnitInfo]) -> Located | None:
+    loc = doc.get("location") or {}
+    address = None
+    if loc.get("address_sealed"):
+        address = deps.transport.open(loc["address_sealed"], str(case_id).encode())
+    return locate(loc.get("grid_id"), address, units)
+
+
+async def on_case_received(deps: RoutingDeps, session: AsyncSession, event: CaseReceived, _env: object) -> None:
+    """Locate the case, evaluate the active rules, climb to the decided level and assign with working-time clocks."""
+    if await session.get(RoutedCase, event.case_id) is not None:
+        return  # routed already (a re-delivery under another event id)
+    ctx = await context(session, deps)
+    doc = facts_doc(event)
+    located = _locate(doc, deps, event.case_id, ctx.units)
+    if located is None:
+        raise LookupError("no org units imported yet: cannot route")  # retried, then dead-lettered
+    now = deps.clock.now()
+    decision = ctx.rules.evaluate(case_facts(doc, located.unit, now, ctx.calendar))
+    unit = target_unit(ctx.units, located.unit, decision)
+    session.add(RoutedCase(case_id=event.case_id, code=event.code, facts=doc, received_at=now))
+    await start_assignment(
+        session, deps, ctx, case_id=event.case_id, case_code=event.code, unit=unit, track=decision.track,
+        forces=list(decision.forces), deadlines=decision.deadlines, rule_id=decision.rule_id,
+        explanation=f"{located.explanation}; {decision.explanation}", cause=AssignCause.ROUTED, previous=None,
+        task_force=_task_force(decision, ctx.calendar, now),
+    )
+    log.info("case_assigned", unit_id=unit.id, rule_id=decision.rule_id, method=located.method)
+
+
+def _task_force(decision: Decision, calendar: WorkCalendar, now: datetime) -> dict[str, Any] | None:
+    tf = decision.task_force
+    return None if tf is None else {"lead": tf.lead, "plan_due_at": calendar.add(now, tf.plan)}
+
+
+async def start_assignment(
+    session: AsyncSession, deps: RoutingDeps, ctx: Context, *, case_id: uuid.UUID, case_code: str, unit: UnitInfo,
+    track: Track, forces: list[str], deadlines: Deadlines, rule_id: str, explanation: str, cause: AssignCause,
+    previous: Assignment | None, task_force: dict[str, Any] | None = None, actor: str = "routing",
+) -> Assignment:
+    now = deps.clock.now()
+    if previous is not None:
+        await session.flush()  # the previous assignment leaves the "current" set before the new one enters it
+    a = Assignment(
+        case_id=case_id, case_code=case_code, unit_id=unit.id, unit_path=list(unit.path), level=unit.level.value,
+        track=Track(track).value, forces=forces, status=AssignmentStatus.ASSIGNED.value,
+        accept_due_at=ctx.calendar.add(now, deadlines.accept), rule_id=rule_id[:64], explanation=explanation,
+        created_at=now, updated_at=now, cause=cause.value,
+        previous_assignment_id=previous.id if previous else None, resolve_span=span_doc(deadlines.resolve),
+        escalate_on_resolve_overdue=deadlines.escalate_on_resolve_overdue,
+        task_force={**task_force, "plan_due_at": task_force["plan_due_at"].isoformat()} if task_force else None,
+    )
+    session.add(a)
+    _record(session, a, now, "assigned", actor, cause=cause.value, unit_id=unit.id, accept_due_at=a.accept_due_at)
+    await add_event(session, CaseAssigned(
+        case_id=case_id, at=now, assignment_id=a.id, case_code=case_code, unit_id=unit.id, unit_name=unit.name,
+        unit_path=list(unit.path), level=unit.level, track=Track(track), forces=forces,
+        accept_due_at=a.accept_due_at, rule_id=a.rule_id, explanation=explanation, cause=cause,
+        previous_assignment_id=a.previous_assignment_id, task_force=task_force is not None,
+    ), source=deps.source)
+    return a
+
+
+async def _handover(session: AsyncSession, deps: RoutingDeps, ctx: Context, a: Assignment, unit: UnitInfo,
+                    cause: AssignCause, explanation: str, actor: str) -> Assignment:
+    """A new assignment of the same case to ``unit``, keeping its track and forces; deadlines for its level."""
+    deadlines = ctx.rules.deadlines_for(unit.level, Track(a.track))
+    return await start_assignment(
+        session, deps, ctx, case_id=a.case_id, case_code=a.case_code, unit=unit, track=Track(a.track),
+        forces=list(a.forces), deadlines=deadlines, rule_id=a.rule_id, explanation=explanation, cause=cause,
+        previous=a, task_force=_task_force_of(a), actor=actor,
+    )
+
+
+def _task_force_of(a: Assignment) -> dict[str, Any] | None:
+    if not a.task_force:
+        return None
+    return {"lead": a.task_force["lead"], "plan_due_at": datetime.fromisoformat(a.task_force["plan_due_at"])}
+
+
+# --- loading and authorising ---------------------------------------------------------------------------
+
+
+async def passed_through(session: AsyncSession, case_id: uuid.UUID, user: Principal) -> bool:
+    """Whether the caller's unit handled (or is above a unit that handled) the case: read-only sight."""
+    if user.unit_id is None:
+        return False
+    row = (await session.execute(
+        select(Assignment.id).where(Assignment.case_id == case_id,
+                                    Assignment.unit_path.contains([user.unit_id])).limit(1)  # type: ignore[attr-defined]
+    )).first()
+    return row is not None
+
+
+async def get_assignment(session: AsyncSession, assignment_id: uuid.UUID, user: Principal,
+                         *, for_update: bool = False) -> Assignment:
+    """An assignment the caller may see: in its subtree, or of a case that passed through its unit."""
+    stmt = select(Assignment).where(Assignment.id == assignment_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    a = (await session.execute(stmt)).scalar_one_or_none()
+    if a is None or not (user.can_see(a.unit_path) or await passed_through(session, a.case_id, user)):
+        raise Problem(404, "assignment_not_found", f"no assignment {assignment_id} in your scope")
+    structlog.contextvars.bind_contextvars(case_id=str(a.case_id))
+    return a
+
+
+def may_act(a: Assignment, user: Principal) -> bool:
+    return user.can_see(a.unit_path)
+
+
+def check_version(a: Assignment, if_match: int | None) -> None:
+    if if_match is not None and if_match != a.version:
+        raise Problem(412, "version_mismatch", f"the assignment is at version {a.version}, not {if_match}",
+                      current_version=a.version)
+
+
+def illegal(state: State, action: Action, detail: str | None = None) -> Problem:
+    exc = IllegalTransition(state, action)
+    return Problem(409, "illegal_transition", detail or str(exc), allowed_actions=exc.allowed)
+
+
+async def _load(session: AsyncSession, assignment_id: uuid.UUID, user: Principal, action: Action,
+                if_match: int | None) -> tuple[Assignment, State]:
+    """Lock the assignment, check scope (404 / 403 read-only), version (412) and the transition (409)."""
+    a = await get_assignment(session, assignment_id, user, for_update=True)
+    if not may_act(a, user):
+        raise Problem(403, "read_only", "the case passed through your unit: you can see it but not act on it")
+    check_version(a, if_match)
+    state = state_of(a)
+    try:
+        return a, next_state(state, action)
+    except IllegalTransition as exc:
+        raise illegal(state, action) from exc
+
+
+def _apply(a: Assignment, state: State, now: datetime) -> None:
+    a.status = state.status.value
+    a.suspended_from = state.suspended_from.value if state.suspended_from else None
+    if not state.extension_pending:
+        a.pending_extension = None
+    a.updated_at = now
+    a.version += 1
+
+
+def _unit(ctx: Context, unit_id: str) -> UnitInfo:
+    unit = ctx.units.get(unit_id)
+    if unit is None:
+        raise Problem(409, "unit_inactive", f"unit {unit_id} is not an active unit")
+    return unit
+
+
+async def next_level_up(session: AsyncSession, ctx: Context, unit_path: list[str]) -> UnitInfo | None:
+    """The nearest active ancestor that has members with a handling role (a unit without handlers is skipped)."""
+    ancestors = [u for u in reversed(unit_path[:-1]) if u in ctx.units]
+    if not ancestors:
+        return None
+    staffed = set((await session.execute(
+        select(Member.unit_id).where(Member.unit_id.in_(ancestors), Member.active.is_(True),  # type: ignore[attr-defined]
+                                     Member.roles.overlap([r.value for r in HANDLER_ROLES]))  # type: ignore[attr-defined]
+    )).scalars())
+    return next((ctx.units[u] for u in ancestors if u in staffed), None)
+
+
+def _street_of(ctx: Context, unit_path: list[str]) -> UnitInfo | None:
+    street = next((ctx.units[u] for u in reversed(unit_path) if u in ctx.units
+                   and ctx.units[u].level == Level.STREET), None)
+    if street is None:
+        street = next(iter(sorted((u for u in ctx.units.values() if u.level == Level.STREET), key=lambda u: u.id)),
+                      None)
+    return street
+
+
+# --- actions -------------------------------------------------------------------------------------------
+
+
+async def accept(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
+                 body: AcceptBody, if_match: int | None) -> Assignment:
+    a, state = await _load(session, assignment_id, user, Action.ACCEPT, if_match)
+    ctx = await context(session, deps)
+    now = deps.clock.now()
+    _apply(a, state, now)
+    a.accepted_by, a.accepted_at = user.sub, now
+    if a.resolve_span is not None:
+        a.resolve_due_at = ctx.calendar.add(now, span_of(a.resolve_span))
+        event_due = a.resolve_due_at
+    else:  # followup track: no hard deadline; the event carries the review date, the scheduler never fires
+        event_due = ctx.calendar.add(now, WorkSpan(days=deps.followup_review_days))
+        a.resolve_due_at = event_due
+    _record(session, a, now, "accept", user.sub, note=body.note, resolve_due_at=a.resolve_due_at)
+    await add_event(session, CaseAccepted(
+        case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, accepted_by=user.sub,
+        resolve_due_at=event_due, accepted_on_time=now <= a.accept_due_at,
+    ), source=deps.source)
+    return a
+
+
+async def return_case(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
+                      body: ReasonBody, if_match: int | None) -> Assignment:
+    """退单: re-route without the units that returned it; the second return goes to the street centre."""
+    a, state = await _load(session, assignment_id, user, Action.RETURN, if_match)
+    ctx = await context(session, deps)
+    if RANK[Level(a.level)] <= RANK[Level.STREET]:
+        raise illegal(state_of(a), Action.RETURN,
+                      "the street centre decides: dispatch the case instead of returning it")
+    now = deps.clock.now()
+    routed = (await session.execute(
+        select(RoutedCase).where(RoutedCase.case_id == a.case_id).with_for_update())).scalar_one()
+    routed.return_count += 1
+    _apply(a, state, now)
+    _record(session, a, now, "return", user.sub, reason=body.reason)
+    await add_event(session, CaseReturned(
+        case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, level=Level(a.level), reason=body.reason,
+        returned_by=user.sub, return_count=routed.return_count,
+    ), source=deps.source)
+    returned = set((await session.execute(
+        select(Assignment.unit_id).where(Assignment.case_id == a.case_id,
+                                         Assignment.status == AssignmentStatus.RETURNED.value)
+    )).scalars()) | {a.unit_id}
+    street = _street_of(ctx, a.unit_path)
+    if routed.return_count < 2:
+        units = {k: u for k, u in ctx.units.items() if k not in returned}
+        located = _locate(routed.facts, deps, a.case_id, units)
+        if located is not None and located.method != "triage":
+            decision = ctx.rules.evaluate(case_facts(routed.facts, located.unit, now, ctx.calendar))
+            unit = target_unit(units, located.unit, decision)
+            if unit.id not in returned and unit.level != Level.BUILDING:
+                return await start_assignment(
+                    session, deps, ctx, case_id=a.case_id, case_code=a.case_code, unit=unit, track=decision.track,
+                    forces=list(decision.forces), deadlines=decision.deadlines, rule_id=decision.rule_id,
+                    explanation=f"re-routed after a return by {a.unit_id}: {located.explanation}; "
+                                f"{decision.explanation}", cause=AssignCause.RETURNED, previous=a, actor=user.sub,
+                    task_force=_task_force_of(a))
+        if street is None:
+            raise Problem(409, "no_street_centre", "no street centre to take the returned case")
+        return await _handover(session, deps, ctx, a, street, AssignCause.RETURNED,
+                               f"returned by {a.unit_id} and no other unit located: street centre {street.id} "
+                               "decides", user.sub)
+    if street is None:
+        raise Problem(409, "no_street_centre", "no street centre to take the returned case")
+    return await _handover(session, deps, ctx, a, street, AssignCause.DECIDED,
+                           f"returned {routed.return_count} times: the street centre {street.id} decides", user.sub)
+
+
+async def request_extension(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
+                            body: ExtensionBody, if_match: int | None) -> Assignment:
+    a, state = await _load(session, assignment_id, user, Action.REQUEST_EXTENSION, if_match)
+    clock, due = _running_clock(a)
+    if due is None or (a.resolve_span is None and clock == DeadlineClock.RESOLVE):
+        raise illegal(state_of(a), Action.REQUEST_EXTENSION, "the case has no hard deadline to extend")
+    if body.due_at <= due:
+        raise Problem(422, "validation_failed", "the wanted deadline must be later than the current one",
+                      errors=[{"field": "due_at", "reason": f"not after the current deadline {due.isoformat()}",
+                               "code": "not_later"}])
+    now = deps.clock.now()
+    _apply(a, state, now)
+    a.pending_extension = {"clock": clock.value, "reason": body.reason, "requested_due_at": body.due_at.isoformat(),
+                           "requested_by": user.sub, "requested_at": now.isoformat()}
+    _record(session, a, now, "request_extension", user.sub, clock=clock.value, reason=body.reason,
+            requested_due_at=body.due_at)
+    await add_event(session, CaseExtensionRequested(
+        case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, clock=clock, reason=body.reason,
+        requested_by=user.sub, requested_due_at=body.due_at,
+    ), source=deps.source)
+    return a
+
+
+def _running_clock(a: Assignment) -> tuple[DeadlineClock, datetime | None]:
+    status = AssignmentStatus(a.suspended_from or a.status)
+    if status == AssignmentStatus.ASSIGNED:
+        return DeadlineClock.ACCEPT, a.accept_due_at
+    return DeadlineClock.RESOLVE, a.resolve_due_at
+
+
+def _check_approver(a: Assignment, user: Principal) -> None:
+    """Only the leaders of a unit above the handling unit decide its extension (not the unit itself)."""
+    if user.is_global:
+        return
+    if not user.has_any(*APPROVER_ROLES) or user.unit_id not in a.unit_path[:-1]:
+        raise Problem(403, "not_approver", "an extension is decided by the leaders of the parent unit")
+
+
+async def decide_extension(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
+                           body: ApproveExtensionBody | ReasonBody, approve: bool,
+                           if_match: int | None) -> Assignment:
+    action = Action.APPROVE_EXTENSION if approve else Action.REJECT_EXTENSION
+    a, state = await _load(session, assignment_id, user, action, if_match)
+    _check_approver(a, user)
+    assert a.pending_extension is not None
+    pending = dict(a.pending_extension)
+    clock = DeadlineClock(pending["clock"])
+    now = deps.clock.now()
+    _apply(a, state, now)
+    if not approve:
+        _record(session, a, now, "reject_extension", user.sub, reason=getattr(body, "reason", None),
+                requested_due_at=pending["requested_due_at"])
+        return a
+    new_due = getattr(body, "due_at", None) or datetime.fromisoformat(pending["requested_due_at"])
+    previous = a.accept_due_at if clock == DeadlineClock.ACCEPT else a.resolve_due_at
+    assert previous is not None
+    if clock == DeadlineClock.ACCEPT:
+        a.accept_due_at, a.accept_overdue_at = new_due, None
+    else:
+        a.resolve_due_at, a.resolve_overdue_at = new_due, None
+    _record(session, a, now, "approve_extension", user.sub, clock=clock.value, previous_due_at=previous,
+            new_due_at=new_due, note=getattr(body, "note", None))
+    await add_event(session, CaseExtended(
+        case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, clock=clock, reason=pending["reason"],
+        approved_by=user.sub, previous_due_at=previous, new_due_at=new_due,
+    ), source=deps.source)
+    return a
+
+
+async def suspend(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
+                  body: ReasonBody, if_match: int | None) -> Assignment:
+    a, state = await _load(session, assignment_id, user, Action.SUSPEND, if_match)
+    now = deps.clock.now()
+    _apply(a, state, now)
+    a.suspended_at = now
+    _record(session, a, now, "suspend", user.sub, reason=body.reason)
+    await add_event(session, CaseSuspended(case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id,
+                                           reason=body.reason, suspended_by=user.sub), source=deps.source)
+    return a
+
+
+async def resume(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
+                 body: ResumeBody, if_match: int | None) -> Assignment:
+    """The running clock's deadline moves by the working time the assignment was suspended."""
+    a, state = await _load(session, assignment_id, user, Action.RESUME, if_match)
+    ctx = await context(session, deps)
+    now = deps.clock.now()
+    assert a.suspended_at is not None
+    paused = ctx.calendar.working_seconds(a.suspended_at, now)
+    shift = WorkSpan(hours=paused / 3600)
+    _apply(a, state, now)
+    a.suspended_at = None
+    accept_due = resolve_due = None
+    if state.status == AssignmentStatus.ASSIGNED:
+        a.accept_due_at = accept_due = ctx.calendar.add(a.accept_due_at, shift) if paused > 0 else a.accept_due_at
+    elif a.resolve_due_at is not None:
+        a.resolve_due_at = resolve_due = ctx.calendar.add(a.resolve_due_at, shift) if paused > 0 else a.resolve_due_at
+    _record(session, a, now, "resume", user.sub, note=body.note, paused_working_seconds=paused,
+            accept_due_at=accept_due, resolve_due_at=resolve_due)
+    await add_event(session, CaseResumed(case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id,
+                                         resumed_by=user.sub, accept_due_at=accept_due, resolve_due_at=resolve_due),
+                    source=deps.source)
+    return a
+
+
+async def escalate(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
+                   body: EscalateBody, if_match: int | None) -> Assignment:
+    """提级 on request: to the next level up that has handlers. Returns the new assignment."""
+    a, state = await _load(session, assignment_id, user, Action.ESCALATE, if_match)
+    ctx = await context(session, deps)
+    up = await next_level_up(session, ctx, a.unit_path)
+    if up is None:
+        raise illegal(state_of(a), Action.ESCALATE, "no level above this unit has handlers to escalate to")
+    return await escalate_to(session, deps, ctx, a, state, up, EscalationReason.REQUEST, body.reason, user.sub)
+
+
+async def escalate_to(session: AsyncSession, deps: RoutingDeps, ctx: Context, a: Assignment, state: State,
+                      up: UnitInfo, reason: EscalationReason, note: str, actor: str) -> Assignment:
+    now = deps.clock.now()
+    _apply(a, state, now)
+    _record(session, a, now, "escalate", actor, reason=reason.value, note=note, to_unit_id=up.id)
+    await add_event(session, CaseEscalated(
+        case_id=a.case_id, at=now, assignment_id=a.id, from_unit_id=a.unit_id, from_level=Level(a.level),
+        to_unit_id=up.id, to_level=up.level, reason=reason, note=note, escalated_by=actor,
+    ), source=deps.source)
+    return await _handover(session, deps, ctx, a, up, AssignCause.ESCALATED,
+                           f"escalated from {a.unit_id} ({reason.value}{': ' + note if note else ''})", actor)
+
+
+async def dispatch(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
+                   body: DispatchBody, if_match: int | None) -> Assignment:
+    """The street centre sends the case to a unit it chooses (e.g. after two returns). Returns the new assignment."""
+    a, state = await _load(session, assignment_id, user, Action.DISPATCH, if_match)
+    if Level(a.level) != Level.STREET:
+        raise illegal(state_of(a), Action.DISPATCH, "only the street centre dispatches a case it holds")
+    if not (user.is_global or user.has_any(*DISPATCHER_ROLES)):
+        raise Problem(403, "forbidden_role", "dispatching is for the street centre's admins")
+    ctx = await context(session, deps)
+    unit = ctx.units.get(body.unit_id)
+    if unit is None or a.unit_id not in unit.path or unit.id == a.unit_id or unit.level == Level.BUILDING:
+        raise Problem(422, "validation_failed", f"unit {body.unit_id} is not a handling unit under {a.unit_id}",
+                      errors=[{"field": "unit_id", "reason": "not an active handling unit in the street's subtree",
+                               "code": "invalid_unit"}])
+    now = deps.clock.now()
+    _apply(a, state, now)
+    _record(session, a, now, "dispatch", user.sub, to_unit_id=unit.id, note=body.note)
+    return await _handover(session, deps, ctx, a, unit, AssignCause.DECIDED,
+                           f"dispatched by the street centre {a.unit_id} to {unit.id}"
+                           f"{': ' + body.note if body.note else ''}", user.sub)
+
+
+async def resolve(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
+                  body: ResolveBody, if_match: int | None) -> Assignment:
+    a, state = await _load(session, assignment_id, user, Action.RESOLVE, if_match)
+    ctx = await context(session, deps)
+    now = deps.clock.now()
+    _apply(a, state, now)
+    a.resolved_by, a.resolved_at = user.sub, now
+    a.outcome, a.outcome_note = body.outcome.value, body.note
+    a.mediation_agreement, a.judicial_confirmation = body.mediation_agreement, body.judicial_confirmation
+    a.close_due_at = ctx.calendar.add(now, WorkSpan(days=deps.close_after_days))
+    _record(session, a, now, "resolve", user.sub, outcome=body.outcome.value,
+            mediation_agreement=body.mediation_agreement, judicial_confirmation=body.judicial_confirmation)
+    await add_event(session, CaseResolved(
+        case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, level=Level(a.level),
+        outcome=Outcome(body.outcome), resolved_by=user.sub,
+        resolved_on_time=a.resolve_span is None or a.resolve_due_at is None or now <= a.resolve_due_at,
+        mediation_agreement=body.mediation_agreement, judicial_confirmation=body.judicial_confirmation,
+    ), source=deps.source)
+    return a
+
+
+# --- after resolution: reopen (重办) and close (销号) ---------------------------------------------------
+
+
+async def current_assignment(session: AsyncSession, case_id: uuid.UUID, *, for_update: bool = False
+                             ) -> Assignment | None:
+    stmt = select(Assignment).where(Assignment.case_id == case_id,
+                                    Assignment.status.in_([s.value for s in (  # type: ignore[attr-defined]
+                                        AssignmentStatus.ASSIGNED, AssignmentStatus.ACCEPTED,
+                                        AssignmentStatus.SUSPENDED, AssignmentStatus.RESOLVED,
+                                        AssignmentStatus.CLOSED)]))
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def reopen(session: AsyncSession, deps: RoutingDeps, a: Assignment, reason: ReopenReason, actor: str,
+                 note: str = "") -> Assignment:
+    """Back to the resolving unit; from the second reopen on, one level up (the next level with handlers)."""
+    state = state_of(a)
+    try:
+        new_state = next_state(state, Action.REOPEN)
+    except IllegalTransition as exc:
+        raise illegal(state, Action.REOPEN) from exc
+    ctx = await context(session, deps)
+    routed = (await session.execute(
+        select(RoutedCase).where(RoutedCase.case_id == a.case_id).with_for_update())).scalar_one()
+    routed.reopen_count += 1
+    unit = _unit(ctx, a.unit_id)
+    if routed.reopen_count >= 2:
+        unit = await next_level_up(session, ctx, a.unit_path) or unit
+    now = deps.clock.now()
+    _apply(a, new_state, now)
+    _record(session, a, now, "reopen", actor, reason=reason.value, note=note, reopen_count=routed.reopen_count)
+    await add_event(session, CaseReopened(case_id=a.case_id, at=now, previous_assignment_id=a.id, reason=reason,
+                                          reopen_count=routed.reopen_count, reopened_by=actor), source=deps.source)
+    why = {ReopenReason.UNSATISFIED_FEEDBACK: "unsatisfied follow-up", ReopenReason.HOTLINE_REDO: "12345 redo",
+           ReopenReason.STAFF: "reopened by staff"}[reason]
+    where = "the resolving unit" if unit.id == a.unit_id else f"one level up from {a.unit_id}"
+    return await _handover(session, deps, ctx, a, unit, AssignCause.REOPENED,
+                           f"reopened ({why}, #{routed.reopen_count}): {where}", actor)
+
+
+async def reopen_by_request(session: AsyncSession, deps: RoutingDeps, case_id: uuid.UUID, user: Principal,
+                            body: ReopenBody) -> Assignment:
+    a = await current_assignment(session, case_id, for_update=True)
+    if a is None or not (user.can_see(a.unit_path) or await passed_through(session, case_id, user)):
+        raise Problem(404, "case_not_found", f"no routing for case {case_id} in your scope")
+    return await reopen(session, deps, a, body.reason, user.sub, body.note or "")
+
+
+async def close(session: AsyncSession, deps: RoutingDeps, a: Assignment, reason: CloseReason, actor: str) -> None:
+    new_state = next_state(state_of(a), Action.CLOSE)
+    now = deps.clock.now()
+    _apply(a, new_state, now)
+    a.closed_at, a.close_reason = now, reason.value
+    _record(session, a, now, "close", actor, reason=reason.value)
+    await add_event(session, CaseClosed(case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id,
+                                        reason=reason, closed_by=actor), source=deps.source)
+
+
+async def on_feedback_received(deps: RoutingDeps, session: AsyncSession, event: FeedbackReceived,
+                               _env: object) -> None:
+    """回访: unsatisfied → reopen (重办); satisfied or unreached → close (销号)."""
+    a = await current_assignment(session, event.case_id, for_update=True)
+    if a is None or a.status != AssignmentStatus.RESOLVED.value:
+        log.info("feedback_ignored", status=a.status if a else None)  # e.g. closed already by the no-answer window
+        return
+    actor = f"feedback:{event.source}"
+    if event.result == FeedbackResult.UNSATISFIED:
+        await reopen(session, deps, a, ReopenReason.UNSATISFIED_FEEDBACK, actor)
+    else:
+        await close(session, deps, a,
+                    CloseReason.SATISFIED if event.result == FeedbackResult.SATISFIED else CloseReason.NO_ANSWER, actor)
+
+
+# --- the scheduler's effects (one locked row at a time) -------------------------------------------------
+
+
+async def accept_overdue(session: AsyncSession, deps: RoutingDeps, a: Assignment) -> None:
+    """签收超时: overdue event, then escalate (timeout) to the next level with handlers, if there is one."""
+    ctx = await context(session, deps)
+    up = await next_level_up(session, ctx, a.unit_path)
+    now = deps.clock.now()
+    await add_event(session, CaseOverdue(
+        case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, unit_path=list(a.unit_path),
+        level=Level(a.level), clock=DeadlineClock.ACCEPT, due_at=a.accept_due_at, escalated=up is not None,
+    ), source=deps.source)
+    a.accept_overdue_at = now
+    _record(session, a, now, "overdue", SCHEDULER, clock=DeadlineClock.ACCEPT.value, due_at=a.accept_due_at,
+            escalated=up is not None)
+    if up is not None:
+        await escalate_to(session, deps, ctx, a, next_state(state_of(a), Action.ESCALATE), up,
+                          EscalationReason.TIMEOUT, "accept deadline missed", SCHEDULER)
+    else:
+        a.version += 1
+
+
+async def resolve_overdue(session: AsyncSession, deps: RoutingDeps, a: Assignment) -> None:
+    """办结超期: overdue event once for supervision (督办); escalate when the decision's deadlines say so."""
+    ctx = await context(session, deps)
+    up = await next_level_up(session, ctx, a.unit_path) if a.escalate_on_resolve_overdue else None
+    now = deps.clock.now()
+    assert a.resolve_due_at is not None
+    await add_event(session, CaseOverdue(
+        case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, unit_path=list(a.unit_path),
+        level=Level(a.level), clock=DeadlineClock.RESOLVE, due_at=a.resolve_due_at, escalated=up is not None,
+    ), source=deps.source)
+    a.resolve_overdue_at = now
+    _record(session, a, now, "overdue", SCHEDULER, clock=DeadlineClock.RESOLVE.value, due_at=a.resolve_due_at,
+            escalated=up is not None)
+    if up is not None:
+        await escalate_to(session, deps, ctx, a, next_state(state_of(a), Action.ESCALATE), up,
+                          EscalationReason.TIMEOUT, "resolve deadline missed", SCHEDULER)
+    else:
+        a.version += 1
+
+
+async def close_unanswered(session: AsyncSession, deps: RoutingDeps, a: Assignment) -> None:
+    await close(session, deps, a, CloseReason.NO_ANSWER, SCHEDULER)
+
+
+__all__ = ["allowed_actions"]
