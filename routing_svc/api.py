@@ -171,7 +171,13 @@ async def _detail(session: SessionDep, a: Assignment, user: Principal) -> Assign
         "escalate_on_resolve_overdue": a.escalate_on_resolve_overdue, "mediation_agreement": a.mediation_agreement,
         "judicial_confirmation": a.judicial_confirmation, "read_only": read_only,
         "allowed_actions": [] if read_only else workflow.allowed_actions(workflow.state_of(a)),
-        "history": [HistoryEntry(at=h.at, action=h.action, actor=h.actor, detail=h.detail) for h in history],
+        "history": [
+            HistoryEntry(at=a.created_at, action="assigned", actor="routing",
+                         detail={"cause": a.cause, "unit_id": a.unit_id, "accept_due_at": a.accept_due_at.isoformat(),
+                                 "previous_assignment_id": str(a.previous_assignment_id)
+                                 if a.previous_assignment_id else None}),
+            *(HistoryEntry(at=h.at, action=h.action, actor=h.actor, detail=h.detail) for h in history),
+        ],
     })
 
 
@@ -312,6 +318,18 @@ async def reopen(case_id: uuid.UUID, request: Request, session: SessionDep, user
     return await _respond(session, a, user, response)
 
 
+def _succession(rows: list[Assignment]) -> list[Assignment]:
+    """Assignments in the order they followed each other (``previous_assignment_id``), not by timestamp alone."""
+    after = {a.previous_assignment_id: a for a in rows}
+    chain: list[Assignment] = []
+    nxt = after.get(None)
+    while nxt is not None and len(chain) < len(rows):
+        chain.append(nxt)
+        nxt = after.get(nxt.id)
+    seen = {a.id for a in chain}
+    return chain + [a for a in rows if a.id not in seen]
+
+
 @router.get("/cases/{case_id}/routing", response_model=CaseRouting, tags=["assignments"])
 async def case_routing(case_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> CaseRouting:
     """The current assignment and the full history of a case (also for units it passed through)."""
@@ -320,6 +338,6 @@ async def case_routing(case_id: uuid.UUID, session: SessionDep, user: CurrentUse
     )).scalars())
     if not rows or not any(user.can_see(a.unit_path) for a in rows):
         raise Problem(404, "case_not_found", f"no routing for case {case_id} in your scope")
-    history = [_public(a) for a in rows]
+    history = [_public(a) for a in _succession(rows)]
     current = next((h for h in reversed(history) if AssignmentStatus(h.status) not in HANDED_ON), history[-1])
     return CaseRouting(case_id=case_id, current=current, history=history)

@@ -84,24 +84,11 @@ class Assignment(SQLModel, table=True):
     close_due_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     close_reason: str | None = Field(default=None, max_length=16)
+    # the case's facts the rules matched on (no personal data; the address stays sealed), to re-route it later
+    facts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
 
 
 # --- the assignment workflow (routing-flow) -----------------------------------------------------------
-
-
-class RoutedCase(SQLModel, table=True):
-    """What routing knows of a case (no personal data; the address stays sealed): the facts the rules
-    matched on, kept to re-route after a return, and the counters of returns and reopens."""
-
-    __tablename__ = "routed_cases"
-    __table_args__ = {"schema": SCHEMA}
-
-    case_id: uuid.UUID = Field(primary_key=True)
-    code: str = Field(max_length=32)
-    facts: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
-    return_count: int = Field(default=0)
-    reopen_count: int = Field(default=0)
-    received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class AssignmentLog(SQLModel, table=True):

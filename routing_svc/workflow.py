@@ -7,13 +7,15 @@ one, with the "why" event first and then ``fq.case.assigned.v1`` carrying its ``
 
 from __future__ import annotations
 
+import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.domain.assignment import Action, AssignmentStatus, IllegalTransition, State, allowed_actions
@@ -31,11 +33,12 @@ from routing_svc.schemas import (
     ResolveBody,
     ResumeBody,
 )
-from routing_svc.tables import Assignment, AssignmentLog, Member, RoutedCase
+from routing_svc.tables import SCHEMA, Assignment, AssignmentLog, Member
 from shared.auth import Principal, Role
 from shared.bus.outbox import add_event
+from shared.bus.tables import notify_channel
 from shared.clock import SHANGHAI
-from shared.events import CaseAccepted, CaseAssigned, CaseReceived, CaseResolved
+from shared.events import CaseAccepted, CaseAssigned, CaseReceived, CaseResolved, encode, envelope_for
 from shared.events.case import (
     AssignCause,
     CaseClosed,
@@ -70,16 +73,50 @@ APPROVER_ROLES = (Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)  # 延期审批: the 
 DISPATCHER_ROLES = (Role.STREET_ADMIN,)
 SCHEDULER = "scheduler"
 # district 0 … building 4; a village is a community-level unit
+# the predicate of the partial unique index "one current assignment per case" (migration 0003)
+# (literal SQL: with bound parameters a generic plan cannot infer the partial index)
+CURRENT_PREDICATE = "status IN ('assigned', 'accepted', 'suspended', 'resolved', 'closed')"
 RANK = {Level.DISTRICT: 0, Level.STREET: 1, Level.COMMUNITY: 2, Level.VILLAGE: 2, Level.GRID: 3, Level.BUILDING: 4}
 
 
 @dataclass
 class Context:
-    """What routing decisions need, loaded once per transaction (a consumer batch, a request, a scheduler tick)."""
+    """What routing decisions need, loaded once per transaction (a consumer batch, a request, a scheduler tick).
+
+    Deadlines are computed from the start truncated to the second, and cached for the transaction: a consumer
+    batch of cases received within the same second computes each deadline once. Decisions are cached per rule
+    set on every fact a rule can match (time only through the weekday and whether it is working time).
+    """
 
     rules: RuleSet
     calendar: WorkCalendar
     units: dict[str, UnitInfo]
+    _adds: dict[tuple[datetime, WorkSpan], datetime] = field(default_factory=dict)
+    _working: dict[datetime, bool] = field(default_factory=dict)
+
+    def add(self, start: datetime, span: WorkSpan) -> datetime:
+        key = (start.replace(microsecond=0), span)
+        due = self._adds.get(key)
+        if due is None:
+            due = self._adds[key] = self.calendar.add(key[0], span)
+        return due
+
+    def is_working_time(self, at: datetime) -> bool:
+        key = at.replace(microsecond=0)
+        working = self._working.get(key)
+        if working is None:
+            working = self._working[key] = self.calendar.is_working_time(key)
+        return working
+
+    def decide(self, facts: CaseFacts) -> Decision:
+        return _decide(self.rules, replace(facts, local_time=facts.local_time.replace(hour=0, minute=0, second=0,
+                                                                                     microsecond=0)))
+
+
+@lru_cache(maxsize=4096)
+def _decide(rules: RuleSet, facts: CaseFacts) -> Decision:
+    """The rules see the time only as weekday and working time: facts at midnight of the same day decide alike."""
+    return rules.evaluate(facts)
 
 
 async def context(session: AsyncSession, deps: RoutingDeps) -> Context:
@@ -123,13 +160,13 @@ def facts_doc(event: CaseReceived) -> dict[str, Any]:
     }
 
 
-def case_facts(doc: dict[str, Any], unit: UnitInfo, now: datetime, calendar: WorkCalendar) -> CaseFacts:
+def case_facts(doc: dict[str, Any], unit: UnitInfo, now: datetime, ctx: Context) -> CaseFacts:
     return CaseFacts(
         category=doc.get("category"), request_type=doc["request_type"], risk_level=doc["risk_level"],
         risk_signals=frozenset(doc.get("risk_signals") or ()), channel=doc["channel"],
         people_involved=doc.get("people_involved"), amount_involved=doc.get("amount_involved"),
         unit_path=tuple(unit.path), unit_level=unit.level, local_time=now.astimezone(SHANGHAI),
-        working_time=calendar.is_working_time(now),
+        working_time=ctx.is_working_time(now),
         deadline_days=doc.get("deadline_days"), urgent=bool(doc.get("urgent")),
     )
 
@@ -160,68 +197,126 @@ def _locate(doc: dict[str, Any], deps: RoutingDeps, case_id: uuid.UUID, units: d
 
 
 async def on_case_received(deps: RoutingDeps, session: AsyncSession, event: CaseReceived, _env: object) -> None:
-    """Locate the case, evaluate the active rules, climb to the decided level and assign with working-time clocks."""
-    if await session.get(RoutedCase, event.case_id) is not None:
-        return  # routed already (a re-delivery under another event id)
+    """Locate the case, evaluate the active rules, climb to the decided level and assign with working-time clocks.
+
+    The hot path: one INSERT (skipped when the case already has an assignment: a re-delivery under another event
+    id) and the outbox row."""
     ctx = await context(session, deps)
     doc = facts_doc(event)
     located = _locate(doc, deps, event.case_id, ctx.units)
     if located is None:
         raise LookupError("no org units imported yet: cannot route")  # retried, then dead-lettered
     now = deps.clock.now()
-    decision = ctx.rules.evaluate(case_facts(doc, located.unit, now, ctx.calendar))
+    decision = ctx.decide(case_facts(doc, located.unit, now, ctx))
     unit = target_unit(ctx.units, located.unit, decision)
-    session.add(RoutedCase(case_id=event.case_id, code=event.code, facts=doc, received_at=now))
-    await start_assignment(
-        session, deps, ctx, case_id=event.case_id, case_code=event.code, unit=unit, track=decision.track,
+    values = _assignment_values(
+        ctx, now, case_id=event.case_id, case_code=event.code, unit=unit, track=decision.track,
         forces=list(decision.forces), deadlines=decision.deadlines, rule_id=decision.rule_id,
         explanation=f"{located.explanation}; {decision.explanation}", cause=AssignCause.ROUTED, previous=None,
-        task_force=_task_force(decision, ctx.calendar, now),
+        task_force=_task_force(decision, ctx, now), facts=doc,
     )
+    if not await _insert_routed(session, deps, values, unit):
+        return  # the case has its assignment already (a re-delivery under another event id)
     log.info("case_assigned", unit_id=unit.id, rule_id=decision.rule_id, method=located.method)
 
 
-def _task_force(decision: Decision, calendar: WorkCalendar, now: datetime) -> dict[str, Any] | None:
+def _task_force(decision: Decision, ctx: Context, now: datetime) -> dict[str, Any] | None:
     tf = decision.task_force
-    return None if tf is None else {"lead": tf.lead, "plan_due_at": calendar.add(now, tf.plan)}
+    return None if tf is None else {"lead": tf.lead, "plan_due_at": ctx.add(now, tf.plan)}
 
 
-async def start_assignment(
-    session: AsyncSession, deps: RoutingDeps, ctx: Context, *, case_id: uuid.UUID, case_code: str, unit: UnitInfo,
-    track: Track, forces: list[str], deadlines: Deadlines, rule_id: str, explanation: str, cause: AssignCause,
-    previous: Assignment | None, task_force: dict[str, Any] | None = None, actor: str = "routing",
-) -> Assignment:
-    now = deps.clock.now()
-    if previous is not None:
-        await session.flush()  # the previous assignment leaves the "current" set before the new one enters it
-    a = Assignment(
-        case_id=case_id, case_code=case_code, unit_id=unit.id, unit_path=list(unit.path), level=unit.level.value,
-        track=Track(track).value, forces=forces, status=AssignmentStatus.ASSIGNED.value,
-        accept_due_at=ctx.calendar.add(now, deadlines.accept), rule_id=rule_id[:64], explanation=explanation,
-        created_at=now, updated_at=now, cause=cause.value,
+def _assignment_values(
+    ctx: Context, now: datetime, *, case_id: uuid.UUID, case_code: str, unit: UnitInfo, track: Track,
+    forces: list[str], deadlines: Deadlines, rule_id: str, explanation: str, cause: AssignCause,
+    previous: Assignment | None, task_force: dict[str, Any] | None, facts: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return dict(
+        id=uuid.uuid4(), case_id=case_id, case_code=case_code, unit_id=unit.id, unit_path=list(unit.path),
+        level=unit.level.value, track=Track(track).value, forces=forces, status=AssignmentStatus.ASSIGNED.value,
+        accept_due_at=ctx.add(now, deadlines.accept), rule_id=rule_id[:64], explanation=explanation,
+        created_at=now, updated_at=now, version=1, cause=cause.value,
         previous_assignment_id=previous.id if previous else None, resolve_span=span_doc(deadlines.resolve),
         escalate_on_resolve_overdue=deadlines.escalate_on_resolve_overdue,
         task_force={**task_force, "plan_due_at": task_force["plan_due_at"].isoformat()} if task_force else None,
+        facts=facts,
     )
+
+
+_INSERT_ROUTED = text(f"""
+WITH a AS (
+    INSERT INTO {SCHEMA}.assignments (id, case_id, case_code, unit_id, unit_path, level, track, forces, status,
+        accept_due_at, rule_id, explanation, created_at, updated_at, version, cause, previous_assignment_id,
+        task_force, resolve_span, escalate_on_resolve_overdue, facts)
+    VALUES (:id, :case_id, :case_code, :unit_id, :unit_path, :level, :track, :forces, :status, :accept_due_at,
+        :rule_id, :explanation, :created_at, :updated_at, :version, :cause, :previous_assignment_id,
+        CAST(:task_force AS jsonb), CAST(:resolve_span AS jsonb), :escalate_on_resolve_overdue, CAST(:facts AS jsonb))
+    ON CONFLICT (case_id) WHERE {CURRENT_PREDICATE} DO NOTHING
+    RETURNING id
+), o AS (
+    INSERT INTO {SCHEMA}.outbox (event_id, topic, key, ce_type, headers, payload)
+    SELECT CAST(:event_id AS uuid), :topic, :key, :ce_type, CAST(:headers AS jsonb), CAST(:payload AS jsonb) FROM a
+)
+SELECT pg_notify(:channel, '') FROM a
+""")
+
+
+async def _insert_routed(session: AsyncSession, deps: RoutingDeps, v: dict[str, Any], unit: UnitInfo) -> bool:
+    """One statement: the assignment (nothing when the case has one already) and, only then, its
+    ``fq.case.assigned.v1`` outbox row and the relay's wake-up. Whether the assignment was written."""
+    event = _assigned(v, unit)
+    env = envelope_for(event, deps.source)
+    params = {
+        **v, "task_force": _json(v["task_force"]), "resolve_span": _json(v["resolve_span"]),
+        "facts": _json(v["facts"]), "event_id": env.id, "topic": event.topic, "key": event.key(),
+        "ce_type": event.ce_type, "headers": json.dumps([[k, h.decode()] for k, h in env.headers()]),
+        "payload": encode(event).decode(), "channel": notify_channel(SCHEMA),
+    }
+    return (await session.execute(_INSERT_ROUTED, params)).first() is not None
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _assigned(v: dict[str, Any], unit: UnitInfo) -> CaseAssigned:
+    return CaseAssigned(
+        case_id=v["case_id"], at=v["created_at"], assignment_id=v["id"], case_code=v["case_code"], unit_id=unit.id,
+        unit_name=unit.name, unit_path=list(unit.path), level=unit.level, track=Track(v["track"]),
+        forces=v["forces"], accept_due_at=v["accept_due_at"], rule_id=v["rule_id"], explanation=v["explanation"],
+        cause=AssignCause(v["cause"]), previous_assignment_id=v["previous_assignment_id"],
+        task_force=v["task_force"] is not None,
+    )
+
+
+async def _assigned_event(session: AsyncSession, deps: RoutingDeps, v: dict[str, Any], unit: UnitInfo) -> None:
+    await add_event(session, _assigned(v, unit), source=deps.source)
+
+
+async def start_assignment(
+    session: AsyncSession, deps: RoutingDeps, ctx: Context, *, previous: Assignment, unit: UnitInfo, track: Track,
+    forces: list[str], deadlines: Deadlines, rule_id: str, explanation: str, cause: AssignCause,
+    task_force: dict[str, Any] | None = None,
+) -> Assignment:
+    """The assignment that takes over from ``previous`` (handed on in this transaction), and its assigned event."""
+    await session.flush()  # the previous assignment leaves the "current" set before the new one enters it
+    values = _assignment_values(
+        ctx, deps.clock.now(), case_id=previous.case_id, case_code=previous.case_code, unit=unit, track=track,
+        forces=forces, deadlines=deadlines, rule_id=rule_id, explanation=explanation, cause=cause,
+        previous=previous, task_force=task_force, facts=previous.facts,
+    )
+    a = Assignment(**values)
     session.add(a)
-    _record(session, a, now, "assigned", actor, cause=cause.value, unit_id=unit.id, accept_due_at=a.accept_due_at)
-    await add_event(session, CaseAssigned(
-        case_id=case_id, at=now, assignment_id=a.id, case_code=case_code, unit_id=unit.id, unit_name=unit.name,
-        unit_path=list(unit.path), level=unit.level, track=Track(track), forces=forces,
-        accept_due_at=a.accept_due_at, rule_id=a.rule_id, explanation=explanation, cause=cause,
-        previous_assignment_id=a.previous_assignment_id, task_force=task_force is not None,
-    ), source=deps.source)
+    await _assigned_event(session, deps, values, unit)
     return a
 
 
 async def _handover(session: AsyncSession, deps: RoutingDeps, ctx: Context, a: Assignment, unit: UnitInfo,
-                    cause: AssignCause, explanation: str, actor: str) -> Assignment:
+                    cause: AssignCause, explanation: str) -> Assignment:
     """A new assignment of the same case to ``unit``, keeping its track and forces; deadlines for its level."""
     deadlines = ctx.rules.deadlines_for(unit.level, Track(a.track))
     return await start_assignment(
-        session, deps, ctx, case_id=a.case_id, case_code=a.case_code, unit=unit, track=Track(a.track),
-        forces=list(a.forces), deadlines=deadlines, rule_id=a.rule_id, explanation=explanation, cause=cause,
-        previous=a, task_force=_task_force_of(a), actor=actor,
+        session, deps, ctx, previous=a, unit=unit, track=Track(a.track), forces=list(a.forces),
+        deadlines=deadlines, rule_id=a.rule_id, explanation=explanation, cause=cause, task_force=_task_force_of(a),
     )
 
 
@@ -335,10 +430,10 @@ async def accept(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.U
     _apply(a, state, now)
     a.accepted_by, a.accepted_at = user.sub, now
     if a.resolve_span is not None:
-        a.resolve_due_at = ctx.calendar.add(now, span_of(a.resolve_span))
+        a.resolve_due_at = ctx.add(now, span_of(a.resolve_span))
         event_due = a.resolve_due_at
     else:  # followup track: no hard deadline; the event carries the review date, the scheduler never fires
-        event_due = ctx.calendar.add(now, WorkSpan(days=deps.followup_review_days))
+        event_due = ctx.add(now, WorkSpan(days=deps.followup_review_days))
         a.resolve_due_at = event_due
     _record(session, a, now, "accept", user.sub, note=body.note, resolve_due_at=a.resolve_due_at)
     await add_event(session, CaseAccepted(
@@ -357,42 +452,38 @@ async def return_case(session: AsyncSession, deps: RoutingDeps, assignment_id: u
         raise illegal(state_of(a), Action.RETURN,
                       "the street centre decides: dispatch the case instead of returning it")
     now = deps.clock.now()
-    routed = (await session.execute(
-        select(RoutedCase).where(RoutedCase.case_id == a.case_id).with_for_update())).scalar_one()
-    routed.return_count += 1
-    _apply(a, state, now)
-    _record(session, a, now, "return", user.sub, reason=body.reason)
-    await add_event(session, CaseReturned(
-        case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, level=Level(a.level), reason=body.reason,
-        returned_by=user.sub, return_count=routed.return_count,
-    ), source=deps.source)
     returned = set((await session.execute(
         select(Assignment.unit_id).where(Assignment.case_id == a.case_id,
                                          Assignment.status == AssignmentStatus.RETURNED.value)
-    )).scalars()) | {a.unit_id}
+    )).scalars().all())
+    count = len(returned) + 1  # the current assignment is locked: returns of this case are serialised
+    returned.add(a.unit_id)
+    _apply(a, state, now)
+    _record(session, a, now, "return", user.sub, reason=body.reason, return_count=count)
+    await add_event(session, CaseReturned(
+        case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, level=Level(a.level), reason=body.reason,
+        returned_by=user.sub, return_count=count,
+    ), source=deps.source)
     street = _street_of(ctx, a.unit_path)
-    if routed.return_count < 2:
+    if count < 2 and a.facts is not None:
         units = {k: u for k, u in ctx.units.items() if k not in returned}
-        located = _locate(routed.facts, deps, a.case_id, units)
+        located = _locate(a.facts, deps, a.case_id, units)
         if located is not None and located.method != "triage":
-            decision = ctx.rules.evaluate(case_facts(routed.facts, located.unit, now, ctx.calendar))
+            decision = ctx.decide(case_facts(a.facts, located.unit, now, ctx))
             unit = target_unit(units, located.unit, decision)
             if unit.id not in returned and unit.level != Level.BUILDING:
                 return await start_assignment(
-                    session, deps, ctx, case_id=a.case_id, case_code=a.case_code, unit=unit, track=decision.track,
-                    forces=list(decision.forces), deadlines=decision.deadlines, rule_id=decision.rule_id,
+                    session, deps, ctx, previous=a, unit=unit, track=decision.track, forces=list(decision.forces),
+                    deadlines=decision.deadlines, rule_id=decision.rule_id,
                     explanation=f"re-routed after a return by {a.unit_id}: {located.explanation}; "
-                                f"{decision.explanation}", cause=AssignCause.RETURNED, previous=a, actor=user.sub,
-                    task_force=_task_force_of(a))
-        if street is None:
-            raise Problem(409, "no_street_centre", "no street centre to take the returned case")
-        return await _handover(session, deps, ctx, a, street, AssignCause.RETURNED,
-                               f"returned by {a.unit_id} and no other unit located: street centre {street.id} "
-                               "decides", user.sub)
+                                f"{decision.explanation}", cause=AssignCause.RETURNED, task_force=_task_force_of(a))
     if street is None:
         raise Problem(409, "no_street_centre", "no street centre to take the returned case")
+    if count < 2:
+        return await _handover(session, deps, ctx, a, street, AssignCause.RETURNED,
+                               f"returned by {a.unit_id} and no other unit located: street centre {street.id} decides")
     return await _handover(session, deps, ctx, a, street, AssignCause.DECIDED,
-                           f"returned {routed.return_count} times: the street centre {street.id} decides", user.sub)
+                           f"returned {count} times: the street centre {street.id} decides")
 
 
 async def request_extension(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
@@ -489,9 +580,9 @@ async def resume(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.U
     a.suspended_at = None
     accept_due = resolve_due = None
     if state.status == AssignmentStatus.ASSIGNED:
-        a.accept_due_at = accept_due = ctx.calendar.add(a.accept_due_at, shift) if paused > 0 else a.accept_due_at
+        a.accept_due_at = accept_due = ctx.add(a.accept_due_at, shift) if paused > 0 else a.accept_due_at
     elif a.resolve_due_at is not None:
-        a.resolve_due_at = resolve_due = ctx.calendar.add(a.resolve_due_at, shift) if paused > 0 else a.resolve_due_at
+        a.resolve_due_at = resolve_due = ctx.add(a.resolve_due_at, shift) if paused > 0 else a.resolve_due_at
     _record(session, a, now, "resume", user.sub, note=body.note, paused_working_seconds=paused,
             accept_due_at=accept_due, resolve_due_at=resolve_due)
     await add_event(session, CaseResumed(case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id,
@@ -521,7 +612,7 @@ async def escalate_to(session: AsyncSession, deps: RoutingDeps, ctx: Context, a:
         to_unit_id=up.id, to_level=up.level, reason=reason, note=note, escalated_by=actor,
     ), source=deps.source)
     return await _handover(session, deps, ctx, a, up, AssignCause.ESCALATED,
-                           f"escalated from {a.unit_id} ({reason.value}{': ' + note if note else ''})", actor)
+                           f"escalated from {a.unit_id} ({reason.value}{': ' + note if note else ''})")
 
 
 async def dispatch(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
@@ -543,7 +634,7 @@ async def dispatch(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid
     _record(session, a, now, "dispatch", user.sub, to_unit_id=unit.id, note=body.note)
     return await _handover(session, deps, ctx, a, unit, AssignCause.DECIDED,
                            f"dispatched by the street centre {a.unit_id} to {unit.id}"
-                           f"{': ' + body.note if body.note else ''}", user.sub)
+                           f"{': ' + body.note if body.note else ''}")
 
 
 async def resolve(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
@@ -555,7 +646,7 @@ async def resolve(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.
     a.resolved_by, a.resolved_at = user.sub, now
     a.outcome, a.outcome_note = body.outcome.value, body.note
     a.mediation_agreement, a.judicial_confirmation = body.mediation_agreement, body.judicial_confirmation
-    a.close_due_at = ctx.calendar.add(now, WorkSpan(days=deps.close_after_days))
+    a.close_due_at = ctx.add(now, WorkSpan(days=deps.close_after_days))
     _record(session, a, now, "resolve", user.sub, outcome=body.outcome.value,
             mediation_agreement=body.mediation_agreement, judicial_confirmation=body.judicial_confirmation)
     await add_event(session, CaseResolved(
@@ -591,22 +682,22 @@ async def reopen(session: AsyncSession, deps: RoutingDeps, a: Assignment, reason
     except IllegalTransition as exc:
         raise illegal(state, Action.REOPEN) from exc
     ctx = await context(session, deps)
-    routed = (await session.execute(
-        select(RoutedCase).where(RoutedCase.case_id == a.case_id).with_for_update())).scalar_one()
-    routed.reopen_count += 1
+    count = 1 + len((await session.execute(  # the current assignment is locked: reopens are serialised
+        select(Assignment.id).where(Assignment.case_id == a.case_id,
+                                    Assignment.cause == AssignCause.REOPENED.value))).all())
     unit = _unit(ctx, a.unit_id)
-    if routed.reopen_count >= 2:
+    if count >= 2:
         unit = await next_level_up(session, ctx, a.unit_path) or unit
     now = deps.clock.now()
     _apply(a, new_state, now)
-    _record(session, a, now, "reopen", actor, reason=reason.value, note=note, reopen_count=routed.reopen_count)
+    _record(session, a, now, "reopen", actor, reason=reason.value, note=note, reopen_count=count)
     await add_event(session, CaseReopened(case_id=a.case_id, at=now, previous_assignment_id=a.id, reason=reason,
-                                          reopen_count=routed.reopen_count, reopened_by=actor), source=deps.source)
+                                          reopen_count=count, reopened_by=actor), source=deps.source)
     why = {ReopenReason.UNSATISFIED_FEEDBACK: "unsatisfied follow-up", ReopenReason.HOTLINE_REDO: "12345 redo",
            ReopenReason.STAFF: "reopened by staff"}[reason]
     where = "the resolving unit" if unit.id == a.unit_id else f"one level up from {a.unit_id}"
     return await _handover(session, deps, ctx, a, unit, AssignCause.REOPENED,
-                           f"reopened ({why}, #{routed.reopen_count}): {where}", actor)
+                           f"reopened ({why}, #{count}): {where}")
 
 
 async def reopen_by_request(session: AsyncSession, deps: RoutingDeps, case_id: uuid.UUID, user: Principal,

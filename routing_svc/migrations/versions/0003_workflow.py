@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("close_due_at", TS),
         sa.Column("closed_at", TS),
         sa.Column("close_reason", sa.String(16)),
+        sa.Column("facts", pg.JSONB),
     ):
         op.add_column("assignments", col, schema=SCHEMA)
     # at most one assignment has the case at any time: a second routing of the same case cannot commit
@@ -47,16 +48,6 @@ def upgrade() -> None:
                                              "AND resolve_due_at IS NOT NULL"))
     op.create_index("ix_assignments_close_due", "assignments", ["close_due_at"], schema=SCHEMA,
                     postgresql_where=sa.text("status = 'resolved' AND close_due_at IS NOT NULL"))
-    op.create_table(
-        "routed_cases",
-        sa.Column("case_id", pg.UUID(as_uuid=True), primary_key=True),
-        sa.Column("code", sa.String(32), nullable=False),
-        sa.Column("facts", pg.JSONB, nullable=False),
-        sa.Column("return_count", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("reopen_count", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("received_at", TS, nullable=False),
-        schema=SCHEMA,
-    )
     op.create_table(
         "assignment_log",
         sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
@@ -72,11 +63,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("assignment_log", schema=SCHEMA)
-    op.drop_table("routed_cases", schema=SCHEMA)
     for name in ("ix_assignments_close_due", "ix_assignments_resolve_due", "ix_assignments_accept_due",
                  "ux_assignments_current_case"):
         op.drop_index(name, "assignments", schema=SCHEMA)
-    for col in ("close_reason", "closed_at", "close_due_at", "judicial_confirmation", "mediation_agreement",
+    for col in ("facts", "close_reason", "closed_at", "close_due_at", "judicial_confirmation", "mediation_agreement",
                 "resolve_overdue_at", "accept_overdue_at", "escalate_on_resolve_overdue", "resolve_span",
                 "task_force", "pending_extension", "suspended_at", "suspended_from", "previous_assignment_id",
                 "cause"):
