@@ -22,16 +22,12 @@ from routing_svc.schemas import (
     EscalateBody,
     ExtensionBody,
     HistoryEntry,
-    MemberPublic,
-    OrgImport,
-    OrgImportResult,
     ReasonBody,
     ReopenBody,
     ResolveBody,
     ResumeBody,
-    UnitPublic,
 )
-from routing_svc.tables import Assignment, AssignmentLog, Member, OrgUnit
+from routing_svc.tables import Assignment, AssignmentLog, OrgUnit
 from shared.auth import CurrentUser, Principal, Role, require_roles
 from shared.pagination import Page, keyset_page
 from shared.problems import Problem
@@ -39,7 +35,6 @@ from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/api/v1")
 
-ORG_IMPORTERS = require_roles(Role.STREET_ADMIN, Role.SERVICE)
 HANDLERS = require_roles(Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
 APPROVERS = require_roles(Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
 REOPENERS = require_roles(Role.SERVICE, Role.OPERATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
@@ -62,60 +57,6 @@ def _if_match(value: str | None) -> int | None:
 
 def _public(a: Assignment) -> AssignmentPublic:
     return AssignmentPublic.model_validate(a, from_attributes=True)
-
-
-# --- org -----------------------------------------------------------------------------------------------
-
-
-@router.post("/org/import", response_model=OrgImportResult, tags=["org"], dependencies=[ORG_IMPORTERS])
-async def import_org(doc: OrgImport, request: Request, session: SessionDep) -> OrgImportResult:
-    """Upsert units and members (the format of ``org_demo.json``); emits ``fq.org.*`` events."""
-    async with session.begin():
-        units, members = await handlers.import_org(session, _deps(request), doc)
-    return OrgImportResult(units=units, members=members)
-
-
-def _unit_visible(user: Principal, unit: OrgUnit) -> bool:
-    return user.can_see(unit.path)
-
-
-@router.get("/org/units", response_model=list[UnitPublic], tags=["org"])
-async def list_units(session: SessionDep, user: CurrentUser, level: str | None = None,
-                     parent_id: str | None = None) -> list[UnitPublic]:
-    stmt = select(OrgUnit).order_by(OrgUnit.id)
-    if level:
-        stmt = stmt.where(OrgUnit.level == level)
-    if parent_id:
-        stmt = stmt.where(OrgUnit.parent_id == parent_id)
-    units = (await session.execute(stmt)).scalars()
-    return [UnitPublic.model_validate(u, from_attributes=True) for u in units if _unit_visible(user, u)]
-
-
-async def _unit(session: SessionDep, unit_id: str, user: Principal) -> OrgUnit:
-    unit = await session.get(OrgUnit, unit_id)
-    if unit is None or not _unit_visible(user, unit):
-        raise Problem(404, "unit_not_found", f"no unit {unit_id} in your scope")
-    return unit
-
-
-@router.get("/org/units/{unit_id}", response_model=UnitPublic, tags=["org"])
-async def get_unit(unit_id: str, session: SessionDep, user: CurrentUser) -> UnitPublic:
-    return UnitPublic.model_validate(await _unit(session, unit_id, user), from_attributes=True)
-
-
-@router.get("/org/units/{unit_id}/members", response_model=list[MemberPublic], tags=["org"])
-async def unit_members(unit_id: str, request: Request, session: SessionDep, user: CurrentUser) -> list[MemberPublic]:
-    """Members of a unit; phone numbers masked."""
-    await _unit(session, unit_id, user)
-    pii = _deps(request).pii
-    rows = (await session.execute(select(Member).where(Member.unit_id == unit_id).order_by(Member.id))).scalars()
-    out = []
-    for m in rows:
-        phone = pii.open(m.phone_sealed, m.id.encode()) if m.phone_sealed else None
-        out.append(MemberPublic(id=m.id, unit_id=m.unit_id, name=pii.open(m.name_sealed, m.id.encode()),
-                                phone=phone[:3] + "****" + phone[-4:] if phone else None, roles=m.roles,
-                                forces=m.forces, active=m.active))
-    return out
 
 
 # --- assignments ---------------------------------------------------------------------------------------

@@ -13,13 +13,17 @@ from fastapi import FastAPI
 from routing_svc import handlers
 from routing_svc.api import router
 from routing_svc.handlers import RoutingDeps
+from routing_svc.org_api import router as org_router
+from routing_svc.rules import CalendarCache, RulesCache
+from routing_svc.rules_api import router as rules_router
 from routing_svc.scheduler import Scheduler
 from routing_svc.settings import RoutingSettings
 from routing_svc.tables import SCHEMA
 from shared.clock import Clock
 from shared.crypto import Sealer
 from shared.events import CaseReceived, FeedbackReceived, Topic
-from shared.runtime import ServiceSpec, create_service_app
+from shared.runtime import ServiceRuntime, ServiceSpec, create_service_app
+from shared.worktime import parse_hours
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -39,8 +43,17 @@ def build_spec(deps: RoutingDeps) -> ServiceSpec:
             CaseReceived.ce_type: partial(handlers.on_case_received, deps),  # type: ignore[dict-item]
             FeedbackReceived.ce_type: partial(handlers.on_feedback_received, deps),  # type: ignore[dict-item]
         },
-        routers=[router],
+        routers=[router, org_router, rules_router],
+        readiness_details=partial(_readiness_details, deps),
     )
+
+
+async def _readiness_details(deps: RoutingDeps, runtime: ServiceRuntime) -> dict[str, str]:
+    """The calendar gap (a year in use without an official calendar) shows here; it does not fail readiness."""
+    async with runtime.session() as session:
+        await deps.calendar.get(session)
+        await deps.rules.get(session)
+    return {"calendar": deps.calendar.gap_detail(), "rules_version": str(deps.rules.version)}
 
 
 def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None = None,
@@ -51,9 +64,12 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
         clock=clock, pii=Sealer.single(settings.pii_key), transport=Sealer.single(settings.pii_transport_key, "t1"),
         source=ServiceSpec.source_for(NAME), close_after_days=settings.close_after_days,
         followup_review_days=settings.followup_review_days,
+        rules=RulesCache(check_seconds=settings.rules_check_seconds),
+        calendar=CalendarCache(parse_hours(settings.work_hours), clock, check_seconds=settings.rules_check_seconds),
     )
     app = create_service_app(build_spec(deps), settings, clock=clock, **runtime_kwargs)
     app.state.deps = deps
+    deps.calendar.bind_metrics(app.state.runtime.metrics.registry)
     scheduler = Scheduler(deps, app.state.runtime.session, interval=settings.scheduler_interval_seconds,
                           batch_size=settings.scheduler_batch_size)
     app.state.scheduler = scheduler

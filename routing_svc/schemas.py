@@ -42,6 +42,7 @@ class MemberImport(BaseModel):
     roles: list[str] = Field(default_factory=list)
     unit_id: str = Field(min_length=1, max_length=64)
     phone: str | None = Field(default=None, max_length=20)
+    email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")
     forces: list[str] = Field(default_factory=list)
     active: bool = True
 

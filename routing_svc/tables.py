@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, String, Text
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -36,6 +36,7 @@ class Member(SQLModel, table=True):
     unit_id: str = Field(max_length=64, index=True)
     name_sealed: str = Field(sa_column=Column(Text, nullable=False))
     phone_sealed: str | None = Field(default=None, sa_column=Column(Text))
+    email_sealed: str | None = Field(default=None, sa_column=Column(Text))  # migration 0002
     roles: list[str] = Field(sa_column=Column(ARRAY(String), nullable=False))
     forces: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
@@ -104,3 +105,58 @@ class AssignmentLog(SQLModel, table=True):
     action: str = Field(max_length=32)
     actor: str = Field(max_length=128)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+
+
+# --- rules and the working-time calendar (migration 0002) ---------------------------------------------
+
+
+class RuleVersion(SQLModel, table=True):
+    """Every saved rules document; the highest version is active."""
+
+    __tablename__ = "rule_versions"
+    __table_args__ = {"schema": SCHEMA}
+
+    version: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    document: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    source: str = Field(sa_column=Column(Text, nullable=False))  # the text as sent (YAML or JSON)
+    created_by: str = Field(max_length=128)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+    changes: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
+
+
+class CalendarDay(SQLModel, table=True):
+    """An admin override of the official calendar: this day is (not) a workday."""
+
+    __tablename__ = "calendar_days"
+    __table_args__ = {"schema": SCHEMA}
+
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    is_workday: bool = Field(sa_column=Column(Boolean, nullable=False))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    updated_by: str = Field(max_length=128)
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class CalendarYear(SQLModel, table=True):
+    """A year whose official holiday notice an admin loaded (its days are in ``calendar_days``)."""
+
+    __tablename__ = "calendar_years"
+    __table_args__ = {"schema": SCHEMA}
+
+    year: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    loaded_by: str = Field(max_length=128)
+    loaded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+
+class Revision(SQLModel, table=True):
+    """One row per cached data set (``calendar``, ``org``), bumped by every change: replicas reload when it
+    moves."""
+
+    __tablename__ = "revisions"
+    __table_args__ = {"schema": SCHEMA}
+
+    name: str = Field(primary_key=True, max_length=32)
+    revision: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))

@@ -193,7 +193,8 @@ def _locate(doc: dict[str, Any], deps: RoutingDeps, case_id: uuid.UUID, units: d
     address = None
     if loc.get("address_sealed"):
         address = deps.transport.open(loc["address_sealed"], str(case_id).encode())
-    return locate(loc.get("grid_id"), address, units)
+    return locate(loc.get("grid_id"), address, units, lat=loc.get("lat"), lng=loc.get("lng"),
+                  received_unit_id=doc.get("received_unit_id"))
 
 
 async def on_case_received(deps: RoutingDeps, session: AsyncSession, event: CaseReceived, _env: object) -> None:

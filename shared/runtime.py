@@ -6,7 +6,7 @@ Nothing here runs at import time; ``create_service_app`` is called by each servi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -41,6 +41,8 @@ class ServiceSpec:
     consumes: Sequence[str] = ()
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     routers: Sequence[APIRouter] = ()
+    # extra /readyz details that do not decide readiness (e.g. routing's calendar gap): name → "ok" or a warning
+    readiness_details: Callable[[ServiceRuntime], Awaitable[dict[str, str]]] | None = None
 
     @property
     def source(self) -> str:
@@ -172,8 +174,13 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
     async def readyz() -> JSONResponse:
         checks = await runtime.readiness()
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
-                            status_code=200 if ready else 503)
+        body: dict[str, Any] = {"status": "ready" if ready else "not_ready", "checks": checks}
+        if spec.readiness_details is not None:
+            try:
+                body["details"] = await spec.readiness_details(runtime)
+            except Exception as exc:  # a detail never decides readiness; the database check already does
+                body["details"] = {"error": type(exc).__name__}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["ops"])
     async def metrics() -> Response:

@@ -1,10 +1,27 @@
-"""Locating a case: explicit grid id, else the longest address keyword, else the street's triage queue."""
+"""Locating a case: explicit grid id, else the unit whose polygon holds the point, else the longest address
+keyword, else the street centre's triage queue (with the reason). Climbing a located unit to a level."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from shapely import prepared
+from shapely.geometry import Point, Polygon
 
 from shared.events.case import Level
+
+# Depth of each level, root first (community and village share a tier).
+DEPTH = {Level.DISTRICT: 0, Level.STREET: 1, Level.COMMUNITY: 2, Level.VILLAGE: 2, Level.GRID: 3, Level.BUILDING: 4}
+
+
+def polygon_of(ring: Sequence[Sequence[float]] | None) -> Any:
+    """A prepared shapely polygon from ``[[lng, lat], ...]`` (None when absent or degenerate)."""
+    if not ring or len(ring) < 4:
+        return None
+    poly = Polygon([(float(p[0]), float(p[1])) for p in ring])
+    return prepared.prep(poly) if poly.is_valid and not poly.is_empty else None
 
 
 @dataclass(frozen=True)
@@ -15,32 +32,91 @@ class UnitInfo:
     parent_id: str | None
     path: tuple[str, ...]
     keywords: tuple[str, ...] = ()
+    polygon: Any = None  # a prepared shapely polygon (lng, lat), or None
 
 
 @dataclass(frozen=True)
 class Located:
     unit: UnitInfo
-    method: str  # grid_id | address_keyword | triage
+    method: str  # grid_id | polygon | address_keyword | triage
     explanation: str
 
 
-def locate(grid_id: str | None, address: str | None, units: dict[str, UnitInfo]) -> Located | None:
-    if grid_id and grid_id in units and units[grid_id].level == Level.GRID:
-        u = units[grid_id]
+def _grid_of(u: UnitInfo, units: dict[str, UnitInfo]) -> UnitInfo:
+    """A building resolves to its grid (buildings only locate; they do not handle cases)."""
+    if u.level == Level.BUILDING and u.parent_id in units:
+        return units[u.parent_id]  # type: ignore[index]
+    return u
+
+
+def _street_of(unit_id: str | None, units: dict[str, UnitInfo]) -> UnitInfo | None:
+    u = units.get(unit_id) if unit_id else None
+    if u is None:
+        return None
+    for uid in reversed(u.path):
+        if uid in units and units[uid].level == Level.STREET:
+            return units[uid]
+    return None
+
+
+def locate(grid_id: str | None, address: str | None, units: dict[str, UnitInfo], *,
+           lat: float | None = None, lng: float | None = None, received_unit_id: str | None = None) -> Located | None:
+    """The unit a case belongs to, by the first method that works; None only when no street exists."""
+    if grid_id and grid_id in units and units[grid_id].level in (Level.GRID, Level.BUILDING):
+        u = _grid_of(units[grid_id], units)
         return Located(u, "grid_id", f"grid given at intake: {u.id} {u.name}")
+    point_street: UnitInfo | None = None
+    point_unit: UnitInfo | None = None  # a community or village holding the point, when no grid does
+    if lat is not None and lng is not None:
+        point = Point(lng, lat)
+        inside = [u for u in units.values() if u.polygon is not None and u.polygon.covers(point)]
+        if inside:
+            deepest = max(inside, key=lambda u: (DEPTH[u.level], u.id))
+            point_street = _street_of(deepest.id, units)
+            if DEPTH[deepest.level] >= DEPTH[Level.GRID]:
+                u = _grid_of(deepest, units)
+                return Located(u, "polygon", f"point ({lat:.5f}, {lng:.5f}) lies in {deepest.id} → {u.id} {u.name}")
+            if deepest.level in (Level.COMMUNITY, Level.VILLAGE):
+                point_unit = deepest
     if address:
         best: tuple[int, str, UnitInfo] | None = None
         for u in units.values():
             for kw in u.keywords:
-                if kw and kw in address and (best is None or len(kw) > best[0]):
+                if kw and kw in address and (best is None or len(kw) > best[0] or
+                                             (len(kw) == best[0] and DEPTH[u.level] > DEPTH[best[2].level])):
                     best = (len(kw), kw, u)
         if best is not None:
             _, kw, u = best
-            if u.level == Level.BUILDING and u.parent_id in units:  # a building resolves to its grid
-                u = units[u.parent_id]
+            u = _grid_of(u, units)
             return Located(u, "address_keyword", f"address keyword '{kw}' → {u.id} {u.name}")
-    streets = sorted((u for u in units.values() if u.level == Level.STREET), key=lambda u: u.id)
-    if streets:
-        reason = "grid id unknown" if grid_id else "no address keyword matched" if address else "no location given"
-        return Located(streets[0], "triage", f"{reason}: street centre triage queue {streets[0].id}")
-    return None
+    if point_unit is not None:
+        return Located(point_unit, "polygon", f"point ({lat:.5f}, {lng:.5f}) lies in no grid but in "
+                                              f"{point_unit.id} {point_unit.name}")
+    reasons = []
+    if grid_id:
+        reasons.append(f"grid id {grid_id} unknown")
+    if lat is not None and lng is not None:
+        reasons.append("the point lies in no community or grid" if point_street else "the point lies in no unit")
+    if address:
+        reasons.append("no address keyword matched")
+    reason = "; ".join(reasons) or "no location given"
+    street = point_street or _street_of(received_unit_id, units)
+    if street is None:
+        streets = sorted((u for u in units.values() if u.level == Level.STREET), key=lambda u: u.id)
+        street = streets[0] if streets else None
+    if street is None:
+        return None
+    return Located(street, "triage", f"{reason}: street centre triage queue {street.id} {street.name}")
+
+
+def climb_to(unit: UnitInfo, level: Level, units: dict[str, UnitInfo]) -> UnitInfo:
+    """The unit at ``level`` on ``unit``'s path (a community target also takes a village). A unit already
+    above ``level`` stays where it is (cases never climb down), and so does one without such an ancestor."""
+    unit = _grid_of(unit, units)
+    if DEPTH[unit.level] <= DEPTH[level]:
+        return unit
+    for uid in reversed(unit.path):
+        u = units.get(uid)
+        if u is not None and DEPTH[u.level] == DEPTH[level]:
+            return u
+    return unit

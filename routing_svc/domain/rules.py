@@ -438,3 +438,27 @@ def load_document(text: str) -> Any:
 def default_rules() -> RuleSet:
     """The shipped default rule set (routing_svc/data/rules_default.yaml)."""
     return RuleSet.parse(load_document(DEFAULT_RULES_FILE.read_text(encoding="utf-8")))
+
+
+def describe_changes(old: RuleSet | None, new: RuleSet) -> list[str]:
+    """A short human summary of what ``new`` changes compared with ``old`` (for the version history)."""
+    if old is None:
+        return [f"first version: {len(new.rules)} rules"]
+    before = {r.id: r.model_dump() for r in old.rules}
+    after = {r.id: r.model_dump() for r in new.rules}
+    out = [f"added rule {i}" for i in after if i not in before]
+    out += [f"removed rule {i}" for i in before if i not in after]
+    for i in after:
+        if i in before and before[i] != after[i]:
+            parts = [k for k in ("description", "when", "then") if before[i][k] != after[i][k]]
+            out.append(f"changed rule {i} ({', '.join(parts)})")
+    kept_old = [i for i in before if i in after]
+    kept_new = [i for i in after if i in before]
+    if kept_old != kept_new:
+        out.append("reordered rules: " + ", ".join(kept_new))
+    old_table, new_table = old.doc.deadlines.model_dump(), new.doc.deadlines.model_dump()
+    for level, row in new_table.items():
+        for track, entry in row.items():
+            if old_table[level][track] != entry:
+                out.append(f"changed deadlines {level}.{track}")
+    return out or ["no change"]

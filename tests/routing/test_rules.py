@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -10,9 +11,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from routing_svc.domain.rules import FORCES, CaseFacts, RuleSet, RulesInvalid, default_rules, load_document
-from shared.events.case import Channel, Level, RequestType, RiskLevel, Track
-from shared.worktime import SHANGHAI, WorkSpan
+from routing_svc.domain.locate import UnitInfo
+from routing_svc.domain.rules import (
+    FORCES,
+    CaseFacts,
+    RuleSet,
+    RulesInvalid,
+    default_rules,
+    describe_changes,
+    load_document,
+)
+from routing_svc.rules import case_facts
+from shared.events import CaseReceived
+from shared.events.case import Channel, Level, LocationRef, RequestType, RiskLevel, Track
+from shared.worktime import SHANGHAI, WorkCalendar, WorkSpan
 
 SIGNALS = ["violence", "extreme", "group", "large_amount", "repeat", "repeat_applicant", "vulnerable", "tension"]
 GRID_PATH = ("D1", "S1", "C1", "G01")
@@ -156,7 +168,7 @@ def test_syntax_errors_and_non_mappings_are_rules_invalid() -> None:
 # --- properties ------------------------------------------------------------------------------------
 
 
-case_facts = st.builds(
+any_facts = st.builds(
     CaseFacts,
     category=st.one_of(st.none(), st.sampled_from(["neighbor.noise", "labor.wage_arrears", "family.support",
                                                    "property.fee", "labor", "consumer.refund"])),
@@ -203,7 +215,7 @@ actions = st.fixed_dictionaries({}, optional={
 rule_lists = st.lists(st.tuples(conditions, actions), max_size=8)
 
 
-@given(f=case_facts)
+@given(f=any_facts)
 def test_the_default_rule_set_gives_every_case_exactly_one_decision(f: CaseFacts) -> None:
     rules = default_rules()
     d = rules.evaluate(f)
@@ -215,7 +227,7 @@ def test_the_default_rule_set_gives_every_case_exactly_one_decision(f: CaseFacts
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=60)
-@given(body=rule_lists, cases=st.lists(case_facts, min_size=1, max_size=5))
+@given(body=rule_lists, cases=st.lists(any_facts, min_size=1, max_size=5))
 def test_generated_rule_sets_decide_once_and_the_default_catches_the_rest(
         body: list[tuple[dict[str, Any], dict[str, Any]]], cases: list[CaseFacts]) -> None:
     doc = minimal_doc()
@@ -246,3 +258,36 @@ def test_a_broken_field_in_any_rule_is_reported_with_its_index(
     with pytest.raises(RulesInvalid) as e:
         RuleSet.parse(doc)
     assert any(x["field"].startswith(f"rules[{i}].{section}.{key}") for x in e.value.errors), e.value.errors
+
+
+def test_facts_from_a_received_event() -> None:
+    event = CaseReceived(case_id=uuid.uuid4(), at=datetime(2026, 10, 10, 2, tzinfo=SHANGHAI), code="FQ-1",
+                         channel=Channel.HOTLINE_12345, request_type=RequestType.COMPLAINT, category="labor.wage",
+                         risk_level=RiskLevel.YELLOW, risk_signals=["group"], people_involved=7,
+                         location=LocationRef(grid_id="G01"), deadline_days=3, urgent=True)
+    grid = UnitInfo("G01", "g", Level.GRID, "C1", GRID_PATH)
+    saturday_morning = datetime(2026, 10, 10, 9, tzinfo=SHANGHAI)  # the National Day make-up workday
+    f = case_facts(event, grid, WorkCalendar(), saturday_morning)
+    assert f.working_time and f.channel == "hotline_12345" and f.risk_signals == {"group"}
+    assert (f.deadline_days, f.urgent, f.unit_path, f.local_time.hour) == (3, True, GRID_PATH, 9)
+    d = default_rules().evaluate(f)
+    assert d.rule_id == "labor_group.street" and d.deadlines.resolve == WorkSpan(days=3)
+
+
+def test_the_history_summary_says_what_changed() -> None:
+    old = RuleSet.parse(minimal_doc())
+    doc = minimal_doc()
+    doc["rules"][:0] = [{"id": "a", "when": {"urgent": True}, "then": {}},
+                        {"id": "b", "when": {"urgent": False}, "then": {}}]
+    two = RuleSet.parse(doc)
+    assert describe_changes(None, old) == ["first version: 1 rules"]
+    assert describe_changes(old, two) == ["added rule a", "added rule b"]
+    doc["rules"][0], doc["rules"][1] = doc["rules"][1], doc["rules"][0]
+    doc["deadlines"]["street"]["special"]["accept"] = "1h"
+    doc["rules"][-1]["description"] = "兜底"
+    swapped = RuleSet.parse(doc)
+    assert describe_changes(two, swapped) == ["changed rule default (description)", "reordered rules: b, a, default",
+                                              "changed deadlines street.special"]
+    assert describe_changes(swapped, swapped) == ["no change"]
+    doc["rules"] = doc["rules"][1:]
+    assert describe_changes(swapped, RuleSet.parse(doc)) == ["removed rule b"]

@@ -102,3 +102,17 @@ def test_adding_hours_adds_exactly_that_working_time(start: datetime, hours: flo
     day_end = cal.add(begin, WorkSpan(days=days + 1))
     assert day_end.astimezone(SHANGHAI).time() == time(17, 30)
     assert cal.is_workday(day_end.astimezone(SHANGHAI).date())
+
+
+@given(start=st.datetimes(min_value=datetime(2026, 9, 1), max_value=datetime(2027, 3, 1)),
+       length=st.timedeltas(min_value=timedelta(hours=1), max_value=timedelta(days=20)),
+       fraction=st.sampled_from([0.5, 0.8]))
+def test_reminder_points_split_the_working_time(start: datetime, length: timedelta, fraction: float) -> None:
+    cal = WorkCalendar()
+    begin = start.replace(tzinfo=SHANGHAI)
+    end = begin + length
+    at = cal.point(begin, end, fraction)
+    assert begin <= at <= end
+    total = cal.working_seconds(begin, end)
+    if total > 0:
+        assert cal.working_seconds(begin, at) == pytest.approx(total * fraction, abs=1e-3)

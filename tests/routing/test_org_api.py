@@ -1,0 +1,164 @@
+"""Org changes over HTTP on a private routing replica and database: CSV import, updates, deactivation, and
+the fq.org.* events each change writes to the outbox (the relay is off so no test data leaks to the shared
+stack's consumers; publishing the outbox is covered by the bus tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from routing_svc.app import create_app
+from services.registry import DEMO_ORG, SERVICES
+from shared import db
+from shared.auth import Role
+from shared.clock import SHANGHAI, FrozenClock
+from tests.support import Infra, auth, settings_for
+
+ADMIN = auth(Role.ADMIN, None, "admin-org")
+STREET = auth(Role.STREET_ADMIN, "S1", "street-org")
+GRID = auth(Role.GRID_WORKER, "G01")
+ROUTING = next(s for s in SERVICES if s.name == "routing")
+
+UNITS_CSV = """id,name,level,parent_id,address_keywords,polygon,active
+G90,梧桐里网格,grid,C1,梧桐里|梧桐里8号,120.300 36.090; 120.305 36.090; 120.305 36.095; 120.300 36.095; 120.300 36.090,
+B90,梧桐里8号楼,building,G90,梧桐里8号楼,,yes
+"""
+MEMBERS_CSV = """id,name,unit_id,roles,forces,phone,email,active
+M90,赵某,G90,grid_worker|mediator,people_mediation,13900009090,m90@example.org,
+M91,钱某,G90,grid_worker,,,,1
+"""
+
+
+@dataclass
+class Org:
+    client: httpx.AsyncClient
+    url: str
+
+    async def outbox(self, key: str) -> list[dict[str, Any]]:
+        conn = await asyncpg.connect(db.asyncpg_dsn(self.url))
+        try:
+            rows = await conn.fetch("SELECT ce_type, payload FROM routing.outbox WHERE key = $1 ORDER BY id", key)
+        finally:
+            await conn.close()
+        return [{"type": r["ce_type"], **json.loads(r["payload"])} for r in rows]
+
+
+@pytest.fixture(scope="module")
+async def org(infra: Infra) -> AsyncIterator[Org]:
+    url = await asyncio.to_thread(infra.database, f"fq_org_{uuid.uuid4().hex[:8]}")
+    app = create_app(settings_for(ROUTING, url, infra.broker.bootstrap),
+                     clock=FrozenClock(datetime(2026, 11, 23, 10, tzinfo=SHANGHAI)), run_relay=False,
+                     run_consumer=False)
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(LifespanManager(app, startup_timeout=60))
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://routing"))
+        r = await client.post("/api/v1/org/import", json=json.loads(DEMO_ORG.read_text()), headers=ADMIN)
+        assert r.status_code == 200, r.text
+        yield Org(client, url)
+
+
+def problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = r.json()
+    assert body["code"] == code
+    return body
+
+
+async def where(client: httpx.AsyncClient, address: str) -> dict[str, Any]:
+    r = await client.post("/api/v1/rules/evaluate", json={"location": {"address": address}}, headers=GRID)
+    assert r.status_code == 200, r.text
+    located: dict[str, Any] = r.json()["located"]
+    return located
+
+
+async def test_csv_import_update_and_deactivate(org: Org) -> None:
+    c = org.client
+    csv_headers = {**STREET, "Content-Type": "text/csv; charset=utf-8"}
+    problem(await c.post("/api/v1/org/import", content=UNITS_CSV, headers=csv_headers), 422, "validation_failed")
+    problem(await c.post("/api/v1/org/import", params={"kind": "units"}, content=UNITS_CSV,
+                         headers={**GRID, "Content-Type": "text/csv"}), 403, "forbidden_role")
+    r = await c.post("/api/v1/org/import", params={"kind": "units"}, content=UNITS_CSV, headers=csv_headers)
+    assert r.json() == {"units": 2, "members": 0}, r.text
+    r = await c.post("/api/v1/org/import", params={"kind": "members"}, content=MEMBERS_CSV, headers=csv_headers)
+    assert r.json() == {"units": 0, "members": 2}, r.text
+
+    unit = (await c.get("/api/v1/org/units/G90", headers=STREET)).json()
+    assert unit["path"] == ["D1", "S1", "C1", "G90"] and unit["address_keywords"] == ["梧桐里", "梧桐里8号"]
+    members = (await c.get("/api/v1/org/units/G90/members", headers=STREET)).json()
+    assert [(m["id"], m["phone"], m["roles"]) for m in members] == [
+        ("M90", "139****9090", ["grid_worker", "mediator"]), ("M91", None, ["grid_worker"])]
+    # the new grid locates cases at once (by keyword, the building resolving to its grid)
+    assert (await where(c, "梧桐里8号楼3单元"))["unit_id"] == "G90"
+    events = await org.outbox("G90")
+    assert events[-1]["type"] == "fq.org.unit_upserted.v1" and events[-1]["path"] == ["D1", "S1", "C1", "G90"]
+    member_event = (await org.outbox("M90"))[-1]
+    assert member_event["roles"] == ["grid_worker", "mediator"]
+    assert "13900009090" not in json.dumps(member_event) and "赵某" not in json.dumps(member_event)
+
+    # deactivating: not while active units sit under it
+    body = problem(await c.patch("/api/v1/org/units/G90", json={"active": False}, headers=STREET), 409,
+                   "unit_has_active_children")
+    assert body["children"] == ["B90"]
+    r = await c.patch("/api/v1/org/units/B90", json={"active": False}, headers=STREET)
+    assert r.status_code == 200 and r.json()["active"] is False
+    r = await c.patch("/api/v1/org/units/G90", json={"active": False}, headers=STREET)
+    assert r.status_code == 200 and r.json()["active"] is False
+    # … and its members go with it, each with an event
+    members = (await c.get("/api/v1/org/units/G90/members", headers=STREET)).json()
+    assert [m["active"] for m in members] == [False, False]
+    assert (await org.outbox("M91"))[-1]["active"] is False and (await org.outbox("G90"))[-1]["active"] is False
+    located = await where(c, "梧桐里8号")
+    assert located["method"] == "triage"  # an inactive unit no longer locates anything
+    problem(await c.patch("/api/v1/org/members/M90", json={"active": True}, headers=STREET), 409, "unit_inactive")
+
+    # reactivate and rename
+    r = await c.patch("/api/v1/org/units/G90", json={"active": True, "name": "梧桐里新网格",
+                                                     "address_keywords": ["梧桐里", "梧桐街"]}, headers=STREET)
+    assert r.status_code == 200 and r.json()["name"] == "梧桐里新网格"
+    assert (await where(c, "梧桐街2号"))["unit_id"] == "G90"
+    r = await c.patch("/api/v1/org/members/M90", json={"active": True, "forces": ["labor"], "email": None},
+                      headers=STREET)
+    assert r.status_code == 200 and r.json()["active"] is True and r.json()["forces"] == ["labor"]
+    assert (await org.outbox("M90"))[-1]["forces"] == ["labor"]
+
+
+async def test_bad_org_input_is_a_problem_naming_the_field(org: Org) -> None:
+    c = org.client
+    bad = UNITS_CSV.replace("B90,梧桐里8号楼,building", "B91,x,tower")
+    body = problem(await c.post("/api/v1/org/import", params={"kind": "units"}, content=bad,
+                                headers={**ADMIN, "Content-Type": "text/csv"}), 422, "invalid_csv")
+    assert body["errors"][0]["field"] == "units[1].level"
+    body = problem(await c.post("/api/v1/org/import", params={"kind": "members"}, content="id,name\nx,y\n",
+                                headers={**ADMIN, "Content-Type": "text/csv"}), 422, "invalid_csv")
+    assert {e["field"] for e in body["errors"]} == {"members.header"}
+    body = problem(await c.post("/api/v1/org/import", json={"units": [{"id": "X", "level": "grid"}]},
+                                headers=ADMIN), 422, "validation_failed")
+    assert "units.0.name" in {e["field"] for e in body["errors"]}
+    problem(await c.post("/api/v1/org/import", content="<org/>", headers={**ADMIN, "Content-Type": "text/xml"}),
+            415, "unsupported_media_type")
+    # a street admin cannot create a root unit
+    problem(await c.post("/api/v1/org/import", json={"units": [{"id": "D9", "name": "x", "level": "district"}]},
+                         headers=STREET), 403, "out_of_scope")
+    problem(await c.patch("/api/v1/org/units/C1", json={"active": False}, headers=STREET), 409,
+            "unit_has_active_children")
+    problem(await c.patch("/api/v1/org/units/G01", json={"polygon": [[0, 0], [1, 1]]}, headers=STREET), 422,
+            "validation_failed")
+    problem(await c.patch("/api/v1/org/units/G01", json={"colour": "red"}, headers=STREET), 422,
+            "validation_failed")
+    problem(await c.patch("/api/v1/org/units/NOPE", json={"name": "x"}, headers=STREET), 404, "unit_not_found")
+    problem(await c.patch("/api/v1/org/members/NOPE", json={"forces": []}, headers=STREET), 404, "member_not_found")
+    problem(await c.patch("/api/v1/org/members/U-G01-1", json={"unit_id": "NOPE"}, headers=STREET), 404,
+            "unit_not_found")
