@@ -15,8 +15,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from routing_svc.domain.assignment import Action, AssignmentStatus, IllegalTransition, State, allowed_actions
 from routing_svc.domain.assignment import transition as next_state
@@ -200,8 +202,8 @@ def _locate(doc: dict[str, Any], deps: RoutingDeps, case_id: uuid.UUID, units: d
 async def on_case_received(deps: RoutingDeps, session: AsyncSession, event: CaseReceived, _env: object) -> None:
     """Locate the case, evaluate the active rules, climb to the decided level and assign with working-time clocks.
 
-    The hot path: one INSERT (skipped when the case already has an assignment: a re-delivery under another event
-    id) and the outbox row."""
+    The hot path: nothing is written here; the batch's assignments and their outbox rows are written in one
+    statement when the consumer commits the batch (``_INSERT_ROUTED``)."""
     ctx = await context(session, deps)
     doc = facts_doc(event)
     located = _locate(doc, deps, event.case_id, ctx.units)
@@ -216,9 +218,8 @@ async def on_case_received(deps: RoutingDeps, session: AsyncSession, event: Case
         explanation=f"{located.explanation}; {decision.explanation}", cause=AssignCause.ROUTED, previous=None,
         task_force=_task_force(decision, ctx, now), facts=doc,
     )
-    if not await _insert_routed(session, deps, values, unit):
-        return  # the case has its assignment already (a re-delivery under another event id)
-    log.info("case_assigned", unit_id=unit.id, rule_id=decision.rule_id, method=located.method)
+    _queue_routed(session, deps, values, unit)
+    log.debug("case_routed", unit_id=unit.id, rule_id=decision.rule_id, method=located.method)
 
 
 def _task_force(decision: Decision, ctx: Context, now: datetime) -> dict[str, Any] | None:
@@ -243,36 +244,74 @@ def _assignment_values(
     )
 
 
+_COLUMNS = ("id uuid, case_id uuid, case_code text, unit_id text, unit_path text[], level text, track text, "
+            "forces text[], status text, accept_due_at timestamptz, rule_id text, explanation text, "
+            "created_at timestamptz, updated_at timestamptz, version bigint, cause text, previous_assignment_id uuid, "
+            "task_force jsonb, resolve_span jsonb, escalate_on_resolve_overdue boolean, facts jsonb")
+_NAMES = ", ".join(c.split()[0] for c in _COLUMNS.split(", "))
+# Every case a consumer batch routed, in one statement at commit: the assignments (a case that has one already is
+# skipped: a re-delivery under another event id), the fq.case.assigned.v1 outbox rows of those written, in order,
+# and the relay's wake-up.
 _INSERT_ROUTED = text(f"""
-WITH a AS (
-    INSERT INTO {SCHEMA}.assignments (id, case_id, case_code, unit_id, unit_path, level, track, forces, status,
-        accept_due_at, rule_id, explanation, created_at, updated_at, version, cause, previous_assignment_id,
-        task_force, resolve_span, escalate_on_resolve_overdue, facts)
-    VALUES (:id, :case_id, :case_code, :unit_id, :unit_path, :level, :track, :forces, :status, :accept_due_at,
-        :rule_id, :explanation, :created_at, :updated_at, :version, :cause, :previous_assignment_id,
-        CAST(:task_force AS jsonb), CAST(:resolve_span AS jsonb), :escalate_on_resolve_overdue, CAST(:facts AS jsonb))
+WITH r AS (
+    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_COLUMNS}, event_id uuid, topic text, key text,
+        ce_type text, headers jsonb, payload jsonb, ord int)
+), a AS (
+    INSERT INTO {SCHEMA}.assignments ({_NAMES})
+    SELECT {_NAMES} FROM (SELECT * FROM r ORDER BY ord) AS s
     ON CONFLICT (case_id) WHERE {CURRENT_PREDICATE} DO NOTHING
     RETURNING id
 ), o AS (
     INSERT INTO {SCHEMA}.outbox (event_id, topic, key, ce_type, headers, payload)
-    SELECT CAST(:event_id AS uuid), :topic, :key, :ce_type, CAST(:headers AS jsonb), CAST(:payload AS jsonb) FROM a
+    SELECT r.event_id, r.topic, r.key, r.ce_type, r.headers, r.payload FROM r JOIN a ON a.id = r.id ORDER BY r.ord
+    RETURNING 1
 )
-SELECT pg_notify(:channel, '') FROM a
+SELECT (SELECT count(*) FROM o), pg_notify(:channel, '')
 """)
+_PENDING = "routing_pending_assignments"
 
 
-async def _insert_routed(session: AsyncSession, deps: RoutingDeps, v: dict[str, Any], unit: UnitInfo) -> bool:
-    """One statement: the assignment (nothing when the case has one already) and, only then, its
-    ``fq.case.assigned.v1`` outbox row and the relay's wake-up. Whether the assignment was written."""
+def _queue_routed(session: AsyncSession, deps: RoutingDeps, v: dict[str, Any], unit: UnitInfo) -> None:
+    """Queue the assignment and its event; they are written with the rest of the batch when it commits."""
+    pending: list[dict[str, Any]] | None = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = []
+        sync = session.sync_session
+        sa_event.listen(sync, "before_commit", _write_before_commit)
+        sa_event.listen(sync, "after_rollback", _drop_after_rollback)
     event = _assigned(v, unit)
     env = envelope_for(event, deps.source)
-    params = {
-        **v, "task_force": _json(v["task_force"]), "resolve_span": _json(v["resolve_span"]),
-        "facts": _json(v["facts"]), "event_id": env.id, "topic": event.topic, "key": event.key(),
-        "ce_type": event.ce_type, "headers": json.dumps([[k, h.decode()] for k, h in env.headers()]),
-        "payload": encode(event).decode(), "channel": notify_channel(SCHEMA),
-    }
-    return (await session.execute(_INSERT_ROUTED, params)).first() is not None
+    pending.append({
+        **v, "event_id": env.id, "topic": event.topic, "key": event.key(), "ce_type": event.ce_type,
+        "headers": [[k, h.decode()] for k, h in env.headers()], "payload": json.loads(encode(event)),
+        "ord": len(pending),
+    })
+
+
+def _take(info: dict[str, Any]) -> dict[str, Any] | None:
+    pending: list[dict[str, Any]] = info.get(_PENDING) or []
+    if not pending:
+        return None
+    rows = json.dumps(pending, default=str, ensure_ascii=False)
+    pending.clear()
+    return {"rows": rows, "channel": notify_channel(SCHEMA)}
+
+
+def _write_before_commit(sync_session: Session) -> None:
+    params = _take(sync_session.info)
+    if params is not None:
+        sync_session.execute(_INSERT_ROUTED, params)  # runs inside the async session's greenlet
+
+
+def _drop_after_rollback(sync_session: Session) -> None:
+    (sync_session.info.get(_PENDING) or []).clear()
+
+
+async def write_routed(session: AsyncSession) -> None:
+    """Write the queued assignments now (a handler that reads assignments in the same transaction calls this)."""
+    params = _take(session.info)
+    if params is not None:
+        await session.execute(_INSERT_ROUTED, params)
 
 
 def _json(value: Any) -> str | None:
@@ -722,6 +761,7 @@ async def close(session: AsyncSession, deps: RoutingDeps, a: Assignment, reason:
 async def on_feedback_received(deps: RoutingDeps, session: AsyncSession, event: FeedbackReceived,
                                _env: object) -> None:
     """回访: unsatisfied → reopen (重办); satisfied or unreached → close (销号)."""
+    await write_routed(session)  # a case routed earlier in this batch is visible
     a = await current_assignment(session, event.case_id, for_update=True)
     if a is None or a.status != AssignmentStatus.RESOLVED.value:
         log.info("feedback_ignored", status=a.status if a else None)  # e.g. closed already by the no-answer window

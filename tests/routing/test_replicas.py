@@ -4,11 +4,13 @@ every case is assigned exactly once and every missed deadline escalates exactly 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -18,6 +20,8 @@ from services.embedded import EmbeddedBroker, free_port
 from services.registry import SERVICES
 from shared.auth import Role
 from shared.clock import SHANGHAI, FrozenClock
+from shared.events import CaseReceived, Topic, encode, envelope_for
+from shared.events.case import LocationRef
 from tests.support import Infra, Stack, auth, case_body, eventually, settings_for, start_stack
 
 OPERATOR = auth(Role.OPERATOR, "S1", "op-replicas")
@@ -94,3 +98,45 @@ async def test_two_replicas_assign_once_and_escalate_once(replicas: tuple[Stack,
             r = await client2.get(f"/api/v1/cases/{case_id}/routing", headers=ADMIN)
             assert r.status_code == 200 and r.json()["current"]["unit_id"] == "C1"
     assert first.state.scheduler.acted + second.state.scheduler.acted == CASES
+
+
+async def test_a_received_event_delivered_again_under_another_id_is_not_assigned_again(
+        replicas: tuple[Stack, FastAPI, FrozenClock]) -> None:
+    stack, _, _ = replicas
+    first = stack.apps["routing"]
+    r = await stack.intake.post("/api/v1/cases", json=case_body(title="重复投递"), headers=OPERATOR)
+    assert r.status_code == 201, r.text
+    case_id = r.json()["id"]
+
+    async def assigned() -> int:
+        return int((await _count(first, f"SELECT count(*) FROM routing.assignments WHERE case_id = '{case_id}'"
+                                 ))[0][0])
+
+    await eventually(assigned, timeout=60, what="the case assigned")
+    async with first.state.runtime.session() as s:
+        payload = (await s.execute(text(  # what intake published, as the broker delivered it
+            "SELECT payload::text FROM intake.outbox WHERE key = :k AND ce_type = 'fq.case.received.v1'"),
+            {"k": case_id})).scalar_one()
+    received = CaseReceived.model_validate_json(payload)
+    # the same fact twice more under new event ids (e.g. re-published after broker amnesia), in one batch, then a
+    # new case on the same partition: once that one is routed, the copies before it were handled
+    marker = received.model_copy(update={"case_id": uuid.uuid4(), "code": "FQ-MARKER-000001",
+                                         "location": LocationRef(grid_id="G02")})  # the address is sealed per case
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
+    await producer.start()
+    try:
+        for ev in (received, received, marker):
+            env = envelope_for(ev, "/fengqiao/intake")
+            await producer.send_and_wait(Topic.CASE, value=encode(ev), key=case_id.encode(), headers=env.headers())
+    finally:
+        await producer.stop()
+
+    async def marker_routed() -> bool:
+        rows = await _count(first, f"SELECT count(*) FROM routing.assignments WHERE case_id = '{marker.case_id}'")
+        return rows[0][0] == 1
+
+    await eventually(marker_routed, timeout=60, what="the marker case routed")
+    assert await assigned() == 1
+    events = await _count(first, "SELECT count(*) FROM routing.outbox WHERE ce_type = 'fq.case.assigned.v1' "
+                                 f"AND key = '{case_id}'")
+    assert events[0][0] == 1
