@@ -255,7 +255,7 @@ _NAMES = ", ".join(c.split()[0] for c in _COLUMNS.split(", "))
 _INSERT_ROUTED = text(f"""
 WITH r AS (
     SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_COLUMNS}, event_id uuid, topic text, key text,
-        ce_type text, headers jsonb, payload jsonb, ord int)
+        ce_type text, headers text, payload text, ord int)
 ), a AS (
     INSERT INTO {SCHEMA}.assignments ({_NAMES})
     SELECT {_NAMES} FROM (SELECT * FROM r ORDER BY ord) AS s
@@ -263,7 +263,8 @@ WITH r AS (
     RETURNING id
 ), o AS (
     INSERT INTO {SCHEMA}.outbox (event_id, topic, key, ce_type, headers, payload)
-    SELECT r.event_id, r.topic, r.key, r.ce_type, r.headers, r.payload FROM r JOIN a ON a.id = r.id ORDER BY r.ord
+    SELECT r.event_id, r.topic, r.key, r.ce_type, CAST(r.headers AS jsonb), CAST(r.payload AS jsonb)
+    FROM r JOIN a ON a.id = r.id ORDER BY r.ord
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM o), pg_notify(:channel, '')
@@ -281,9 +282,10 @@ def _queue_routed(session: AsyncSession, deps: RoutingDeps, v: dict[str, Any], u
         sa_event.listen(sync, "after_rollback", _drop_after_rollback)
     event = _assigned(v, unit)
     env = envelope_for(event, deps.source)
+    row = {k: str(x) if isinstance(x, (uuid.UUID, datetime)) else x for k, x in v.items()}
     pending.append({
-        **v, "event_id": env.id, "topic": event.topic, "key": event.key(), "ce_type": event.ce_type,
-        "headers": [[k, h.decode()] for k, h in env.headers()], "payload": json.loads(encode(event)),
+        **row, "event_id": env.id, "topic": event.topic, "key": event.key(), "ce_type": event.ce_type,
+        "headers": json.dumps([[k, h.decode()] for k, h in env.headers()]), "payload": encode(event).decode(),
         "ord": len(pending),
     })
 
@@ -292,7 +294,7 @@ def _take(info: dict[str, Any]) -> dict[str, Any] | None:
     pending: list[dict[str, Any]] = info.get(_PENDING) or []
     if not pending:
         return None
-    rows = json.dumps(pending, default=str, ensure_ascii=False)
+    rows = json.dumps(pending, ensure_ascii=False)
     pending.clear()
     return {"rows": rows, "channel": notify_channel(SCHEMA)}
 
