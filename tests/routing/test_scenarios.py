@@ -392,3 +392,28 @@ async def test_escalation_on_request_versions_scope_and_illegal_actions(flow: St
     assert (await flow.routing.get(f"/api/v1/cases/{case['id']}/routing", headers=G04)).status_code == 404
     await intake_shows(flow, case["id"], kind="escalated")
 
+
+
+async def test_a_missed_resolve_deadline_escalates_when_the_rules_say_so(flow: Stack, clock: FrozenClock) -> None:
+    """Last in this module: it saves a rules version (one more rule, matching only three-person cases)."""
+    current_rules = (await flow.routing.get("/api/v1/rules", headers=ADMIN)).json()
+    doc = current_rules["document"]
+    doc["rules"].insert(0, {"id": "test.three_people_special", "when": {"people_involved": {"min": 3, "max": 3}},
+                            "then": {"level": "grid", "track": "special", "forces": ["psychology"]}})
+    r = await flow.routing.put("/api/v1/rules", json=doc, headers=ADMIN)
+    assert r.status_code == 200, r.text
+
+    next_working_morning(clock)
+    case = await new_case(flow, people_involved=3)
+    a = await current(flow, case["id"])
+    assert (a["unit_id"], a["track"], a["rule_id"]) == ("G01", "special", "test.three_people_special")
+    a = await act(flow, a["id"], "accept", G01)
+    assert a["escalate_on_resolve_overdue"] is True
+    clock.set(parse(a["resolve_due_at"]) + timedelta(seconds=1))
+    await tick(flow)
+    up = await current(flow, case["id"], history=2)
+    assert (up["unit_id"], up["cause"], up["track"]) == ("C1", "escalated", "special")
+    left = await detail(flow, a["id"])
+    assert left["status"] == "escalated"
+    assert [h["action"] for h in left["history"]][-2:] == ["overdue", "escalate"]
+    assert left["history"][-2]["detail"] == {**left["history"][-2]["detail"], "clock": "resolve", "escalated": True}
