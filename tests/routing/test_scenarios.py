@@ -394,6 +394,40 @@ async def test_escalation_on_request_versions_scope_and_illegal_actions(flow: St
 
 
 
+ACTION_BODIES: dict[str, Any] = {
+    "accept": {}, "return": {"reason": "x"}, "extend": {"reason": "x", "due_at": "2030-01-01T09:00:00+08:00"},
+    "approve-extension": {}, "reject-extension": {"reason": "x"}, "suspend": {"reason": "x"}, "resume": {},
+    "escalate": {"reason": "x"}, "dispatch": {"unit_id": "G02"}, "resolve": {"outcome": "resolved"},
+}
+
+
+async def test_every_action_on_a_closed_assignment_is_a_409_listing_no_allowed_action(
+        flow: Stack, clock: FrozenClock) -> None:
+    next_working_morning(clock)
+    case = await new_case(flow)
+    a = await current(flow, case["id"])
+    await act(flow, a["id"], "accept", G01)
+    await act(flow, a["id"], "resolve", G01, {"outcome": "resolved"})
+    await intake_shows(flow, case["id"], status="resolved")
+    r = await flow.intake.post(f"/api/v1/cases/{case['id']}/feedback", headers=C1, json={"result": "unreached"})
+    assert r.status_code in (200, 201), r.text
+
+    async def closed() -> bool:
+        return (await detail(flow, a["id"]))["status"] == "closed"  # type: ignore[no-any-return]
+
+    await eventually(closed, timeout=60, what="closed after an unreached follow-up")
+    admin_of_s1 = auth(Role.STREET_ADMIN, "S1", "U-S1-1")
+    for action, body in ACTION_BODIES.items():
+        r = await flow.routing.post(f"/api/v1/assignments/{a['id']}/{action}", headers=admin_of_s1, json=body)
+        assert r.status_code == 409, (action, r.text)
+        problem = r.json()
+        assert problem["code"] == "illegal_transition" and problem["allowed_actions"] == [], action
+        assert r.headers["content-type"].startswith("application/problem+json")
+    r = await flow.routing.post(f"/api/v1/cases/{case['id']}/reopen", headers=auth(Role.SERVICE, None), json={})
+    assert r.status_code == 409 and r.json()["allowed_actions"] == []
+    assert (await detail(flow, a["id"]))["version"] == 4  # assigned 1 → accepted 2 → resolved 3 → closed 4
+
+
 async def test_a_missed_resolve_deadline_escalates_when_the_rules_say_so(flow: Stack, clock: FrozenClock) -> None:
     """Last in this module: it saves a rules version (one more rule, matching only three-person cases)."""
     current_rules = (await flow.routing.get("/api/v1/rules", headers=ADMIN)).json()
