@@ -31,7 +31,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 NAME = "routing"
 
 
-def build_spec(deps: RoutingDeps) -> ServiceSpec:
+def build_spec(deps: RoutingDeps, scheduler: Scheduler | None = None) -> ServiceSpec:
     return ServiceSpec(
         name=NAME,
         schema=SCHEMA,
@@ -44,16 +44,21 @@ def build_spec(deps: RoutingDeps) -> ServiceSpec:
             FeedbackReceived.ce_type: partial(handlers.on_feedback_received, deps),  # type: ignore[dict-item]
         },
         routers=[router, org_router, rules_router],
-        readiness_details=partial(_readiness_details, deps),
+        readiness_details=partial(_readiness_details, deps, scheduler),
     )
 
 
-async def _readiness_details(deps: RoutingDeps, runtime: ServiceRuntime) -> dict[str, str]:
-    """The calendar gap (a year in use without an official calendar) shows here; it does not fail readiness."""
+async def _readiness_details(deps: RoutingDeps, scheduler: Scheduler | None, runtime: ServiceRuntime
+                             ) -> dict[str, str]:
+    """The calendar gap (a year in use without an official calendar) and the deadline scheduler's state show
+    here; they do not fail readiness."""
     async with runtime.session() as session:
         await deps.calendar.get(session)
         await deps.rules.get(session)
-    return {"calendar": deps.calendar.gap_detail(), "rules_version": str(deps.rules.version)}
+    details = {"calendar": deps.calendar.gap_detail(), "rules_version": str(deps.rules.version)}
+    if scheduler is not None:
+        details["scheduler"] = scheduler.status()
+    return details
 
 
 def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None = None,
@@ -67,11 +72,14 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
         rules=RulesCache(check_seconds=settings.rules_check_seconds),
         calendar=CalendarCache(parse_hours(settings.work_hours), clock, check_seconds=settings.rules_check_seconds),
     )
-    app = create_service_app(build_spec(deps), settings, clock=clock, **runtime_kwargs)
+    runtime: list[ServiceRuntime] = []  # the scheduler's sessions come from the runtime built below
+    scheduler = Scheduler(deps, lambda: runtime[0].session(), interval=settings.scheduler_interval_seconds,
+                          batch_size=settings.scheduler_batch_size, enabled=settings.scheduler_enabled)
+    app = create_service_app(build_spec(deps, scheduler), settings, clock=clock, **runtime_kwargs)
+    runtime.append(app.state.runtime)
     app.state.deps = deps
     deps.calendar.bind_metrics(app.state.runtime.metrics.registry)
-    scheduler = Scheduler(deps, app.state.runtime.session, interval=settings.scheduler_interval_seconds,
-                          batch_size=settings.scheduler_batch_size)
+    scheduler.bind_metrics(app.state.runtime.metrics.registry)
     app.state.scheduler = scheduler
     if settings.scheduler_enabled:
         inner = app.router.lifespan_context

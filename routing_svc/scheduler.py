@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,8 +65,10 @@ QUEUES: tuple[tuple[str, Callable[[datetime], tuple[ColumnElement[bool], Any]], 
 
 class Scheduler:
     def __init__(self, deps: RoutingDeps, session: Callable[[], AsyncSession], *, interval: float = 1.0,
-                 batch_size: int = 100) -> None:
+                 batch_size: int = 100, enabled: bool = True) -> None:
         self.deps = deps
+        self.enabled = enabled
+        self._counter: Counter | None = None
         self.session = session
         self.interval = interval
         self.batch_size = batch_size
@@ -73,6 +76,17 @@ class Scheduler:
         self.last_error: str | None = None
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    def bind_metrics(self, registry: CollectorRegistry) -> None:
+        self._counter = Counter("fq_scheduler_actions", "deadline actions taken by this replica's scheduler",
+                                ["queue", "outcome"], registry=registry)
+
+    def status(self) -> str:
+        if not self.enabled:
+            return "disabled"
+        if self._task is None or self._task.done():
+            return "stopped"
+        return f"failing: {self.last_error[:300]}" if self.last_error else "ok"
 
     async def start(self) -> None:
         self._stopping.clear()
@@ -127,10 +141,14 @@ class Scheduler:
                             await act(session, self.deps, a)
                     except Exception as exc:
                         failed += 1
+                        if self._counter is not None:
+                            self._counter.labels(name, "failed").inc()
                         self.last_error = repr(exc)
                         log.error("scheduler_action_failed", queue=name, assignment_id=str(assignment_id),
                                   error=repr(exc))
                         continue
                     done += 1
+                    if self._counter is not None:
+                        self._counter.labels(name, "done").inc()
                     log.info("scheduler_acted", queue=name, assignment_id=str(assignment_id), unit_id=a.unit_id)
         return done, failed

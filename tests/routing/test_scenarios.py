@@ -202,6 +202,9 @@ async def test_a_grid_that_never_accepts_goes_to_the_community_then_the_street(f
     assert d["status"] == "assigned"
     assert [h["action"] for h in d["history"]].count("overdue") == 1
     assert len((await routing_of(flow, case["id"]))["history"]) == 3  # type: ignore[index]
+    assert (await flow.routing.get("/readyz")).json()["details"]["scheduler"] == "ok"
+    metrics = (await flow.routing.get("/metrics")).text
+    assert 'fq_scheduler_actions_total{outcome="done",queue="accept_overdue"}' in metrics
 
 
 async def test_a_fight_between_neighbours_goes_to_the_community_with_the_police(flow: Stack, clock: FrozenClock
