@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,12 @@ from intake_svc import handlers, workflow_events
 from intake_svc.api import public_router, router
 from intake_svc.classifier import Classifier
 from intake_svc.handlers import IntakeDeps
+from intake_svc.hotline import wiring as hotline
+from intake_svc.hotline.api import router as hotline_router
 from intake_svc.risk import RiskRules
 from intake_svc.settings import IntakeSettings
 from intake_svc.tables import SCHEMA
+from shared.clock import Clock
 from shared.crypto import Sealer
 from shared.events import CaseAccepted, CaseAssigned, CaseResolved, Topic
 from shared.ratelimit import RateLimiter
@@ -35,13 +39,17 @@ SPEC = ServiceSpec(
         CaseResolved.ce_type: handlers.on_case_resolved,  # type: ignore[dict-item]
         **workflow_events.HANDLERS,  # type: ignore[dict-item]
     },
-    routers=[router, public_router],
+    routers=[router, public_router, hotline_router],
 )
 
 
 def create_app(settings: IntakeSettings | None = None, **runtime_kwargs: Any) -> FastAPI:
     settings = settings or IntakeSettings()
-    app = create_service_app(SPEC, settings, **runtime_kwargs)
+    clock: Clock = runtime_kwargs.pop("clock", None) or Clock()
+    hotline_deps = hotline.build_deps(settings, clock, SPEC.source)
+    # the 12345 adapter's handlers run after intake's own for the same event types, in the same transaction
+    spec = dataclasses.replace(SPEC, handlers=hotline.compose(SPEC.handlers, hotline.event_handlers(hotline_deps)))
+    app = create_service_app(spec, settings, clock=clock, **runtime_kwargs)
     app.state.public_limiter = RateLimiter(settings.public_rate_limit, settings.public_rate_window_seconds)
     app.state.deps = IntakeDeps(
         clock=app.state.runtime.clock,
@@ -55,4 +63,5 @@ def create_app(settings: IntakeSettings | None = None, **runtime_kwargs: Any) ->
         dedup_link=settings.dedup_link_similarity,
         dedup_suggest=settings.dedup_suggest_similarity,
     )
+    hotline.attach(app, hotline_deps, settings)
     return app

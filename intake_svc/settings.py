@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from intake_svc.hotline.config import HotlineClient
 from shared.settings import DEV_INDEX_KEY, DEV_PII_KEY, ServiceSettings
 
 
@@ -22,6 +24,15 @@ class IntakeSettings(ServiceSettings):
     # citizen progress page: requests per client address per window (per replica)
     public_rate_limit: int = 10
     public_rate_window_seconds: float = 60.0
+    # 12345 hotline clients by client id, as JSON: INTAKE_HOTLINE_CLIENTS='{"qinglan-12345": {"secret": "...",
+    # "callback_url": "https://.../callbacks", "callback_secret": "...", "mapping": "qinglan", "unit_id": "S1"}}'
+    hotline_clients: dict[str, HotlineClient] = Field(default_factory=dict)
+    hotline_skew_seconds: int = 300  # accepted clock difference of a signed request (±)
+    hotline_callback_timeout_seconds: float = 10.0
+    hotline_callback_backoff_seconds: float = 5.0  # first retry delay; doubles per attempt
+    hotline_callback_backoff_max_seconds: float = 900.0
+    hotline_callback_max_attempts: int = 12  # then the callback is parked as failed until an admin retries it
+    hotline_sender_poll_seconds: float = 1.0
 
     def secret_fields(self) -> list[str]:
         return [*super().secret_fields(), "pii_keys", "blind_index_key"]

@@ -339,3 +339,31 @@ class CaseClosed(CaseEvent):
     unit_id: str
     reason: CloseReason
     closed_by: str
+
+
+# --- from the 12345 hotline platform (intake's hotline adapter) -----------------------------------------
+
+
+class CaseReopenRequested(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.reopen_requested.v1"
+    description: ClassVar[str] = (
+        "Someone outside routing asked for a resolved case to be redone (重办), e.g. a 12345 重办 order. Routing "
+        "reopens it (fq.case.reopened.v1 + fq.case.assigned.v1) when ``assignment_id`` is still the case's resolved "
+        "assignment, and ignores the request otherwise (the case was already reopened)."
+    )
+    assignment_id: uuid.UUID | None = Field(description="the resolved assignment to redo, as intake last saw it")
+    reason: ReopenReason
+    requested_by: str = Field(description="e.g. 'hotline:<client id>' or a staff member's id")
+    source: str = Field(description="hotline | staff")
+
+
+class CaseUrged(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.urged.v1"
+    description: ClassVar[str] = (
+        "The case was urged (催办), e.g. by the 12345 platform: the handling unit's members should be notified."
+    )
+    assignment_id: uuid.UUID | None = None
+    unit_id: str | None = Field(default=None, description="the unit handling the case when it was urged")
+    urge_count: int = Field(ge=1, description="how many times this case has been urged so far")
+    source: str = Field(description="hotline | staff")
+    urged_by: str
