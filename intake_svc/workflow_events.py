@@ -27,6 +27,7 @@ from shared.events.case import (
     CloseReason,
     DeadlineClock,
     EscalationReason,
+    Level,
     ReopenReason,
 )
 
@@ -45,10 +46,14 @@ def _local(at: datetime) -> str:
 
 async def on_case_returned(session: AsyncSession, event: CaseReturned, env: Envelope) -> None:
     case = await _load_for_update(session, event.case_id)
+    # below the street a return is re-routed (an assigned event follows); the street centre's return sends the
+    # case back to its channel (e.g. the 12345 platform) and nothing follows
+    back_to_channel = event.level in (Level.STREET, Level.DISTRICT)
     if case.assignment_id == event.assignment_id:
-        case.status = CaseStatus.RECEIVED.value  # waiting for routing's next assignment
+        case.status = (CaseStatus.RETURNED if back_to_channel else CaseStatus.RECEIVED).value
         _touch(case, event.at)
-    timeline.record(session, case.id, event.at, "returned", "承办单位退单，正在重新派发", actor=event.unit_id,
+    summary = "不属于本辖区，已退回来源渠道" if back_to_channel else "承办单位退单，正在重新派发"
+    timeline.record(session, case.id, event.at, "returned", summary, actor=event.unit_id,
                     data={"unit_id": event.unit_id, "return_count": event.return_count})
 
 

@@ -22,6 +22,7 @@ from routing_svc.tables import SCHEMA
 from shared.clock import Clock
 from shared.crypto import Sealer
 from shared.events import CaseReceived, FeedbackReceived, Topic
+from shared.events.case import CaseReopenRequested
 from shared.runtime import ServiceRuntime, ServiceSpec, create_service_app
 from shared.worktime import parse_hours
 
@@ -42,6 +43,7 @@ def build_spec(deps: RoutingDeps, scheduler: Scheduler | None = None) -> Service
         handlers={
             CaseReceived.ce_type: partial(handlers.on_case_received, deps),  # type: ignore[dict-item]
             FeedbackReceived.ce_type: partial(handlers.on_feedback_received, deps),  # type: ignore[dict-item]
+            CaseReopenRequested.ce_type: partial(handlers.on_reopen_requested, deps),  # type: ignore[dict-item]
         },
         routers=[router, org_router, rules_router],
         readiness_details=partial(_readiness_details, deps, scheduler),

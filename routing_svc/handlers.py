@@ -35,6 +35,7 @@ class RoutingDeps:
 
 on_case_received = workflow.on_case_received
 on_feedback_received = workflow.on_feedback_received
+on_reopen_requested = workflow.on_reopen_requested
 get_assignment = workflow.get_assignment
 accept = workflow.accept
 resolve = workflow.resolve

@@ -58,6 +58,7 @@ from shared.events.case import (
     CaseExtensionRequested,
     CaseOverdue,
     CaseReopened,
+    CaseReopenRequested,
     CaseResumed,
     CaseReturned,
     CaseSuspended,
@@ -184,12 +185,11 @@ async def accept(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.U
 
 async def return_case(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
                       body: ReasonBody, if_match: int | None) -> Assignment:
-    """退单: re-route without the units that returned it; the second return goes to the street centre."""
+    """退单: re-route without the units that returned it; the second return goes to the street centre, which
+    dispatches it. A return by the street centre (or above) sends the case back to where it came from (e.g. the
+    12345 platform, for an order outside the street's jurisdiction): no new assignment follows."""
     a, state = await _load(session, assignment_id, user, Action.RETURN, if_match)
     ctx = await context(session, deps)
-    if RANK[Level(a.level)] <= RANK[Level.STREET]:
-        raise illegal(state_of(a), Action.RETURN,
-                      "the street centre decides: dispatch the case instead of returning it")
     now = deps.clock.now()
     returned = set((await session.execute(
         select(Assignment.unit_id).where(Assignment.case_id == a.case_id,
@@ -203,6 +203,8 @@ async def return_case(session: AsyncSession, deps: RoutingDeps, assignment_id: u
         case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, level=Level(a.level), reason=body.reason,
         returned_by=user.sub, return_count=count,
     ), source=deps.source)
+    if RANK[Level(a.level)] <= RANK[Level.STREET]:
+        return a  # out of the street's jurisdiction: back to the channel, routing's part ends here
     street = street_of(ctx, a.unit_path)
     if count < 2 and a.facts is not None:
         units = {k: u for k, u in ctx.units.items() if k not in returned}
@@ -471,6 +473,19 @@ async def on_feedback_received(deps: RoutingDeps, session: AsyncSession, event: 
     else:
         await close(session, deps, a,
                     CloseReason.SATISFIED if event.result == FeedbackResult.SATISFIED else CloseReason.NO_ANSWER, actor)
+
+
+async def on_reopen_requested(deps: RoutingDeps, session: AsyncSession, event: CaseReopenRequested,
+                              _env: object) -> None:
+    """重办 asked from outside routing (e.g. a 12345 重办 order): reopen when the request names the case's resolved
+    assignment (or none); otherwise the case was reopened already, and the request is ignored."""
+    await write_routed(session)
+    a = await current_assignment(session, event.case_id, for_update=True)
+    if a is None or a.status != AssignmentStatus.RESOLVED.value or (
+            event.assignment_id is not None and event.assignment_id != a.id):
+        log.info("reopen_request_ignored", status=a.status if a else None)
+        return
+    await reopen(session, deps, a, event.reason, event.requested_by)
 
 
 # --- the scheduler's effects (one locked row at a time) -------------------------------------------------

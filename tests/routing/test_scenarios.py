@@ -7,15 +7,19 @@ whichever acts first, the effect is the same). Nothing sleeps for a deadline.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from services.embedded import EmbeddedBroker, free_port
 from shared.auth import Role
 from shared.clock import SHANGHAI, FrozenClock
+from shared.events import Topic, encode, envelope_for
+from shared.events.case import CaseReceived, CaseReopenRequested, LocationRef, ReopenReason
 from shared.worktime import WorkCalendar, WorkSpan
 from tests.support import Infra, Stack, auth, case_body, eventually, start_stack
 
@@ -245,7 +249,6 @@ async def test_return_reroutes_then_the_street_centre_decides(flow: Stack, clock
 
     third = await act(flow, second["id"], "return", G02, {"reason": "也不属于本网格"})
     assert (third["unit_id"], third["level"], third["cause"]) == ("S1", "street", "decided")
-    await act(flow, third["id"], "return", S1, {"reason": "x"}, expect=409)  # the centre decides, it does not return
 
     await act(flow, third["id"], "dispatch", C1, {"unit_id": "G03"}, expect=403)  # community admins do not dispatch
     await act(flow, third["id"], "dispatch", S1, {"unit_id": "NOPE"}, expect=422)
@@ -256,6 +259,49 @@ async def test_return_reroutes_then_the_street_centre_decides(flow: Stack, clock
         "returned", "returned", "dispatched", "assigned"]
     await intake_shows(flow, case["id"], status="assigned", kind="returned")
     await eventually(lambda: _unit_in_intake(flow, case["id"], "G03"), timeout=60, what="intake follows to G03")
+
+
+async def test_the_street_centre_returns_a_case_outside_its_jurisdiction_to_its_channel(
+        flow: Stack, clock: FrozenClock) -> None:
+    next_working_morning(clock)
+    case = await new_case(flow, location={"address": "火星路1号"})  # no unit matches: the street's triage queue
+    a = await current(flow, case["id"])
+    assert (a["unit_id"], a["level"]) == ("S1", "street")
+    back = await act(flow, a["id"], "return", S1, {"reason": "工单地址不属于鹭鸣街道辖区"})
+    assert (back["id"], back["status"], back["allowed_actions"]) == (a["id"], "returned", [])
+    routing = await routing_of(flow, case["id"])
+    assert routing is not None and len(routing["history"]) == 1  # nothing follows: back to the channel
+    await intake_shows(flow, case["id"], status="returned", kind="returned")
+
+
+async def test_a_reopen_request_event_reopens_only_the_assignment_it_names(flow: Stack, clock: FrozenClock) -> None:
+    next_working_morning(clock)
+    case = await new_case(flow)
+    a = await current(flow, case["id"])
+    await act(flow, a["id"], "accept", G01)
+    await act(flow, a["id"], "resolve", G01, {"outcome": "resolved"})
+    stale = CaseReopenRequested(case_id=case["id"], at=clock.now(), assignment_id=uuid.uuid4(),
+                                reason=ReopenReason.HOTLINE_REDO, requested_by="hotline:test", source="hotline")
+    fresh = stale.model_copy(update={"assignment_id": uuid.UUID(a["id"])})
+    # a new case on the same partition after them: once it is routed, the requests before it were handled
+    marker = CaseReceived(case_id=uuid.uuid4(), at=clock.now(), code="FQ-MARKER-000002", channel="walk_in",
+                          request_type="dispute", location=LocationRef(grid_id="G02"))
+    producer = AIOKafkaProducer(bootstrap_servers=flow.bootstrap)
+    await producer.start()
+    try:
+        for ev in (stale, fresh, fresh.model_copy(), marker):  # a stale request, the real one, the real one again
+            env = envelope_for(ev, "/fengqiao/intake")
+            await producer.send_and_wait(Topic.CASE, value=encode(ev), key=case["id"].encode(), headers=env.headers())
+    finally:
+        await producer.stop()
+    await current(flow, str(marker.case_id))
+    routing = await routing_of(flow, case["id"])
+    assert routing is not None and len(routing["history"]) == 2  # reopened once, not three times
+    again = routing["current"]
+    assert (again["unit_id"], again["cause"], again["previous_assignment_id"]) == ("G01", "reopened", a["id"])
+    history = (await detail(flow, a["id"]))["history"]
+    assert [h["action"] for h in history].count("reopen") == 1
+    assert history[-1]["detail"]["reason"] == "hotline_redo" and history[-1]["actor"] == "hotline:test"
 
 
 async def test_an_approved_extension_moves_the_resolve_deadline(flow: Stack, clock: FrozenClock) -> None:
