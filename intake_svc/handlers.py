@@ -6,12 +6,12 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import structlog
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake_svc import dedup, risk, timeline
@@ -32,6 +32,7 @@ from intake_svc.schemas import (
     CasePublic,
     FeedbackCreate,
     LocationPublic,
+    MergeRequest,
     PartyPublic,
     PublicProgress,
     PublicTimelineItem,
@@ -40,12 +41,15 @@ from intake_svc.schemas import (
     RevealedParty,
     RevealRequest,
     RiskChange,
+    UnmergeRequest,
 )
 from intake_svc.tables import SCHEMA, Case, Feedback, IdempotencyKey, PiiAccess, TimelineEntry
 from shared.auth import Principal, Role
-from shared.bus.outbox import add_event
+from shared.bus.outbox import add_event, outbox_row
+from shared.bus.tables import notify_channel
 from shared.clock import Clock
 from shared.crypto import Sealer, blind_index
+from shared.db import driver_connection
 from shared.events import (
     CaseAccepted,
     CaseAssigned,
@@ -75,6 +79,7 @@ class IntakeDeps:
     dedup_window: timedelta = timedelta(days=30)
     dedup_link: float = 0.5
     dedup_suggest: float = 0.3
+    dedup_same_matter_link: float = 0.2
 
 
 def _aad(case_id: uuid.UUID) -> bytes:
@@ -100,7 +105,68 @@ def _check_channel_fields(cmd: CaseCreate) -> None:
         raise field_problem("patrol", reason, "missing" if cmd.patrol is None else "unexpected")
 
 
-async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, user: Principal) -> Case:
+OPEN_STATUSES = (CaseStatus.RECEIVED.value, CaseStatus.ASSIGNED.value, CaseStatus.IN_PROGRESS.value)
+
+# Registration is the hot path (design §7: ≥ 300 cases/s on two cores): two statements, no ORM unit of work.
+# 1. One read: the case code number, the applicant's earlier cases (repeat applicant), open cases of the same
+#    applicant or address (duplicates), newest first. Indexes: GIN applicant_index, btree address_index.
+_READ = f"""
+SELECT nextval('{SCHEMA}.case_code_seq') AS seq,
+       CASE WHEN cardinality($1::varchar[]) = 0 THEN 0 ELSE
+           (SELECT count(*) FROM {SCHEMA}.cases WHERE applicant_index && $1::varchar[] AND created_at >= $2)
+       END AS prior,
+       d.ids, d.codes, d.descriptions, d.same_matter
+FROM (SELECT array_agg(id ORDER BY created_at DESC) AS ids, array_agg(code ORDER BY created_at DESC) AS codes,
+             array_agg(description ORDER BY created_at DESC) AS descriptions,
+             array_agg(same_matter ORDER BY created_at DESC) AS same_matter
+      FROM (SELECT id, code, description, created_at,
+                   (applicant_index && $1::varchar[] AND address_index = $3 AND category = $6) AS same_matter
+            FROM {SCHEMA}.cases
+            WHERE (applicant_index && $1::varchar[] OR address_index = $3) AND status = ANY($4::varchar[])
+              AND created_at >= $5
+            ORDER BY created_at DESC LIMIT 20) AS recent) AS d
+"""
+# 2. One write, atomic on its own: the case, its timeline rows, its event in the outbox (+ the relay's wake-up),
+#    and the stored answer of an Idempotency-Key (no key: the UPDATE matches nothing).
+_CASE_COLUMNS = ("id", "code", "channel", "request_type", "title", "description", "category", "category_confidence",
+                 "request_type_confidence", "classified_by", "risk_level", "risk_reasons", "occurred_at", "location",
+                 "parties", "people_involved", "amount_involved", "external_ref", "channel_details", "attachments",
+                 "status", "visible_units", "applicant_index", "address_index", "duplicate_of",
+                 "duplicate_candidates", "created_by", "created_at", "updated_at", "version")
+_JSONB = {"location", "parties", "channel_details", "attachments", "duplicate_candidates"}
+_N = len(_CASE_COLUMNS)
+_WRITE = f"""
+WITH c AS (
+    INSERT INTO {SCHEMA}.cases ({", ".join(_CASE_COLUMNS)})
+    VALUES ({", ".join(f"${i}::jsonb" if col in _JSONB else f"${i}" for i, col in enumerate(_CASE_COLUMNS, 1))})
+), t AS (
+    INSERT INTO {SCHEMA}.timeline (case_id, at, kind, actor, summary, public, data)
+    SELECT c, a, k, ac, s, p, d::jsonb
+    FROM unnest(${_N + 1}::uuid[], ${_N + 2}::timestamptz[], ${_N + 3}::varchar[], ${_N + 4}::varchar[],
+                ${_N + 5}::text[], ${_N + 6}::bool[], ${_N + 7}::text[]) AS x(c, a, k, ac, s, p, d)
+), o AS (
+    INSERT INTO {SCHEMA}.outbox (event_id, topic, key, ce_type, headers, payload)
+    VALUES (${_N + 8}, ${_N + 9}, ${_N + 10}, ${_N + 11}, ${_N + 12}::jsonb, ${_N + 13}::jsonb)
+), i AS (
+    UPDATE {SCHEMA}.idempotency_keys SET status_code = 201, response = ${_N + 14}::jsonb
+    WHERE key = ${_N + 15} AND principal = ${_N + 16}
+)
+SELECT pg_notify('{notify_channel(SCHEMA)}', '')
+"""
+
+
+@dataclass
+class CreatedCase:
+    id: uuid.UUID
+    version: int
+    body: bytes  # the 201 answer, CasePublic as JSON
+
+
+async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, user: Principal,
+                      idempotency_key: str | None = None) -> CreatedCase:
+    """Register a case: classify what is missing, assess risk, link or suggest duplicates, seal personal data,
+    and write case + timeline + event (+ the idempotent answer) in one statement. The answer is built from the
+    command itself (masked), so nothing just sealed is decrypted again."""
     _check_category(deps, cmd.category)
     _check_channel_fields(cmd)
     category, request_type = cmd.category, cmd.request_type
@@ -114,112 +180,120 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
     now = deps.clock.now()
     case_id = uuid.uuid4()
     structlog.contextvars.bind_contextvars(case_id=str(case_id))
-    seq = (await session.execute(text(f"SELECT nextval('{SCHEMA}.case_code_seq')"))).scalar_one()
     amount = float(cmd.amount_involved) if cmd.amount_involved is not None else None
     index = sorted({blind_index(deps.index_key, kind, value) for p in cmd.parties if p.role == PartyRole.APPLICANT
                     for kind, value in (("phone", p.phone), ("id", p.id_number)) if value})
-    prior = 0
-    if index:
-        since = now - timedelta(days=deps.risk_rules.repeat_applicant_days)
-        prior = (await session.execute(select(func.count()).select_from(Case).where(
-            Case.applicant_index.overlap(index), Case.created_at >= since))).scalar_one()  # type: ignore[attr-defined]
-    address_index = blind_index(deps.index_key, "addr", dedup.normalize_address(cmd.location.address)) \
-        if cmd.location.address else None
-    primary, similar, candidates = await _find_duplicates(session, deps, now, index, address_index, cmd.description)
+    loc = cmd.location
+    address_index = blind_index(deps.index_key, "addr", dedup.normalize_address(loc.address)) \
+        if loc.address else None
+    conn = await driver_connection(session)
+    seen = await conn.fetchrow(_READ, index, now - timedelta(days=deps.risk_rules.repeat_applicant_days),
+                               address_index, list(OPEN_STATUSES), now - deps.dedup_window, category)
+    code = case_code(now, seen["seq"])
+    recent = list(zip(seen["ids"] or (), seen["codes"] or (), seen["descriptions"] or (), seen["same_matter"] or (),
+                      strict=True))
+    primary, similar, candidates = _score_duplicates(deps, recent, cmd.description)
     assessment = risk.assess(deps.risk_rules, text=f"{cmd.title}。{cmd.description}", signals=cmd.risk_signals,
                              people_involved=cmd.people_involved, amount_involved=amount,
-                             applicant_prior_cases=prior)
-    risk_level, reasons = assessment.level, assessment.reasons
+                             applicant_prior_cases=seen["prior"])
+    risk_level = assessment.level
     aad = _aad(case_id)
-    loc = cmd.location
-    location = {
-        "address_sealed": deps.pii.seal(loc.address, aad) if loc.address else None,
-        "lat": loc.lat, "lng": loc.lng, "grid_id": loc.grid_id,
-    }
-    parties = [
-        {
-            "role": p.role.value, "kind": p.kind.value,
-            "name_sealed": deps.pii.seal(p.name, aad),
-            "phone_sealed": deps.pii.seal(p.phone, aad) if p.phone else None,
-            "id_number_sealed": deps.pii.seal(p.id_number, aad) if p.id_number else None,
-        }
-        for p in cmd.parties
-    ]
-    case = Case(
-        id=case_id, code=case_code(now, seq), channel=cmd.channel.value, request_type=request_type.value,
-        title=cmd.title, description=cmd.description, category=category, risk_level=risk_level.value,
-        applicant_index=index,
-        category_confidence=category_confidence, request_type_confidence=request_type_confidence,
-        classified_by="staff" if category_confidence is None and request_type_confidence is None else "classifier",
-        risk_reasons=reasons, occurred_at=cmd.occurred_at, location=location, parties=parties,
-        people_involved=cmd.people_involved, amount_involved=amount, external_ref=cmd.external_ref,
-        channel_details={k: v.model_dump() for k, v in (("transfer", cmd.transfer), ("patrol", cmd.patrol)) if v},
-        attachments=[a.model_dump() for a in cmd.attachments],
-        status=CaseStatus.RECEIVED.value, visible_units=[user.unit_id] if user.unit_id else [],
-        created_by=user.sub, created_at=now, updated_at=now, address_index=address_index,
-        duplicate_candidates=candidates,
-    )
-    session.add(case)
-    timeline.record(session, case_id, now, "received",
-                    f"已受理（{timeline.CHANNEL_ZH[cmd.channel]}），案件编号 {case.code}", actor=user.sub)
+    pii = deps.pii
+    location = {"address_sealed": pii.seal(loc.address, aad) if loc.address else None,
+                "lat": loc.lat, "lng": loc.lng, "grid_id": loc.grid_id}
+    parties = [{"role": p.role.value, "kind": p.kind.value, "name_sealed": pii.seal(p.name, aad),
+                "phone_sealed": pii.seal(p.phone, aad) if p.phone else None,
+                "id_number_sealed": pii.seal(p.id_number, aad) if p.id_number else None} for p in cmd.parties]
+    channel_details = {k: v.model_dump() for k, v in (("transfer", cmd.transfer), ("patrol", cmd.patrol)) if v}
+    attachments = [a.model_dump() for a in cmd.attachments]
+    visible_units = [user.unit_id] if user.unit_id else []
+    timeline_rows: list[tuple[uuid.UUID, str, str | None, str, bool, dict[str, Any]]] = [
+        (case_id, "received", user.sub, f"已受理（{timeline.CHANNEL_ZH[cmd.channel]}），案件编号 {code}", True,
+         {"unit_id": user.unit_id})]
+    status = CaseStatus.RECEIVED.value
+    event: CaseMerged | CaseReceived
     if primary is not None:
-        _link(session, case, primary, now)
-        await add_event(session, CaseMerged(case_id=case_id, at=now, code=case.code, primary_case_id=primary.id,
-                                            similarity=similar, channel=cmd.channel, linked_by="auto"),
-                        source=deps.source)
-        return case
-    await add_event(session, CaseReceived(
-        case_id=case_id, at=now, code=case.code, channel=cmd.channel, request_type=request_type,
-        category=category, risk_level=risk_level, risk_signals=assessment.signals,
-        people_involved=cmd.people_involved, amount_involved=amount,
-        location=LocationRef(
-            grid_id=loc.grid_id, lat=loc.lat, lng=loc.lng,
-            address_sealed=deps.transport.seal(loc.address, aad) if loc.address else None,
-        ),
-        received_unit_id=user.unit_id,
-    ), source=deps.source)
-    return case
+        primary_id, primary_code = primary
+        status = CaseStatus.MERGED.value  # the new report follows its primary: its units see it
+        primary_units = (await conn.fetchval(f"SELECT visible_units FROM {SCHEMA}.cases WHERE id = $1",
+                                             primary_id)) or []
+        visible_units = list(dict.fromkeys([*visible_units, *primary_units]))
+        timeline_rows += [
+            (case_id, "merged", None, f"与案件 {primary_code} 为同一事项，已合并办理", True,
+             {"primary_case_id": str(primary_id), "linked_by": "auto", "similarity": similar}),
+            (primary_id, "duplicate_linked", None, f"收到同一事项的再次反映（{code}），已合并", True,
+             {"case_id": str(case_id)})]
+        event = CaseMerged(case_id=case_id, at=now, code=code, primary_case_id=primary_id, similarity=similar,
+                           channel=cmd.channel, linked_by="auto")
+    else:
+        event = CaseReceived(
+            case_id=case_id, at=now, code=code, channel=cmd.channel, request_type=request_type,
+            category=category, risk_level=risk_level, risk_signals=assessment.signals,
+            people_involved=cmd.people_involved, amount_involved=amount,
+            location=LocationRef(grid_id=loc.grid_id, lat=loc.lat, lng=loc.lng,
+                                 address_sealed=deps.transport.seal(loc.address, aad) if loc.address else None),
+            received_unit_id=user.unit_id, urgent=cmd.urgent, deadline_days=cmd.deadline_days)
+    classified_by = "staff" if category_confidence is None and request_type_confidence is None else "classifier"
+    public = CasePublic(
+        id=case_id, code=code, status=status, channel=cmd.channel, request_type=request_type, title=cmd.title,
+        description=cmd.description, category=category,
+        category_label=deps.classifier.taxonomy.full_label(category) if category else None,
+        category_confidence=category_confidence, request_type_confidence=request_type_confidence,
+        classified_by=classified_by, risk_level=risk_level, risk_reasons=assessment.reasons,
+        duplicate_of=primary[0] if primary else None,
+        duplicate_candidates=candidates,  # type: ignore[arg-type]
+        occurred_at=cmd.occurred_at,
+        location=LocationPublic(address=mask_address(loc.address) if loc.address else None,
+                                lat=loc.lat, lng=loc.lng, grid_id=loc.grid_id),
+        parties=[PartyPublic(role=p.role, kind=p.kind, name=mask_name(p.name),
+                             phone=mask_phone(p.phone) if p.phone else None,
+                             id_number=mask_id_number(p.id_number) if p.id_number else None)
+                 for p in cmd.parties],
+        people_involved=cmd.people_involved, amount_involved=amount, external_ref=cmd.external_ref,
+        transfer=cmd.transfer, patrol=cmd.patrol, attachments=cmd.attachments,
+        current_unit_id=None, assignment_id=None, outcome=None, created_at=now, updated_at=now, version=1,
+    )
+    body = public.model_dump_json().encode()
+    values: dict[str, Any] = {
+        "id": case_id, "code": code, "channel": cmd.channel.value, "request_type": request_type.value,
+        "title": cmd.title, "description": cmd.description, "category": category,
+        "category_confidence": category_confidence, "request_type_confidence": request_type_confidence,
+        "classified_by": classified_by, "risk_level": risk_level.value, "risk_reasons": assessment.reasons,
+        "occurred_at": cmd.occurred_at, "location": location, "parties": parties,
+        "people_involved": cmd.people_involved, "amount_involved": cmd.amount_involved,
+        "external_ref": cmd.external_ref, "channel_details": channel_details, "attachments": attachments,
+        "status": status, "visible_units": visible_units, "applicant_index": index, "address_index": address_index,
+        "duplicate_of": primary[0] if primary else None, "duplicate_candidates": candidates,
+        "created_by": user.sub, "created_at": now, "updated_at": now, "version": 1,
+    }
+    out = outbox_row(event, source=deps.source)
+    await conn.fetchval(
+        _WRITE,
+        *(json.dumps(values[c], ensure_ascii=False) if c in _JSONB else values[c] for c in _CASE_COLUMNS),
+        [r[0] for r in timeline_rows], [now] * len(timeline_rows), [r[1] for r in timeline_rows],
+        [r[2] for r in timeline_rows], [r[3] for r in timeline_rows], [r[4] for r in timeline_rows],
+        [json.dumps(r[5], ensure_ascii=False) for r in timeline_rows],
+        out["event_id"], out["topic"], out["key"], out["ce_type"], out["headers"], out["payload"],
+        body.decode() if idempotency_key else None, idempotency_key, user.sub,
+    )
+    return CreatedCase(case_id, 1, body)
 
 
-OPEN_STATUSES = (CaseStatus.RECEIVED.value, CaseStatus.ASSIGNED.value, CaseStatus.IN_PROGRESS.value)
+def _score_duplicates(deps: IntakeDeps, recent: list[tuple[uuid.UUID, str, str, bool]], description: str
+                      ) -> tuple[tuple[uuid.UUID, str] | None, float, list[dict[str, Any]]]:
+    """Among open cases of the same applicant or address (newest first): the one to link to (id, code) with its
+    similarity, or the suggestions. Nothing is decrypted: the match was on blind indexes.
 
-
-async def _find_duplicates(session: AsyncSession, deps: IntakeDeps, now: datetime, applicant_index: list[str],
-                           address_index: str | None, description: str
-                           ) -> tuple[Case | None, float, list[dict[str, Any]]]:
-    """Open cases of the same applicant or at the same address, most alike first: (link to, its similarity,
-    suggestions). Nothing is decrypted: the match is on blind indexes."""
-    conditions = []
-    if applicant_index:
-        conditions.append(Case.applicant_index.overlap(applicant_index))  # type: ignore[attr-defined]
-    if address_index:
-        conditions.append(Case.address_index == address_index)
-    if not conditions:
-        return None, 0.0, []
-    # only the columns compared: this runs on every POST
-    rows = (await session.execute(
-        select(Case.id, Case.code, Case.description)
-        .where(or_(*conditions), Case.status.in_(OPEN_STATUSES),  # type: ignore[attr-defined]
-               Case.created_at >= now - deps.dedup_window)
-        .order_by(Case.created_at.desc()).limit(20)  # type: ignore[attr-defined]
-    )).all()
-    scored = sorted(((dedup.similarity(description, c.description), c) for c in rows), key=lambda t: -t[0])
-    if scored and scored[0][0] >= deps.dedup_link:
-        primary = await session.get(Case, scored[0][1].id)
-        return primary, round(scored[0][0], 3), []
-    return None, 0.0, [{"case_id": str(c.id), "code": c.code, "similarity": round(sim, 3)}
-                       for sim, c in scored if sim >= deps.dedup_suggest][:5]
-
-
-def _link(session: AsyncSession, case: Case, primary: Case, now: datetime) -> None:
-    """The new report follows its primary: merged status, the primary's units see it, both timelines say so."""
-    case.status = CaseStatus.MERGED.value
-    case.duplicate_of = primary.id
-    case.visible_units = list(dict.fromkeys([*case.visible_units, *primary.visible_units]))
-    timeline.record(session, case.id, now, "merged", f"与案件 {primary.code} 为同一事项，已合并办理",
-                    data={"primary_case_id": str(primary.id)})
-    timeline.record(session, primary.id, now, "duplicate_linked", f"收到同一事项的再次反映（{case.code}），已合并",
-                    data={"case_id": str(case.id)})
+    An open case of the same applicant at the same address in the same category ("same matter") needs less
+    textual overlap to be linked: a repeat call about an unsolved problem is worded differently
+    (``dedup_same_matter_link``)."""
+    scored = sorted(((dedup.similarity(description, desc), cid, code, same) for cid, code, desc, same in recent),
+                    key=lambda t: -t[0])
+    for sim, cid, code, same in scored:
+        if sim >= deps.dedup_link or (same and sim >= deps.dedup_same_matter_link):
+            return (cid, code), round(sim, 3), []
+    return None, 0.0, [{"case_id": str(cid), "code": code, "similarity": round(sim, 3)}
+                       for sim, cid, code, _ in scored if sim >= deps.dedup_suggest][:5]
 
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -339,22 +413,43 @@ def _touch(case: Case, when: object) -> None:
     case.version += 1
 
 
+# one statement per event (the consumer's hot path): the case row updated, its timeline entry added
+_ASSIGNED = text(f"""
+WITH u AS (
+    UPDATE {SCHEMA}.cases c SET current_unit_id = :unit_id, assignment_id = :assignment_id,
+        status = CASE WHEN c.status = :merged THEN c.status ELSE :status END,
+        visible_units = coalesce((SELECT array_agg(v ORDER BY o) FROM (
+            SELECT v, min(o) AS o FROM unnest(c.visible_units || CAST(:path AS varchar[])) WITH ORDINALITY AS x(v, o)
+            GROUP BY v) AS firsts), c.visible_units),
+        updated_at = :at, version = c.version + 1
+    WHERE c.id = :case_id
+    RETURNING c.id
+)
+INSERT INTO {SCHEMA}.timeline (case_id, at, kind, actor, summary, public, data)
+SELECT id, :at, 'assigned', :unit_id, :summary, true, CAST(:data AS jsonb) FROM u
+RETURNING case_id
+""")
+
+
 async def on_case_assigned(session: AsyncSession, event: CaseAssigned, env: Envelope) -> None:
-    case = await _load_for_update(session, event.case_id)
-    case.status = CaseStatus.ASSIGNED.value
-    case.current_unit_id = event.unit_id
-    case.assignment_id = event.assignment_id
-    case.visible_units = list(dict.fromkeys([*case.visible_units, *event.unit_path]))
-    _touch(case, event.at)
-    timeline.record(session, case.id, event.at, "assigned", f"已派发至{event.unit_name or event.unit_id}办理",
-                    actor=event.unit_id, data={"unit_id": event.unit_id, "level": event.level.value,
-                                               "explanation": event.explanation})
+    """Status ``assigned`` (a merged case stays merged: it follows its primary), the current unit, and the unit's
+    path added to who may see the case (order kept)."""
+    done = await session.execute(_ASSIGNED, {
+        "status": CaseStatus.ASSIGNED.value, "merged": CaseStatus.MERGED.value, "unit_id": event.unit_id,
+        "assignment_id": event.assignment_id, "path": list(event.unit_path), "at": event.at, "case_id": event.case_id,
+        "summary": f"已派发至{event.unit_name or event.unit_id}办理",
+        "data": json.dumps({"unit_id": event.unit_id, "level": event.level.value,
+                            "explanation": event.explanation}, ensure_ascii=False),
+    })
+    if done.first() is None:
+        raise LookupError(f"case {event.case_id} not found")  # retried, then dead-lettered
 
 
 async def on_case_accepted(session: AsyncSession, event: CaseAccepted, env: Envelope) -> None:
     case = await _load_for_update(session, event.case_id)
     if case.assignment_id == event.assignment_id:
-        case.status = CaseStatus.IN_PROGRESS.value
+        if case.status != CaseStatus.MERGED.value:  # a merged case follows its primary
+            case.status = CaseStatus.IN_PROGRESS.value
         _touch(case, event.at)
     timeline.record(session, case.id, event.at, "accepted", "承办单位已签收，正在办理", actor=event.unit_id,
                     data={"unit_id": event.unit_id, "on_time": event.accepted_on_time})
@@ -362,7 +457,8 @@ async def on_case_accepted(session: AsyncSession, event: CaseAccepted, env: Enve
 
 async def on_case_resolved(session: AsyncSession, event: CaseResolved, env: Envelope) -> None:
     case = await _load_for_update(session, event.case_id)
-    case.status = CaseStatus.RESOLVED.value
+    if case.status != CaseStatus.MERGED.value:  # a merged case follows its primary
+        case.status = CaseStatus.RESOLVED.value
     case.outcome = event.outcome.value
     _touch(case, event.at)
     timeline.record(session, case.id, event.at, "resolved", timeline.OUTCOME_ZH[event.outcome], actor=event.unit_id,
@@ -493,4 +589,100 @@ async def reclassify(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID
     await add_event(session, CaseReclassified(
         case_id=case.id, at=now, from_category=before_cat, to_category=body.category,
         from_request_type=before_type, to_request_type=after_type, changed_by=user.sub), source=deps.source)
+    return case
+
+
+# --- duplicates decided by staff -------------------------------------------------------------------------
+
+async def merge_case(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, body: MergeRequest,
+                     user: Principal) -> Case:
+    """Staff confirm that an open case is the same matter as another open case (e.g. a suggested candidate): it
+    follows its primary like an automatic link. Emits ``fq.case.merged.v1`` with ``linked_by`` = the staff id."""
+    if body.primary_case_id == case_id:
+        raise field_problem("primary_case_id", "a case cannot be merged into itself", "same_case")
+    # lock both in id order: two merges of the same pair in opposite directions cannot deadlock
+    first, second = sorted((case_id, body.primary_case_id))
+    locked = {c.id: c for c in [await _in_scope_or_none(session, first, user),
+                                await _in_scope_or_none(session, second, user)] if c is not None}
+    case, primary = locked.get(case_id), locked.get(body.primary_case_id)
+    if case is None:
+        raise Problem(404, "case_not_found", f"no case {case_id} in your scope")
+    if primary is None:
+        raise Problem(404, "primary_case_not_found", f"no case {body.primary_case_id} in your scope",
+                      errors=[{"field": "primary_case_id", "reason": "no such case in your scope",
+                               "code": "primary_case_not_found"}])
+    if case.status not in OPEN_STATUSES:
+        raise Problem(409, "case_not_open", f"only open cases are merged; this one is {case.status}",
+                      status_now=case.status)
+    if primary.status not in OPEN_STATUSES:
+        detail = f"the primary is merged into {primary.duplicate_of}: merge into that case" \
+            if primary.status == CaseStatus.MERGED.value else f"the primary must be open; it is {primary.status}"
+        raise Problem(409, "primary_not_open", detail, status_now=primary.status)
+    suggested = next((c["similarity"] for c in case.duplicate_candidates
+                      if c.get("case_id") == str(primary.id)), None)
+    similarity = float(suggested) if suggested is not None else \
+        round(dedup.similarity(case.description, primary.description), 3)
+    now = deps.clock.now()
+    case.status = CaseStatus.MERGED.value
+    case.duplicate_of = primary.id
+    case.visible_units = list(dict.fromkeys([*case.visible_units, *primary.visible_units]))
+    _touch(case, now)
+    timeline.record(session, case.id, now, "merged", f"经工作人员核实，与案件 {primary.code} 为同一事项，已合并办理",
+                    actor=user.sub, data={"primary_case_id": str(primary.id), "linked_by": user.sub,
+                                          "similarity": similarity, "reason": body.reason})
+    timeline.record(session, primary.id, now, "duplicate_linked",
+                    f"案件 {case.code} 经核实为同一事项，已并入本案办理", actor=user.sub,
+                    data={"case_id": str(case.id), "linked_by": user.sub})
+    await add_event(session, CaseMerged(case_id=case.id, at=now, code=case.code, primary_case_id=primary.id,
+                                        similarity=similarity, channel=Channel(case.channel), linked_by=user.sub),
+                    source=deps.source)
+    return case
+
+
+async def _in_scope_or_none(session: AsyncSession, case_id: uuid.UUID, user: Principal) -> Case | None:
+    case = await session.get(Case, case_id, with_for_update=True)
+    return case if case is not None and user.can_see(case.visible_units) else None
+
+
+async def unmerge_case(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, body: UnmergeRequest,
+                       user: Principal) -> Case:
+    """Undo an automatic link made at intake: the report becomes a case of its own and is routed and counted now
+    (``fq.case.received.v1``, dated when it was registered). A merge decided by staff is final here: that case
+    had already been routed, and taking it back is routing's business."""
+    case = await get_case_in_scope(session, case_id, user, for_update=True)
+    if case.status != CaseStatus.MERGED.value or case.duplicate_of is None:
+        raise Problem(409, "case_not_merged", f"the case is {case.status}, not merged", status_now=case.status)
+    entries = await case_timeline(session, case.id, public_only=False)
+    link = next((e for e in reversed(entries) if e.kind == "merged"), None)
+    received = next((e for e in entries if e.kind == "received"), None)
+    linked_by = (link.data.get("linked_by") if link else None) or "auto"
+    if linked_by != "auto":
+        raise Problem(409, "merge_not_automatic", "only an automatic link can be undone; this merge was decided by "
+                      "staff", linked_by=linked_by)
+    primary = await session.get(Case, case.duplicate_of)
+    now = deps.clock.now()
+    case.status = CaseStatus.RECEIVED.value
+    case.duplicate_of = None
+    _touch(case, now)
+    primary_code = primary.code if primary else str(case.duplicate_of)
+    timeline.record(session, case.id, now, "unmerged", f"经工作人员核实，与案件 {primary_code} 不是同一事项，单独办理",
+                    actor=user.sub, data={"primary_case_id": str(link.data.get("primary_case_id")) if link else None,
+                                          "reason": body.reason})
+    if primary is not None:
+        timeline.record(session, primary.id, now, "duplicate_unlinked",
+                        f"案件 {case.code} 经核实不是同一事项，已单独办理", actor=user.sub, public=False,
+                        data={"case_id": str(case.id)})
+    aad = _aad(case.id)
+    address_sealed = case.location.get("address_sealed")
+    await add_event(session, CaseReceived(
+        case_id=case.id, at=case.created_at, code=case.code, channel=Channel(case.channel),
+        request_type=RequestType(case.request_type), category=case.category, risk_level=RiskLevel(case.risk_level),
+        risk_signals=[r.split("(", 1)[0] for r in case.risk_reasons],
+        people_involved=case.people_involved,
+        amount_involved=float(case.amount_involved) if case.amount_involved is not None else None,
+        location=LocationRef(
+            grid_id=case.location.get("grid_id"), lat=case.location.get("lat"), lng=case.location.get("lng"),
+            address_sealed=deps.transport.seal(deps.pii.open(address_sealed, aad), aad) if address_sealed else None),
+        received_unit_id=received.data.get("unit_id") if received else None,
+    ), source=deps.source)
     return case

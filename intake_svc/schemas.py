@@ -93,6 +93,9 @@ class CaseCreate(BaseModel):
     transfer: TransferIn | None = Field(default=None, description="required for police/court/petition transfers")
     patrol: PatrolIn | None = Field(default=None, description="required for grid_patrol")
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=50)
+    urgent: bool = Field(default=False, description="marked urgent by the channel or the operator")
+    deadline_days: int | None = Field(default=None, ge=1, le=365,
+                                      description="a resolve deadline in working days imposed by the channel (12345)")
 
     @model_validator(mode="after")
     def _patrol_locates(self) -> CaseCreate:
@@ -266,3 +269,18 @@ class Reclassify(BaseModel):
 
     category: str = Field(max_length=64, pattern=CATEGORY_PATTERN)
     request_type: RequestType | None = None
+
+
+class MergeRequest(BaseModel):
+    """Staff decision: this case is the same matter as ``primary_case_id`` (一件事只立一案)."""
+
+    model_config = ConfigDict(extra="forbid")
+    primary_case_id: uuid.UUID
+    reason: str | None = Field(default=None, max_length=500, description="why (kept on the staff timeline)")
+
+
+class UnmergeRequest(BaseModel):
+    """Undo an automatic link: the report is a matter of its own after all."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=2, max_length=500, description="why the link was wrong (kept on the staff timeline)")

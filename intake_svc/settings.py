@@ -21,6 +21,7 @@ class IntakeSettings(ServiceSettings):
     dedup_window_days: int = 30
     dedup_link_similarity: float = 0.5  # at or above: linked automatically
     dedup_suggest_similarity: float = 0.3  # at or above: suggested to staff
+    dedup_same_matter_similarity: float = 0.2  # same applicant, address and category: linked at or above this
     # citizen progress page: requests per client address per window (per replica)
     public_rate_limit: int = 10
     public_rate_window_seconds: float = 60.0

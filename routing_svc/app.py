@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from routing_svc import handlers
 from routing_svc.api import router
 from routing_svc.handlers import RoutingDeps
+from routing_svc.internal_api import internal_router
 from routing_svc.org_api import router as org_router
 from routing_svc.rules import CalendarCache, RulesCache
 from routing_svc.rules_api import router as rules_router
@@ -45,7 +46,7 @@ def build_spec(deps: RoutingDeps, scheduler: Scheduler | None = None) -> Service
             FeedbackReceived.ce_type: partial(handlers.on_feedback_received, deps),  # type: ignore[dict-item]
             CaseReopenRequested.ce_type: partial(handlers.on_reopen_requested, deps),  # type: ignore[dict-item]
         },
-        routers=[router, org_router, rules_router],
+        routers=[router, org_router, rules_router, internal_router],
         readiness_details=partial(_readiness_details, deps, scheduler),
     )
 

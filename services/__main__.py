@@ -44,6 +44,11 @@ class StackSettings(BaseSettings):
     pg_port: int = 15432
     broker_port: int = 19092
     database: str = "fengqiao"
+    # uvicorn worker processes for intake, the front door (each also runs a relay standby and a consumer member)
+    intake_workers: int = 1
+    # CPU priority (nice) of the services that only consume events and serve staff (routing, notify, analytics):
+    # on a small machine a burst of registrations then queues in Kafka instead of slowing the front door
+    consumer_nice: int = 0
 
 
 def _state_file(stack: StackSettings) -> Path:
@@ -69,14 +74,27 @@ def migrate_all(database_url: str, downgrade_to: str | None = None) -> None:
         _say(f"  migrated {svc.name:<10} ({'downgrade ' + downgrade_to if downgrade_to else 'head'})")
 
 
-def _service_proc(svc: ServiceInfo, env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
+def _service_proc(svc: ServiceInfo, env: dict[str, str], log_dir: Path,
+                  stack: StackSettings | None = None) -> subprocess.Popen[bytes]:
     settings = svc.settings_cls()
+    stack = stack or StackSettings()
     log = open(log_dir / f"{svc.name}.log", "ab")
+    workers = stack.intake_workers if svc.name == "intake" else 1
+    nice = stack.consumer_nice if svc.name != "intake" else 0
+    pdeath = die_with_parent()
+
+    def preexec() -> None:
+        if pdeath is not None:
+            pdeath()
+        if nice:
+            os.nice(nice)
+
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", svc.factory, "--host", settings.host,
-         "--port", str(settings.port), "--no-access-log", "--log-level", "warning"],
+         "--port", str(settings.port), "--no-access-log", "--log-level", "warning",
+         *(["--workers", str(workers)] if workers > 1 else [])],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        preexec_fn=die_with_parent(),
+        preexec_fn=preexec,
     )
     log.close()
     return proc
@@ -162,7 +180,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         _say("migrations:")
         migrate_all(env["DATABASE_URL"])
         for svc in SERVICES:
-            procs[svc.name] = _service_proc(svc, env, log_dir)
+            procs[svc.name] = _service_proc(svc, env, log_dir, stack)
         urls = {svc.name: _url(svc) for svc in SERVICES}
         _state_file(stack).write_text(json.dumps({
             "pids": {n: p.pid for n, p in procs.items()} | {
@@ -192,7 +210,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             for name, p in procs.items():
                 if p.poll() is not None:
                     _say(f"warning: {name} exited with {p.returncode}; see {log_dir / (name + '.log')}")
-                    procs[name] = _service_proc(next(s for s in SERVICES if s.name == name), env, log_dir)
+                    procs[name] = _service_proc(next(s for s in SERVICES if s.name == name), env, log_dir, stack)
                     _say(f"  restarted {name}")
             time.sleep(1)
     except KeyboardInterrupt:

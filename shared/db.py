@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -38,6 +39,18 @@ def make_engine(url: str, schema: str, pool_size: int = 20) -> AsyncEngine:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under ``session``, for a hot path that wants one round trip per statement.
+
+    The asyncpg adapter sends BEGIN lazily, before the first statement SQLAlchemy executes; what runs on this
+    connection before that is in autocommit, so each statement is atomic on its own (write several tables in one
+    statement with data-modifying CTEs). The connection goes back to the pool when the session closes.
+    """
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
 
 
 def alembic_config(migrations_dir: Path, url: str, schema: str) -> Config:

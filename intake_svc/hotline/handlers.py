@@ -176,7 +176,8 @@ def case_command(mapping: HotlineMapping, fields: dict[str, Any]) -> CaseCreate:
             description=fields["description"], category=fields.get("category"),
             location={"address": fields["address"]},  # type: ignore[arg-type]
             parties=[party],  # type: ignore[list-item]
-            external_ref=fields["order_no"],
+            external_ref=fields["order_no"], urgent=bool(fields.get("urgent")),
+            deadline_days=fields.get("deadline_days"),
         )
     except ValidationError as exc:
         errors = []
@@ -221,9 +222,10 @@ async def receive_order(session: AsyncSession, deps: HotlineDeps, intake_deps: i
     client = deps.client(client_id)
     principal = Principal(sub=f"hotline:{client_id}", name=mapping.label, roles=frozenset({Role.SERVICE}),
                           unit_id=client.unit_id)
-    case = await intake.create_case(session, intake_deps, cmd, principal)
-    await _stamp_channel_terms(session, case.id, urgent=bool(fields.get("urgent")),
-                               deadline_days=fields.get("deadline_days"))
+    created = await intake.create_case(session, intake_deps, cmd, principal)
+    case = await session.get(Case, created.id)
+    if case is None:
+        raise LookupError(f"case {created.id} of order {order_no} was not written")
     order = await get_order(session, client_id, order_no, for_update=True)
     order.case_id, order.primary_case_id = case.id, case.duplicate_of
     terms = f"，办理时限 {order.deadline_days} 个工作日" if order.deadline_days else ""
@@ -239,22 +241,6 @@ async def receive_order(session: AsyncSession, deps: HotlineDeps, intake_deps: i
             order.phase = OrderPhase.ACCEPTED
     log.info("hotline_order_received", order_no=order_no, merged=case.duplicate_of is not None)
     return OrderReceipt(order, case, created=True)
-
-
-async def _stamp_channel_terms(session: AsyncSession, case_id: uuid.UUID, *, urgent: bool,
-                               deadline_days: int | None) -> None:
-    """Put the order's urgency and deadline (working days) on the case's ``fq.case.received.v1``.
-
-    The event was written to intake's outbox by ``create_case`` in this same, still open transaction, so the
-    relay has not seen it: the fields (optional fields of the published schema) are added before the commit.
-    Nothing to do when the order was linked to an open case (``fq.case.merged.v1``, not routed).
-    """
-    if not urgent and deadline_days is None:
-        return
-    await session.execute(text(
-        f"UPDATE {SCHEMA}.outbox SET payload = payload || CAST(:terms AS jsonb) "
-        "WHERE key = :key AND ce_type = 'fq.case.received.v1' AND published_at IS NULL"),
-        {"terms": json.dumps({"urgent": urgent, "deadline_days": deadline_days}), "key": str(case_id)})
 
 
 async def get_order(session: AsyncSession, client_id: str, order_no: str, *, for_update: bool = False) -> HotlineOrder:

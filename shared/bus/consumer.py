@@ -274,21 +274,27 @@ class EventConsumer:
                 await self.after_db_commit(item.msg)
 
     async def _apply(self, items: list[_Item]) -> list[bool]:
-        """One transaction: for each event, its inbox row and, unless it is a duplicate, its handler's effects."""
+        """One transaction: the inbox rows of all events in one statement, then the handler of each event that is
+        not a duplicate (an event seen before, or a second copy within the batch), in order."""
         applied = []
         async with self.sessionmaker() as session, session.begin():
             session.info["schema"] = self.schema
+            inserted = await session.execute(
+                text(
+                    f'INSERT INTO "{self.schema}".processed_events (consumer, ce_source, ce_id, ce_type) '
+                    "SELECT :c, s, i, t FROM unnest(CAST(:s AS varchar[]), CAST(:i AS varchar[]), "
+                    "CAST(:t AS varchar[])) AS x(s, i, t) ON CONFLICT DO NOTHING RETURNING ce_source, ce_id"
+                ),
+                {"c": self.name, "s": [it.env.source for it in items], "i": [it.env.id for it in items],
+                 "t": [it.env.type for it in items]},
+            )
+            new = {(row[0], row[1]) for row in inserted}
             for item in items:
-                inserted = await session.execute(
-                    text(
-                        f'INSERT INTO "{self.schema}".processed_events (consumer, ce_source, ce_id, ce_type) '
-                        "VALUES (:c, :s, :i, :t) ON CONFLICT DO NOTHING RETURNING 1"
-                    ),
-                    {"c": self.name, "s": item.env.source, "i": item.env.id, "t": item.env.type},
-                )
-                if inserted.first() is None:
+                key = (item.env.source, item.env.id)
+                if key not in new:
                     applied.append(False)
                     continue
+                new.discard(key)
                 await self.handlers[item.env.type](session, item.event, item.env)
                 applied.append(True)
         return applied

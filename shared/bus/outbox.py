@@ -40,24 +40,33 @@ log = structlog.get_logger(__name__)
 
 async def add_event(session: AsyncSession, event: Event, *, source: str, traceparent: str | None = None) -> uuid.UUID:
     """Write ``event`` to the outbox of the session's schema, in the caller's transaction."""
-    env = envelope_for(event, source, traceparent)
+    row = outbox_row(event, source=source, traceparent=traceparent)
     schema = _schema_of(session)
+    # one round trip: the row and the relay's wake-up (delivered at commit; PostgreSQL folds repeats)
     await session.execute(
         text(
-            f'INSERT INTO "{schema}".outbox (event_id, topic, key, ce_type, headers, payload) '
-            "VALUES (:event_id, :topic, :key, :ce_type, CAST(:headers AS jsonb), CAST(:payload AS jsonb))"
+            f'WITH o AS (INSERT INTO "{schema}".outbox (event_id, topic, key, ce_type, headers, payload) '
+            "VALUES (:event_id, :topic, :key, :ce_type, CAST(:headers AS jsonb), CAST(:payload AS jsonb))) "
+            "SELECT pg_notify(:ch, '')"
         ),
-        {
-            "event_id": uuid.UUID(env.id),
-            "topic": event.topic,
-            "key": event.key(),
-            "ce_type": event.ce_type,
-            "headers": json.dumps([[k, v.decode()] for k, v in env.headers()]),
-            "payload": encode(event).decode(),
-        },
+        {**row, "ch": notify_channel(schema)},
     )
-    await session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": notify_channel(schema)})
-    return uuid.UUID(env.id)
+    return row["event_id"]  # type: ignore[return-value]
+
+
+def outbox_row(event: Event, *, source: str, traceparent: str | None = None) -> dict[str, object]:
+    """The outbox columns of ``event`` (``headers`` and ``payload`` as JSON text), for a caller that writes the row
+    in its own statement (e.g. one multi-row INSERT with its other effects); it must also ``pg_notify`` the
+    schema's channel (``notify_channel``) in the same transaction."""
+    env = envelope_for(event, source, traceparent)
+    return {
+        "event_id": uuid.UUID(env.id),
+        "topic": event.topic,
+        "key": event.key(),
+        "ce_type": event.ce_type,
+        "headers": json.dumps([[k, v.decode()] for k, v in env.headers()]),
+        "payload": encode(event).decode(),
+    }
 
 
 def _schema_of(session: AsyncSession) -> str:

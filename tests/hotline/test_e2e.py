@@ -104,9 +104,6 @@ async def test_the_sample_orders_become_cases_once(env: HotlineEnv, pushed: dict
                                         "建议": "suggestion"}[order["request_type"]]
 
 
-@pytest.mark.xfail(reason="intake's dedup compares descriptions only (bigram overlap, link at 0.5): this repeat by "
-                          "the same caller at the same address scores 0.26 — intake's rule, not the adapter's",
-                   strict=False)
 async def test_the_repeat_report_is_linked_to_the_first(env: HotlineEnv, pushed: dict[str, dict[str, Any]]) -> None:
     # 一件事只立一案: the repeated report of the broken lift (same caller, same address) joins the first order's case
     repeat, first = REPEAT

@@ -1,0 +1,156 @@
+"""Rules and templates: the active versions, cached per replica and reloaded when any replica saved a new one."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notify_svc.domain import templates
+from notify_svc.domain.rules import DEFAULT_RULES, RuleSet
+from notify_svc.tables import ChannelTarget, Recipient, RuleSetVersion, TemplateVersion
+from shared.bus.outbox import _schema_of
+from shared.events import Event, encode, envelope_for
+
+TEMPLATE_KEYS = frozenset(templates.SPECS)
+CHECK_SECONDS = 1.0  # how stale a replica's copy may get after another replica saved a change
+
+
+class _Ttl:
+    def __init__(self, check_seconds: float = CHECK_SECONDS) -> None:
+        self.check_seconds = check_seconds
+        self._checked = -1e18
+
+    def due(self) -> bool:
+        return time.monotonic() - self._checked >= self.check_seconds
+
+    def checked(self) -> None:
+        self._checked = time.monotonic()
+
+    def invalidate(self) -> None:
+        """This replica saved a change: reload on next use."""
+        self._checked = -1e18
+
+
+class RulesCache(_Ttl):
+    def __init__(self, check_seconds: float = CHECK_SECONDS) -> None:
+        super().__init__(check_seconds)
+        self._version: int | None = None
+        self._rules = RuleSet.parse(DEFAULT_RULES, TEMPLATE_KEYS)
+
+    async def get(self, session: AsyncSession) -> tuple[int, RuleSet]:
+        if not self.due() and self._version is not None:
+            return self._version, self._rules
+        version = (await session.execute(select(func.max(RuleSetVersion.version)))).scalar() or 0
+        self.checked()
+        if version != self._version:
+            if version:
+                row = await session.get(RuleSetVersion, version)
+                assert row is not None
+                self._rules = RuleSet.parse(row.doc, TEMPLATE_KEYS)
+            else:
+                self._rules = RuleSet.parse(DEFAULT_RULES, TEMPLATE_KEYS)
+            self._version = version
+        return version, self._rules
+
+
+async def rules_doc(session: AsyncSession) -> tuple[int, dict[str, Any], TemplateVersion | RuleSetVersion | None]:
+    version = (await session.execute(select(func.max(RuleSetVersion.version)))).scalar() or 0
+    if not version:
+        return 0, DEFAULT_RULES, None
+    row = await session.get(RuleSetVersion, version)
+    assert row is not None
+    return version, row.doc, row
+
+
+async def active_template(session: AsyncSession, key: str) -> tuple[int, str, str, TemplateVersion | None]:
+    """(version, subject, body, row): version 0 is the shipped default."""
+    row = (await session.execute(
+        select(TemplateVersion).where(TemplateVersion.key == key)
+        .order_by(TemplateVersion.version.desc()).limit(1)  # type: ignore[attr-defined]
+    )).scalar_one_or_none()
+    if row is None:
+        spec = templates.SPECS[key]
+        return 0, spec.subject, spec.body, None
+    return row.version, row.subject, row.body, row
+
+
+class TemplatesCache(_Ttl):
+    """The active version of every template, reloaded at most every ``check_seconds``."""
+
+    def __init__(self, check_seconds: float = CHECK_SECONDS) -> None:
+        super().__init__(check_seconds)
+        self._active: dict[str, tuple[int, str, str]] = {}
+
+    async def get(self, session: AsyncSession, key: str) -> tuple[int, str, str]:
+        if self.due():
+            rows = (await session.execute(
+                select(TemplateVersion.key, TemplateVersion.version, TemplateVersion.subject, TemplateVersion.body)
+                .distinct(TemplateVersion.key)
+                .order_by(TemplateVersion.key, TemplateVersion.version.desc())  # type: ignore[attr-defined]
+            )).all()
+            self._active = {k: (v, s, b) for k, v, s, b in rows}
+            self.checked()
+        if key in self._active:
+            return self._active[key]
+        spec = templates.SPECS[key]
+        return 0, spec.subject, spec.body
+
+
+class TargetsCache(_Ttl):
+    """Which units have an email or webhook target: (unit_id, channel) pairs."""
+
+    def __init__(self, check_seconds: float = CHECK_SECONDS) -> None:
+        super().__init__(check_seconds)
+        self._pairs: frozenset[tuple[str, str]] = frozenset()
+
+    async def get(self, session: AsyncSession) -> frozenset[tuple[str, str]]:
+        if self.due():
+            rows = (await session.execute(select(ChannelTarget.unit_id, ChannelTarget.channel))).all()
+            self._pairs = frozenset((u, c) for u, c in rows)
+            self.checked()
+        return self._pairs
+
+
+async def add_events(session: AsyncSession, events: Sequence[Event], *, source: str) -> None:
+    """``shared.bus.outbox.add_event`` for many events in one round trip (the caller sends the outbox NOTIFY)."""
+    if not events:
+        return
+    schema = _schema_of(session)
+    rows = [outbox_row(event, source) for event in events]
+    await session.execute(text(
+        f'INSERT INTO "{schema}".outbox (event_id, topic, key, ce_type, headers, payload) '
+        "VALUES (CAST(:event_id AS uuid), :topic, :key, :ce_type, CAST(:headers AS jsonb), CAST(:payload AS jsonb))"
+    ), rows)
+
+
+class MembersCache(_Ttl):
+    """Active members by unit, from the recipients table: reloaded every ``check_seconds`` and at once when this
+    replica applied an org event (another replica's org events reach this one within ``check_seconds``)."""
+
+    def __init__(self, check_seconds: float = CHECK_SECONDS) -> None:
+        super().__init__(check_seconds)
+        self._by_unit: dict[str, list[tuple[str, frozenset[str]]]] = {}
+
+    async def members(self, session: AsyncSession, unit_ids: Sequence[str], roles: Sequence[str]) -> list[str]:
+        if self.due():
+            rows = (await session.execute(select(Recipient.member_id, Recipient.unit_id, Recipient.roles).where(
+                Recipient.active.is_(True)).order_by(Recipient.member_id))).all()  # type: ignore[attr-defined]
+            by_unit: dict[str, list[tuple[str, frozenset[str]]]] = {}
+            for member_id, unit_id, member_roles in rows:
+                by_unit.setdefault(unit_id, []).append((member_id, frozenset(member_roles)))
+            self._by_unit = by_unit
+            self.checked()
+        wanted = set(roles)
+        return sorted(m for u in unit_ids for m, r in self._by_unit.get(u, ()) if not wanted or r & wanted)
+
+
+def outbox_row(event: Event, source: str) -> dict[str, Any]:
+    """The columns of an outbox row for ``event``, exactly as ``shared.bus.outbox.add_event`` writes them."""
+    env = envelope_for(event, source)
+    return {"event_id": env.id, "topic": event.topic, "key": event.key(), "ce_type": event.ce_type,
+            "headers": json.dumps([[k, v.decode()] for k, v in env.headers()]), "payload": encode(event).decode()}

@@ -1,0 +1,180 @@
+"""Notification rules as data: which event notifies whom over which channel (pure, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from shared.auth import Role
+from shared.events import (
+    CaseAssigned,
+    CaseEscalated,
+    CaseOverdue,
+    CaseReceived,
+    CaseResolved,
+    HotspotAlert,
+    RiskChanged,
+)
+
+REMINDER = "reminder"  # the trigger of reminders (催办): not an event, a point of a deadline
+
+
+class Channel(StrEnum):
+    INBOX = "inbox"
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+    SMS = "sms"
+
+
+class UnitRef(StrEnum):
+    """Which unit a recipient selector starts from."""
+
+    EVENT = "event"  # the unit the event is about (assigned, overdue, reminder, hotspot)
+    PARENT = "parent"  # the parent of that unit (督办)
+    FROM = "from"  # escalated: the unit the case left
+    TO = "to"  # escalated: the receiving unit
+    STREET = "street"  # the street (街道) above the case's or the event's unit
+
+
+ADMIN_ROLES = (Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
+
+TRIGGERS: frozenset[str] = frozenset({CaseAssigned.ce_type, CaseOverdue.ce_type, CaseEscalated.ce_type,
+                                      CaseReceived.ce_type, RiskChanged.ce_type, CaseResolved.ce_type,
+                                      HotspotAlert.ce_type, REMINDER})
+
+
+@dataclass(frozen=True)
+class Selector:
+    unit: UnitRef | None = None  # None with applicant=True
+    roles: tuple[str, ...] = ()  # empty = every active member of the unit
+    applicant: bool = False
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    on: str
+    when: Mapping[str, tuple[Any, ...]]
+    to: tuple[Selector, ...]
+    channels: tuple[Channel, ...]
+    template: str
+
+    def matches(self, trigger: str, facts: Mapping[str, Any]) -> bool:
+        return trigger == self.on and all(facts.get(k) in allowed for k, allowed in self.when.items())
+
+
+class RulesInvalid(ValueError):
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['reason']}" for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+
+    def matching(self, trigger: str, facts: Mapping[str, Any]) -> list[Rule]:
+        return [r for r in self.rules if r.matches(trigger, facts)]
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any], templates: frozenset[str]) -> RuleSet:
+        errors: list[dict[str, str]] = []
+
+        def bad(field: str, reason: str, code: str = "invalid_rule") -> None:
+            errors.append({"field": field, "reason": reason, "code": code})
+
+        raw = doc.get("rules")
+        if not isinstance(raw, list) or not raw:
+            raise RulesInvalid([{"field": "rules", "reason": "a non-empty list of rules is required",
+                                 "code": "invalid_rule"}])
+        rules, seen = [], set()
+        for i, r in enumerate(raw):
+            at = f"rules[{i}]"
+            if not isinstance(r, Mapping):
+                bad(at, "a rule is an object")
+                continue
+            rid = r.get("id")
+            if not isinstance(rid, str) or not rid or len(rid) > 100:
+                bad(f"{at}.id", "an id of 1–100 characters is required")
+            elif rid in seen:
+                bad(f"{at}.id", f"duplicate rule id {rid}", "duplicate")
+            seen.add(rid)
+            on = r.get("on")
+            if on not in TRIGGERS:
+                bad(f"{at}.on", f"unknown trigger {on!r}; one of {sorted(TRIGGERS)}")
+            when_raw = r.get("when") or {}
+            when: dict[str, tuple[Any, ...]] = {}
+            if not isinstance(when_raw, Mapping):
+                bad(f"{at}.when", "when is an object of field: value or [values]")
+            else:
+                for k, v in when_raw.items():
+                    when[str(k)] = tuple(v) if isinstance(v, list) else (v,)
+            selectors = []
+            to = r.get("to")
+            if not isinstance(to, list) or not to:
+                bad(f"{at}.to", "at least one recipient selector is required")
+                to = []
+            for j, s in enumerate(to):
+                sat = f"{at}.to[{j}]"
+                if not isinstance(s, Mapping):
+                    bad(sat, "a selector is an object")
+                    continue
+                if s.get("applicant"):
+                    selectors.append(Selector(applicant=True))
+                    continue
+                try:
+                    unit = UnitRef(s.get("unit"))
+                except ValueError:
+                    bad(f"{sat}.unit", f"unknown unit reference {s.get('unit')!r}; one of {[u.value for u in UnitRef]}")
+                    continue
+                roles = s.get("roles") or []
+                unknown = [x for x in roles if x not in {r.value for r in Role}]
+                if unknown:
+                    bad(f"{sat}.roles", f"unknown roles {unknown}")
+                selectors.append(Selector(unit=unit, roles=tuple(roles)))
+            channels = []
+            for j, c in enumerate(r.get("channels") or []):
+                try:
+                    channels.append(Channel(c))
+                except ValueError:
+                    bad(f"{at}.channels[{j}]", f"unknown channel {c!r}; one of {[c.value for c in Channel]}")
+            if not channels:
+                bad(f"{at}.channels", "at least one channel is required")
+            if any(s.applicant for s in selectors) and any(c != Channel.SMS for c in channels):
+                bad(f"{at}.channels", "the applicant is reached by sms only")
+            template = r.get("template")
+            if template not in templates:
+                bad(f"{at}.template", f"unknown template {template!r}", "unknown_template")
+            if not errors:
+                rules.append(Rule(id=rid, on=on, when=when, to=tuple(selectors),  # type: ignore[arg-type]
+                                  channels=tuple(channels), template=template))  # type: ignore[arg-type]
+        if errors:
+            raise RulesInvalid(errors)
+        return cls(tuple(rules))
+
+
+_STREET_ADMINS = [{"unit": "street", "roles": [Role.STREET_ADMIN.value]}]
+
+DEFAULT_RULES: dict[str, Any] = {"rules": [
+    {"id": "assigned.handlers", "on": CaseAssigned.ce_type, "to": [{"unit": "event"}],
+     "channels": ["inbox", "webhook"], "template": "case_assigned"},
+    {"id": "reminder.assignee", "on": REMINDER, "to": [{"unit": "event"}], "channels": ["inbox"],
+     "template": "reminder"},
+    {"id": "reminder.assignee.sms", "on": REMINDER, "when": {"fraction": 0.8}, "to": [{"unit": "event"}],
+     "channels": ["sms"], "template": "reminder"},
+    {"id": "overdue.supervise", "on": CaseOverdue.ce_type,
+     "to": [{"unit": "event"}, {"unit": "parent", "roles": [r.value for r in ADMIN_ROLES]}],
+     "channels": ["inbox", "email"], "template": "overdue"},
+    {"id": "escalated.both", "on": CaseEscalated.ce_type, "to": [{"unit": "to"}, {"unit": "from"}],
+     "channels": ["inbox"], "template": "escalated"},
+    {"id": "received.red_risk", "on": CaseReceived.ce_type, "when": {"risk_level": "red"}, "to": _STREET_ADMINS,
+     "channels": ["inbox", "sms"], "template": "red_risk"},
+    {"id": "risk_changed.red", "on": RiskChanged.ce_type, "when": {"risk_level": "red"}, "to": _STREET_ADMINS,
+     "channels": ["inbox", "sms"], "template": "red_risk"},
+    {"id": "resolved.survey", "on": CaseResolved.ce_type, "to": [{"applicant": True}], "channels": ["sms"],
+     "template": "survey"},
+    {"id": "hotspot.street", "on": HotspotAlert.ce_type, "to": _STREET_ADMINS, "channels": ["inbox", "email"],
+     "template": "hotspot"},
+]}

@@ -1,0 +1,102 @@
+"""Message templates: Jinja2, Simplified Chinese, each key with the variables it may use (pure, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True)
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    key: str
+    description: str
+    variables: Mapping[str, Any]  # name -> a sample value (used by the preview)
+    subject: str
+    body: str
+
+
+_CASE = {"case_code": "FQ-20261123-000123", "case_id": "8f5e1a52-0000-4000-8000-000000000001"}
+
+SPECS: dict[str, TemplateSpec] = {s.key: s for s in (
+    TemplateSpec("case_assigned", "新案件派发给单位（待签收）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "accept_due": "2026-11-23 17:30",
+                  "explanation": "default.grid: 网格 G01", "cause": "routed", "cause_label": "首次派发",
+                  "track_label": "普通门诊"},
+                 "新案件待签收：{{ case_code }}",
+                 "案件 {{ case_code }} 已派发至{{ unit_name or unit_id }}（{{ cause_label }}），"
+                 "请在 {{ accept_due }} 前签收。派发依据：{{ explanation }}"),
+    TemplateSpec("reminder", "签收或办结时限过半/将到（催办）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "clock": "resolve", "clock_label": "办结",
+                  "due": "2026-11-25 17:30", "percent": 80},
+                 "催办：{{ case_code }} {{ clock_label }}时限已过 {{ percent }}%",
+                 "案件 {{ case_code }} 的{{ clock_label }}时限已过 {{ percent }}%，"
+                 "请于 {{ due }} 前完成{{ clock_label }}。"),
+    TemplateSpec("overdue", "时限已过（督办）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "clock_label": "办结",
+                  "due": "2026-11-25 17:30", "escalated": False},
+                 "督办：{{ case_code }} {{ clock_label }}超期",
+                 "案件 {{ case_code }} 在{{ unit_name or unit_id }}的{{ clock_label }}时限（{{ due }}）已过"
+                 "{% if escalated %}，已提级办理{% endif %}，请督促办理。"),
+    TemplateSpec("escalated", "案件提级（接收单位与原单位）",
+                 {**_CASE, "from_unit_id": "G01", "from_unit_name": "松涛一网格", "to_unit_id": "C1",
+                  "to_unit_name": "松涛社区", "reason_label": "超时", "note": ""},
+                 "案件提级：{{ case_code }}",
+                 "案件 {{ case_code }} 已由{{ from_unit_name or from_unit_id }}提级至"
+                 "{{ to_unit_name or to_unit_id }}（原因：{{ reason_label }}）{% if note %}：{{ note }}{% endif %}。"),
+    TemplateSpec("red_risk", "红色风险案件，街道立即知悉",
+                 {**_CASE, "unit_id": "S1", "unit_name": "鹭鸣街道", "reasons": "涉及人身威胁"},
+                 "红色风险预警：{{ case_code }}",
+                 "案件 {{ case_code }} 风险等级为红色{% if reasons %}（{{ reasons }}）{% endif %}，"
+                 "请立即关注并部署稳控。"),
+    TemplateSpec("survey", "办结后回访短信（发给申请人）",
+                 {**_CASE, "link": "https://fq.example.cn/s/abc", "reply_code": "482913", "expires": "2026-11-30"},
+                 "回访：{{ case_code }}",
+                 "【枫桥】您反映的事项（{{ case_code }}）已办结。请点击 {{ link }} 评价办理结果，"
+                 "或回复 {{ reply_code }}1 表示满意、{{ reply_code }}2 表示不满意。{{ expires }} 前有效。"),
+    TemplateSpec("hotspot", "热点预警（某单位某类纠纷激增）",
+                 {"unit_id": "C1", "unit_name": "松涛社区", "category": "邻里纠纷", "count": 12, "baseline": 3.0,
+                  "ratio": 4.0, "window_start": "2026-11-20", "window_end": "2026-11-23"},
+                 "热点预警：{{ unit_name or unit_id }}{{ category or '' }}",
+                 "{{ window_start }} 至 {{ window_end }}，{{ unit_name or unit_id }}"
+                 "{{ category or '全部类别' }}案件 {{ count }} 件，"
+                 "约为常态（{{ '%.1f' | format(baseline) }} 件）的 {{ '%.1f' | format(ratio) }} 倍，请研判。"),
+)}
+
+
+class TemplateInvalid(ValueError):
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['reason']}" for e in errors))
+        self.errors = errors
+
+
+def check(key: str, subject: str, body: str) -> None:
+    """Raise ``TemplateInvalid`` naming every syntax error and every variable the key does not offer."""
+    allowed = set(SPECS[key].variables)
+    errors = []
+    for field, source in (("subject", subject), ("body", body)):
+        try:
+            used = meta.find_undeclared_variables(_ENV.parse(source))
+        except TemplateSyntaxError as exc:
+            errors.append({"field": field, "reason": f"template syntax error on line {exc.lineno}: {exc.message}",
+                           "code": "template_syntax"})
+            continue
+        errors += [{"field": field, "reason": f"unknown variable {name!r}; allowed: {sorted(allowed)}",
+                    "code": "unknown_variable"} for name in sorted(used - allowed)]
+    if errors:
+        raise TemplateInvalid(errors)
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> Template:
+    return _ENV.from_string(source)
+
+
+def render(subject: str, body: str, variables: Mapping[str, Any]) -> tuple[str, str]:
+    return _compiled(subject).render(variables).strip(), _compiled(body).render(variables).strip()
