@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from intake_svc import handlers
+from intake_svc import handlers, workflow_events
 from intake_svc.api import public_router, router
 from intake_svc.classifier import Classifier
 from intake_svc.handlers import IntakeDeps
@@ -38,6 +38,7 @@ SPEC = ServiceSpec(
         CaseAssigned.ce_type: handlers.on_case_assigned,  # type: ignore[dict-item]
         CaseAccepted.ce_type: handlers.on_case_accepted,  # type: ignore[dict-item]
         CaseResolved.ce_type: handlers.on_case_resolved,  # type: ignore[dict-item]
+        **workflow_events.HANDLERS,  # type: ignore[dict-item]
     },
     routers=[router, public_router, hotline_router, internal_router],
 )

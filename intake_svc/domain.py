@@ -17,6 +17,9 @@ class CaseStatus(StrEnum):
     ASSIGNED = "assigned"  # 已派发
     IN_PROGRESS = "in_progress"  # 办理中 (签收后)
     RESOLVED = "resolved"  # 已办结
+    SUSPENDED = "suspended"  # 已中止 (routing paused the clocks)
+    CLOSED = "closed"  # 已销号 (follow-up done: the loop is closed)
+    RETURNED = "returned"  # 已退回 (the street centre returned it to its channel, e.g. the 12345 platform)
     MERGED = "merged"  # 已合并 (the same matter as another case)
 
 

@@ -557,7 +557,8 @@ async def pii_access_log(session: AsyncSession, case_id: uuid.UUID, user: Princi
 
 
 STATUS_ZH = {CaseStatus.RECEIVED: "已受理", CaseStatus.ASSIGNED: "已派发，待签收", CaseStatus.IN_PROGRESS: "办理中",
-             CaseStatus.RESOLVED: "已办结", CaseStatus.MERGED: "已与同一事项合并办理"}
+             CaseStatus.RESOLVED: "已办结", CaseStatus.MERGED: "已与同一事项合并办理", CaseStatus.SUSPENDED: "已中止",
+             CaseStatus.CLOSED: "已办结销号", CaseStatus.RETURNED: "不属于本辖区，已退回"}
 
 
 async def public_progress(session: AsyncSession, deps: IntakeDeps, code: str, phone_last4: str) -> PublicProgress:

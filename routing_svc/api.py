@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from sqlalchemy import select
+from sqlalchemy import and_, not_, or_, select
 
-from routing_svc import handlers
-from routing_svc.domain.assignment import AssignmentStatus
+from routing_svc import handlers, workflow
+from routing_svc.domain.assignment import HANDED_ON, AssignmentStatus
 from routing_svc.handlers import RoutingDeps
-from routing_svc.schemas import AcceptBody, AssignmentPublic, CaseRouting, ResolveBody
-from routing_svc.tables import Assignment, OrgUnit
-from shared.auth import CurrentUser, Role, require_roles  # org endpoints: routing_svc/org_api.py
+from routing_svc.schemas import (
+    AcceptBody,
+    ApproveExtensionBody,
+    AssignmentDetail,
+    AssignmentPublic,
+    CaseRouting,
+    DispatchBody,
+    EscalateBody,
+    ExtensionBody,
+    HistoryEntry,
+    ReasonBody,
+    ReopenBody,
+    ResolveBody,
+    ResumeBody,
+)
+from routing_svc.tables import Assignment, AssignmentLog, OrgUnit
+from shared.auth import CurrentUser, Principal, Role, require_roles
 from shared.pagination import Page, keyset_page
 from shared.problems import Problem
 from shared.runtime import SessionDep
@@ -21,6 +36,8 @@ from shared.runtime import SessionDep
 router = APIRouter(prefix="/api/v1")
 
 HANDLERS = require_roles(Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
+APPROVERS = require_roles(Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
+REOPENERS = require_roles(Role.SERVICE, Role.OPERATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
 
 
 def _deps(request: Request) -> RoutingDeps:
@@ -45,12 +62,23 @@ def _public(a: Assignment) -> AssignmentPublic:
 # --- assignments ---------------------------------------------------------------------------------------
 
 
+def _overdue(now: datetime) -> Any:
+    return or_(
+        and_(Assignment.status == AssignmentStatus.ASSIGNED.value, Assignment.accept_due_at < now),
+        and_(Assignment.status == AssignmentStatus.ACCEPTED.value, Assignment.resolve_span.is_not(None),  # type: ignore[union-attr]
+             Assignment.resolve_due_at < now),  # type: ignore[operator]
+    )
+
+
 @router.get("/assignments", response_model=Page[AssignmentPublic], tags=["assignments"])
 async def list_assignments(
+    request: Request,
     session: SessionDep,
     user: CurrentUser,
     unit_id: str | None = None,
     status: AssignmentStatus | None = None,
+    overdue: bool | None = Query(default=None, description="only assignments past their running deadline "
+                                                           "(or, with false, only those within it)"),
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[AssignmentPublic]:
@@ -66,52 +94,191 @@ async def list_assignments(
         stmt = stmt.where(Assignment.unit_path.contains([scope]))  # type: ignore[attr-defined]
     if status:
         stmt = stmt.where(Assignment.status == status.value)
+    if overdue is not None:
+        late = _overdue(_deps(request).clock.now())
+        stmt = stmt.where(late if overdue else not_(late))
     rows, next_cursor = await keyset_page(session, stmt, Assignment, cursor, limit)
     return Page(items=[_public(a) for a in rows], next_cursor=next_cursor)
 
 
-@router.get("/assignments/{assignment_id}", response_model=AssignmentPublic, tags=["assignments"])
-async def get_assignment(assignment_id: uuid.UUID, session: SessionDep, user: CurrentUser,
-                         response: Response) -> AssignmentPublic:
-    a = await handlers.get_assignment(session, assignment_id, user)
+async def _detail(session: SessionDep, a: Assignment, user: Principal) -> AssignmentDetail:
+    history = (await session.execute(
+        select(AssignmentLog).where(AssignmentLog.assignment_id == a.id).order_by(AssignmentLog.id)  # type: ignore[arg-type]
+    )).scalars()
+    read_only = not workflow.may_act(a, user)
+    return AssignmentDetail.model_validate({
+        **AssignmentPublic.model_validate(a, from_attributes=True).model_dump(),
+        "suspended_at": a.suspended_at, "pending_extension": a.pending_extension, "task_force": a.task_force,
+        "escalate_on_resolve_overdue": a.escalate_on_resolve_overdue, "mediation_agreement": a.mediation_agreement,
+        "judicial_confirmation": a.judicial_confirmation, "read_only": read_only,
+        "allowed_actions": [] if read_only else workflow.allowed_actions(workflow.state_of(a)),
+        "history": [
+            HistoryEntry(at=a.created_at, action="assigned", actor="routing",
+                         detail={"cause": a.cause, "unit_id": a.unit_id, "accept_due_at": a.accept_due_at.isoformat(),
+                                 "previous_assignment_id": str(a.previous_assignment_id)
+                                 if a.previous_assignment_id else None}),
+            *(HistoryEntry(at=h.at, action=h.action, actor=h.actor, detail=h.detail) for h in history),
+        ],
+    })
+
+
+async def _respond(session: SessionDep, a: Assignment, user: Principal, response: Response) -> AssignmentDetail:
     response.headers["ETag"] = f'"{a.version}"'
-    return _public(a)
+    return await _detail(session, a, user)
 
 
-@router.post("/assignments/{assignment_id}/accept", response_model=AssignmentPublic, tags=["assignments"],
+@router.get("/assignments/{assignment_id}", response_model=AssignmentDetail, tags=["assignments"])
+async def get_assignment(assignment_id: uuid.UUID, session: SessionDep, user: CurrentUser,
+                         response: Response) -> AssignmentDetail:
+    """One assignment: clocks, rule and explanation, task force, pending extension, history, allowed actions.
+    Units the case passed through see it read-only."""
+    a = await handlers.get_assignment(session, assignment_id, user)
+    return await _respond(session, a, user, response)
+
+
+IfMatch = Annotated[str | None, Header(description='the ETag of the version you saw, e.g. "3" (412 otherwise)')]
+
+
+@router.post("/assignments/{assignment_id}/accept", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
 async def accept(assignment_id: uuid.UUID, request: Request, session: SessionDep, user: CurrentUser,
-                 response: Response, body: AcceptBody | None = None,
-                 if_match: Annotated[str | None, Header()] = None) -> AssignmentPublic:
+                 response: Response, body: AcceptBody | None = None, if_match: IfMatch = None) -> AssignmentDetail:
     """签收: the unit takes the case; the resolve clock starts. Emits ``fq.case.accepted.v1``."""
     async with session.begin():
-        a = await handlers.accept(session, _deps(request), assignment_id, user, body or AcceptBody(),
+        a = await workflow.accept(session, _deps(request), assignment_id, user, body or AcceptBody(),
                                   _if_match(if_match))
-    response.headers["ETag"] = f'"{a.version}"'
-    return _public(a)
+    return await _respond(session, a, user, response)
 
 
-@router.post("/assignments/{assignment_id}/resolve", response_model=AssignmentPublic, tags=["assignments"],
+@router.post("/assignments/{assignment_id}/return", response_model=AssignmentDetail, tags=["assignments"],
+             dependencies=[HANDLERS])
+async def return_case(assignment_id: uuid.UUID, body: ReasonBody, request: Request, session: SessionDep,
+                      user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
+    """退单 with a reason: the case is re-routed (a second return sends it to the street centre, which decides).
+    Emits ``fq.case.returned.v1`` then ``fq.case.assigned.v1``; answers with the NEW assignment."""
+    async with session.begin():
+        a = await workflow.return_case(session, _deps(request), assignment_id, user, body, _if_match(if_match))
+    return await _respond(session, a, user, response)
+
+
+@router.post("/assignments/{assignment_id}/extend", response_model=AssignmentDetail, tags=["assignments"],
+             dependencies=[HANDLERS])
+async def request_extension(assignment_id: uuid.UUID, body: ExtensionBody, request: Request, session: SessionDep,
+                            user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
+    """延期申请 for the running clock, with a reason and the wanted deadline; the parent unit decides.
+    Emits ``fq.case.extension_requested.v1``."""
+    async with session.begin():
+        a = await workflow.request_extension(session, _deps(request), assignment_id, user, body, _if_match(if_match))
+    return await _respond(session, a, user, response)
+
+
+@router.post("/assignments/{assignment_id}/approve-extension", response_model=AssignmentDetail,
+             tags=["assignments"], dependencies=[APPROVERS])
+async def approve_extension(assignment_id: uuid.UUID, request: Request, session: SessionDep, user: CurrentUser,
+                            response: Response, body: ApproveExtensionBody | None = None,
+                            if_match: IfMatch = None) -> AssignmentDetail:
+    """延期审批 by the parent unit's leaders: the deadline moves. Emits ``fq.case.extended.v1``."""
+    async with session.begin():
+        a = await workflow.decide_extension(session, _deps(request), assignment_id, user,
+                                            body or ApproveExtensionBody(), True, _if_match(if_match))
+    return await _respond(session, a, user, response)
+
+
+@router.post("/assignments/{assignment_id}/reject-extension", response_model=AssignmentDetail,
+             tags=["assignments"], dependencies=[APPROVERS])
+async def reject_extension(assignment_id: uuid.UUID, body: ReasonBody, request: Request, session: SessionDep,
+                           user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
+    """延期驳回: the deadline stays; recorded in the assignment's history."""
+    async with session.begin():
+        a = await workflow.decide_extension(session, _deps(request), assignment_id, user, body, False,
+                                            _if_match(if_match))
+    return await _respond(session, a, user, response)
+
+
+@router.post("/assignments/{assignment_id}/suspend", response_model=AssignmentDetail, tags=["assignments"],
+             dependencies=[HANDLERS])
+async def suspend(assignment_id: uuid.UUID, body: ReasonBody, request: Request, session: SessionDep,
+                  user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
+    """中止 with a reason: both clocks pause. Emits ``fq.case.suspended.v1``."""
+    async with session.begin():
+        a = await workflow.suspend(session, _deps(request), assignment_id, user, body, _if_match(if_match))
+    return await _respond(session, a, user, response)
+
+
+@router.post("/assignments/{assignment_id}/resume", response_model=AssignmentDetail, tags=["assignments"],
+             dependencies=[HANDLERS])
+async def resume(assignment_id: uuid.UUID, request: Request, session: SessionDep, user: CurrentUser,
+                 response: Response, body: ResumeBody | None = None, if_match: IfMatch = None) -> AssignmentDetail:
+    """恢复办理: the running deadline moves by the working time spent suspended. Emits ``fq.case.resumed.v1``."""
+    async with session.begin():
+        a = await workflow.resume(session, _deps(request), assignment_id, user, body or ResumeBody(),
+                                  _if_match(if_match))
+    return await _respond(session, a, user, response)
+
+
+@router.post("/assignments/{assignment_id}/escalate", response_model=AssignmentDetail, tags=["assignments"],
+             dependencies=[HANDLERS])
+async def escalate(assignment_id: uuid.UUID, body: EscalateBody, request: Request, session: SessionDep,
+                   user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
+    """提级 with a reason, to the next level up that has handlers. Emits ``fq.case.escalated.v1`` then
+    ``fq.case.assigned.v1``; answers with the NEW assignment."""
+    async with session.begin():
+        a = await workflow.escalate(session, _deps(request), assignment_id, user, body, _if_match(if_match))
+    return await _respond(session, a, user, response)
+
+
+@router.post("/assignments/{assignment_id}/dispatch", response_model=AssignmentDetail, tags=["assignments"],
+             dependencies=[HANDLERS])
+async def dispatch(assignment_id: uuid.UUID, body: DispatchBody, request: Request, session: SessionDep,
+                   user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
+    """The street centre (street admins) sends the case to a unit of its choice: ``fq.case.assigned.v1`` with
+    cause ``decided``; answers with the NEW assignment."""
+    async with session.begin():
+        a = await workflow.dispatch(session, _deps(request), assignment_id, user, body, _if_match(if_match))
+    return await _respond(session, a, user, response)
+
+
+@router.post("/assignments/{assignment_id}/resolve", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
 async def resolve(assignment_id: uuid.UUID, body: ResolveBody, request: Request, session: SessionDep,
-                  user: CurrentUser, response: Response,
-                  if_match: Annotated[str | None, Header()] = None) -> AssignmentPublic:
-    """办结 with an outcome. Emits ``fq.case.resolved.v1``."""
+                  user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
+    """办结 with an outcome and agreement flags. Emits ``fq.case.resolved.v1``; the follow-up window starts."""
     async with session.begin():
-        a = await handlers.resolve(session, _deps(request), assignment_id, user, body, _if_match(if_match))
-    response.headers["ETag"] = f'"{a.version}"'
-    return _public(a)
+        a = await workflow.resolve(session, _deps(request), assignment_id, user, body, _if_match(if_match))
+    return await _respond(session, a, user, response)
+
+
+@router.post("/cases/{case_id}/reopen", response_model=AssignmentDetail, tags=["assignments"],
+             dependencies=[REOPENERS])
+async def reopen(case_id: uuid.UUID, request: Request, session: SessionDep, user: CurrentUser, response: Response,
+                 body: ReopenBody | None = None) -> AssignmentDetail:
+    """重办 of a resolved case (staff, or the 12345 adapter as a service): back to the resolving unit, one level
+    up on a second reopen. Emits ``fq.case.reopened.v1`` then ``fq.case.assigned.v1``."""
+    async with session.begin():
+        a = await workflow.reopen_by_request(session, _deps(request), case_id, user, body or ReopenBody())
+    return await _respond(session, a, user, response)
+
+
+def _succession(rows: list[Assignment]) -> list[Assignment]:
+    """Assignments in the order they followed each other (``previous_assignment_id``), not by timestamp alone."""
+    after = {a.previous_assignment_id: a for a in rows}
+    chain: list[Assignment] = []
+    nxt = after.get(None)
+    while nxt is not None and len(chain) < len(rows):
+        chain.append(nxt)
+        nxt = after.get(nxt.id)
+    seen = {a.id for a in chain}
+    return chain + [a for a in rows if a.id not in seen]
 
 
 @router.get("/cases/{case_id}/routing", response_model=CaseRouting, tags=["assignments"])
 async def case_routing(case_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> CaseRouting:
-    """The current assignment and the full history of a case."""
+    """The current assignment and the full history of a case (also for units it passed through)."""
     rows = list((await session.execute(
         select(Assignment).where(Assignment.case_id == case_id).order_by(Assignment.created_at)  # type: ignore[arg-type]
     )).scalars())
     if not rows or not any(user.can_see(a.unit_path) for a in rows):
         raise Problem(404, "case_not_found", f"no routing for case {case_id} in your scope")
-    history = [_public(a) for a in rows]
-    return CaseRouting(case_id=case_id, current=history[-1], history=history)
-
-
+    history = [_public(a) for a in _succession(rows)]
+    current = next((h for h in reversed(history) if AssignmentStatus(h.status) not in HANDED_ON), history[-1])
+    return CaseRouting(case_id=case_id, current=current, history=history)

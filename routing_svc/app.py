@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -15,11 +17,13 @@ from routing_svc.internal_api import internal_router
 from routing_svc.org_api import router as org_router
 from routing_svc.rules import CalendarCache, RulesCache
 from routing_svc.rules_api import router as rules_router
+from routing_svc.scheduler import Scheduler
 from routing_svc.settings import RoutingSettings
 from routing_svc.tables import SCHEMA
 from shared.clock import Clock
 from shared.crypto import Sealer
-from shared.events import CaseReceived, Topic
+from shared.events import CaseReceived, FeedbackReceived, Topic
+from shared.events.case import CaseReopenRequested
 from shared.runtime import ServiceRuntime, ServiceSpec, create_service_app
 from shared.worktime import parse_hours
 
@@ -29,7 +33,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 NAME = "routing"
 
 
-def build_spec(deps: RoutingDeps) -> ServiceSpec:
+def build_spec(deps: RoutingDeps, scheduler: Scheduler | None = None) -> ServiceSpec:
     return ServiceSpec(
         name=NAME,
         schema=SCHEMA,
@@ -37,18 +41,27 @@ def build_spec(deps: RoutingDeps) -> ServiceSpec:
         description="Org hierarchy, routing rules, assignments and their workflow, SLA clocks.",
         produces=[Topic.CASE, Topic.ORG],
         consumes=[Topic.CASE],
-        handlers={CaseReceived.ce_type: partial(handlers.on_case_received, deps)},  # type: ignore[dict-item]
+        handlers={
+            CaseReceived.ce_type: partial(handlers.on_case_received, deps),  # type: ignore[dict-item]
+            FeedbackReceived.ce_type: partial(handlers.on_feedback_received, deps),  # type: ignore[dict-item]
+            CaseReopenRequested.ce_type: partial(handlers.on_reopen_requested, deps),  # type: ignore[dict-item]
+        },
         routers=[router, org_router, rules_router, internal_router],
-        readiness_details=partial(_readiness_details, deps),
+        readiness_details=partial(_readiness_details, deps, scheduler),
     )
 
 
-async def _readiness_details(deps: RoutingDeps, runtime: ServiceRuntime) -> dict[str, str]:
-    """The calendar gap (a year in use without an official calendar) shows here; it does not fail readiness."""
+async def _readiness_details(deps: RoutingDeps, scheduler: Scheduler | None, runtime: ServiceRuntime
+                             ) -> dict[str, str]:
+    """The calendar gap (a year in use without an official calendar) and the deadline scheduler's state show
+    here; they do not fail readiness."""
     async with runtime.session() as session:
         await deps.calendar.get(session)
         await deps.rules.get(session)
-    return {"calendar": deps.calendar.gap_detail(), "rules_version": str(deps.rules.version)}
+    details = {"calendar": deps.calendar.gap_detail(), "rules_version": str(deps.rules.version)}
+    if scheduler is not None:
+        details["scheduler"] = scheduler.status()
+    return details
 
 
 def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None = None,
@@ -57,11 +70,31 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
     clock = clock or Clock()
     deps = RoutingDeps(
         clock=clock, pii=Sealer.single(settings.pii_key), transport=Sealer.single(settings.pii_transport_key, "t1"),
-        source=ServiceSpec.source_for(NAME), accept_hours=settings.accept_hours, resolve_hours=settings.resolve_hours,
+        source=ServiceSpec.source_for(NAME), close_after_days=settings.close_after_days,
+        followup_review_days=settings.followup_review_days,
         rules=RulesCache(check_seconds=settings.rules_check_seconds),
         calendar=CalendarCache(parse_hours(settings.work_hours), clock, check_seconds=settings.rules_check_seconds),
     )
-    app = create_service_app(build_spec(deps), settings, clock=clock, **runtime_kwargs)
+    runtime: list[ServiceRuntime] = []  # the scheduler's sessions come from the runtime built below
+    scheduler = Scheduler(deps, lambda: runtime[0].session(), interval=settings.scheduler_interval_seconds,
+                          batch_size=settings.scheduler_batch_size, enabled=settings.scheduler_enabled)
+    app = create_service_app(build_spec(deps, scheduler), settings, clock=clock, **runtime_kwargs)
+    runtime.append(app.state.runtime)
     app.state.deps = deps
     deps.calendar.bind_metrics(app.state.runtime.metrics.registry)
+    scheduler.bind_metrics(app.state.runtime.metrics.registry)
+    app.state.scheduler = scheduler
+    if settings.scheduler_enabled:
+        inner = app.router.lifespan_context
+
+        @asynccontextmanager
+        async def lifespan(a: FastAPI) -> AsyncIterator[None]:
+            async with inner(a):
+                await scheduler.start()
+                try:
+                    yield
+                finally:
+                    await scheduler.stop()
+
+        app.router.lifespan_context = lifespan
     return app

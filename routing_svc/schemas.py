@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from routing_svc.domain.assignment import AssignmentStatus
-from shared.events.case import Level, Outcome, Track
+from shared.events.case import AssignCause, Level, Outcome, ReopenReason, Track
 
 ID_PATTERN = r"^[A-Za-z0-9_\-]+$"
 
@@ -99,6 +100,10 @@ class AssignmentPublic(BaseModel):
     outcome: Outcome | None
     created_at: datetime
     version: int
+    cause: AssignCause = AssignCause.ROUTED
+    previous_assignment_id: uuid.UUID | None = None
+    close_due_at: datetime | None = None
+    closed_at: datetime | None = None
 
 
 class CaseRouting(BaseModel):
@@ -120,3 +125,94 @@ class ResolveBody(BaseModel):
     note: str | None = Field(default=None, max_length=5000)
     mediation_agreement: bool = False  # 人民调解协议书
     judicial_confirmation: bool = False  # 司法确认
+
+
+# --- the workflow (routing-flow) -----------------------------------------------------------------------
+
+Reason = Field(min_length=1, max_length=2000, description="staff text, without personal data")
+
+
+class ReasonBody(BaseModel):
+    """退单 / 中止 / 延期驳回: a reason is required."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Reason
+
+
+class EscalateBody(ReasonBody):
+    """提级 on request."""
+
+
+class ExtensionBody(BaseModel):
+    """延期申请: why, and the deadline wanted for the running clock."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Reason
+    due_at: AwareDatetime
+
+
+class ApproveExtensionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=2000)
+    due_at: AwareDatetime | None = Field(default=None, description="overrides the deadline asked for")
+
+
+class ResumeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DispatchBody(BaseModel):
+    """The street centre sends the case to a unit of its choice."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit_id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ReopenBody(BaseModel):
+    """重办 requested by staff or the 12345 adapter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: ReopenReason = ReopenReason.STAFF
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    action: str
+    actor: str
+    detail: dict[str, Any]
+
+
+class PendingExtension(BaseModel):
+    clock: str
+    reason: str
+    requested_due_at: datetime
+    requested_by: str
+    requested_at: datetime
+
+
+class TaskForcePublic(BaseModel):
+    lead: str
+    plan_due_at: datetime
+
+
+class AssignmentDetail(AssignmentPublic):
+    """One assignment with its workflow state and history; ``allowed_actions`` is what the caller may do now."""
+
+    suspended_at: datetime | None = None
+    pending_extension: PendingExtension | None = None
+    task_force: TaskForcePublic | None = None
+    escalate_on_resolve_overdue: bool = False
+    mediation_agreement: bool = False
+    judicial_confirmation: bool = False
+    read_only: bool = False
+    allowed_actions: list[str] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)

@@ -14,9 +14,14 @@ class RoutingSettings(ServiceSettings):
     port: int = 8102
     # members' contact data at rest (AES-256-GCM, base64 32 bytes)
     pii_key: str = DEV_PII_KEY
-    # skeleton deadlines in wall-clock hours (the routing issue moves them into rules and working time)
-    accept_hours: float = 2.0
-    resolve_hours: float = 72.0
+    # 销号: close a resolved case this many working days after resolution when no follow-up answer came
+    close_after_days: int = Field(default=5, ge=1, le=60)
+    # followup track (no hard resolve deadline): the review date fq.case.accepted.v1 carries, in working days
+    followup_review_days: int = Field(default=30, ge=1, le=365)
+    # the deadline scheduler: how often it looks for passed deadlines, and how many rows one transaction takes
+    scheduler_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    scheduler_batch_size: int = Field(default=100, ge=1, le=5000)
+    scheduler_enabled: bool = True
     # working hours of the working-time calendar (Asia/Shanghai), comma-separated intervals
     work_hours: str = DEFAULT_HOURS_TEXT
     # how often a replica checks whether another one saved new rules or calendar overrides

@@ -69,6 +69,42 @@ class Assignment(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False))
+    # --- the workflow (routing-flow, migration 0003) ---
+    cause: str = Field(default="routed", max_length=16)
+    previous_assignment_id: uuid.UUID | None = Field(default=None)
+    suspended_from: str | None = Field(default=None, max_length=16)
+    suspended_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    pending_extension: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    task_force: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    resolve_span: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))  # None: no hard deadline
+    escalate_on_resolve_overdue: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    accept_overdue_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    resolve_overdue_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    mediation_agreement: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    judicial_confirmation: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    close_due_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    close_reason: str | None = Field(default=None, max_length=16)
+    # the case's facts the rules matched on (no personal data; the address stays sealed), to re-route it later
+    facts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+
+
+# --- the assignment workflow (routing-flow) -----------------------------------------------------------
+
+
+class AssignmentLog(SQLModel, table=True):
+    """The history of an assignment: every action, who took it, when, and its details."""
+
+    __tablename__ = "assignment_log"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    assignment_id: uuid.UUID = Field(index=True)
+    case_id: uuid.UUID
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    action: str = Field(max_length=32)
+    actor: str = Field(max_length=128)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
 
 
 # --- rules and the working-time calendar (migration 0002) ---------------------------------------------

@@ -108,10 +108,11 @@ async def test_list_filters_scope_and_stable_pages(stack: Stack) -> None:
     assert await listed(channel="phone") == [ids[1]]
     assert await listed(request_type="help", risk_level="red") == [ids[2]]  # six workers: a group dispute
 
-    async def all_assigned() -> bool:
-        return await listed(status="assigned", unit_id="G05") == ids[::-1]
+    async def all_assigned() -> bool:  # the wage dispute of six goes to the street by the routing rules
+        return (await listed(status="assigned", unit_id="G05") == ids[1::-1]
+                and await listed(status="assigned", unit_id="S1") == ids[::-1])
 
-    await eventually(all_assigned, what="the three cases assigned to G05")
+    await eventually(all_assigned, what="two cases assigned to G05, the group wage dispute to S1")
     assert await listed(unit_id="G01") == []
     # a grid elsewhere sees none of them; pages neither skip nor repeat while a case arrives
     assert (await stack.intake.get("/api/v1/cases", params={"q": tag}, headers=auth(Role.GRID_WORKER, "G01"))

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from routing_svc.domain.assignment import Action, AssignmentStatus, IllegalTransition, transition
+from routing_svc.domain.assignment import Action, AssignmentStatus, IllegalTransition, State, transition
 from routing_svc.domain.locate import UnitInfo, locate
 from routing_svc.domain.org import OrgError, UnitSpec, compute_paths
 from services.registry import DEMO_ORG
@@ -46,10 +46,10 @@ def test_locate_prefers_grid_id_then_longest_keyword_then_triage() -> None:
 
 
 def test_illegal_actions_list_the_allowed_ones() -> None:
-    assert transition(AssignmentStatus.ASSIGNED, Action.ACCEPT) == AssignmentStatus.ACCEPTED
+    assert transition(State(AssignmentStatus.ASSIGNED), Action.ACCEPT) == State(AssignmentStatus.ACCEPTED)
     with pytest.raises(IllegalTransition) as e:
-        transition(AssignmentStatus.ASSIGNED, Action.RESOLVE)
-    assert e.value.allowed == ["accept"]
+        transition(State(AssignmentStatus.ASSIGNED), Action.RESOLVE)
+    assert e.value.allowed == ["accept", "dispatch", "escalate", "request_extension", "return", "suspend"]
     with pytest.raises(IllegalTransition) as e:
-        transition(AssignmentStatus.RESOLVED, Action.ACCEPT)
+        transition(State(AssignmentStatus.CLOSED), Action.ACCEPT)
     assert e.value.allowed == []

@@ -1,0 +1,154 @@
+"""The deadline scheduler: deadlines live in the assignments table; a loop acts on the ones that passed.
+
+Three queues, each a partial index over the rows that can fire:
+
+- accept (签收) deadline missed → ``fq.case.overdue.v1`` (clock accept) and escalation (reason ``timeout``);
+- resolve (办结) deadline missed → ``fq.case.overdue.v1`` once, for supervision (督办), and escalation when the
+  decision's deadlines say ``escalate_on_resolve_overdue``;
+- resolved with no follow-up answer within the window → closed (销号, reason ``no_answer``).
+
+Every batch is its own transaction that locks its rows with ``FOR UPDATE SKIP LOCKED``: any number of replicas
+can run the loop, a row is acted on by exactly one of them, and the action changes the row so it no longer
+matches (status, or the ``*_overdue_at`` stamp). Suspended assignments are not in any queue. Nothing is kept in
+memory, so a restart loses nothing. Time comes from the injectable clock; tests call ``tick()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter
+from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing_svc import workflow
+from routing_svc.domain.assignment import AssignmentStatus
+from routing_svc.handlers import RoutingDeps
+from routing_svc.tables import Assignment
+
+log = structlog.get_logger(__name__)
+
+Act = Callable[[AsyncSession, RoutingDeps, Assignment], Awaitable[None]]
+
+
+def _accept_due(now: datetime) -> tuple[ColumnElement[bool], Any]:
+    return and_(Assignment.status == AssignmentStatus.ASSIGNED.value,
+                Assignment.accept_overdue_at.is_(None),  # type: ignore[union-attr]
+                Assignment.accept_due_at <= now), Assignment.accept_due_at
+
+
+def _resolve_due(now: datetime) -> tuple[ColumnElement[bool], Any]:
+    return and_(Assignment.status == AssignmentStatus.ACCEPTED.value,
+                Assignment.resolve_overdue_at.is_(None),  # type: ignore[union-attr]
+                Assignment.resolve_due_at.is_not(None),  # type: ignore[union-attr]
+                Assignment.resolve_span.is_not(None),  # type: ignore[union-attr]  # followup: no hard deadline
+                Assignment.resolve_due_at <= now), Assignment.resolve_due_at  # type: ignore[operator]
+
+
+def _close_due(now: datetime) -> tuple[ColumnElement[bool], Any]:
+    return and_(Assignment.status == AssignmentStatus.RESOLVED.value,
+                Assignment.close_due_at.is_not(None),  # type: ignore[union-attr]
+                Assignment.close_due_at <= now), Assignment.close_due_at  # type: ignore[operator]
+
+
+QUEUES: tuple[tuple[str, Callable[[datetime], tuple[ColumnElement[bool], Any]], Act], ...] = (
+    ("accept_overdue", _accept_due, workflow.accept_overdue),
+    ("resolve_overdue", _resolve_due, workflow.resolve_overdue),
+    ("close_unanswered", _close_due, workflow.close_unanswered),
+)
+
+
+class Scheduler:
+    def __init__(self, deps: RoutingDeps, session: Callable[[], AsyncSession], *, interval: float = 1.0,
+                 batch_size: int = 100, enabled: bool = True) -> None:
+        self.deps = deps
+        self.enabled = enabled
+        self._counter: Counter | None = None
+        self.session = session
+        self.interval = interval
+        self.batch_size = batch_size
+        self.acted = 0  # rows acted on by this replica since start (tests and /metrics-free diagnostics)
+        self.last_error: str | None = None
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def bind_metrics(self, registry: CollectorRegistry) -> None:
+        self._counter = Counter("fq_scheduler_actions", "deadline actions taken by this replica's scheduler",
+                                ["queue", "outcome"], registry=registry)
+
+    def status(self) -> str:
+        if not self.enabled:
+            return "disabled"
+        if self._task is None or self._task.done():
+            return "stopped"
+        return f"failing: {self.last_error[:300]}" if self.last_error else "ok"
+
+    async def start(self) -> None:
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._loop(), name="routing-scheduler")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self._task, 15)
+            self._task = None
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.tick()
+                self.last_error = None
+            except Exception as exc:  # the database may be away for a moment: log, retry next round
+                self.last_error = repr(exc)
+                log.warning("scheduler_tick_failed", error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval)
+
+    async def tick(self) -> int:
+        """Act on every deadline passed by now (the injectable clock); returns how many rows this call acted on."""
+        total = 0
+        for name, due, act in QUEUES:
+            while True:
+                done, failed = await self._batch(name, due, act)
+                total += done
+                if failed or done < self.batch_size:
+                    break
+        self.acted += total
+        return total
+
+    async def _batch(self, name: str, due: Callable[[datetime], tuple[ColumnElement[bool], Any]], act: Act
+                     ) -> tuple[int, int]:
+        """One transaction over up to ``batch_size`` locked due rows; a row that fails is rolled back to its
+        savepoint, logged and tried again next round, without holding up the others."""
+        done = failed = 0
+        async with self.session() as session, session.begin():
+            where, order = due(self.deps.clock.now())
+            rows = list((await session.execute(
+                select(Assignment).where(where).order_by(order).limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+            )).scalars())
+            for a in rows:
+                with structlog.contextvars.bound_contextvars(case_id=str(a.case_id), queue=name):
+                    assignment_id = a.id
+                    try:
+                        async with session.begin_nested():
+                            await act(session, self.deps, a)
+                    except Exception as exc:
+                        failed += 1
+                        if self._counter is not None:
+                            self._counter.labels(name, "failed").inc()
+                        self.last_error = repr(exc)
+                        log.error("scheduler_action_failed", queue=name, assignment_id=str(assignment_id),
+                                  error=repr(exc))
+                        continue
+                    done += 1
+                    if self._counter is not None:
+                        self._counter.labels(name, "done").inc()
+                    log.info("scheduler_acted", queue=name, assignment_id=str(assignment_id), unit_id=a.unit_id)
+        return done, failed
