@@ -4,13 +4,17 @@ PY ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PY) -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: run test lint fmt bench migrate docs status token clean help
+.PHONY: run test lint fmt bench bench-intake bench-routing bench-notify bench-analytics migrate docs status token clean help
 
 help:
 	@echo "make run      start the whole stack on embedded PostgreSQL + broker (Ctrl-C stops it)"
 	@echo "make test     run the test suite against real embedded PostgreSQL and broker"
 	@echo "make lint     ruff + mypy + event docs check"
-	@echo "make bench    load-test the running stack (starts one if none runs) and print a table"
+	@echo "make bench    every benchmark below, one after the other (about 15 minutes), each printing a table"
+	@echo "  make bench-intake     intake POST /cases throughput/latency and e2e POST → inbox (starts a stack if none runs)"
+	@echo "  make bench-routing    received events/s one routing replica turns into assignments"
+	@echo "  make bench-notify     fq.case.assigned.v1 published → inbox item on the SSE stream, at 100 events/s"
+	@echo "  make bench-analytics  /kpis over 1,000,000 cases and the projection's catch-up rate"
 	@echo "make migrate  run every service's migrations"
 	@echo "make docs     regenerate event JSON schemas and the AsyncAPI document"
 
@@ -34,8 +38,19 @@ lint: .venv/.synced
 fmt: .venv/.synced
 	$(RUN) ruff check --fix .
 
-bench: .venv/.synced
+bench: bench-intake bench-routing bench-notify bench-analytics
+
+bench-intake: .venv/.synced
 	$(RUN) python -m bench
+
+bench-routing: .venv/.synced
+	$(RUN) python -m bench.routing
+
+bench-notify: .venv/.synced
+	$(RUN) python -m bench.notify
+
+bench-analytics: .venv/.synced
+	$(RUN) python -m bench.analytics
 
 migrate: .venv/.synced
 	$(RUN) python -m services migrate

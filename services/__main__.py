@@ -122,6 +122,11 @@ def _url(svc: ServiceInfo) -> str:
     return f"http://{s.host}:{s.port}"
 
 
+# development only (FQ_ENV=dev, INTAKE_HOTLINE_CLIENTS unset): the demo 12345 client the simulator uses
+DEV_HOTLINE = {"client_id": "qinglan-12345", "secret": "dev-hotline-secret-qinglan",
+               "callback_secret": "dev-hotline-callback-secret-qinglan"}
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from services.embedded import EmbeddedBroker, EmbeddedPostgres
 
@@ -179,6 +184,11 @@ def cmd_up(args: argparse.Namespace) -> int:
             _say(f"external Kafka       {env['KAFKA_BOOTSTRAP_SERVERS']}")
         os.environ.update({"DATABASE_URL": env["DATABASE_URL"],
                            "KAFKA_BOOTSTRAP_SERVERS": env["KAFKA_BOOTSTRAP_SERVERS"]})
+        if env.get("FQ_ENV", "dev") == "dev" and "INTAKE_HOTLINE_CLIENTS" not in env:
+            # a demo 12345 platform client, so `python -m services.hotline_sim` works against `make run` at once
+            env["INTAKE_HOTLINE_CLIENTS"] = json.dumps({DEV_HOTLINE["client_id"]: {
+                "secret": DEV_HOTLINE["secret"], "callback_secret": DEV_HOTLINE["callback_secret"],
+                "callback_url": "http://127.0.0.1:8201/callbacks", "mapping": "qinglan", "unit_id": "S1"}})
         _say("migrations:")
         migrate_all(env["DATABASE_URL"])
         for svc in SERVICES:
@@ -207,6 +217,9 @@ def cmd_up(args: argparse.Namespace) -> int:
                                        ("operator S1", "dev-operator", Role.OPERATOR, "S1"),
                                        ("grid worker G01", "U-G01-1", Role.GRID_WORKER, "G01")):
             _say(f"  {label:<16} {mint_token(settings, sub=sub, roles=[role], unit_id=unit)}")
+        if env.get("INTAKE_HOTLINE_CLIENTS") and DEV_HOTLINE["client_id"] in env["INTAKE_HOTLINE_CLIENTS"]:
+            _say(f"\n12345 demo platform: python -m services.hotline_sim --client-id {DEV_HOTLINE['client_id']} "
+                 f"--secret {DEV_HOTLINE['secret']} --callback-secret {DEV_HOTLINE['callback_secret']}")
         _say("\nready. Ctrl-C stops everything.")
         while True:
             for name, p in procs.items():
