@@ -78,6 +78,19 @@ def _bodies(n: int) -> list[dict[str, Any]]:
     return out
 
 
+def _e2e_bodies(n: int) -> list[dict[str, Any]]:
+    """Simple neighbour disputes: the default rule keeps them at their grid, whose worker's inbox is watched.
+    (The sample texts carry risk signals and sizes that send many of them up the ladder, away from the grid.)"""
+    grids = [u["id"] for u in json.loads(DEMO_ORG.read_text())["units"] if u["level"] == "grid"]
+    seed = random.randrange(10**8)
+    return [{
+        "channel": "walk_in", "request_type": "dispute", "category": "neighbor.water", "title": "楼上漏水",
+        "description": f"楼上卫生间漏水到我家天花板，协商无果，请求调解。（第{i}户）",
+        "location": {"grid_id": grids[i % len(grids)], "address": f"鹭鸣街道测试路{seed}-e{i}号"},
+        "parties": [{"role": "applicant", "name": "测试", "phone": f"137{(i * 7919 + seed) % 10**8:08d}"}],
+    } for i in range(n)]
+
+
 async def closed_loop(client: aiohttp.ClientSession, url: str, bodies: list[dict[str, Any]], concurrency: int,
                       name: str, headers: dict[str, str]) -> Result:
     """As fast as possible with ``concurrency`` requests in flight: the throughput ceiling."""
@@ -329,7 +342,7 @@ async def run(args: argparse.Namespace) -> int:
         drained = await _wait_drained(urls)
         print(f"pipeline drained {drained:.1f} s after the paced run (outbox backlogs and consumer lag at 0)")
         meter.record(f"paced {args.rate:.0f}/s + drained", len(paced.latencies), before, meter.snapshot())
-        results.append(await end_to_end(urls, settings, headers, _bodies(args.e2e)))
+        results.append(await end_to_end(urls, settings, headers, _e2e_bodies(args.e2e)))
     finally:
         bare_proc.send_signal(signal.SIGTERM)
         bare_proc.wait(10)

@@ -11,8 +11,8 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -144,6 +144,19 @@ def case_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+@contextmanager
+def own_broker(tmp: Path) -> Iterator[EmbeddedBroker]:
+    """A broker of its own, for tests whose topics must hold only what they publish."""
+    from services.embedded import free_port
+
+    broker = EmbeddedBroker(free_port(), log_file=tmp / "broker.log")
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
 
 
 def start_infra(tmp: Path) -> Infra:

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from services.embedded import EmbeddedBroker, free_port
+from services.embedded import EmbeddedBroker
 from services.registry import SERVICES
 from shared.bus.outbox import add_event
 from shared.events import Event, Topic
 from shared.runtime import ServiceRuntime, ServiceSpec
-from tests.support import Infra, Stack, eventually, settings_for, start_stack
+from tests.support import Infra, Stack, eventually, own_broker, settings_for, start_stack
 
 
 def producer(name: str, url: str, bootstrap: str, produces: list[str]) -> ServiceRuntime:
@@ -68,13 +67,8 @@ class Lab:
 
 @pytest.fixture(scope="session")
 def lab_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
-    tmp: Path = tmp_path_factory.mktemp("analytics-broker")
-    broker = EmbeddedBroker(free_port(), log_file=tmp / "broker.log")
-    broker.start()
-    try:
+    with own_broker(tmp_path_factory.mktemp("analytics-broker")) as broker:
         yield broker
-    finally:
-        broker.stop()
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ from services.embedded import EmbeddedBroker, free_port
 from services.registry import DEMO_ORG
 from shared.clock import SHANGHAI, FrozenClock
 from shared.events import Event, encode, envelope_for
-from tests.support import Infra, Stack, eventually, start_stack
+from tests.support import Infra, Stack, eventually, own_broker, start_stack
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)  # a Monday, working time
 
@@ -41,12 +41,8 @@ def clock() -> FrozenClock:
 
 @pytest.fixture(scope="session")
 def notify_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
-    broker = EmbeddedBroker(free_port(), log_file=tmp_path_factory.mktemp("nbroker") / "broker.log")
-    broker.start()
-    try:
+    with own_broker(tmp_path_factory.mktemp("nbroker")) as broker:
         yield broker
-    finally:
-        broker.stop()
 
 
 @pytest.fixture(scope="session")
