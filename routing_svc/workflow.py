@@ -493,39 +493,33 @@ async def on_reopen_requested(deps: RoutingDeps, session: AsyncSession, event: C
 
 async def accept_overdue(session: AsyncSession, deps: RoutingDeps, a: Assignment) -> None:
     """签收超时: overdue event, then escalate (timeout) to the next level with handlers, if there is one."""
-    ctx = await context(session, deps)
-    up = await next_level_up(session, ctx, a.unit_path)
-    now = deps.clock.now()
-    await add_event(session, CaseOverdue(
-        case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, unit_path=list(a.unit_path),
-        level=Level(a.level), clock=DeadlineClock.ACCEPT, due_at=a.accept_due_at, escalated=up is not None,
-    ), source=deps.source)
-    a.accept_overdue_at = now
-    _record(session, a, now, "overdue", SCHEDULER, clock=DeadlineClock.ACCEPT.value, due_at=a.accept_due_at,
-            escalated=up is not None)
-    if up is not None:
-        await escalate_to(session, deps, ctx, a, next_state(state_of(a), Action.ESCALATE), up,
-                          EscalationReason.TIMEOUT, "accept deadline missed", SCHEDULER)
-    else:
-        a.version += 1
+    await _overdue(session, deps, a, DeadlineClock.ACCEPT, escalate=True)
 
 
 async def resolve_overdue(session: AsyncSession, deps: RoutingDeps, a: Assignment) -> None:
     """办结超期: overdue event once for supervision (督办); escalate when the decision's deadlines say so."""
+    await _overdue(session, deps, a, DeadlineClock.RESOLVE, escalate=a.escalate_on_resolve_overdue)
+
+
+async def _overdue(session: AsyncSession, deps: RoutingDeps, a: Assignment, clock: DeadlineClock, *,
+                   escalate: bool) -> None:
     ctx = await context(session, deps)
-    up = await next_level_up(session, ctx, a.unit_path) if a.escalate_on_resolve_overdue else None
+    up = await next_level_up(session, ctx, a.unit_path) if escalate else None
     now = deps.clock.now()
-    assert a.resolve_due_at is not None
+    due = a.accept_due_at if clock == DeadlineClock.ACCEPT else a.resolve_due_at
+    assert due is not None
     await add_event(session, CaseOverdue(
         case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, unit_path=list(a.unit_path),
-        level=Level(a.level), clock=DeadlineClock.RESOLVE, due_at=a.resolve_due_at, escalated=up is not None,
+        level=Level(a.level), clock=clock, due_at=due, escalated=up is not None,
     ), source=deps.source)
-    a.resolve_overdue_at = now
-    _record(session, a, now, "overdue", SCHEDULER, clock=DeadlineClock.RESOLVE.value, due_at=a.resolve_due_at,
-            escalated=up is not None)
+    if clock == DeadlineClock.ACCEPT:
+        a.accept_overdue_at = now
+    else:
+        a.resolve_overdue_at = now
+    _record(session, a, now, "overdue", SCHEDULER, clock=clock.value, due_at=due, escalated=up is not None)
     if up is not None:
         await escalate_to(session, deps, ctx, a, next_state(state_of(a), Action.ESCALATE), up,
-                          EscalationReason.TIMEOUT, "resolve deadline missed", SCHEDULER)
+                          EscalationReason.TIMEOUT, f"{clock.value} deadline missed", SCHEDULER)
     else:
         a.version += 1
 
