@@ -2,11 +2,9 @@ from __future__ import annotations
 
 from datetime import time
 
-from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
-from shared.worktime import DEFAULT_HOURS_TEXT, parse_hours
 
 
 class NotifySettings(ServiceSettings):
@@ -56,14 +54,6 @@ class NotifySettings(ServiceSettings):
 
     # reminders (催办) at these fractions of each deadline's working time
     reminder_fractions: tuple[float, ...] = (0.5, 0.8)
-    # working hours of the working-time calendar (Asia/Shanghai); keep equal to ROUTING_WORK_HOURS
-    work_hours: str = DEFAULT_HOURS_TEXT
-
-    @field_validator("work_hours")
-    @classmethod
-    def _hours(cls, v: str) -> str:
-        parse_hours(v)
-        return v
 
     def secret_fields(self) -> list[str]:
         return [*super().secret_fields(), *(["survey_secret"] if self.survey_secret else [])]

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import DEV_PII_KEY, ServiceSettings
-from shared.worktime import DEFAULT_HOURS_TEXT, parse_hours
 
 
 class RoutingSettings(ServiceSettings):
@@ -22,16 +21,8 @@ class RoutingSettings(ServiceSettings):
     scheduler_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     scheduler_batch_size: int = Field(default=100, ge=1, le=5000)
     scheduler_enabled: bool = True
-    # working hours of the working-time calendar (Asia/Shanghai), comma-separated intervals
-    work_hours: str = DEFAULT_HOURS_TEXT
     # how often a replica checks whether another one saved new rules or calendar overrides
     rules_check_seconds: float = Field(default=1.0, ge=0, le=300)
-
-    @field_validator("work_hours")
-    @classmethod
-    def _hours(cls, v: str) -> str:
-        parse_hours(v)
-        return v
 
     def secret_fields(self) -> list[str]:
         return [*super().secret_fields(), "pii_key"]

@@ -11,8 +11,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from shared.worktime import DEFAULT_HOURS_TEXT, parse_hours
 
 DEV_JWT_SECRET = "fengqiao-dev-jwt-secret-change-me-0123456789"
 DEV_PII_KEY = "ZmVuZ3FpYW8tZGV2LXBpaS1rZXktMzItYnl0ZXMhISE="  # base64 of 32 bytes, dev only
@@ -45,6 +47,9 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8100
     log_level: str = "INFO"
+    # working hours of the working-time calendar (Asia/Shanghai), comma-separated intervals; one setting
+    # (FQ_WORK_HOURS) keeps routing's deadlines and notify's reminders on the same clock
+    work_hours: str = DEFAULT_HOURS_TEXT
     log_json: bool = True
 
     database_url: str = "postgresql://postgres@127.0.0.1:15432/fengqiao"
@@ -99,6 +104,12 @@ class ServiceSettings(BaseSettings):
                         f"{field} still has its development default; set it for env={self.env.value}"
                     )
         return self
+
+    @field_validator("work_hours")
+    @classmethod
+    def _work_hours(cls, v: str) -> str:
+        parse_hours(v)
+        return v
 
     def secret_fields(self) -> list[str]:
         fields = ["pii_transport_key"]
