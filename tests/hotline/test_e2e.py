@@ -17,7 +17,6 @@ import pytest
 
 from shared.auth import Role
 from shared.db import asyncpg_dsn
-from shared.events import CaseReopenRequested, FeedbackReceived
 from tests.hotline.conftest import ORDERS, HotlineEnv, wait_for
 from tests.shared.test_api_rules import assert_problem
 from tests.support import auth
@@ -43,15 +42,6 @@ async def pushed(hotline: HotlineEnv) -> AsyncIterator[dict[str, dict[str, Any]]
 
     await wait_for(all_routed, "every sample case assigned by routing")
     yield by_no
-
-
-def _routing_has(env: HotlineEnv, path: str) -> bool:
-    return path in env.apps["routing"].openapi()["paths"]
-
-
-def _needs_routing_action(env: HotlineEnv, action: str) -> None:
-    if not _routing_has(env, f"/api/v1/assignments/{{assignment_id}}/{action}"):
-        pytest.skip(f"needs routing's '{action}' action: POST /api/v1/assignments/{{id}}/{action} (routing-flow)")
 
 
 async def _accept(env: HotlineEnv, case_id: str) -> dict[str, Any]:
@@ -125,14 +115,10 @@ async def test_orders_outside_the_street_go_to_triage_and_are_returned_with_the_
             triaged[order["order_no"]] = a
     # no unit's address keywords match these addresses: routing's locate falls back to the street centre's queue
     assert set(triaged) == set(OUTSIDE)
-    _needs_routing_action(env, "return")
     for order_no, area in OUTSIDE.items():
         reason = f"工单地址位于{area}，不属于鹭鸣街道辖区，请平台改派"
         r = await env.routing.post(f"/api/v1/assignments/{triaged[order_no]['id']}/return", headers=STREET,
                                    json={"reason": reason})
-        if r.status_code == 409:
-            pytest.skip("needs routing to let the street centre return a case outside its jurisdiction (退单 back to "
-                        f"the platform: fq.case.returned.v1 at level street); routing answered: {r.json()['detail']}")
         assert r.status_code == 200, r.text
         callback = await _callback(env, order_no, "returned")
         assert callback["payload"]["text"] == reason
@@ -234,10 +220,6 @@ async def _second_round(env: HotlineEnv, order_no: str, case_id: str, first: dic
     assert [a for a, _ in await _applied(env, order_no)] == ["签收", "办结", "签收", "办结"]
 
 
-def _routing_consumes(env: HotlineEnv, ce_type: str) -> bool:
-    return ce_type in env.apps["routing"].state.runtime.spec.handlers
-
-
 async def test_a_redo_order_reopens_the_case_and_a_second_resolution_follows(
     env: HotlineEnv, pushed: dict[str, dict[str, Any]],
 ) -> None:
@@ -248,9 +230,6 @@ async def test_a_redo_order_reopens_the_case_and_a_second_resolution_follows(
     assert answer["status"] == 200 and answer["body"]["outcome"] == "reopen_requested", answer
     timeline = (await env.intake.get(f"/api/v1/cases/{case_id}/timeline", headers=ADMIN)).json()
     assert "12345平台要求重办" in [t["summary"] for t in timeline]
-    if not _routing_consumes(env, CaseReopenRequested.ce_type):
-        pytest.skip("needs routing to reopen on fq.case.reopen_requested.v1 (routing-flow: reopen the case when "
-                    "the event's assignment_id is still its resolved assignment, reason hotline_redo)")
     await _second_round(env, order_no, case_id, first)
 
 
@@ -264,8 +243,6 @@ async def test_an_unsatisfied_platform_follow_up_reopens_the_case(
     assert answer["status"] == 200 and answer["body"]["outcome"] == "feedback_unsatisfied", answer
     timeline = (await env.intake.get(f"/api/v1/cases/{case_id}/timeline", headers=ADMIN)).json()
     assert "12345回访结果：不满意" in [t["summary"] for t in timeline]
-    if not _routing_consumes(env, FeedbackReceived.ce_type):
-        pytest.skip("needs routing to reopen on an unsatisfied fq.case.feedback_received.v1 (routing-flow)")
     await _second_round(env, order_no, case_id, first)
     # the platform's 重办 for the same round finds the case reopened already: nothing more happens
     answer = await env.message(order_no, "redo", content="请重新办理")

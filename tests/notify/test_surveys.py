@@ -7,8 +7,6 @@ import re
 from datetime import datetime, time, timedelta
 from typing import Any
 
-import pytest
-
 from notify_svc.tables import Delivery
 from shared.auth import Role
 from shared.clock import SHANGHAI, FrozenClock
@@ -99,9 +97,6 @@ async def test_quiet_hours_defer_a_citizen_sms_to_eight_in_the_morning(nstack: S
 
 
 async def test_an_unsatisfied_answer_reopens_the_case_end_to_end(nstack: Stack, clock: FrozenClock) -> None:
-    """Needs routing's reopen (branch routing-flow): skipped until routing consumes feedback events."""
-    if FeedbackReceived.ce_type not in nstack.apps["routing"].state.runtime.spec.handlers:
-        pytest.skip("routing does not consume fq.case.feedback_received.v1 yet (lands with routing-flow)")
     clock.set(next_local(clock, time(10, 0)))
     case, assignment, _, sms = await resolved_case(nstack)
     token = TOKEN.search(sms.body).group(1)  # type: ignore[union-attr]
