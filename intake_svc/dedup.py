@@ -23,3 +23,26 @@ def similarity(a: str, b: str) -> float:
     if not x or not y:
         return 0.0
     return len(x & y) / min(len(x), len(y))
+
+
+# Where a compound's address stops and a spot inside it begins: a building, unit, room, gate, side or yard.
+_INSIDE = re.compile(r"(\d+|[A-Za-z])(?:号楼|栋|幢|座)|\d+单元|\d+室|[东南西北]门|门口|[东南西北]侧|[东西南北]院|大门")
+_BUILDING = re.compile(r"(\d+|[A-Za-z])(?:号楼|栋|幢|座)")
+_DWELLING = re.compile(r"\d+(?:室|单元|户)")
+
+
+def place_key(address: str) -> str | None:
+    """The shared place an address is in, coarser than the address: the compound (road + number + estate name), plus
+    the building when one is named. Two callers at "滨河路22号滨河小区南门垃圾站" and "滨河路22号滨河小区南门口" are
+    at one place (the south gate's refuse station); "…8号楼" and "…9号楼" of the same estate are not.
+    None for a home (a flat, a stairwell unit: two households' leaks are two matters) and when nothing is left once
+    the spot is cut off."""
+    text = normalize_address(address)
+    if _DWELLING.search(text):
+        return None
+    inside = _INSIDE.search(text)
+    compound = text[:inside.start()] if inside else text
+    if not compound:
+        return None
+    building = _BUILDING.search(text)
+    return f"{compound}#{building.group(1)}" if building else compound

@@ -120,10 +120,11 @@ FROM (SELECT array_agg(id ORDER BY created_at DESC) AS ids, array_agg(code ORDER
              array_agg(description ORDER BY created_at DESC) AS descriptions,
              array_agg(same_matter ORDER BY created_at DESC) AS same_matter
       FROM (SELECT id, code, description, created_at,
-                   (applicant_index && $1::varchar[] AND address_index = $3 AND category = $6) AS same_matter
+                   (category = $6 AND (applicant_index && $1::varchar[] AND address_index = $3
+                                       OR place_index = $7)) AS same_matter
             FROM {SCHEMA}.cases
-            WHERE (applicant_index && $1::varchar[] OR address_index = $3) AND status = ANY($4::varchar[])
-              AND created_at >= $5
+            WHERE (applicant_index && $1::varchar[] OR address_index = $3 OR place_index = $7)
+              AND status = ANY($4::varchar[]) AND created_at >= $5
             ORDER BY created_at DESC LIMIT 20) AS recent) AS d
 """
 # 2. One write, atomic on its own: the case, its timeline rows, its event in the outbox (+ the relay's wake-up),
@@ -131,7 +132,7 @@ FROM (SELECT array_agg(id ORDER BY created_at DESC) AS ids, array_agg(code ORDER
 _CASE_COLUMNS = ("id", "code", "channel", "request_type", "title", "description", "category", "category_confidence",
                  "request_type_confidence", "classified_by", "risk_level", "risk_reasons", "occurred_at", "location",
                  "parties", "people_involved", "amount_involved", "external_ref", "channel_details", "attachments",
-                 "status", "visible_units", "applicant_index", "address_index", "duplicate_of",
+                 "status", "visible_units", "applicant_index", "address_index", "place_index", "duplicate_of",
                  "duplicate_candidates", "created_by", "created_at", "updated_at", "version")
 _JSONB = {"location", "parties", "channel_details", "attachments", "duplicate_candidates"}
 _N = len(_CASE_COLUMNS)
@@ -188,9 +189,11 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
     loc = cmd.location
     address_index = blind_index(deps.index_key, "addr", dedup.normalize_address(loc.address)) \
         if loc.address else None
+    place = dedup.place_key(loc.address) if loc.address else None
+    place_index = blind_index(deps.index_key, "place", place) if place else None
     conn = await driver_connection(session)
     seen = await conn.fetchrow(_READ, index, now - timedelta(days=deps.risk_rules.repeat_applicant_days),
-                               address_index, list(OPEN_STATUSES), now - deps.dedup_window, category)
+                               address_index, list(OPEN_STATUSES), now - deps.dedup_window, category, place_index)
     code = case_code(now, seen["seq"])
     recent = list(zip(seen["ids"] or (), seen["codes"] or (), seen["descriptions"] or (), seen["same_matter"] or (),
                       strict=True))
@@ -267,7 +270,7 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
         "people_involved": cmd.people_involved, "amount_involved": cmd.amount_involved,
         "external_ref": cmd.external_ref, "channel_details": channel_details, "attachments": attachments,
         "status": status, "visible_units": visible_units, "applicant_index": index, "address_index": address_index,
-        "duplicate_of": primary[0] if primary else None, "duplicate_candidates": candidates,
+        "place_index": place_index, "duplicate_of": primary[0] if primary else None, "duplicate_candidates": candidates,
         "created_by": user.sub, "created_at": now, "updated_at": now, "version": 1,
     }
     out = outbox_row(event, source=deps.source)
@@ -289,15 +292,16 @@ def _event_key(deps: IntakeDeps, kind: str, index: str) -> str:
     return blind_index(deps.index_key, kind, index)
 
 
-def _score_duplicates(deps: IntakeDeps, recent: list[tuple[uuid.UUID, str, str, bool]], description: str
+def _score_duplicates(deps: IntakeDeps, recent: list[tuple[uuid.UUID, str, str, bool]], text: str
                       ) -> tuple[tuple[uuid.UUID, str] | None, float, list[dict[str, Any]]]:
-    """Among open cases of the same applicant or address (newest first): the one to link to (id, code) with its
-    similarity, or the suggestions. Nothing is decrypted: the match was on blind indexes.
+    """Among open cases of the same applicant, address or place (newest first): the one to link to (id, code) with
+    its similarity, or the suggestions. Nothing is decrypted: the match was on blind indexes.
 
-    An open case of the same applicant at the same address in the same category ("same matter") needs less
-    textual overlap to be linked: a repeat call about an unsolved problem is worded differently
+    An open case in the same category, either of the same applicant at the same address or from the same shared
+    place (``dedup.place_key``: two callers about one refuse station), is "the same matter" and needs less textual
+    overlap to be linked: a repeat call about an unsolved problem is worded differently
     (``dedup_same_matter_link``)."""
-    scored = sorted(((dedup.similarity(description, desc), cid, code, same) for cid, code, desc, same in recent),
+    scored = sorted(((dedup.similarity(text, other), cid, code, same) for cid, code, other, same in recent),
                     key=lambda t: -t[0])
     for sim, cid, code, same in scored:
         if sim >= deps.dedup_link or (same and sim >= deps.dedup_same_matter_link):

@@ -49,6 +49,8 @@ class Case(SQLModel, table=True):
     # blind index (keyed hash) of applicants' phones and ID numbers: finds repeat applicants without decrypting
     applicant_index: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
     address_index: str | None = Field(default=None, max_length=64)
+    # blind index of the place (compound, plus the building when named: ``dedup.place_key``)
+    place_index: str | None = Field(default=None, max_length=64)
     duplicate_of: uuid.UUID | None = None
     duplicate_candidates: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     created_by: str = Field(max_length=128)

@@ -138,7 +138,8 @@ def case_body(**overrides: Any) -> dict[str, Any]:
         "title": "楼上漏水",
         "description": "楼上卫生间漏水到我家天花板，协商无果，请求调解。",
         # a fresh address too: the same applicant or address with the same story is one matter (一件事只立一案)
-        "location": {"grid_id": "G01", "address": f"松涛花园{uuid.uuid4().int % 90 + 10}号楼{uuid.uuid4().int % 9000}"},
+        "location": {"grid_id": "G01",
+                     "address": f"松涛花园{uuid.uuid4().int % 90 + 10}号楼{uuid.uuid4().int % 9000 + 100}室"},
         # a fresh applicant each time, so cases do not count as one person's repeat visits (重复来访)
         "parties": [{"role": "applicant", "kind": "person", "name": "王小明", "phone": unique_phone()}],
     }

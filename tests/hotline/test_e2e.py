@@ -25,6 +25,8 @@ STREET = auth(Role.STREET_ADMIN, "S1", "U-S1-1")
 ADMIN = auth(Role.ADMIN, None, "admin-1")
 OUTSIDE = {"12345-2026-318608": "青澜区金沙街道", "12345-2026-319055": "临澄区"}  # no unit of the org matches
 REPEAT = ("12345-2026-318730", "12345-2026-318313")  # the same caller about the same lift, three days later
+# two callers about the refuse station at the south gate of 滨河小区, twelve hours apart, in their own words
+SAME_PLACE = ("12345-2026-318677", "12345-2026-318576")
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +101,16 @@ async def test_the_repeat_report_is_linked_to_the_first(env: HotlineEnv, pushed:
     repeat, first = REPEAT
     assert pushed[repeat]["duplicate_of"] == pushed[first]["case_id"]
     assert (await env.case(pushed[repeat]["case_id"]))["status"] == "merged"
+
+
+async def test_two_callers_about_one_place_are_one_case(env: HotlineEnv, pushed: dict[str, dict[str, Any]]) -> None:
+    # different callers and addresses ("…南门垃圾站", "…南门口"): one shared place, one category, alike enough
+    second, first = SAME_PLACE
+    assert pushed[second]["duplicate_of"] == pushed[first]["case_id"]
+    assert (await env.case(pushed[second]["case_id"]))["status"] == "merged"
+    # and nothing else was linked: every other order is a case of its own
+    linked = {no for no, answer in pushed.items() if answer["duplicate_of"] is not None}
+    assert linked == {REPEAT[0], SAME_PLACE[0]}
 
 
 async def test_orders_outside_the_street_go_to_triage_and_are_returned_with_the_reason(

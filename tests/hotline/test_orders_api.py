@@ -26,12 +26,14 @@ PATH = "/api/v1/hotline/orders"
 
 def make_order(**overrides: Any) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:10]
+    # a flat of its own (a home is never a shared place, so test orders are not one matter: 一件事只立一案)
     order: dict[str, Any] = {
         "order_no": f"12345-T-{tag}", "received_at": "2026-11-20T09:00:00+08:00", "request_type": "求助",
         "category_hint": "排水设施", "title": "小区下水道堵塞",
         "content": f"市民来电反映下水道堵塞外溢，请求疏通。{tag}",
         "caller": {"name": "测试某", "phone": unique_phone(), "callback_ok": True},
-        "address": f"青澜区鹭鸣街道桂园新村14号楼{tag}", "deadline_days": 5, "urgency": "normal",
+        "address": f"青澜区鹭鸣街道桂园新村14号楼{int(tag, 16) % 900000 + 100}室",
+        "deadline_days": 5, "urgency": "normal",
     }
     order.update(overrides)
     return order

@@ -110,3 +110,27 @@ def test_no_two_different_sample_cases_look_like_the_same_matter() -> None:
     assert max(similarity(a, b) for a, b in itertools.combinations(texts, 2)) < 0.5  # the link threshold
     retold = "楼上卫生间一直漏水，渗到我家天花板，协商没有结果。"
     assert similarity("楼上卫生间漏水到我家天花板，协商无果。", retold) >= 0.5
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    # one shared spot named two ways: the south gate's refuse station of one estate
+    ("青澜区鹭鸣街道滨河路22号滨河小区南门垃圾站", "青澜区鹭鸣街道滨河路22号滨河小区南门口", True),
+    ("临波路9号纺织厂宿舍东院", "临波路9号纺织厂宿舍西院", True),
+    ("金桂苑2号楼", "金桂苑2号楼", True),
+    # two buildings of one estate, two estates on one road
+    ("滨河路22号滨河小区8号楼", "滨河路22号滨河小区9号楼", False),
+    ("松涛路18号松涛花园", "松涛路36号听松苑", False),
+])
+def test_place_key_joins_spots_of_one_place_only(a: str, b: str, same: bool) -> None:
+    from intake_svc.dedup import place_key
+
+    assert place_key(a) is not None and place_key(b) is not None
+    assert (place_key(a) == place_key(b)) is same
+
+
+@pytest.mark.parametrize("home", ["松涛花园2号楼1单元402室", "海景大厦B座1203室", "滨河小区8号楼2单元", ""])
+def test_a_home_has_no_shared_place(home: str) -> None:
+    from intake_svc.dedup import place_key
+
+    # two households' leaks in one building are two matters: a flat or a stairwell unit is never a shared place
+    assert place_key(home) is None
