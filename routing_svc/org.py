@@ -28,6 +28,8 @@ from shared.events.case import Level
 from shared.problems import Problem
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from routing_svc.handlers import RoutingDeps
 
 UNIT_COLUMNS = ("id", "name", "level", "parent_id", "address_keywords", "polygon", "active")
@@ -129,6 +131,26 @@ async def _member_event(session: AsyncSession, deps: RoutingDeps, m: Member) -> 
                                             forces=list(m.forces), active=m.active), source=deps.source)
 
 
+async def _repath_descendants(session: AsyncSession, deps: RoutingDeps, existing: dict[str, tuple[Level, list[str]]],
+                              paths: dict[str, list[str]], now: datetime) -> None:
+    """A unit that moved takes its stored subtree along: every descendant not in the import gets the new path (and
+    an ``fq.org.unit_upserted.v1``, so notify and analytics see the subtree where it now is)."""
+    moved = {uid for uid, path in paths.items() if uid in existing and existing[uid][1] != path}
+    if not moved:
+        return
+    for uid, (_, old) in existing.items():
+        if uid in paths:
+            continue
+        ancestor = next((a for a in reversed(old[:-1]) if a in moved), None)
+        if ancestor is None:
+            continue
+        unit = await session.get(OrgUnit, uid)
+        assert unit is not None
+        unit.path = [*paths[ancestor], *old[old.index(ancestor) + 1:]]
+        unit.updated_at = now
+        await _unit_event(session, deps, unit)
+
+
 async def import_org(session: AsyncSession, deps: RoutingDeps, doc: OrgImport) -> tuple[int, int]:
     now = deps.clock.now()
     ids = [u.id for u in doc.units]
@@ -143,6 +165,11 @@ async def import_org(session: AsyncSession, deps: RoutingDeps, doc: OrgImport) -
     except OrgError as exc:
         raise Problem(422, "invalid_org", str(exc),
                       errors=[{**e, "code": "invalid_org"} for e in exc.errors]) from exc
+    cycles = [uid for uid, path in paths.items() if path.count(uid) > 1]  # moved under its own descendant
+    if cycles:
+        raise Problem(422, "invalid_org", "a unit cannot move under its own descendant",
+                      errors=[{"field": f"units[{uid}].parent_id", "reason": "the hierarchy has a cycle",
+                               "code": "invalid_org"} for uid in cycles])
     known_units = set(existing) | set(paths)
     bad_members = [m for m in doc.members if m.unit_id not in known_units]
     if bad_members:
@@ -156,6 +183,7 @@ async def import_org(session: AsyncSession, deps: RoutingDeps, doc: OrgImport) -
         await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
         await add_event(session, UnitUpserted(unit_id=u.id, name=u.name, level=u.level, parent_id=u.parent_id,
                                               path=paths[u.id], active=u.active), source=deps.source)
+    await _repath_descendants(session, deps, existing, paths, now)
     for m in doc.members:
         aad = m.id.encode()
         values = dict(id=m.id, unit_id=m.unit_id, name_sealed=deps.pii.seal(m.name, aad),

@@ -135,6 +135,29 @@ async def test_csv_import_update_and_deactivate(org: Org) -> None:
     assert (await org.outbox("M90"))[-1]["forces"] == ["labor"]
 
 
+async def test_a_moved_unit_takes_its_subtree_along(org: Org) -> None:
+    c = org.client
+    tree = {"units": [
+        {"id": "S95", "name": "新设街道", "level": "street", "parent_id": "D1"},
+        {"id": "C95", "name": "迁移社区", "level": "community", "parent_id": "S1"},
+        {"id": "G95", "name": "迁移网格", "level": "grid", "parent_id": "C95", "address_keywords": ["迁移路"]},
+        {"id": "B95", "name": "迁移路1号楼", "level": "building", "parent_id": "G95"}]}
+    assert (await c.post("/api/v1/org/import", json=tree, headers=ADMIN)).status_code == 200
+    # the community moves to the new street: its grid and building follow without being re-imported
+    moved = {"units": [{"id": "C95", "name": "迁移社区", "level": "community", "parent_id": "S95"}]}
+    r = await c.post("/api/v1/org/import", json=moved, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    for uid, path in (("C95", ["D1", "S95", "C95"]), ("G95", ["D1", "S95", "C95", "G95"]),
+                      ("B95", ["D1", "S95", "C95", "G95", "B95"])):
+        assert (await c.get(f"/api/v1/org/units/{uid}", headers=ADMIN)).json()["path"] == path
+        assert (await org.outbox(uid))[-1]["path"] == path  # notify and analytics learn the new path too
+    assert (await where(c, "迁移路8号"))["unit_id"] == "G95"
+    # a unit cannot move under its own descendant (the grid is stored, not in the import)
+    loop = {"units": [{"id": "C95", "name": "迁移社区", "level": "community", "parent_id": "G95"}]}
+    body = problem(await c.post("/api/v1/org/import", json=loop, headers=ADMIN), 422, "invalid_org")
+    assert body["errors"][0]["field"] in ("units[C95].parent_id", "units[C95].level")
+
+
 async def test_bad_org_input_is_a_problem_naming_the_field(org: Org) -> None:
     c = org.client
     bad = UNITS_CSV.replace("B90,梧桐里8号楼,building", "B91,x,tower")
