@@ -173,7 +173,7 @@ async def on_case_received(deps: RoutingDeps, session: AsyncSession, event: Case
         explanation=f"{located.explanation}; {decision.explanation}", cause=AssignCause.ROUTED, previous=None,
         task_force=_task_force(decision, ctx, now), facts=doc,
     )
-    _queue_routed(session, deps, values, unit)
+    _queue_routed(session, deps, values, unit, building=located.building)
     log.debug("case_routed", unit_id=unit.id, rule_id=decision.rule_id, method=located.method)
 
 
@@ -227,7 +227,8 @@ SELECT (SELECT count(*) FROM o), pg_notify(:channel, '')
 _PENDING = "routing_pending_assignments"
 
 
-def _queue_routed(session: AsyncSession, deps: RoutingDeps, v: dict[str, Any], unit: UnitInfo) -> None:
+def _queue_routed(session: AsyncSession, deps: RoutingDeps, v: dict[str, Any], unit: UnitInfo, *,
+                  building: UnitInfo | None = None) -> None:
     """Queue the assignment and its event; they are written with the rest of the batch when it commits."""
     pending: list[dict[str, Any]] | None = session.info.get(_PENDING)
     if pending is None:
@@ -235,7 +236,7 @@ def _queue_routed(session: AsyncSession, deps: RoutingDeps, v: dict[str, Any], u
         sync = session.sync_session
         sa_event.listen(sync, "before_commit", _write_before_commit)
         sa_event.listen(sync, "after_rollback", _drop_after_rollback)
-    event = _assigned(v, unit)
+    event = _assigned(v, unit, building)
     env = envelope_for(event, deps.source)
     row = {k: str(x) if isinstance(x, (uuid.UUID, datetime)) else x for k, x in v.items()}
     pending.append({
@@ -275,13 +276,13 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
-def _assigned(v: dict[str, Any], unit: UnitInfo) -> CaseAssigned:
+def _assigned(v: dict[str, Any], unit: UnitInfo, building: UnitInfo | None = None) -> CaseAssigned:
     return CaseAssigned(
         case_id=v["case_id"], at=v["created_at"], assignment_id=v["id"], case_code=v["case_code"], unit_id=unit.id,
         unit_name=unit.name, unit_path=list(unit.path), level=unit.level, track=Track(v["track"]),
         forces=v["forces"], accept_due_at=v["accept_due_at"], rule_id=v["rule_id"], explanation=v["explanation"],
         cause=AssignCause(v["cause"]), previous_assignment_id=v["previous_assignment_id"],
-        task_force=v["task_force"] is not None,
+        task_force=v["task_force"] is not None, building_id=building.id if building else None,
     )
 
 

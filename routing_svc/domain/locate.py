@@ -40,6 +40,7 @@ class Located:
     unit: UnitInfo
     method: str  # grid_id | polygon | address_keyword | triage
     explanation: str
+    building: UnitInfo | None = None  # when the case was placed in a building (楼栋), which resolved to ``unit``
 
 
 def _grid_of(u: UnitInfo, units: dict[str, UnitInfo]) -> UnitInfo:
@@ -47,6 +48,10 @@ def _grid_of(u: UnitInfo, units: dict[str, UnitInfo]) -> UnitInfo:
     if u.level == Level.BUILDING and u.parent_id in units:
         return units[u.parent_id]  # type: ignore[index]
     return u
+
+
+def _building(u: UnitInfo) -> UnitInfo | None:
+    return u if u.level == Level.BUILDING else None
 
 
 def _street_of(unit_id: str | None, units: dict[str, UnitInfo]) -> UnitInfo | None:
@@ -64,7 +69,7 @@ def locate(grid_id: str | None, address: str | None, units: dict[str, UnitInfo],
     """The unit a case belongs to, by the first method that works; None only when no street exists."""
     if grid_id and grid_id in units and units[grid_id].level in (Level.GRID, Level.BUILDING):
         u = _grid_of(units[grid_id], units)
-        return Located(u, "grid_id", f"grid given at intake: {u.id} {u.name}")
+        return Located(u, "grid_id", f"grid given at intake: {u.id} {u.name}", _building(units[grid_id]))
     point_street: UnitInfo | None = None
     point_unit: UnitInfo | None = None  # a community or village holding the point, when no grid does
     if lat is not None and lng is not None:
@@ -75,7 +80,8 @@ def locate(grid_id: str | None, address: str | None, units: dict[str, UnitInfo],
             point_street = _street_of(deepest.id, units)
             if DEPTH[deepest.level] >= DEPTH[Level.GRID]:
                 u = _grid_of(deepest, units)
-                return Located(u, "polygon", f"point ({lat:.5f}, {lng:.5f}) lies in {deepest.id} → {u.id} {u.name}")
+                return Located(u, "polygon", f"point ({lat:.5f}, {lng:.5f}) lies in {deepest.id} → {u.id} {u.name}",
+                               _building(deepest))
             if deepest.level in (Level.COMMUNITY, Level.VILLAGE):
                 point_unit = deepest
     if address:
@@ -86,9 +92,9 @@ def locate(grid_id: str | None, address: str | None, units: dict[str, UnitInfo],
                                              (len(kw) == best[0] and DEPTH[u.level] > DEPTH[best[2].level])):
                     best = (len(kw), kw, u)
         if best is not None:
-            _, kw, u = best
-            u = _grid_of(u, units)
-            return Located(u, "address_keyword", f"address keyword '{kw}' → {u.id} {u.name}")
+            _, kw, matched = best
+            u = _grid_of(matched, units)
+            return Located(u, "address_keyword", f"address keyword '{kw}' → {u.id} {u.name}", _building(matched))
     if point_unit is not None:
         return Located(point_unit, "polygon", f"point ({lat:.5f}, {lng:.5f}) lies in no grid but in "
                                               f"{point_unit.id} {point_unit.name}")

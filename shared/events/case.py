@@ -141,6 +141,8 @@ class CaseAssigned(CaseEvent):
     cause: AssignCause = AssignCause.ROUTED
     previous_assignment_id: uuid.UUID | None = None
     task_force: bool = Field(default=False, description="a task force (专班) with a named lead handles the case")
+    building_id: str | None = Field(default=None, description="the building (楼栋) the case was located in, when "
+                                    "routing placed it in one (routed assignments only)")
 
 
 class CaseAccepted(CaseEvent):

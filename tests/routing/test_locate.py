@@ -24,7 +24,8 @@ def test_explicit_grid_id_wins_and_a_building_id_resolves_to_its_grid() -> None:
     hit = locate("G03", "松涛花园", units, lat=36.08, lng=120.305)
     assert hit is not None and (hit.unit.id, hit.method) == ("G03", "grid_id")
     hit = locate("B-G01-2", None, units)
-    assert hit is not None and hit.unit.id == "G01"
+    assert hit is not None and hit.unit.id == "G01" and hit.building is not None and hit.building.id == "B-G01-2"
+    assert locate("G01", None, units).building is None  # type: ignore[union-attr]
 
 
 def test_a_point_locates_by_polygon_before_the_address() -> None:
@@ -49,6 +50,9 @@ def test_the_longest_keyword_wins_and_a_building_keyword_resolves_to_its_grid() 
     units = demo_units()
     hit = locate(None, "松涛花园2号楼302", units)
     assert hit is not None and hit.unit.id == "G01" and "松涛花园2号楼" in hit.explanation
+    assert hit.building is not None and hit.building.name == "松涛花园2号楼"  # kept for 分析研判's top buildings
+    hit = locate(None, "松涛花园门口", units)
+    assert hit is not None and hit.unit.id == "G01" and hit.building is None  # the estate's keyword: no building
 
 
 def test_nothing_matches_the_street_triage_queue_with_the_reason() -> None:
