@@ -61,6 +61,7 @@ from shared.worktime import WorkCalendar, parse_hours
 log = structlog.get_logger(__name__)
 
 INBOX_CHANNEL = "fq_notify_inbox"
+WAKE_CHANNEL = "fq_notify_deliveries"  # the delivery worker listens
 # Core tables for the hot-path inserts (no ORM bulk bookkeeping)
 _CASES, _REMINDERS, _DELIVERIES, _INBOX = (m.__table__ for m in (CaseInfo, Reminder, Delivery, InboxItem))  # type: ignore[attr-defined]
 
@@ -162,21 +163,40 @@ async def on_case_received(deps: NotifyDeps, session: AsyncSession, event: CaseR
                 "unit_path": path, "reasons": ""})
 
 
+_ASSIGNED_SQL = f"""
+WITH c AS (
+    INSERT INTO {SCHEMA}.cases (case_id, case_code, assignment_id, unit_id, unit_path, visible_units, updated_at)
+    VALUES (CAST(:case_id AS uuid), :case_code, CAST(:assignment_id AS uuid), :unit_id,
+            CAST(:unit_path AS varchar[]), CAST(:visible AS varchar[]), CAST(:now AS timestamptz))
+    ON CONFLICT (case_id) DO UPDATE SET case_code = excluded.case_code, assignment_id = excluded.assignment_id,
+        unit_id = excluded.unit_id, unit_path = excluded.unit_path, updated_at = excluded.updated_at,
+        visible_units = ARRAY(SELECT DISTINCT u FROM unnest({SCHEMA}.cases.visible_units || excluded.visible_units) u
+                              ORDER BY u)
+), r AS (
+    INSERT INTO {SCHEMA}.reminders (id, assignment_id, case_id, unit_id, clock, fraction, start_at, due_at, fire_at,
+                                    status)
+    SELECT id, CAST(:assignment_id AS uuid), CAST(:case_id AS uuid), :unit_id, :clock, f, CAST(:start AS timestamptz),
+           CAST(:due AS timestamptz), fire, 'pending'
+    FROM unnest(CAST(:r_ids AS uuid[]), CAST(:fractions AS float8[]), CAST(:fires AS timestamptz[])) AS t(id, f, fire)
+    ON CONFLICT ON CONSTRAINT uq_reminder_point DO NOTHING
+)
+SELECT 1
+"""
+
+
 async def on_case_assigned(deps: NotifyDeps, session: AsyncSession, event: CaseAssigned, env: Envelope) -> None:
-    stmt = insert(_CASES).values(case_id=event.case_id, case_code=event.case_code,
-                                   assignment_id=event.assignment_id, unit_id=event.unit_id,
-                                   unit_path=list(event.unit_path), visible_units=sorted(set(event.unit_path)),
-                                   updated_at=deps.clock.now())
-    visible = text("ARRAY(SELECT DISTINCT u FROM unnest(notify.cases.visible_units || excluded.visible_units) u "
-                   "ORDER BY u)")
-    await session.execute(stmt.on_conflict_do_update(index_elements=["case_id"], set_={
-        "case_code": stmt.excluded.case_code, "assignment_id": stmt.excluded.assignment_id,
-        "unit_id": stmt.excluded.unit_id, "unit_path": stmt.excluded.unit_path, "visible_units": visible,
-        "updated_at": stmt.excluded.updated_at}))
+    assert deps.calendar is not None
+    fractions = list(deps.settings.reminder_fractions)
+    start, due = event.at, event.accept_due_at
+    # the case's facts and the accept clock's reminders (催办): one round trip
+    await session.execute(text(_ASSIGNED_SQL), {
+        "case_id": event.case_id, "case_code": event.case_code, "assignment_id": event.assignment_id,
+        "unit_id": event.unit_id, "unit_path": list(event.unit_path), "visible": sorted(set(event.unit_path)),
+        "now": deps.clock.now(), "clock": DeadlineClock.ACCEPT.value, "start": start, "due": due,
+        "r_ids": [uuid.uuid4() for _ in fractions], "fractions": fractions,
+        "fires": [deps.calendar.point(start, due, f) for f in fractions]})
     if event.cause != AssignCause.ROUTED or event.previous_assignment_id is not None:
         await cancel_reminders(session, case_id=event.case_id, except_assignment=event.assignment_id)
-    await schedule_reminders(session, deps, event.assignment_id, event.case_id, event.unit_id,
-                             DeadlineClock.ACCEPT, event.at, event.accept_due_at)
     await fire(session, deps, env.type, env.id, {"cause": event.cause.value, "level": event.level.value,
                                                    "track": event.track.value},
                {"case_id": event.case_id, "case_code": event.case_code, "unit_id": event.unit_id,
@@ -370,8 +390,50 @@ async def _recipients(session: AsyncSession, deps: NotifyDeps, rule: Rule,
     return list(dict.fromkeys(out))
 
 
+_RULE_SQL = f"""
+WITH input AS (
+    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:channels AS text[]), CAST(:recipients AS text[]),
+                         CAST(:dues AS timestamptz[]), CAST(:item_ids AS uuid[]), CAST(:pushes AS text[]),
+                         CAST(:o_ids AS uuid[]), CAST(:o_headers AS text[]), CAST(:o_payloads AS text[]))
+         AS t(id, channel, recipient_id, due, item_id, push, o_id, o_headers, o_payload)
+), d AS (
+    INSERT INTO {SCHEMA}.deliveries (id, trigger_ce_id, trigger_type, rule_id, channel, recipient_id, case_id,
+                                     template_key, template_version, title, body, status, attempts, next_attempt_at,
+                                     created_at, delivered_at)
+    SELECT id, :trigger_id, :trigger, :rule_id, channel, recipient_id, CAST(:case_id AS uuid), :template,
+           CAST(:version AS integer), :title, :body, CASE WHEN channel = 'inbox' THEN 'delivered' ELSE 'pending' END,
+           CASE WHEN channel = 'inbox' THEN 1 ELSE 0 END, due, CAST(:at AS timestamptz),
+           CASE WHEN channel = 'inbox' THEN CAST(:at AS timestamptz) END
+    FROM input
+    ON CONFLICT ON CONSTRAINT uq_delivery_once DO NOTHING
+    RETURNING id
+), new AS (
+    SELECT input.* FROM input JOIN d USING (id)
+), items AS (
+    INSERT INTO {SCHEMA}.inbox_items (id, user_id, event_id, kind, case_id, case_code, title, body, created_at)
+    SELECT item_id, recipient_id, :event_id, :kind, CAST(:case_id AS uuid), :case_code, :item_title, :body,
+           CAST(:at AS timestamptz)
+    FROM new WHERE channel = 'inbox'
+    ON CONFLICT ON CONSTRAINT uq_inbox_user_event DO NOTHING
+), events AS (
+    INSERT INTO {SCHEMA}.outbox (event_id, topic, key, ce_type, headers, payload)
+    SELECT o_id, :o_topic, CAST(id AS text), :o_type, CAST(o_headers AS jsonb), CAST(o_payload AS jsonb)
+    FROM new WHERE channel = 'inbox'
+)
+SELECT 'n', CAST(count(*) AS text) FROM new
+UNION ALL SELECT 'i', CAST(pg_notify(:ch, push) AS text) FROM new WHERE channel = 'inbox'
+UNION ALL SELECT 'o', CAST(pg_notify(:och, '') AS text) FROM (SELECT 1 FROM new WHERE channel = 'inbox' LIMIT 1) o
+UNION ALL SELECT 'w', CAST(pg_notify('{WAKE_CHANNEL}', '') AS text)
+    FROM (SELECT 1 FROM new WHERE channel <> 'inbox' LIMIT 1) w
+"""
+
+
 async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigger: str, trigger_id: str,
                       ctx: dict[str, Any]) -> int:
+    """One statement whatever the number of recipients: the deliveries (a row already there means this event
+    already notified this person over this channel: nothing else happens for it), and for each new inbox delivery
+    its inbox item, its delivered event in the outbox and the live streams' NOTIFY, plus the relay's and the
+    worker's wake-ups."""
     recipients = await _recipients(session, deps, rule, ctx)
     if not recipients:
         return 0
@@ -385,78 +447,52 @@ async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigg
     values = {k: variables.get(k, "") for k in spec.variables}
     title, text_body = templates.render(subject, body, values)
     case_id = ctx.get("case_id")
-    rows = []
+    case_code = ctx.get("case_code") or None
+    kind = trigger.split(".")[2] if trigger.startswith("fq.") else trigger
+    at = now.isoformat()
+    ids, channels, users, dues, item_ids, pushes, o_ids, o_headers, o_payloads = ([] for _ in range(9))
+    o_topic = o_type = None
     for channel, recipient in recipients:
-        inbox = channel == Channel.INBOX
+        delivery_id = uuid.uuid4()
         due = now
         if channel == Channel.SMS and recipient.startswith("applicant:"):
             due = after_quiet_hours(now, deps.settings.quiet_start, deps.settings.quiet_end)
-        rows.append(dict(
-            id=uuid.uuid4(), trigger_ce_id=trigger_id, trigger_type=trigger, rule_id=rule.id, channel=channel.value,
-            recipient_id=recipient, case_id=case_id, template_key=rule.template, template_version=version,
-            title=title, body=text_body, status="delivered" if inbox else "pending", attempts=1 if inbox else 0,
-            next_attempt_at=due, created_at=now, delivered_at=now if inbox else None))
-    inserted = (await session.execute(
-        insert(_DELIVERIES).values(rows).on_conflict_do_nothing(constraint="uq_delivery_once")
-        .returning(_DELIVERIES.c.id, _DELIVERIES.c.channel, _DELIVERIES.c.recipient_id)
-    )).all()  # rows already there: this event already notified this person over this channel
-    inbox_rows = [(d_id, recipient) for d_id, channel, recipient in inserted if channel == Channel.INBOX]
-    if inbox_rows:
-        await _write_inbox(session, deps, inbox_rows, trigger_id, rule, trigger, case_id, ctx.get("case_code"),
-                           title, text_body, now)
-    if len(inserted) > len(inbox_rows):
-        await session.execute(text("SELECT pg_notify('fq_notify_deliveries', '')"))
-    return len(inserted)
-
-
-_INBOX_SQL = f"""
-WITH items AS (
-    INSERT INTO {SCHEMA}.inbox_items (id, user_id, event_id, kind, case_id, case_code, title, body, created_at)
-    SELECT i, u, :event_id, :kind, CAST(:case_id AS uuid), :case_code, :title, :body, :at
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:users AS text[])) AS t(i, u)
-    ON CONFLICT ON CONSTRAINT uq_inbox_user_event DO NOTHING
-), events AS (
-    INSERT INTO {SCHEMA}.outbox (event_id, topic, key, ce_type, headers, payload)
-    SELECT e, t, k, c, CAST(h AS jsonb), CAST(p AS jsonb)
-    FROM unnest(CAST(:o_ids AS uuid[]), CAST(:o_topics AS text[]), CAST(:o_keys AS text[]),
-                CAST(:o_types AS text[]), CAST(:o_headers AS text[]), CAST(:o_payloads AS text[]))
-         AS t(e, t, k, c, h, p)
-)
-SELECT pg_notify(:ch, p) FROM unnest(CAST(:ps AS text[])) AS n(p) UNION ALL SELECT pg_notify(:och, '')
-"""
-
-
-async def _write_inbox(session: AsyncSession, deps: NotifyDeps, rows: list[tuple[uuid.UUID, str]], trigger_id: str,
-                       rule: Rule, trigger: str, case_id: uuid.UUID | None, case_code: str | None, title: str,
-                       body: str, now: datetime) -> None:
-    """Inbox items, their live-stream NOTIFYs and their delivered events: one statement each, whatever the count."""
-    kind = trigger.split(".")[2] if trigger.startswith("fq.") else trigger
-    items, payloads, events = [], [], []
-    for delivery_id, user_id in rows:
+        ids.append(delivery_id)
+        channels.append(channel.value)
+        users.append(recipient)
+        dues.append(due)
+        if channel != Channel.INBOX:
+            item_ids.append(None)
+            pushes.append(None)
+            o_ids.append(None)
+            o_headers.append(None)
+            o_payloads.append(None)
+            continue
         item_id = uuid.uuid4()
-        items.append(dict(id=item_id, user_id=user_id, event_id=f"{trigger_id}:{rule.id}", kind=kind,
-                          case_id=case_id, case_code=case_code or None, title=title[:200], body=body,
-                          created_at=now))
-        payload = json.dumps({"id": str(item_id), "user_id": user_id, "kind": kind,
-                              "case_id": str(case_id) if case_id else None, "case_code": case_code or None,
-                              "title": title[:200], "body": body, "created_at": now.isoformat(), "read_at": None},
-                             ensure_ascii=False)
-        if len(payload.encode()) > 7000:  # NOTIFY payloads are limited to 8000 bytes: the stream fetches the item
-            payload = json.dumps({"id": str(item_id), "user_id": user_id, "fetch": True})
-        payloads.append(payload)
-        events.append(NotificationDelivered(
+        push = json.dumps({"id": str(item_id), "user_id": recipient, "kind": kind,
+                           "case_id": str(case_id) if case_id else None, "case_code": case_code,
+                           "title": title[:200], "body": text_body, "created_at": at, "read_at": None},
+                          ensure_ascii=False)
+        if len(push.encode()) > 7000:  # NOTIFY payloads are limited to 8000 bytes: the stream fetches the item
+            push = json.dumps({"id": str(item_id), "user_id": recipient, "fetch": True})
+        row = outbox_row(NotificationDelivered(
             notification_id=delivery_id, case_id=case_id, rule_id=rule.id, channel=Channel.INBOX.value,
-            recipient_id=user_id, trigger_ce_id=trigger_id, at=now, attempts=1))
-    outbox = [outbox_row(e, deps.source) for e in events]
-    # one round trip: the items, their delivered events in the outbox, the streams' and the relay's NOTIFYs
-    await session.execute(text(_INBOX_SQL), {
-        "ids": [i["id"] for i in items], "users": [i["user_id"] for i in items],
-        "event_id": f"{trigger_id}:{rule.id}", "kind": kind, "case_id": case_id, "case_code": case_code or None,
-        "title": title[:200], "body": body, "at": now,
-        "o_ids": [o["event_id"] for o in outbox], "o_topics": [o["topic"] for o in outbox],
-        "o_keys": [o["key"] for o in outbox], "o_types": [o["ce_type"] for o in outbox],
-        "o_headers": [o["headers"] for o in outbox], "o_payloads": [o["payload"] for o in outbox],
-        "ch": INBOX_CHANNEL, "ps": payloads, "och": notify_channel(SCHEMA)})
+            recipient_id=recipient, trigger_ce_id=trigger_id, at=now, attempts=1), deps.source)
+        o_topic, o_type = row["topic"], row["ce_type"]
+        item_ids.append(item_id)
+        pushes.append(push)
+        o_ids.append(row["event_id"])
+        o_headers.append(row["headers"])
+        o_payloads.append(row["payload"])
+    rows = (await session.execute(text(_RULE_SQL), {
+        "ids": ids, "channels": channels, "recipients": users, "dues": dues, "item_ids": item_ids,
+        "pushes": pushes, "o_ids": o_ids, "o_headers": o_headers, "o_payloads": o_payloads,
+        "trigger_id": trigger_id, "trigger": trigger, "rule_id": rule.id, "case_id": case_id,
+        "template": rule.template, "version": version, "title": title, "body": text_body, "at": now,
+        "event_id": f"{trigger_id}:{rule.id}", "kind": kind, "case_code": case_code, "item_title": title[:200],
+        "o_topic": o_topic or NotificationDelivered.topic, "o_type": o_type or NotificationDelivered.ce_type,
+        "ch": INBOX_CHANNEL, "och": notify_channel(SCHEMA)})).all()
+    return next(int(v) for k, v in rows if k == "n")
 
 
 # --- inbox ---------------------------------------------------------------------------------------------
