@@ -7,6 +7,7 @@ streams); every other channel gets a pending delivery row that the worker sends.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,8 +63,30 @@ log = structlog.get_logger(__name__)
 
 INBOX_CHANNEL = "fq_notify_inbox"
 WAKE_CHANNEL = "fq_notify_deliveries"  # the delivery worker listens
-# Core tables for the hot-path inserts (no ORM bulk bookkeeping)
-_CASES, _REMINDERS, _DELIVERIES, _INBOX = (m.__table__ for m in (CaseInfo, Reminder, Delivery, InboxItem))  # type: ignore[attr-defined]
+# the Core table for reminder inserts (no ORM bulk bookkeeping)
+_REMINDERS = Reminder.__table__  # type: ignore[attr-defined]
+
+class _Sql:
+    """A hot-path statement run on the session's asyncpg connection, in its transaction: written with ``:name``
+    parameters, sent as ``$n`` (asyncpg prepares it once per connection; no SQLAlchemy compile or result
+    machinery per call)."""
+
+    def __init__(self, sql: str) -> None:
+        self.names: list[str] = []
+
+        def number(m: re.Match[str]) -> str:
+            if m.group(1) not in self.names:
+                self.names.append(m.group(1))
+            return f"${self.names.index(m.group(1)) + 1}"
+
+        self.sql = re.sub(r"(?<![:\w]):([a-z_]+)\b", number, sql)
+
+    async def fetch(self, session: AsyncSession, params: Mapping[str, Any]) -> list[Any]:
+        conn = await session.connection()
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        return list(await driver.fetch(self.sql, *(params[n] for n in self.names)))
+
 
 CLOCK_ZH = {DeadlineClock.ACCEPT.value: "签收", DeadlineClock.RESOLVE.value: "办结"}
 CAUSE_ZH = {AssignCause.ROUTED: "首次派发", AssignCause.RETURNED: "退单后重新派发", AssignCause.ESCALATED: "提级派发",
@@ -163,7 +186,7 @@ async def on_case_received(deps: NotifyDeps, session: AsyncSession, event: CaseR
                 "unit_path": path, "reasons": ""})
 
 
-_ASSIGNED_SQL = f"""
+_ASSIGNED_SQL = _Sql(f"""
 WITH c AS (
     INSERT INTO {SCHEMA}.cases (case_id, case_code, assignment_id, unit_id, unit_path, visible_units, updated_at)
     VALUES (CAST(:case_id AS uuid), :case_code, CAST(:assignment_id AS uuid), :unit_id,
@@ -181,7 +204,7 @@ WITH c AS (
     ON CONFLICT ON CONSTRAINT uq_reminder_point DO NOTHING
 )
 SELECT 1
-"""
+""")
 
 
 async def on_case_assigned(deps: NotifyDeps, session: AsyncSession, event: CaseAssigned, env: Envelope) -> None:
@@ -189,7 +212,7 @@ async def on_case_assigned(deps: NotifyDeps, session: AsyncSession, event: CaseA
     fractions = list(deps.settings.reminder_fractions)
     start, due = event.at, event.accept_due_at
     # the case's facts and the accept clock's reminders (催办): one round trip
-    await session.execute(text(_ASSIGNED_SQL), {
+    await _ASSIGNED_SQL.fetch(session, {
         "case_id": event.case_id, "case_code": event.case_code, "assignment_id": event.assignment_id,
         "unit_id": event.unit_id, "unit_path": list(event.unit_path), "visible": sorted(set(event.unit_path)),
         "now": deps.clock.now(), "clock": DeadlineClock.ACCEPT.value, "start": start, "due": due,
@@ -390,7 +413,7 @@ async def _recipients(session: AsyncSession, deps: NotifyDeps, rule: Rule,
     return list(dict.fromkeys(out))
 
 
-_RULE_SQL = f"""
+_RULE_SQL = _Sql(f"""
 WITH input AS (
     SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:channels AS text[]), CAST(:recipients AS text[]),
                          CAST(:dues AS timestamptz[]), CAST(:item_ids AS uuid[]), CAST(:pushes AS text[]),
@@ -425,7 +448,7 @@ UNION ALL SELECT 'i', CAST(pg_notify(:ch, push) AS text) FROM new WHERE channel 
 UNION ALL SELECT 'o', CAST(pg_notify(:och, '') AS text) FROM (SELECT 1 FROM new WHERE channel = 'inbox' LIMIT 1) o
 UNION ALL SELECT 'w', CAST(pg_notify('{WAKE_CHANNEL}', '') AS text)
     FROM (SELECT 1 FROM new WHERE channel <> 'inbox' LIMIT 1) w
-"""
+""")
 
 
 async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigger: str, trigger_id: str,
@@ -484,14 +507,14 @@ async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigg
         o_ids.append(row["event_id"])
         o_headers.append(row["headers"])
         o_payloads.append(row["payload"])
-    rows = (await session.execute(text(_RULE_SQL), {
+    rows = await _RULE_SQL.fetch(session, {
         "ids": ids, "channels": channels, "recipients": users, "dues": dues, "item_ids": item_ids,
         "pushes": pushes, "o_ids": o_ids, "o_headers": o_headers, "o_payloads": o_payloads,
         "trigger_id": trigger_id, "trigger": trigger, "rule_id": rule.id, "case_id": case_id,
         "template": rule.template, "version": version, "title": title, "body": text_body, "at": now,
         "event_id": f"{trigger_id}:{rule.id}", "kind": kind, "case_code": case_code, "item_title": title[:200],
         "o_topic": o_topic or NotificationDelivered.topic, "o_type": o_type or NotificationDelivered.ce_type,
-        "ch": INBOX_CHANNEL, "och": notify_channel(SCHEMA)})).all()
+        "ch": INBOX_CHANNEL, "och": notify_channel(SCHEMA)})
     return next(int(v) for k, v in rows if k == "n")
 
 
