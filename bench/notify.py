@@ -27,6 +27,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
 from aiokafka import AIOKafkaProducer
@@ -90,8 +91,18 @@ class CpuMeter:
         return sum(self.seen.values())
 
 
+async def _commits(dsn: str | None) -> int:
+    if not dsn:
+        return 0
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"))
+    finally:
+        await conn.close()
+
+
 async def run(args: argparse.Namespace, base: str, bootstrap: str,
-              meters: dict[str, CpuMeter] | None = None) -> Result:
+              meters: dict[str, CpuMeter] | None = None, dsn: str | None = None) -> Result:
     settings = ServiceSettings()
     users = [f"bench-u{i}" for i in range(args.users)]
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=0)
@@ -133,6 +144,7 @@ async def run(args: argparse.Namespace, base: str, bootstrap: str,
         await _arrival(arrived, warm, 60)
         n = int(args.rate * args.seconds)
         meters = meters or {}
+        commits0 = await _commits(dsn)
         cpu0 = {k: m.total() for k, m in meters.items()}
         print(f"measuring: {n} events at {args.rate:.0f}/s", file=sys.stderr, flush=True)
         begin = time.perf_counter()
@@ -141,7 +153,8 @@ async def run(args: argparse.Namespace, base: str, bootstrap: str,
         await asyncio.sleep(1.0)  # the delivered events' relay and the last commits: part of the cost
         cpu = {k: (m.total() - cpu0[k]) * 1000 / n for k, m in meters.items()}
         print("CPU per event: " + ", ".join(f"{k} {v:.2f} ms" for k, v in cpu.items())
-              + f", total {sum(cpu.values()):.2f} ms")
+              + f", total {sum(cpu.values()):.2f} ms; "
+              f"{(await _commits(dsn) - commits0) / n:.2f} PostgreSQL commits per event")
         result = Result(f"assigned → SSE inbox item ({args.users} streams)", target_rate=args.rate)
         result.elapsed = time.perf_counter() - begin
         for case_id, t0 in sent.items():
@@ -186,7 +199,8 @@ def main() -> int:
         wait_for_port(port, 60, proc)
         assert pg.proc is not None
         meters = {"notify": CpuMeter(proc.pid), "postgres": CpuMeter(pg.proc.pid)}
-        result = asyncio.run(run(args, f"http://127.0.0.1:{port}", broker.bootstrap, meters))
+        result = asyncio.run(run(args, f"http://127.0.0.1:{port}", broker.bootstrap, meters,
+                                 db.asyncpg_dsn(url)))
     finally:
         if proc is not None:
             proc.send_signal(signal.SIGTERM)

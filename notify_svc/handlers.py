@@ -29,7 +29,6 @@ from notify_svc.settings import NotifySettings
 from notify_svc.tables import (
     SCHEMA,
     CaseInfo,
-    Delivery,
     InboxItem,
     Recipient,
     Reminder,

@@ -92,6 +92,7 @@ class ServiceRuntime:
                     replication_factor=settings.kafka_replication_factor,
                     metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
                     session_timeout_ms=settings.consumer_session_timeout_ms,
+                    batch_wait_ms=settings.consumer_batch_wait_ms,
                 ),
             )
 

@@ -44,6 +44,9 @@ class ConsumerSettings:
     metadata_max_age_ms: int = 3000
     session_timeout_ms: int = 10000
     fetch_max_wait_ms: int = 100  # how long the broker may hold a fetch when nothing is new (latency bound)
+    # after a fetch returned something, gather what else arrives within this many ms into the same batch (fewer,
+    # larger transactions and offset commits at the price of this much latency); 0 = process at once
+    batch_wait_ms: int = 0
 
 
 @dataclass
@@ -183,12 +186,29 @@ class EventConsumer:
                 continue
             if not batch:
                 continue
+            if self.settings.batch_wait_ms > 0:
+                batch = await self._gather_more(consumer, batch)
             async with self._batch_lock:
                 for tp, messages in batch.items():
                     await self._process_partition_batch(messages)
                     self._pending[tp] = messages[-1].offset + 1
                 await self._commit_pending()
             await self._update_lag(consumer, batch.keys())
+
+    async def _gather_more(self, consumer: AIOKafkaConsumer,
+                           batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+                           ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        room = self.settings.max_records - sum(len(m) for m in batch.values())
+        if room <= 0:
+            return batch
+        await asyncio.sleep(self.settings.batch_wait_ms / 1000)
+        try:
+            more = await consumer.getmany(timeout_ms=0, max_records=room)
+        except KafkaError:
+            return batch
+        for tp, messages in more.items():
+            batch[tp] = [*batch.get(tp, []), *messages]  # later offsets of the same partition: order kept
+        return batch
 
     async def _commit_pending(self) -> None:
         if not self._pending or self._consumer is None:
