@@ -47,6 +47,7 @@ from shared.events import (
     CaseResolved,
     CaseResumed,
     CaseSuspended,
+    CaseUrged,
     Envelope,
     HotspotAlert,
     MemberUpserted,
@@ -92,6 +93,7 @@ CAUSE_ZH = {AssignCause.ROUTED: "首次派发", AssignCause.RETURNED: "退单后
             AssignCause.REOPENED: "重办", AssignCause.DECIDED: "街道中心指定"}
 TRACK_ZH = {Track.GENERAL: "普通门诊", Track.SPECIALIST: "专科门诊", Track.SPECIAL: "特需门诊",
             Track.FOLLOWUP: "社区门诊"}
+URGE_SOURCE_ZH = {"hotline": "12345热线平台", "staff": "工作人员"}
 REASON_ZH = {EscalationReason.RULE: "规则提级", EscalationReason.REQUEST: "申请提级", EscalationReason.TIMEOUT: "超时"}
 
 
@@ -295,6 +297,18 @@ async def on_case_resolved(deps: NotifyDeps, session: AsyncSession, event: CaseR
     await fire(session, deps, env.type, env.id, {"outcome": event.outcome.value, "level": event.level.value},
                {"case_id": event.case_id, "case_code": info.case_code or "", "unit_id": event.unit_id,
                 "unit_path": info.unit_path, "assignment_id": event.assignment_id})
+
+
+async def on_case_urged(deps: NotifyDeps, session: AsyncSession, event: CaseUrged, env: Envelope) -> None:
+    """催办 from outside (the 12345 platform): the unit handling the case hears of it, once per event."""
+    info = (await session.execute(select(CaseInfo).where(CaseInfo.case_id == event.case_id))).scalar_one_or_none()
+    unit_id = event.unit_id or (info.unit_id if info else None)
+    names = await _unit_names(session, unit_id)
+    await fire(session, deps, env.type, env.id, {"source": event.source, "urge_count": event.urge_count},
+               {"case_id": event.case_id, "case_code": (info.case_code if info else None) or "",
+                "unit_id": unit_id, "unit_name": names.get(unit_id or "", ""),
+                "unit_path": info.unit_path if info else [], "urge_count": event.urge_count,
+                "source_label": URGE_SOURCE_ZH.get(event.source, event.source)})
 
 
 async def on_case_closed(deps: NotifyDeps, session: AsyncSession, event: CaseClosed, env: Envelope) -> None:
