@@ -44,8 +44,9 @@ class ConsumerSettings:
     metadata_max_age_ms: int = 3000
     session_timeout_ms: int = 10000
     fetch_max_wait_ms: int = 100  # how long the broker may hold a fetch when nothing is new (latency bound)
-    # after a fetch returned something, gather what else arrives within this many ms into the same batch (fewer,
-    # larger transactions and offset commits at the price of this much latency); 0 = process at once
+    # after a fetch returned something, gather what else arrives within this many ms into the same batch, and apply
+    # the whole fetch (all partitions, each in its order) in one transaction: fewer, larger transactions and offset
+    # commits at the price of this much latency; 0 = process at once, one transaction per partition
     batch_wait_ms: int = 0
 
 
@@ -189,9 +190,14 @@ class EventConsumer:
             if self.settings.batch_wait_ms > 0:
                 batch = await self._gather_more(consumer, batch)
             async with self._batch_lock:
-                for tp, messages in batch.items():
-                    await self._process_partition_batch(messages)
-                    self._pending[tp] = messages[-1].offset + 1
+                if self.settings.batch_wait_ms > 0:  # batching: every partition's messages in one transaction
+                    await self._process_partition_batch([m for messages in batch.values() for m in messages])
+                    for tp, messages in batch.items():
+                        self._pending[tp] = messages[-1].offset + 1
+                else:
+                    for tp, messages in batch.items():
+                        await self._process_partition_batch(messages)
+                        self._pending[tp] = messages[-1].offset + 1
                 await self._commit_pending()
             await self._update_lag(consumer, batch.keys())
 
