@@ -66,6 +66,16 @@ WAKE_CHANNEL = "fq_notify_deliveries"  # the delivery worker listens
 # the Core table for reminder inserts (no ORM bulk bookkeeping)
 _REMINDERS = Reminder.__table__  # type: ignore[attr-defined]
 
+NOTIFY_LIMIT = 7000  # NOTIFY payloads must stay under 8000 bytes
+
+
+def push_payload(user_id: str, item_id: str, public: dict[str, Any]) -> str:
+    """The NOTIFY payload of a new inbox item; ``public`` is the item as the stream shows it."""
+    head = f"{json.dumps(user_id)}\n{item_id}\n"
+    body = json.dumps(public, ensure_ascii=False)
+    return head + body if len(head) + len(body.encode()) <= NOTIFY_LIMIT else head
+
+
 class _Sql:
     """A hot-path statement run on the session's asyncpg connection, in its transaction: written with ``:name``
     parameters, sent as ``$n`` (asyncpg prepares it once per connection; no SQLAlchemy compile or result
@@ -505,12 +515,9 @@ async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigg
             o_payloads.append(None)
             continue
         item_id = uuid.uuid4()
-        push = json.dumps({"id": str(item_id), "user_id": recipient, "kind": kind,
-                           "case_id": str(case_id) if case_id else None, "case_code": case_code,
-                           "title": title[:200], "body": text_body, "created_at": at, "read_at": None},
-                          ensure_ascii=False)
-        if len(push.encode()) > 7000:  # NOTIFY payloads are limited to 8000 bytes: the stream fetches the item
-            push = json.dumps({"id": str(item_id), "user_id": recipient, "fetch": True})
+        push = push_payload(recipient, str(item_id), {
+            "id": str(item_id), "kind": kind, "case_id": str(case_id) if case_id else None, "case_code": case_code,
+            "title": title[:200], "body": text_body, "created_at": at, "read_at": None})
         row = outbox_row(NotificationDelivered(
             notification_id=delivery_id, case_id=case_id, rule_id=rule.id, channel=Channel.INBOX.value,
             recipient_id=recipient, trigger_ce_id=trigger_id, at=now, attempts=1), deps.source)
