@@ -197,46 +197,33 @@ async def on_case_received(deps: NotifyDeps, session: AsyncSession, event: CaseR
                 "unit_path": path, "reasons": ""})
 
 
-_ASSIGNED_SQL = _Sql(f"""
-WITH c AS (
-    INSERT INTO {SCHEMA}.cases (case_id, case_code, assignment_id, unit_id, unit_path, visible_units, updated_at)
-    VALUES (CAST(:case_id AS uuid), :case_code, CAST(:assignment_id AS uuid), :unit_id,
-            CAST(:unit_path AS varchar[]), CAST(:visible AS varchar[]), CAST(:now AS timestamptz))
-    ON CONFLICT (case_id) DO UPDATE SET case_code = excluded.case_code, assignment_id = excluded.assignment_id,
-        unit_id = excluded.unit_id, unit_path = excluded.unit_path, updated_at = excluded.updated_at,
-        visible_units = ARRAY(SELECT DISTINCT u FROM unnest({SCHEMA}.cases.visible_units || excluded.visible_units) u
-                              ORDER BY u)
-), r AS (
-    INSERT INTO {SCHEMA}.reminders (id, assignment_id, case_id, unit_id, clock, fraction, start_at, due_at, fire_at,
-                                    status)
-    SELECT id, CAST(:assignment_id AS uuid), CAST(:case_id AS uuid), :unit_id, :clock, f, CAST(:start AS timestamptz),
-           CAST(:due AS timestamptz), fire, 'pending'
-    FROM unnest(CAST(:r_ids AS uuid[]), CAST(:fractions AS float8[]), CAST(:fires AS timestamptz[])) AS t(id, f, fire)
-    ON CONFLICT ON CONSTRAINT uq_reminder_point DO NOTHING
-)
-SELECT 1
-""")
-
-
 async def on_case_assigned(deps: NotifyDeps, session: AsyncSession, event: CaseAssigned, env: Envelope) -> None:
+    """The case's facts, the accept clock's reminders (催办) and the notifications: written with the rest of the
+    batch (one statement per consumer batch, see ``flush``)."""
     assert deps.calendar is not None
-    fractions = list(deps.settings.reminder_fractions)
-    start, due = event.at, event.accept_due_at
-    # the case's facts and the accept clock's reminders (催办): one round trip
-    await _ASSIGNED_SQL.fetch(session, {
-        "case_id": event.case_id, "case_code": event.case_code, "assignment_id": event.assignment_id,
-        "unit_id": event.unit_id, "unit_path": list(event.unit_path), "visible": sorted(set(event.unit_path)),
-        "now": deps.clock.now(), "clock": DeadlineClock.ACCEPT.value, "start": start, "due": due,
-        "r_ids": [uuid.uuid4() for _ in fractions], "fractions": fractions,
-        "fires": [deps.calendar.point(start, due, f) for f in fractions]})
+    batch = _batch(session)
+    if event.case_id in batch.case_ids:
+        await flush(session)  # one row per case and statement
     if event.cause != AssignCause.ROUTED or event.previous_assignment_id is not None:
+        await flush(session)  # the earlier assignments' reminders must be in the table to be cancelled
         await cancel_reminders(session, case_id=event.case_id, except_assignment=event.assignment_id)
+    now = deps.clock.now()
+    batch.case_ids.add(event.case_id)
+    batch.cases.append((event.case_id, event.case_code, event.assignment_id, event.unit_id,
+                        json.dumps(list(event.unit_path)), json.dumps(sorted(set(event.unit_path))), now))
+    start, due = event.at, event.accept_due_at
+    for fraction in deps.settings.reminder_fractions:
+        batch.reminders.append((uuid.uuid4(), event.assignment_id, event.case_id, event.unit_id,
+                                DeadlineClock.ACCEPT.value, fraction, start, due,
+                                deps.calendar.point(start, due, fraction)))
     await fire(session, deps, env.type, env.id, {"cause": event.cause.value, "level": event.level.value,
                                                    "track": event.track.value},
                {"case_id": event.case_id, "case_code": event.case_code, "unit_id": event.unit_id,
                 "unit_name": event.unit_name, "unit_path": event.unit_path, "accept_due": _local(event.accept_due_at),
                 "explanation": event.explanation, "cause": event.cause.value, "cause_label": CAUSE_ZH[event.cause],
                 "track_label": TRACK_ZH[event.track]})
+    if not session.info.get(DEFER):
+        await flush(session)
 
 
 async def on_case_accepted(deps: NotifyDeps, session: AsyncSession, event: CaseAccepted, env: Envelope) -> None:
@@ -436,20 +423,73 @@ async def _recipients(session: AsyncSession, deps: NotifyDeps, rule: Rule,
     return list(dict.fromkeys(out))
 
 
-_RULE_SQL = _Sql(f"""
-WITH input AS (
-    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:channels AS text[]), CAST(:recipients AS text[]),
-                         CAST(:dues AS timestamptz[]), CAST(:item_ids AS uuid[]), CAST(:pushes AS text[]),
-                         CAST(:o_ids AS uuid[]), CAST(:o_headers AS text[]), CAST(:o_payloads AS text[]))
-         AS t(id, channel, recipient_id, due, item_id, push, o_id, o_headers, o_payload)
+# --- the batch: one statement per consumer batch ---------------------------------------------------------
+
+DEFER = "notify_defer"  # session.info flag: leave the batch to ``flush`` before the commit (the consumer's hook)
+_BATCH = "notify_batch"
+
+
+@dataclass
+class _Batch:
+    case_ids: set[uuid.UUID] = field(default_factory=set)
+    cases: list[tuple[Any, ...]] = field(default_factory=list)
+    reminders: list[tuple[Any, ...]] = field(default_factory=list)
+    deliveries: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.cases or self.reminders or self.deliveries)
+
+    def take(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Everything held, leaving this batch (the same object, which callers may hold) empty."""
+        taken = (self.cases, self.reminders, self.deliveries)
+        self.case_ids, self.cases, self.reminders, self.deliveries = set(), [], [], []
+        return taken
+
+
+def _batch(session: AsyncSession) -> _Batch:
+    batch = session.info.get(_BATCH)
+    if batch is None:
+        batch = session.info[_BATCH] = _Batch()
+    return batch  # type: ignore[no-any-return]
+
+
+_DELIVERY_COLUMNS = ("id", "trigger_ce_id", "trigger_type", "rule_id", "channel", "recipient_id", "case_id",
+                     "template_key", "template_version", "title", "body", "due", "at", "item_id", "push", "o_id",
+                     "o_headers", "o_payload", "event_id", "kind", "case_code")
+_DELIVERY_TYPES = ("uuid", "text", "text", "text", "text", "text", "uuid", "text", "int", "text", "text",
+                   "timestamptz", "timestamptz", "uuid", "text", "uuid", "text", "text", "text", "text", "text")
+_UNNEST = ", ".join(f"CAST(:d_{c} AS {t}[])" for c, t in zip(_DELIVERY_COLUMNS, _DELIVERY_TYPES, strict=True))
+
+_BATCH_SQL = _Sql(f"""
+WITH c AS (
+    INSERT INTO {SCHEMA}.cases (case_id, case_code, assignment_id, unit_id, unit_path, visible_units, updated_at)
+    SELECT i, code, a, u, CAST(ARRAY(SELECT jsonb_array_elements_text(CAST(p AS jsonb))) AS varchar[]),
+           CAST(ARRAY(SELECT jsonb_array_elements_text(CAST(v AS jsonb))) AS varchar[]), at
+    FROM unnest(CAST(:c_ids AS uuid[]), CAST(:c_codes AS text[]), CAST(:c_assignments AS uuid[]),
+                CAST(:c_units AS text[]), CAST(:c_paths AS text[]), CAST(:c_visible AS text[]),
+                CAST(:c_at AS timestamptz[])) AS t(i, code, a, u, p, v, at)
+    ON CONFLICT (case_id) DO UPDATE SET case_code = excluded.case_code, assignment_id = excluded.assignment_id,
+        unit_id = excluded.unit_id, unit_path = excluded.unit_path, updated_at = excluded.updated_at,
+        visible_units = ARRAY(SELECT DISTINCT u FROM unnest({SCHEMA}.cases.visible_units || excluded.visible_units) u
+                              ORDER BY u)
+), r AS (
+    INSERT INTO {SCHEMA}.reminders (id, assignment_id, case_id, unit_id, clock, fraction, start_at, due_at, fire_at,
+                                    status)
+    SELECT i, a, c, u, k, f, s, d, x, 'pending'
+    FROM unnest(CAST(:r_ids AS uuid[]), CAST(:r_assignments AS uuid[]), CAST(:r_cases AS uuid[]),
+                CAST(:r_units AS text[]), CAST(:r_clocks AS text[]), CAST(:r_fractions AS float8[]),
+                CAST(:r_starts AS timestamptz[]), CAST(:r_dues AS timestamptz[]), CAST(:r_fires AS timestamptz[]))
+         AS t(i, a, c, u, k, f, s, d, x)
+    ON CONFLICT ON CONSTRAINT uq_reminder_point DO NOTHING
+), input AS (
+    SELECT * FROM unnest({_UNNEST}) AS t({", ".join(_DELIVERY_COLUMNS)})
 ), d AS (
     INSERT INTO {SCHEMA}.deliveries (id, trigger_ce_id, trigger_type, rule_id, channel, recipient_id, case_id,
                                      template_key, template_version, title, body, status, attempts, next_attempt_at,
                                      created_at, delivered_at)
-    SELECT id, :trigger_id, :trigger, :rule_id, channel, recipient_id, CAST(:case_id AS uuid), :template,
-           CAST(:version AS integer), :title, :body, CASE WHEN channel = 'inbox' THEN 'delivered' ELSE 'pending' END,
-           CASE WHEN channel = 'inbox' THEN 1 ELSE 0 END, due, CAST(:at AS timestamptz),
-           CASE WHEN channel = 'inbox' THEN CAST(:at AS timestamptz) END
+    SELECT id, trigger_ce_id, trigger_type, rule_id, channel, recipient_id, case_id, template_key, template_version,
+           title, body, CASE WHEN channel = 'inbox' THEN 'delivered' ELSE 'pending' END,
+           CASE WHEN channel = 'inbox' THEN 1 ELSE 0 END, due, at, CASE WHEN channel = 'inbox' THEN at END
     FROM input
     ON CONFLICT ON CONSTRAINT uq_delivery_once DO NOTHING
     RETURNING id
@@ -457,8 +497,7 @@ WITH input AS (
     SELECT input.* FROM input JOIN d USING (id)
 ), items AS (
     INSERT INTO {SCHEMA}.inbox_items (id, user_id, event_id, kind, case_id, case_code, title, body, created_at)
-    SELECT item_id, recipient_id, :event_id, :kind, CAST(:case_id AS uuid), :case_code, :item_title, :body,
-           CAST(:at AS timestamptz)
+    SELECT item_id, recipient_id, event_id, kind, case_id, case_code, left(title, 200), body, at
     FROM new WHERE channel = 'inbox'
     ON CONFLICT ON CONSTRAINT uq_inbox_user_event DO NOTHING
 ), events AS (
@@ -474,12 +513,39 @@ UNION ALL SELECT 'w', CAST(pg_notify('{WAKE_CHANNEL}', '') AS text)
 """)
 
 
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    return [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
+async def flush(session: AsyncSession) -> int:
+    """Write what the session's batch holds in one statement: case facts, reminders, deliveries (a delivery already
+    there means this event already notified this person over this channel: nothing else happens for it), and for
+    each new inbox delivery its inbox item, its delivered event in the outbox and the live streams' NOTIFY, plus the
+    relay's and the worker's wake-ups. Returns the number of new deliveries."""
+    batch = session.info.get(_BATCH)
+    if not batch:
+        return 0
+    cases, reminders, deliveries = batch.take()
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # the raw statement bypasses autoflush: the ORM's changes go first, as they came first
+    c = _columns(cases, 7)
+    r = _columns(reminders, 9)
+    d = _columns(deliveries, len(_DELIVERY_COLUMNS))
+    params: dict[str, Any] = {
+        "c_ids": c[0], "c_codes": c[1], "c_assignments": c[2], "c_units": c[3], "c_paths": c[4], "c_visible": c[5],
+        "c_at": c[6], "r_ids": r[0], "r_assignments": r[1], "r_cases": r[2], "r_units": r[3], "r_clocks": r[4],
+        "r_fractions": r[5], "r_starts": r[6], "r_dues": r[7], "r_fires": r[8],
+        "o_topic": NotificationDelivered.topic, "o_type": NotificationDelivered.ce_type,
+        "ch": INBOX_CHANNEL, "och": notify_channel(SCHEMA)}
+    params.update({f"d_{name}": col for name, col in zip(_DELIVERY_COLUMNS, d, strict=True)})
+    rows = await _BATCH_SQL.fetch(session, params)
+    return next(int(v) for k, v in rows if k == "n")
+
+
 async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigger: str, trigger_id: str,
                       ctx: dict[str, Any]) -> int:
-    """One statement whatever the number of recipients: the deliveries (a row already there means this event
-    already notified this person over this channel: nothing else happens for it), and for each new inbox delivery
-    its inbox item, its delivered event in the outbox and the live streams' NOTIFY, plus the relay's and the
-    worker's wake-ups."""
+    """Add the rule's deliveries to the session's batch (written now unless the consumer flushes before commit);
+    returns the number of recipients."""
     recipients = await _recipients(session, deps, rule, ctx)
     if not recipients:
         return 0
@@ -495,47 +561,30 @@ async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigg
     case_id = ctx.get("case_id")
     case_code = ctx.get("case_code") or None
     kind = trigger.split(".")[2] if trigger.startswith("fq.") else trigger
+    event_id = f"{trigger_id}:{rule.id}"
     at = now.isoformat()
-    ids, channels, users, dues, item_ids, pushes, o_ids, o_headers, o_payloads = ([] for _ in range(9))
-    o_topic = o_type = None
+    rows = _batch(session).deliveries
     for channel, recipient in recipients:
         delivery_id = uuid.uuid4()
         due = now
         if channel == Channel.SMS and recipient.startswith("applicant:"):
             due = after_quiet_hours(now, deps.settings.quiet_start, deps.settings.quiet_end)
-        ids.append(delivery_id)
-        channels.append(channel.value)
-        users.append(recipient)
-        dues.append(due)
-        if channel != Channel.INBOX:
-            item_ids.append(None)
-            pushes.append(None)
-            o_ids.append(None)
-            o_headers.append(None)
-            o_payloads.append(None)
-            continue
-        item_id = uuid.uuid4()
-        push = push_payload(recipient, str(item_id), {
-            "id": str(item_id), "kind": kind, "case_id": str(case_id) if case_id else None, "case_code": case_code,
-            "title": title[:200], "body": text_body, "created_at": at, "read_at": None})
-        row = outbox_row(NotificationDelivered(
-            notification_id=delivery_id, case_id=case_id, rule_id=rule.id, channel=Channel.INBOX.value,
-            recipient_id=recipient, trigger_ce_id=trigger_id, at=now, attempts=1), deps.source)
-        o_topic, o_type = row["topic"], row["ce_type"]
-        item_ids.append(item_id)
-        pushes.append(push)
-        o_ids.append(row["event_id"])
-        o_headers.append(row["headers"])
-        o_payloads.append(row["payload"])
-    rows = await _RULE_SQL.fetch(session, {
-        "ids": ids, "channels": channels, "recipients": users, "dues": dues, "item_ids": item_ids,
-        "pushes": pushes, "o_ids": o_ids, "o_headers": o_headers, "o_payloads": o_payloads,
-        "trigger_id": trigger_id, "trigger": trigger, "rule_id": rule.id, "case_id": case_id,
-        "template": rule.template, "version": version, "title": title, "body": text_body, "at": now,
-        "event_id": f"{trigger_id}:{rule.id}", "kind": kind, "case_code": case_code, "item_title": title[:200],
-        "o_topic": o_topic or NotificationDelivered.topic, "o_type": o_type or NotificationDelivered.ce_type,
-        "ch": INBOX_CHANNEL, "och": notify_channel(SCHEMA)})
-    return next(int(v) for k, v in rows if k == "n")
+        item_id = push = o_id = o_headers = o_payload = None
+        if channel == Channel.INBOX:
+            item_id = uuid.uuid4()
+            push = push_payload(recipient, str(item_id), {
+                "id": str(item_id), "kind": kind, "case_id": str(case_id) if case_id else None,
+                "case_code": case_code, "title": title[:200], "body": text_body, "created_at": at, "read_at": None})
+            row = outbox_row(NotificationDelivered(
+                notification_id=delivery_id, case_id=case_id, rule_id=rule.id, channel=Channel.INBOX.value,
+                recipient_id=recipient, trigger_ce_id=trigger_id, at=now, attempts=1), deps.source)
+            o_id, o_headers, o_payload = row["event_id"], row["headers"], row["payload"]
+        rows.append((delivery_id, trigger_id, trigger, rule.id, channel.value, recipient, case_id, rule.template,
+                     version, title, text_body, due, now, item_id, push, o_id, o_headers, o_payload, event_id, kind,
+                     case_code))
+    if not session.info.get(DEFER):
+        await flush(session)
+    return len(recipients)
 
 
 # --- inbox ---------------------------------------------------------------------------------------------

@@ -84,6 +84,7 @@ class EventConsumer:
         metrics: Metrics,
         settings: ConsumerSettings | None = None,
         after_db_commit: Hook | None = None,
+        before_commit: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> None:
         self.name = name
         self.topics = list(topics)
@@ -94,6 +95,7 @@ class EventConsumer:
         self.metrics = metrics
         self.settings = settings or ConsumerSettings()
         self.after_db_commit = after_db_commit
+        self.before_commit = before_commit
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._pending: dict[TopicPartition, int] = {}
@@ -323,6 +325,8 @@ class EventConsumer:
                 new.discard(key)
                 await self.handlers[item.env.type](session, item.event, item.env)
                 applied.append(True)
+            if self.before_commit is not None:
+                await self.before_commit(session)
         return applied
 
     async def _dead_letter(self, msg: ConsumerRecord[bytes, bytes], exc: BaseException, attempts: int) -> None:
