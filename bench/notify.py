@@ -6,13 +6,16 @@ Self-contained, so it never disturbs a stack someone else runs: it starts an emb
 free ports, migrates notify's schema, runs the real notify service under uvicorn in a subprocess, teaches it a
 bench unit with ``--users`` members through real ``fq.org.*`` events, opens one SSE stream per member, then
 publishes assigned events for that unit at ``--rate`` per second (open loop: latency counts from each event's
-intended send time) and times each until its item arrives on a member's stream. Prints p50/p95/p99.
+intended send time) and times each until its item arrives on a member's stream. Prints p50/p95/p99, and the CPU
+the measured phase cost notify and PostgreSQL (the postmaster and every backend: this PostgreSQL serves notify
+alone), in ms per event.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -24,7 +27,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import httpx
+import psutil
 from aiokafka import AIOKafkaProducer
 
 from bench.__main__ import Result, _table
@@ -69,7 +74,35 @@ async def _arrival(arrived: dict[str, float], sent: dict[str, float], timeout: f
         await asyncio.sleep(0.05)
 
 
-async def run(args: argparse.Namespace, base: str, bootstrap: str) -> Result:
+class CpuMeter:
+    """CPU seconds (user + system) of a process tree: notify, or the postmaster and its backends."""
+
+    def __init__(self, *pids: int) -> None:
+        self.roots = [psutil.Process(p) for p in pids]
+        self.seen: dict[int, float] = {}
+
+    def total(self) -> float:
+        """The CPU of every process alive now plus the last figure of those that exited since the last call."""
+        for root in self.roots:
+            for p in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    t = p.cpu_times()
+                    self.seen[p.pid] = t.user + t.system
+        return sum(self.seen.values())
+
+
+async def _commits(dsn: str | None) -> int:
+    if not dsn:
+        return 0
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"))
+    finally:
+        await conn.close()
+
+
+async def run(args: argparse.Namespace, base: str, bootstrap: str,
+              meters: dict[str, CpuMeter] | None = None, dsn: str | None = None) -> Result:
     settings = ServiceSettings()
     users = [f"bench-u{i}" for i in range(args.users)]
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=0)
@@ -110,9 +143,18 @@ async def run(args: argparse.Namespace, base: str, bootstrap: str) -> Result:
         warm = await publish(50, 20)  # warm-up: let the consumer join and caches fill
         await _arrival(arrived, warm, 60)
         n = int(args.rate * args.seconds)
+        meters = meters or {}
+        commits0 = await _commits(dsn)
+        cpu0 = {k: m.total() for k, m in meters.items()}
+        print(f"measuring: {n} events at {args.rate:.0f}/s", file=sys.stderr, flush=True)
         begin = time.perf_counter()
         sent = await publish(n, args.rate)
         await _arrival(arrived, sent, 60)
+        await asyncio.sleep(1.0)  # the delivered events' relay and the last commits: part of the cost
+        cpu = {k: (m.total() - cpu0[k]) * 1000 / n for k, m in meters.items()}
+        print("CPU per event: " + ", ".join(f"{k} {v:.2f} ms" for k, v in cpu.items())
+              + f", total {sum(cpu.values()):.2f} ms; "
+              f"{(await _commits(dsn) - commits0) / n:.2f} PostgreSQL commits per event")
         result = Result(f"assigned → SSE inbox item ({args.users} streams)", target_rate=args.rate)
         result.elapsed = time.perf_counter() - begin
         for case_id, t0 in sent.items():
@@ -155,7 +197,10 @@ def main() -> int:
                                  "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env,
                                 start_new_session=True)
         wait_for_port(port, 60, proc)
-        result = asyncio.run(run(args, f"http://127.0.0.1:{port}", broker.bootstrap))
+        assert pg.proc is not None
+        meters = {"notify": CpuMeter(proc.pid), "postgres": CpuMeter(pg.proc.pid)}
+        result = asyncio.run(run(args, f"http://127.0.0.1:{port}", broker.bootstrap, meters,
+                                 db.asyncpg_dsn(url)))
     finally:
         if proc is not None:
             proc.send_signal(signal.SIGTERM)

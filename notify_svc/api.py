@@ -139,24 +139,24 @@ async def inbox_stream(request: Request, access_token: str | None = None,
                     InboxItem.id != last.id)
                     .order_by(InboxItem.created_at, InboxItem.id).limit(500))).scalars())  # type: ignore[arg-type]
 
-    def as_event(item: dict[str, Any]) -> dict[str, str]:
-        item = {k: v for k, v in item.items() if k != "user_id"}
+    def as_event(row: InboxItem) -> dict[str, str]:
+        item = InboxItemPublic.model_validate(row, from_attributes=True).model_dump(mode="json")
         return {"event": "inbox", "id": item["id"], "data": json.dumps(item, ensure_ascii=False)}
 
     async def events() -> AsyncIterator[dict[str, str]]:
         try:
             yield {"event": "ready", "data": "{}"}
             for it in missed:
-                yield as_event(InboxItemPublic.model_validate(it, from_attributes=True).model_dump(mode="json"))
+                yield as_event(it)
             while True:
-                item = await queue.get()
-                if item.get("fetch"):
-                    async with runtime.session() as session:
-                        row = await session.get(InboxItem, uuid.UUID(item["id"]))
-                    if row is None:
-                        continue
-                    item = InboxItemPublic.model_validate(row, from_attributes=True).model_dump(mode="json")
-                yield as_event(item)
+                item_id, data = await queue.get()
+                if data:
+                    yield {"event": "inbox", "id": item_id, "data": data}  # the public item, as the handler wrote it
+                    continue
+                async with runtime.session() as session:
+                    row = await session.get(InboxItem, uuid.UUID(item_id))
+                if row is not None:
+                    yield as_event(row)
         except asyncio.CancelledError:
             raise
         finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc import handlers
 from notify_svc.api import admin_router, page_router, public_router, router
@@ -31,6 +32,7 @@ from shared.events import (
     CaseResolved,
     CaseResumed,
     CaseSuspended,
+    CaseUrged,
     HotspotAlert,
     MemberUpserted,
     RiskChanged,
@@ -45,8 +47,20 @@ NAME = "notify"
 
 
 def build_spec(deps: NotifyDeps) -> ServiceSpec:
+    def immediate(fn: Any) -> Any:
+        """Handlers that read or change what earlier events of the batch wrote: the batch is written first."""
+        async def run(session: AsyncSession, event: Any, env: Any) -> None:
+            await handlers.flush(session)
+            await fn(session, event, env)
+            await handlers.flush(session)
+        return run
+
     def bound(fn: Any) -> Any:
-        return partial(fn, deps)
+        return immediate(partial(fn, deps))
+
+    async def assigned(session: AsyncSession, event: CaseAssigned, env: Any) -> None:
+        session.info[handlers.DEFER] = True  # written with the rest of the batch, by before_commit
+        await handlers.on_case_assigned(deps, session, event, env)
 
     return ServiceSpec(
         name=NAME,
@@ -57,9 +71,9 @@ def build_spec(deps: NotifyDeps) -> ServiceSpec:
         consumes=[Topic.CASE, Topic.ORG, Topic.ALERT],
         handlers={
             MemberUpserted.ce_type: bound(handlers.on_member_upserted),
-            UnitUpserted.ce_type: handlers.on_unit_upserted,
+            UnitUpserted.ce_type: immediate(handlers.on_unit_upserted),
             CaseReceived.ce_type: bound(handlers.on_case_received),
-            CaseAssigned.ce_type: bound(handlers.on_case_assigned),
+            CaseAssigned.ce_type: assigned,
             CaseAccepted.ce_type: bound(handlers.on_case_accepted),
             CaseExtended.ce_type: bound(handlers.on_case_extended),
             CaseSuspended.ce_type: bound(handlers.on_case_suspended),
@@ -68,10 +82,12 @@ def build_spec(deps: NotifyDeps) -> ServiceSpec:
             CaseOverdue.ce_type: bound(handlers.on_case_overdue),
             CaseResolved.ce_type: bound(handlers.on_case_resolved),
             CaseClosed.ce_type: bound(handlers.on_case_closed),
+            CaseUrged.ce_type: bound(handlers.on_case_urged),
             RiskChanged.ce_type: bound(handlers.on_risk_changed),
             HotspotAlert.ce_type: bound(handlers.on_hotspot),
         },
         routers=[router, admin_router, public_router, page_router],
+        before_commit=handlers.flush,
     )
 
 

@@ -7,6 +7,7 @@ streams); every other channel gets a pending delivery row that the worker sends.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +29,6 @@ from notify_svc.settings import NotifySettings
 from notify_svc.tables import (
     SCHEMA,
     CaseInfo,
-    Delivery,
     InboxItem,
     Recipient,
     Reminder,
@@ -47,6 +47,7 @@ from shared.events import (
     CaseResolved,
     CaseResumed,
     CaseSuspended,
+    CaseUrged,
     Envelope,
     HotspotAlert,
     MemberUpserted,
@@ -61,14 +62,48 @@ from shared.worktime import WorkCalendar, parse_hours
 log = structlog.get_logger(__name__)
 
 INBOX_CHANNEL = "fq_notify_inbox"
-# Core tables for the hot-path inserts (no ORM bulk bookkeeping)
-_CASES, _REMINDERS, _DELIVERIES, _INBOX = (m.__table__ for m in (CaseInfo, Reminder, Delivery, InboxItem))  # type: ignore[attr-defined]
+WAKE_CHANNEL = "fq_notify_deliveries"  # the delivery worker listens
+# the Core table for reminder inserts (no ORM bulk bookkeeping)
+_REMINDERS = Reminder.__table__  # type: ignore[attr-defined]
+
+NOTIFY_LIMIT = 7000  # NOTIFY payloads must stay under 8000 bytes
+
+
+def push_payload(user_id: str, item_id: str, public: dict[str, Any]) -> str:
+    """The NOTIFY payload of a new inbox item; ``public`` is the item as the stream shows it."""
+    head = f"{json.dumps(user_id)}\n{item_id}\n"
+    body = json.dumps(public, ensure_ascii=False)
+    return head + body if len(head) + len(body.encode()) <= NOTIFY_LIMIT else head
+
+
+class _Sql:
+    """A hot-path statement run on the session's asyncpg connection, in its transaction: written with ``:name``
+    parameters, sent as ``$n`` (asyncpg prepares it once per connection; no SQLAlchemy compile or result
+    machinery per call)."""
+
+    def __init__(self, sql: str) -> None:
+        self.names: list[str] = []
+
+        def number(m: re.Match[str]) -> str:
+            if m.group(1) not in self.names:
+                self.names.append(m.group(1))
+            return f"${self.names.index(m.group(1)) + 1}"
+
+        self.sql = re.sub(r"(?<![:\w]):([a-z_]+)\b", number, sql)
+
+    async def fetch(self, session: AsyncSession, params: Mapping[str, Any]) -> list[Any]:
+        conn = await session.connection()
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        return list(await driver.fetch(self.sql, *(params[n] for n in self.names)))
+
 
 CLOCK_ZH = {DeadlineClock.ACCEPT.value: "签收", DeadlineClock.RESOLVE.value: "办结"}
 CAUSE_ZH = {AssignCause.ROUTED: "首次派发", AssignCause.RETURNED: "退单后重新派发", AssignCause.ESCALATED: "提级派发",
             AssignCause.REOPENED: "重办", AssignCause.DECIDED: "街道中心指定"}
 TRACK_ZH = {Track.GENERAL: "普通门诊", Track.SPECIALIST: "专科门诊", Track.SPECIAL: "特需门诊",
             Track.FOLLOWUP: "社区门诊"}
+URGE_SOURCE_ZH = {"hotline": "12345热线平台", "staff": "工作人员"}
 REASON_ZH = {EscalationReason.RULE: "规则提级", EscalationReason.REQUEST: "申请提级", EscalationReason.TIMEOUT: "超时"}
 
 
@@ -163,26 +198,32 @@ async def on_case_received(deps: NotifyDeps, session: AsyncSession, event: CaseR
 
 
 async def on_case_assigned(deps: NotifyDeps, session: AsyncSession, event: CaseAssigned, env: Envelope) -> None:
-    stmt = insert(_CASES).values(case_id=event.case_id, case_code=event.case_code,
-                                   assignment_id=event.assignment_id, unit_id=event.unit_id,
-                                   unit_path=list(event.unit_path), visible_units=sorted(set(event.unit_path)),
-                                   updated_at=deps.clock.now())
-    visible = text("ARRAY(SELECT DISTINCT u FROM unnest(notify.cases.visible_units || excluded.visible_units) u "
-                   "ORDER BY u)")
-    await session.execute(stmt.on_conflict_do_update(index_elements=["case_id"], set_={
-        "case_code": stmt.excluded.case_code, "assignment_id": stmt.excluded.assignment_id,
-        "unit_id": stmt.excluded.unit_id, "unit_path": stmt.excluded.unit_path, "visible_units": visible,
-        "updated_at": stmt.excluded.updated_at}))
+    """The case's facts, the accept clock's reminders (催办) and the notifications: written with the rest of the
+    batch (one statement per consumer batch, see ``flush``)."""
+    assert deps.calendar is not None
+    batch = _batch(session)
+    if event.case_id in batch.case_ids:
+        await flush(session)  # one row per case and statement
     if event.cause != AssignCause.ROUTED or event.previous_assignment_id is not None:
+        await flush(session)  # the earlier assignments' reminders must be in the table to be cancelled
         await cancel_reminders(session, case_id=event.case_id, except_assignment=event.assignment_id)
-    await schedule_reminders(session, deps, event.assignment_id, event.case_id, event.unit_id,
-                             DeadlineClock.ACCEPT, event.at, event.accept_due_at)
+    now = deps.clock.now()
+    batch.case_ids.add(event.case_id)
+    batch.cases.append((event.case_id, event.case_code, event.assignment_id, event.unit_id,
+                        json.dumps(list(event.unit_path)), json.dumps(sorted(set(event.unit_path))), now))
+    start, due = event.at, event.accept_due_at
+    for fraction in deps.settings.reminder_fractions:
+        batch.reminders.append((uuid.uuid4(), event.assignment_id, event.case_id, event.unit_id,
+                                DeadlineClock.ACCEPT.value, fraction, start, due,
+                                deps.calendar.point(start, due, fraction)))
     await fire(session, deps, env.type, env.id, {"cause": event.cause.value, "level": event.level.value,
                                                    "track": event.track.value},
                {"case_id": event.case_id, "case_code": event.case_code, "unit_id": event.unit_id,
                 "unit_name": event.unit_name, "unit_path": event.unit_path, "accept_due": _local(event.accept_due_at),
                 "explanation": event.explanation, "cause": event.cause.value, "cause_label": CAUSE_ZH[event.cause],
                 "track_label": TRACK_ZH[event.track]})
+    if not session.info.get(DEFER):
+        await flush(session)
 
 
 async def on_case_accepted(deps: NotifyDeps, session: AsyncSession, event: CaseAccepted, env: Envelope) -> None:
@@ -253,6 +294,18 @@ async def on_case_resolved(deps: NotifyDeps, session: AsyncSession, event: CaseR
     await fire(session, deps, env.type, env.id, {"outcome": event.outcome.value, "level": event.level.value},
                {"case_id": event.case_id, "case_code": info.case_code or "", "unit_id": event.unit_id,
                 "unit_path": info.unit_path, "assignment_id": event.assignment_id})
+
+
+async def on_case_urged(deps: NotifyDeps, session: AsyncSession, event: CaseUrged, env: Envelope) -> None:
+    """催办 from outside (the 12345 platform): the unit handling the case hears of it, once per event."""
+    info = (await session.execute(select(CaseInfo).where(CaseInfo.case_id == event.case_id))).scalar_one_or_none()
+    unit_id = event.unit_id or (info.unit_id if info else None)
+    names = await _unit_names(session, unit_id)
+    await fire(session, deps, env.type, env.id, {"source": event.source, "urge_count": event.urge_count},
+               {"case_id": event.case_id, "case_code": (info.case_code if info else None) or "",
+                "unit_id": unit_id, "unit_name": names.get(unit_id or "", ""),
+                "unit_path": info.unit_path if info else [], "urge_count": event.urge_count,
+                "source_label": URGE_SOURCE_ZH.get(event.source, event.source)})
 
 
 async def on_case_closed(deps: NotifyDeps, session: AsyncSession, event: CaseClosed, env: Envelope) -> None:
@@ -370,8 +423,129 @@ async def _recipients(session: AsyncSession, deps: NotifyDeps, rule: Rule,
     return list(dict.fromkeys(out))
 
 
+# --- the batch: one statement per consumer batch ---------------------------------------------------------
+
+DEFER = "notify_defer"  # session.info flag: leave the batch to ``flush`` before the commit (the consumer's hook)
+_BATCH = "notify_batch"
+
+
+@dataclass
+class _Batch:
+    case_ids: set[uuid.UUID] = field(default_factory=set)
+    cases: list[tuple[Any, ...]] = field(default_factory=list)
+    reminders: list[tuple[Any, ...]] = field(default_factory=list)
+    deliveries: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.cases or self.reminders or self.deliveries)
+
+    def take(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Everything held, leaving this batch (the same object, which callers may hold) empty."""
+        taken = (self.cases, self.reminders, self.deliveries)
+        self.case_ids, self.cases, self.reminders, self.deliveries = set(), [], [], []
+        return taken
+
+
+def _batch(session: AsyncSession) -> _Batch:
+    batch = session.info.get(_BATCH)
+    if batch is None:
+        batch = session.info[_BATCH] = _Batch()
+    return batch  # type: ignore[no-any-return]
+
+
+_DELIVERY_COLUMNS = ("id", "trigger_ce_id", "trigger_type", "rule_id", "channel", "recipient_id", "case_id",
+                     "template_key", "template_version", "title", "body", "due", "at", "item_id", "push", "o_id",
+                     "o_headers", "o_payload", "event_id", "kind", "case_code")
+_DELIVERY_TYPES = ("uuid", "text", "text", "text", "text", "text", "uuid", "text", "int", "text", "text",
+                   "timestamptz", "timestamptz", "uuid", "text", "uuid", "text", "text", "text", "text", "text")
+_UNNEST = ", ".join(f"CAST(:d_{c} AS {t}[])" for c, t in zip(_DELIVERY_COLUMNS, _DELIVERY_TYPES, strict=True))
+
+_BATCH_SQL = _Sql(f"""
+WITH c AS (
+    INSERT INTO {SCHEMA}.cases (case_id, case_code, assignment_id, unit_id, unit_path, visible_units, updated_at)
+    SELECT i, code, a, u, CAST(ARRAY(SELECT jsonb_array_elements_text(CAST(p AS jsonb))) AS varchar[]),
+           CAST(ARRAY(SELECT jsonb_array_elements_text(CAST(v AS jsonb))) AS varchar[]), at
+    FROM unnest(CAST(:c_ids AS uuid[]), CAST(:c_codes AS text[]), CAST(:c_assignments AS uuid[]),
+                CAST(:c_units AS text[]), CAST(:c_paths AS text[]), CAST(:c_visible AS text[]),
+                CAST(:c_at AS timestamptz[])) AS t(i, code, a, u, p, v, at)
+    ON CONFLICT (case_id) DO UPDATE SET case_code = excluded.case_code, assignment_id = excluded.assignment_id,
+        unit_id = excluded.unit_id, unit_path = excluded.unit_path, updated_at = excluded.updated_at,
+        visible_units = ARRAY(SELECT DISTINCT u FROM unnest({SCHEMA}.cases.visible_units || excluded.visible_units) u
+                              ORDER BY u)
+), r AS (
+    INSERT INTO {SCHEMA}.reminders (id, assignment_id, case_id, unit_id, clock, fraction, start_at, due_at, fire_at,
+                                    status)
+    SELECT i, a, c, u, k, f, s, d, x, 'pending'
+    FROM unnest(CAST(:r_ids AS uuid[]), CAST(:r_assignments AS uuid[]), CAST(:r_cases AS uuid[]),
+                CAST(:r_units AS text[]), CAST(:r_clocks AS text[]), CAST(:r_fractions AS float8[]),
+                CAST(:r_starts AS timestamptz[]), CAST(:r_dues AS timestamptz[]), CAST(:r_fires AS timestamptz[]))
+         AS t(i, a, c, u, k, f, s, d, x)
+    ON CONFLICT ON CONSTRAINT uq_reminder_point DO NOTHING
+), input AS (
+    SELECT * FROM unnest({_UNNEST}) AS t({", ".join(_DELIVERY_COLUMNS)})
+), d AS (
+    INSERT INTO {SCHEMA}.deliveries (id, trigger_ce_id, trigger_type, rule_id, channel, recipient_id, case_id,
+                                     template_key, template_version, title, body, status, attempts, next_attempt_at,
+                                     created_at, delivered_at)
+    SELECT id, trigger_ce_id, trigger_type, rule_id, channel, recipient_id, case_id, template_key, template_version,
+           title, body, CASE WHEN channel = 'inbox' THEN 'delivered' ELSE 'pending' END,
+           CASE WHEN channel = 'inbox' THEN 1 ELSE 0 END, due, at, CASE WHEN channel = 'inbox' THEN at END
+    FROM input
+    ON CONFLICT ON CONSTRAINT uq_delivery_once DO NOTHING
+    RETURNING id
+), new AS (
+    SELECT input.* FROM input JOIN d USING (id)
+), items AS (
+    INSERT INTO {SCHEMA}.inbox_items (id, user_id, event_id, kind, case_id, case_code, title, body, created_at)
+    SELECT item_id, recipient_id, event_id, kind, case_id, case_code, left(title, 200), body, at
+    FROM new WHERE channel = 'inbox'
+    ON CONFLICT ON CONSTRAINT uq_inbox_user_event DO NOTHING
+), events AS (
+    INSERT INTO {SCHEMA}.outbox (event_id, topic, key, ce_type, headers, payload)
+    SELECT o_id, :o_topic, CAST(id AS text), :o_type, CAST(o_headers AS jsonb), CAST(o_payload AS jsonb)
+    FROM new WHERE channel = 'inbox'
+)
+SELECT 'n', CAST(count(*) AS text) FROM new
+UNION ALL SELECT 'i', CAST(pg_notify(:ch, push) AS text) FROM new WHERE channel = 'inbox'
+UNION ALL SELECT 'o', CAST(pg_notify(:och, '') AS text) FROM (SELECT 1 FROM new WHERE channel = 'inbox' LIMIT 1) o
+UNION ALL SELECT 'w', CAST(pg_notify('{WAKE_CHANNEL}', '') AS text)
+    FROM (SELECT 1 FROM new WHERE channel <> 'inbox' LIMIT 1) w
+""")
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    return [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
+async def flush(session: AsyncSession) -> int:
+    """Write what the session's batch holds in one statement: case facts, reminders, deliveries (a delivery already
+    there means this event already notified this person over this channel: nothing else happens for it), and for
+    each new inbox delivery its inbox item, its delivered event in the outbox and the live streams' NOTIFY, plus the
+    relay's and the worker's wake-ups. Returns the number of new deliveries."""
+    batch = session.info.get(_BATCH)
+    if not batch:
+        return 0
+    cases, reminders, deliveries = batch.take()
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # the raw statement bypasses autoflush: the ORM's changes go first, as they came first
+    c = _columns(cases, 7)
+    r = _columns(reminders, 9)
+    d = _columns(deliveries, len(_DELIVERY_COLUMNS))
+    params: dict[str, Any] = {
+        "c_ids": c[0], "c_codes": c[1], "c_assignments": c[2], "c_units": c[3], "c_paths": c[4], "c_visible": c[5],
+        "c_at": c[6], "r_ids": r[0], "r_assignments": r[1], "r_cases": r[2], "r_units": r[3], "r_clocks": r[4],
+        "r_fractions": r[5], "r_starts": r[6], "r_dues": r[7], "r_fires": r[8],
+        "o_topic": NotificationDelivered.topic, "o_type": NotificationDelivered.ce_type,
+        "ch": INBOX_CHANNEL, "och": notify_channel(SCHEMA)}
+    params.update({f"d_{name}": col for name, col in zip(_DELIVERY_COLUMNS, d, strict=True)})
+    rows = await _BATCH_SQL.fetch(session, params)
+    return next(int(v) for k, v in rows if k == "n")
+
+
 async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigger: str, trigger_id: str,
                       ctx: dict[str, Any]) -> int:
+    """Add the rule's deliveries to the session's batch (written now unless the consumer flushes before commit);
+    returns the number of recipients."""
     recipients = await _recipients(session, deps, rule, ctx)
     if not recipients:
         return 0
@@ -385,78 +559,32 @@ async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigg
     values = {k: variables.get(k, "") for k in spec.variables}
     title, text_body = templates.render(subject, body, values)
     case_id = ctx.get("case_id")
-    rows = []
+    case_code = ctx.get("case_code") or None
+    kind = trigger.split(".")[2] if trigger.startswith("fq.") else trigger
+    event_id = f"{trigger_id}:{rule.id}"
+    at = now.isoformat()
+    rows = _batch(session).deliveries
     for channel, recipient in recipients:
-        inbox = channel == Channel.INBOX
+        delivery_id = uuid.uuid4()
         due = now
         if channel == Channel.SMS and recipient.startswith("applicant:"):
             due = after_quiet_hours(now, deps.settings.quiet_start, deps.settings.quiet_end)
-        rows.append(dict(
-            id=uuid.uuid4(), trigger_ce_id=trigger_id, trigger_type=trigger, rule_id=rule.id, channel=channel.value,
-            recipient_id=recipient, case_id=case_id, template_key=rule.template, template_version=version,
-            title=title, body=text_body, status="delivered" if inbox else "pending", attempts=1 if inbox else 0,
-            next_attempt_at=due, created_at=now, delivered_at=now if inbox else None))
-    inserted = (await session.execute(
-        insert(_DELIVERIES).values(rows).on_conflict_do_nothing(constraint="uq_delivery_once")
-        .returning(_DELIVERIES.c.id, _DELIVERIES.c.channel, _DELIVERIES.c.recipient_id)
-    )).all()  # rows already there: this event already notified this person over this channel
-    inbox_rows = [(d_id, recipient) for d_id, channel, recipient in inserted if channel == Channel.INBOX]
-    if inbox_rows:
-        await _write_inbox(session, deps, inbox_rows, trigger_id, rule, trigger, case_id, ctx.get("case_code"),
-                           title, text_body, now)
-    if len(inserted) > len(inbox_rows):
-        await session.execute(text("SELECT pg_notify('fq_notify_deliveries', '')"))
-    return len(inserted)
-
-
-_INBOX_SQL = f"""
-WITH items AS (
-    INSERT INTO {SCHEMA}.inbox_items (id, user_id, event_id, kind, case_id, case_code, title, body, created_at)
-    SELECT i, u, :event_id, :kind, CAST(:case_id AS uuid), :case_code, :title, :body, :at
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:users AS text[])) AS t(i, u)
-    ON CONFLICT ON CONSTRAINT uq_inbox_user_event DO NOTHING
-), events AS (
-    INSERT INTO {SCHEMA}.outbox (event_id, topic, key, ce_type, headers, payload)
-    SELECT e, t, k, c, CAST(h AS jsonb), CAST(p AS jsonb)
-    FROM unnest(CAST(:o_ids AS uuid[]), CAST(:o_topics AS text[]), CAST(:o_keys AS text[]),
-                CAST(:o_types AS text[]), CAST(:o_headers AS text[]), CAST(:o_payloads AS text[]))
-         AS t(e, t, k, c, h, p)
-)
-SELECT pg_notify(:ch, p) FROM unnest(CAST(:ps AS text[])) AS n(p) UNION ALL SELECT pg_notify(:och, '')
-"""
-
-
-async def _write_inbox(session: AsyncSession, deps: NotifyDeps, rows: list[tuple[uuid.UUID, str]], trigger_id: str,
-                       rule: Rule, trigger: str, case_id: uuid.UUID | None, case_code: str | None, title: str,
-                       body: str, now: datetime) -> None:
-    """Inbox items, their live-stream NOTIFYs and their delivered events: one statement each, whatever the count."""
-    kind = trigger.split(".")[2] if trigger.startswith("fq.") else trigger
-    items, payloads, events = [], [], []
-    for delivery_id, user_id in rows:
-        item_id = uuid.uuid4()
-        items.append(dict(id=item_id, user_id=user_id, event_id=f"{trigger_id}:{rule.id}", kind=kind,
-                          case_id=case_id, case_code=case_code or None, title=title[:200], body=body,
-                          created_at=now))
-        payload = json.dumps({"id": str(item_id), "user_id": user_id, "kind": kind,
-                              "case_id": str(case_id) if case_id else None, "case_code": case_code or None,
-                              "title": title[:200], "body": body, "created_at": now.isoformat(), "read_at": None},
-                             ensure_ascii=False)
-        if len(payload.encode()) > 7000:  # NOTIFY payloads are limited to 8000 bytes: the stream fetches the item
-            payload = json.dumps({"id": str(item_id), "user_id": user_id, "fetch": True})
-        payloads.append(payload)
-        events.append(NotificationDelivered(
-            notification_id=delivery_id, case_id=case_id, rule_id=rule.id, channel=Channel.INBOX.value,
-            recipient_id=user_id, trigger_ce_id=trigger_id, at=now, attempts=1))
-    outbox = [outbox_row(e, deps.source) for e in events]
-    # one round trip: the items, their delivered events in the outbox, the streams' and the relay's NOTIFYs
-    await session.execute(text(_INBOX_SQL), {
-        "ids": [i["id"] for i in items], "users": [i["user_id"] for i in items],
-        "event_id": f"{trigger_id}:{rule.id}", "kind": kind, "case_id": case_id, "case_code": case_code or None,
-        "title": title[:200], "body": body, "at": now,
-        "o_ids": [o["event_id"] for o in outbox], "o_topics": [o["topic"] for o in outbox],
-        "o_keys": [o["key"] for o in outbox], "o_types": [o["ce_type"] for o in outbox],
-        "o_headers": [o["headers"] for o in outbox], "o_payloads": [o["payload"] for o in outbox],
-        "ch": INBOX_CHANNEL, "ps": payloads, "och": notify_channel(SCHEMA)})
+        item_id = push = o_id = o_headers = o_payload = None
+        if channel == Channel.INBOX:
+            item_id = uuid.uuid4()
+            push = push_payload(recipient, str(item_id), {
+                "id": str(item_id), "kind": kind, "case_id": str(case_id) if case_id else None,
+                "case_code": case_code, "title": title[:200], "body": text_body, "created_at": at, "read_at": None})
+            row = outbox_row(NotificationDelivered(
+                notification_id=delivery_id, case_id=case_id, rule_id=rule.id, channel=Channel.INBOX.value,
+                recipient_id=recipient, trigger_ce_id=trigger_id, at=now, attempts=1), deps.source)
+            o_id, o_headers, o_payload = row["event_id"], row["headers"], row["payload"]
+        rows.append((delivery_id, trigger_id, trigger, rule.id, channel.value, recipient, case_id, rule.template,
+                     version, title, text_body, due, now, item_id, push, o_id, o_headers, o_payload, event_id, kind,
+                     case_code))
+    if not session.info.get(DEFER):
+        await flush(session)
+    return len(recipients)
 
 
 # --- inbox ---------------------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """Live inbox push: one LISTEN connection per replica fans NOTIFYs out to that replica's SSE streams.
 
 The handler that writes an inbox item sends ``NOTIFY fq_notify_inbox`` with the item in the same transaction,
-so every replica's streams see it as soon as it is committed, whichever replica's consumer wrote it.
+so every replica's streams see it as soon as it is committed, whichever replica's consumer wrote it. The payload
+(``handlers.push_payload``) is the recipient as a JSON string, the item id and the item's public JSON, one line
+each: the hub routes on the first line and the stream sends the third as it is (no parse and re-encode per stream);
+an empty third line (an item too large for a NOTIFY) makes the stream read the item from the table.
 """
 
 from __future__ import annotations
@@ -24,17 +27,18 @@ class InboxHub:
     def __init__(self, dsn: str, queue_size: int = 1000) -> None:
         self.dsn = dsn
         self.queue_size = queue_size
-        self._subs: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+        self._subs: dict[str, set[asyncio.Queue[tuple[str, str]]]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.listening = asyncio.Event()
 
-    def subscribe(self, user_id: str) -> asyncio.Queue[dict[str, Any]]:
-        q: asyncio.Queue[dict[str, Any]] = asyncio.Queue(self.queue_size)
+    def subscribe(self, user_id: str) -> asyncio.Queue[tuple[str, str]]:
+        """A queue of (item id, item JSON or "" when the stream must read the item) for ``user_id``."""
+        q: asyncio.Queue[tuple[str, str]] = asyncio.Queue(self.queue_size)
         self._subs[user_id].add(q)
         return q
 
-    def unsubscribe(self, user_id: str, q: asyncio.Queue[dict[str, Any]]) -> None:
+    def unsubscribe(self, user_id: str, q: asyncio.Queue[tuple[str, str]]) -> None:
         subs = self._subs.get(user_id)
         if subs is not None:
             subs.discard(q)
@@ -42,13 +46,18 @@ class InboxHub:
                 del self._subs[user_id]
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        head, _, rest = payload.partition("\n")
+        item_id, _, body = rest.partition("\n")
         try:
-            item = json.loads(payload)
+            user_id = json.loads(head)
         except ValueError:
             return
-        for q in list(self._subs.get(item.get("user_id", ""), ())):
+        subs = self._subs.get(user_id) if isinstance(user_id, str) else None
+        if not subs or not item_id:
+            return
+        for q in list(subs):
             with contextlib.suppress(asyncio.QueueFull):  # a stalled client loses live items, not the inbox
-                q.put_nowait(item)
+                q.put_nowait((item_id, body))
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="notify-inbox-hub")

@@ -19,6 +19,9 @@ class NotifySettings(ServiceSettings):
     service_token: str | None = None
     contact_timeout_seconds: float = 5.0
 
+    # consumer: gather the events arriving within this many ms into one transaction (see README, notify bench)
+    consumer_batch_wait_ms: int = 20
+
     # delivery worker
     worker_poll_seconds: float = 1.0
     worker_batch_size: int = 50

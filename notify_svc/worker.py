@@ -22,13 +22,12 @@ from notify_svc import surveys
 from notify_svc.channels import PermanentError, TransientError
 from notify_svc.domain.delivery import after_quiet_hours, backoff
 from notify_svc.domain.rules import Channel
-from notify_svc.handlers import NotifyDeps, fire_reminder
+from notify_svc.handlers import WAKE_CHANNEL, NotifyDeps, fire_reminder
 from notify_svc.tables import ChannelTarget, Delivery, Reminder
 from shared.bus.outbox import add_event
 from shared.events import NotificationDelivered, NotificationFailed
 
 log = structlog.get_logger(__name__)
-WAKE_CHANNEL = "fq_notify_deliveries"
 
 
 @dataclass

@@ -43,6 +43,8 @@ class ServiceSpec:
     routers: Sequence[APIRouter] = ()
     # extra /readyz details that do not decide readiness (e.g. routing's calendar gap): name → "ok" or a warning
     readiness_details: Callable[[ServiceRuntime], Awaitable[dict[str, str]]] | None = None
+    # run in the consumer's transaction after a batch's handlers, before its commit (e.g. one write for the batch)
+    before_commit: Callable[[AsyncSession], Awaitable[None]] | None = None
 
     @property
     def source(self) -> str:
@@ -83,7 +85,7 @@ class ServiceRuntime:
                 name=f"{spec.name}-svc", topics=spec.consumes, handlers=spec.handlers,
                 sessionmaker=self.sessionmaker, schema=spec.schema,
                 bootstrap=settings.kafka_bootstrap_servers, metrics=self.metrics,
-                after_db_commit=after_db_commit,
+                after_db_commit=after_db_commit, before_commit=spec.before_commit,
                 settings=ConsumerSettings(
                     max_attempts=settings.consumer_max_attempts,
                     backoff_seconds=settings.consumer_backoff_seconds,
@@ -92,6 +94,7 @@ class ServiceRuntime:
                     replication_factor=settings.kafka_replication_factor,
                     metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
                     session_timeout_ms=settings.consumer_session_timeout_ms,
+                    batch_wait_ms=settings.consumer_batch_wait_ms,
                 ),
             )
 

@@ -70,6 +70,7 @@ class ServiceSettings(BaseSettings):
     consumer_backoff_seconds: float = 0.2
     consumer_backoff_max_seconds: float = 5.0
     consumer_session_timeout_ms: int = 10000
+    consumer_batch_wait_ms: int = 0  # see shared.bus.consumer.ConsumerSettings.batch_wait_ms
 
     # auth (design section 8)
     jwt_secret: str = DEV_JWT_SECRET

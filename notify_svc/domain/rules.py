@@ -14,6 +14,7 @@ from shared.events import (
     CaseOverdue,
     CaseReceived,
     CaseResolved,
+    CaseUrged,
     HotspotAlert,
     RiskChanged,
 )
@@ -42,7 +43,7 @@ ADMIN_ROLES = (Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
 
 TRIGGERS: frozenset[str] = frozenset({CaseAssigned.ce_type, CaseOverdue.ce_type, CaseEscalated.ce_type,
                                       CaseReceived.ce_type, RiskChanged.ce_type, CaseResolved.ce_type,
-                                      HotspotAlert.ce_type, REMINDER})
+                                      HotspotAlert.ce_type, CaseUrged.ce_type, REMINDER})
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,8 @@ DEFAULT_RULES: dict[str, Any] = {"rules": [
      "template": "reminder"},
     {"id": "reminder.assignee.sms", "on": REMINDER, "when": {"fraction": 0.8}, "to": [{"unit": "event"}],
      "channels": ["sms"], "template": "reminder"},
+    {"id": "urged.assignee", "on": CaseUrged.ce_type, "to": [{"unit": "event"}], "channels": ["inbox", "webhook"],
+     "template": "urged"},
     {"id": "overdue.supervise", "on": CaseOverdue.ce_type,
      "to": [{"unit": "event"}, {"unit": "parent", "roles": [r.value for r in ADMIN_ROLES]}],
      "channels": ["inbox", "email"], "template": "overdue"},

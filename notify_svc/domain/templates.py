@@ -38,6 +38,12 @@ SPECS: dict[str, TemplateSpec] = {s.key: s for s in (
                  "催办：{{ case_code }} {{ clock_label }}时限已过 {{ percent }}%",
                  "案件 {{ case_code }} 的{{ clock_label }}时限已过 {{ percent }}%，"
                  "请于 {{ due }} 前完成{{ clock_label }}。"),
+    TemplateSpec("urged", "12345平台等外部催办（发给当前承办单位）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "urge_count": 2,
+                  "source_label": "12345热线平台"},
+                 "12345催办：案件 {{ case_code }}",
+                 "{{ source_label }}第 {{ urge_count }} 次催办案件 {{ case_code }}"
+                 "（承办单位：{{ unit_name or unit_id }}），请尽快办理并及时反馈办理进展。"),
     TemplateSpec("overdue", "时限已过（督办）",
                  {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "clock_label": "办结",
                   "due": "2026-11-25 17:30", "escalated": False},

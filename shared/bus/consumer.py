@@ -44,6 +44,10 @@ class ConsumerSettings:
     metadata_max_age_ms: int = 3000
     session_timeout_ms: int = 10000
     fetch_max_wait_ms: int = 100  # how long the broker may hold a fetch when nothing is new (latency bound)
+    # after a fetch returned something, gather what else arrives within this many ms into the same batch, and apply
+    # the whole fetch (all partitions, each in its order) in one transaction: fewer, larger transactions and offset
+    # commits at the price of this much latency; 0 = process at once, one transaction per partition
+    batch_wait_ms: int = 0
 
 
 @dataclass
@@ -80,6 +84,7 @@ class EventConsumer:
         metrics: Metrics,
         settings: ConsumerSettings | None = None,
         after_db_commit: Hook | None = None,
+        before_commit: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> None:
         self.name = name
         self.topics = list(topics)
@@ -90,6 +95,7 @@ class EventConsumer:
         self.metrics = metrics
         self.settings = settings or ConsumerSettings()
         self.after_db_commit = after_db_commit
+        self.before_commit = before_commit
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._pending: dict[TopicPartition, int] = {}
@@ -183,12 +189,34 @@ class EventConsumer:
                 continue
             if not batch:
                 continue
+            if self.settings.batch_wait_ms > 0:
+                batch = await self._gather_more(consumer, batch)
             async with self._batch_lock:
-                for tp, messages in batch.items():
-                    await self._process_partition_batch(messages)
-                    self._pending[tp] = messages[-1].offset + 1
+                if self.settings.batch_wait_ms > 0:  # batching: every partition's messages in one transaction
+                    await self._process_partition_batch([m for messages in batch.values() for m in messages])
+                    for tp, messages in batch.items():
+                        self._pending[tp] = messages[-1].offset + 1
+                else:
+                    for tp, messages in batch.items():
+                        await self._process_partition_batch(messages)
+                        self._pending[tp] = messages[-1].offset + 1
                 await self._commit_pending()
             await self._update_lag(consumer, batch.keys())
+
+    async def _gather_more(self, consumer: AIOKafkaConsumer,
+                           batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+                           ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        room = self.settings.max_records - sum(len(m) for m in batch.values())
+        if room <= 0:
+            return batch
+        await asyncio.sleep(self.settings.batch_wait_ms / 1000)
+        try:
+            more = await consumer.getmany(timeout_ms=0, max_records=room)
+        except KafkaError:
+            return batch
+        for tp, messages in more.items():
+            batch[tp] = [*batch.get(tp, []), *messages]  # later offsets of the same partition: order kept
+        return batch
 
     async def _commit_pending(self) -> None:
         if not self._pending or self._consumer is None:
@@ -297,6 +325,8 @@ class EventConsumer:
                 new.discard(key)
                 await self.handlers[item.env.type](session, item.event, item.env)
                 applied.append(True)
+            if self.before_commit is not None:
+                await self.before_commit(session)
         return applied
 
     async def _dead_letter(self, msg: ConsumerRecord[bytes, bytes], exc: BaseException, attempts: int) -> None:

@@ -6,14 +6,15 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
 from notify_svc import handlers
-from notify_svc.tables import Delivery, InboxItem
+from notify_svc.tables import CaseInfo, Delivery, InboxItem, Reminder
 from shared.auth import Role
 from shared.clock import FrozenClock
-from shared.events import CaseAssigned, Envelope, envelope_for
-from shared.events.case import Level, Track
+from shared.events import CaseAssigned, Envelope, encode, envelope_for
+from shared.events.case import AssignCause, Level, Track
 from tests.notify.conftest import notify_deps, publish, read_events
 from tests.support import Stack, auth, case_body, eventually
 
@@ -112,3 +113,37 @@ async def test_read_unread_and_only_ones_own_inbox(nstack: Stack, clock: FrozenC
     r = await nstack.notify.post(f"/api/v1/inbox/{got['id']}/unread", headers=G01_WORKER)
     assert r.status_code == 200 and r.json()["read_at"] is None
     assert got["id"] in {i["id"] for i in await _inbox(nstack, G01_WORKER, unread="true")}
+
+
+async def test_a_burst_of_assignments_is_written_whole_and_a_reassignment_cancels_the_old_reminders(
+        nstack: Stack, clock: FrozenClock) -> None:
+    """Assigned events are written per consumer batch: a burst (likely one batch) with a case assigned twice in it
+    still gives every case its item, one per event, and the reassignment cancels the first assignment's reminders."""
+    first = assigned(clock=clock)
+    again = first.model_copy(update={"assignment_id": uuid.uuid4(), "cause": AssignCause.RETURNED,
+                                     "previous_assignment_id": first.assignment_id, "case_code": "FQ-T-RE"})
+    others = [assigned(clock=clock) for _ in range(8)]
+    producer = AIOKafkaProducer(bootstrap_servers=nstack.bootstrap, enable_idempotence=False, linger_ms=50)
+    await producer.start()
+    try:
+        for event in [others[0], first, *others[1:4], again, *others[4:]]:
+            env = envelope_for(event, "/fengqiao/routing")
+            await producer.send(event.topic, encode(event), key=event.key().encode(), headers=env.headers())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+    async def all_there() -> bool:
+        n = await _count(nstack, InboxItem, InboxItem.case_id.in_([e.case_id for e in [first, *others]]))  # type: ignore[attr-defined]
+        return n >= 10
+
+    await eventually(all_there, timeout=60, what="the burst's inbox items")
+    assert await _count(nstack, InboxItem, InboxItem.case_id == first.case_id) == 2
+    for e in others:
+        assert await _count(nstack, InboxItem, InboxItem.case_id == e.case_id) == 1
+    async with nstack.apps["notify"].state.runtime.session() as session:
+        info = await session.get(CaseInfo, first.case_id)
+        assert info is not None and info.assignment_id == again.assignment_id and info.case_code == "FQ-T-RE"
+        reminders = {(r.assignment_id, r.status) for r in (await session.execute(
+            select(Reminder).where(Reminder.case_id == first.case_id))).scalars()}
+    assert reminders == {(first.assignment_id, "cancelled"), (again.assignment_id, "pending")}

@@ -124,3 +124,17 @@ async def _first_inbox(stream: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
         if ev.get("event") == "inbox":
             return ev
     raise AssertionError("stream ended")
+
+
+async def test_an_item_too_large_for_a_notify_is_read_from_the_table(nstack: Stack, clock: FrozenClock) -> None:
+    """NOTIFY payloads stop at 8000 bytes: a larger item reaches the stream by id and is read from the inbox."""
+    tok = token(Role.GRID_WORKER, "G05", "U-G05-1")
+    big = _assigned(clock, "FQ-SSE-BIG").model_copy(update={"explanation": "规则说明" * 1000})  # 12 000 bytes
+    async with served(nstack) as base, httpx.AsyncClient(base_url=base, timeout=60) as client, \
+            client.stream("GET", "/api/v1/inbox/stream", params={"access_token": tok}) as resp:
+        stream = sse_events(resp)
+        assert (await asyncio.wait_for(anext(stream), 30))["event"] == "ready"
+        await publish(nstack.bootstrap, big)
+        item = await _next_inbox(stream, big.case_id)
+    assert item["title"] == "新案件待签收：FQ-SSE-BIG" and item["body"].count("规则说明") == 1000
+    assert item["kind"] == "assigned" and "user_id" not in item

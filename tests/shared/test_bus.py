@@ -165,7 +165,8 @@ async def _true_if(value: bool) -> bool:
     return value
 
 
-def consumer(db: BusDb, bootstrap: str, event_type: type[_Ping], group: str, **kwargs: Any) -> EventConsumer:
+def consumer(db: BusDb, bootstrap: str, event_type: type[_Ping], group: str, batch_wait_ms: int = 0,
+             **kwargs: Any) -> EventConsumer:
     async def handle(session: AsyncSession, event: _Ping, env: Envelope) -> None:
         if event.fail:
             raise RuntimeError(f"cannot handle seq {event.seq}")
@@ -174,7 +175,8 @@ def consumer(db: BusDb, bootstrap: str, event_type: type[_Ping], group: str, **k
     return EventConsumer(
         name=group, topics=[event_type.topic], handlers={event_type.ce_type: handle},  # type: ignore[dict-item]
         sessionmaker=db.maker, schema=db.schema, bootstrap=bootstrap, metrics=Metrics("test"),
-        settings=ConsumerSettings(max_attempts=2, backoff_seconds=0.01, partitions=3, session_timeout_ms=6000),
+        settings=ConsumerSettings(max_attempts=2, backoff_seconds=0.01, partitions=3, session_timeout_ms=6000,
+                                  batch_wait_ms=batch_wait_ms),
         **kwargs,
     )
 
@@ -260,6 +262,30 @@ async def test_poison_messages_go_to_the_dlq_and_the_partition_moves_on(busdb: B
     assert all(h["fq_original_topic"] == Ping.topic for h in headers)
     assert dead[0].value == b"{not json"
     assert await busdb.count(busdb.effects) == 1
+
+
+async def test_a_batching_consumer_applies_every_partition_once_and_isolates_a_poison(busdb: BusDb,
+                                                                                   infra: Infra) -> None:
+    """batch_wait_ms > 0: a fetch's messages of all partitions share one transaction; a failing one is still
+    dead-lettered alone and a redelivered one still skipped."""
+    Ping = ping_type()
+    envs = [await produce(infra.broker.bootstrap, Ping(key_id=f"k{i}", seq=i, fail=i == 4)) for i in range(1, 9)]
+    await produce(infra.broker.bootstrap, Ping(key_id="k2", seq=2), env=envs[1])  # a redelivery
+    c = consumer(busdb, infra.broker.bootstrap, Ping, f"g-{uuid.uuid4().hex[:6]}", batch_wait_ms=50)
+    await c.start()
+    try:
+        dead = await read_topic(infra.broker.bootstrap, Topic.dlq(Ping.topic), 1)
+
+        async def all_good() -> bool:
+            async with busdb.session() as s:
+                return sorted((await s.execute(select(busdb.effects.c.seq))).scalars()) == [1, 2, 3, 5, 6, 7, 8]
+
+        await eventually(all_good, what="every good message applied")
+        await eventually(lambda: _true_if(_count(c, Ping.ce_type, "duplicate") == 1), what="the copy skipped")
+    finally:
+        await c.stop()
+    assert [dict(m.headers)["ce_id"].decode() for m in dead] == [envs[3].id]
+    assert await busdb.count(busdb.effects) == 7
 
 
 async def _effects_seq(db: BusDb) -> bool:
