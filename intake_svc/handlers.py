@@ -49,7 +49,6 @@ from shared.bus.outbox import add_event, outbox_row
 from shared.bus.tables import notify_channel
 from shared.clock import Clock
 from shared.crypto import Sealer, blind_index
-from shared.db import driver_connection
 from shared.events import (
     CaseAccepted,
     CaseAssigned,
@@ -162,11 +161,14 @@ class CreatedCase:
     body: bytes  # the 201 answer, CasePublic as JSON
 
 
-async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, user: Principal,
+async def create_case(conn: Any, deps: IntakeDeps, cmd: CaseCreate, user: Principal,
                       idempotency_key: str | None = None) -> CreatedCase:
     """Register a case: classify what is missing, assess risk, link or suggest duplicates, seal personal data,
     and write case + timeline + event (+ the idempotent answer) in one statement. The answer is built from the
-    command itself (masked), so nothing just sealed is decrypted again."""
+    command itself (masked), so nothing just sealed is decrypted again.
+
+    ``conn`` is an asyncpg connection: one of the registration pool (autocommit: the write is atomic on its own),
+    or a session's (``shared.db.driver_connection``), then inside the session's transaction."""
     _check_category(deps, cmd.category)
     _check_channel_fields(cmd)
     category, request_type = cmd.category, cmd.request_type
@@ -188,7 +190,6 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
     loc = cmd.location
     address_index = blind_index(deps.index_key, "addr", dedup.normalize_address(loc.address)) \
         if loc.address else None
-    conn = await driver_connection(session)
     seen = await conn.fetchrow(_READ, index, now - timedelta(days=deps.risk_rules.repeat_applicant_days),
                                address_index, list(OPEN_STATUSES), now - deps.dedup_window, category)
     code = case_code(now, seen["seq"])

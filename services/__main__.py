@@ -48,9 +48,11 @@ class StackSettings(BaseSettings):
     database: str = "fengqiao"
     # uvicorn worker processes for intake, the front door (each also runs a relay standby and a consumer member)
     intake_workers: int = 1
-    # CPU priority (nice) of the services that only consume events and serve staff (routing, notify, analytics):
-    # on a small machine a burst of registrations then queues in Kafka instead of slowing the front door
-    consumer_nice: int = 0
+    # CPU priority (nice) of the services that only consume events and serve staff (routing, notify, analytics),
+    # and of their PostgreSQL backends (found by application_name; they do much of the consumers' work): on a small
+    # machine a burst of registrations then queues in Kafka and the outbox instead of slowing the front door, and
+    # the consumers catch up when it is over. 0: everything shares the CPU equally
+    consumer_nice: int = 10
 
 
 def _state_file(stack: StackSettings) -> Path:
@@ -100,6 +102,60 @@ def _service_proc(svc: ServiceInfo, env: dict[str, str], log_dir: Path,
     )
     log.close()
     return proc
+
+
+class BackendNicer:
+    """Gives the consumer services' PostgreSQL backends the services' own nice value.
+
+    A niced service whose queries run at full priority in PostgreSQL still takes much of the CPU it needs during a
+    burst (its SQL is a large part of a consumer's cost). A backend belongs to a consumer service when its
+    ``application_name`` is the service's schema (the engine sets it) or its client socket is one of the service's
+    (the relay's and LISTEN connections set no name). Pooled connections live long, so a look once a second finds
+    new ones soon enough. Only for a PostgreSQL on this machine (the embedded one)."""
+
+    def __init__(self, database_url: str, names: list[str], nice: int) -> None:
+        self.dsn = db.asyncpg_dsn(database_url)
+        self.names = names
+        self.nice = nice
+        self.seen: set[int] = set()
+
+    def run_once(self, service_pids: set[int]) -> int:
+        """Renice the consumers' backends not seen before; the number reniced."""
+        import asyncpg
+        import psutil
+
+        async def backends() -> list[tuple[int, str, int | None]]:
+            conn = await asyncpg.connect(self.dsn, server_settings={"application_name": "stack-runner"})
+            try:
+                rows = await conn.fetch("SELECT pid, application_name, client_port FROM pg_stat_activity "
+                                        "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+            finally:
+                await conn.close()
+            return [(r["pid"], r["application_name"], r["client_port"]) for r in rows]
+
+        try:
+            found = asyncio.run(backends())
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):  # the database restarting: next time
+            return 0
+        new = [b for b in found if b[0] not in self.seen]
+        self.seen = {b[0] for b in found}  # forget ended backends (pids are reused)
+        if not new:
+            return 0
+        owner: dict[int, int] = {}
+        if any(not name for _, name, _ in new):
+            try:
+                owner = {c.laddr.port: c.pid for c in psutil.net_connections("tcp") if c.pid and c.laddr}
+            except psutil.Error:
+                pass
+        count = 0
+        for pid, name, port in new:
+            if name in self.names or (not name and port is not None and owner.get(port) in service_pids):
+                try:
+                    os.setpriority(os.PRIO_PROCESS, pid, self.nice)
+                    count += 1
+                except (ProcessLookupError, PermissionError):
+                    pass
+        return count
 
 
 def _wait_ready(urls: dict[str, str], timeout: float = 60) -> None:
@@ -220,8 +276,12 @@ def cmd_up(args: argparse.Namespace) -> int:
         if env.get("INTAKE_HOTLINE_CLIENTS") and DEV_HOTLINE["client_id"] in env["INTAKE_HOTLINE_CLIENTS"]:
             _say(f"\n12345 demo platform: python -m services.hotline_sim --client-id {DEV_HOTLINE['client_id']} "
                  f"--secret {DEV_HOTLINE['secret']} --callback-secret {DEV_HOTLINE['callback_secret']}")
+        nicer = BackendNicer(env["DATABASE_URL"], [s.schema for s in SERVICES if s.name != "intake"],
+                             stack.consumer_nice) if pg is not None and stack.consumer_nice else None
         _say("\nready. Ctrl-C stops everything.")
         while True:
+            if nicer is not None:
+                nicer.run_once({p.pid for n, p in procs.items() if n != "intake"})
             for name, p in procs.items():
                 if p.poll() is not None:
                     _say(f"warning: {name} exited with {p.returncode}; see {log_dir / (name + '.log')}")
