@@ -64,10 +64,10 @@ async def create_case(
     if idempotency_key:
         return await _create_idempotent(request, deps, body, user, idempotency_key)
     # the hot path: a connection of the registration pool, no ORM session (its unit of work is not needed for
-    # two statements, and costs as much CPU as they do)
+    # two statements, and costs as much CPU as they do); the write commits on its own, then wakes the relay
     pool: asyncpg.Pool = request.app.state.registration_pool
     async with pool.acquire() as conn:
-        created = await handlers.create_case(conn, deps, body, user)
+        created = await handlers.create_case(conn, deps, body, user, wake=request.app.state.outbox_waker)
     return _created(created)
 
 

@@ -19,9 +19,11 @@ from intake_svc.handlers import IntakeDeps
 from intake_svc.hotline import wiring as hotline
 from intake_svc.hotline.api import router as hotline_router
 from intake_svc.internal_api import internal_router
+from intake_svc.outbox_wake import OutboxWaker
 from intake_svc.risk import RiskRules
 from intake_svc.settings import IntakeSettings
 from intake_svc.tables import SCHEMA
+from shared.bus.tables import notify_channel
 from shared.clock import Clock
 from shared.crypto import Sealer
 from shared.db import asyncpg_dsn
@@ -93,9 +95,13 @@ def _with_registration_pool(app: FastAPI, settings: IntakeSettings) -> None:
                 asyncpg_dsn(settings.database_url), min_size=1, max_size=settings.db_pool_size, reset=_reset,
                 server_settings={"search_path": f"{SCHEMA},public", "application_name": SCHEMA})
             app.state.registration_pool = pool
+            waker = OutboxWaker(app.state.runtime.relay, pool, notify_channel(SCHEMA))
+            app.state.outbox_waker = waker
+            waker.start()
             try:
                 yield
             finally:
+                await waker.stop()
                 await pool.close()
 
     app.router.lifespan_context = lifespan
