@@ -48,8 +48,8 @@ class StackSettings(BaseSettings):
     database: str = "fengqiao"
     # uvicorn worker processes for intake, the front door (each also runs a relay standby and a consumer member)
     intake_workers: int = 1
-    # CPU priority (nice) of the services that only consume events and serve staff (routing, notify, analytics),
-    # and of their PostgreSQL backends (found by application_name; they do much of the consumers' work): on a small
+    # CPU priority (nice) of the services that only consume events and serve staff (routing, notify, analytics):
+    # their processes, their sessions' autogroups (see _nice_autogroup) and their PostgreSQL backends: on a small
     # machine a burst of registrations then queues in Kafka and the outbox instead of slowing the front door, and
     # the consumers catch up when it is over. 0: everything shares the CPU equally
     consumer_nice: int = 10
@@ -78,6 +78,20 @@ def migrate_all(database_url: str, downgrade_to: str | None = None) -> None:
         _say(f"  migrated {svc.name:<10} ({'downgrade ' + downgrade_to if downgrade_to else 'head'})")
 
 
+def _nice_autogroup(nice: int) -> None:
+    """Lower the CPU weight of this process's session (it runs in a new one) against the others.
+
+    With the kernel's autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled``, on by default on desktop
+    and many VM kernels), CPU time is shared first between sessions, equally, and a process's own nice value only
+    counts inside its session: a niced service in a session of its own would still get as much CPU as intake. The
+    session's weight is set by writing a nice value to ``/proc/self/autogroup``."""
+    try:
+        with open("/proc/self/autogroup", "w") as f:
+            f.write(str(nice))
+    except OSError:  # no autogroup scheduling (file absent or disabled): the process nice is what counts
+        pass
+
+
 def _service_proc(svc: ServiceInfo, env: dict[str, str], log_dir: Path,
                   stack: StackSettings | None = None) -> subprocess.Popen[bytes]:
     settings = svc.settings_cls()
@@ -92,6 +106,7 @@ def _service_proc(svc: ServiceInfo, env: dict[str, str], log_dir: Path,
             pdeath()
         if nice:
             os.nice(nice)
+            _nice_autogroup(nice)
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", svc.factory, "--host", settings.host,
