@@ -49,7 +49,7 @@ class StackSettings(BaseSettings):
     # uvicorn worker processes for intake, the front door (each also runs a relay standby and a consumer member)
     intake_workers: int = 1
     # CPU priority (nice) of the services that only consume events and serve staff (routing, notify, analytics):
-    # their processes, their sessions' autogroups (see _nice_autogroup) and their PostgreSQL backends: on a small
+    # their processes, their sessions' autogroups (see lower_priority) and their PostgreSQL backends: on a small
     # machine a burst of registrations then queues in Kafka and the outbox instead of slowing the front door, and
     # the consumers catch up when it is over. 0: everything shares the CPU equally
     consumer_nice: int = 10
@@ -78,15 +78,22 @@ def migrate_all(database_url: str, downgrade_to: str | None = None) -> None:
         _say(f"  migrated {svc.name:<10} ({'downgrade ' + downgrade_to if downgrade_to else 'head'})")
 
 
-def _nice_autogroup(nice: int) -> None:
-    """Lower the CPU weight of this process's session (it runs in a new one) against the others.
+def lower_priority(pid: int, nice: int) -> None:
+    """Give a running service (all its threads) and its session's autogroup the nice value ``nice``.
 
-    With the kernel's autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled``, on by default on desktop
-    and many VM kernels), CPU time is shared first between sessions, equally, and a process's own nice value only
-    counts inside its session: a niced service in a session of its own would still get as much CPU as intake. The
-    session's weight is set by writing a nice value to ``/proc/self/autogroup``."""
+    With the kernel's autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled``, on by default on many
+    desktop and VM kernels), CPU time is shared first between sessions, equally, and a process's own nice value
+    only counts inside its session: a niced service in a session of its own (as each service is) would still get
+    as much CPU as intake. The session's weight is set by writing a nice value to ``/proc/PID/autogroup``.
+    Applied once the service is ready: a service niced from its start may not even start within the readiness
+    timeout on a machine that is busy with other work."""
     try:
-        with open("/proc/self/autogroup", "w") as f:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            os.setpriority(os.PRIO_PROCESS, int(tid), nice)
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return
+    try:
+        with open(f"/proc/{pid}/autogroup", "w") as f:
             f.write(str(nice))
     except OSError:  # no autogroup scheduling (file absent or disabled): the process nice is what counts
         pass
@@ -98,15 +105,11 @@ def _service_proc(svc: ServiceInfo, env: dict[str, str], log_dir: Path,
     stack = stack or StackSettings()
     log = open(log_dir / f"{svc.name}.log", "ab")
     workers = stack.intake_workers if svc.name == "intake" else 1
-    nice = stack.consumer_nice if svc.name != "intake" else 0
     pdeath = die_with_parent()
 
     def preexec() -> None:
         if pdeath is not None:
             pdeath()
-        if nice:
-            os.nice(nice)
-            _nice_autogroup(nice)
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", svc.factory, "--host", settings.host,
@@ -291,6 +294,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         if env.get("INTAKE_HOTLINE_CLIENTS") and DEV_HOTLINE["client_id"] in env["INTAKE_HOTLINE_CLIENTS"]:
             _say(f"\n12345 demo platform: python -m services.hotline_sim --client-id {DEV_HOTLINE['client_id']} "
                  f"--secret {DEV_HOTLINE['secret']} --callback-secret {DEV_HOTLINE['callback_secret']}")
+        consumers = [name for name in procs if name != "intake"]
+        if stack.consumer_nice:
+            for name in consumers:
+                lower_priority(procs[name].pid, stack.consumer_nice)
         nicer = BackendNicer(env["DATABASE_URL"], [s.schema for s in SERVICES if s.name != "intake"],
                              stack.consumer_nice) if pg is not None and stack.consumer_nice else None
         _say("\nready. Ctrl-C stops everything.")
@@ -301,6 +308,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                 if p.poll() is not None:
                     _say(f"warning: {name} exited with {p.returncode}; see {log_dir / (name + '.log')}")
                     procs[name] = _service_proc(next(s for s in SERVICES if s.name == name), env, log_dir, stack)
+                    if name in consumers and stack.consumer_nice:
+                        lower_priority(procs[name].pid, stack.consumer_nice)
                     _say(f"  restarted {name}")
             time.sleep(1)
     except KeyboardInterrupt:
