@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -26,6 +27,7 @@ import time
 import warnings
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -136,24 +138,33 @@ class BackendNicer:
         self.names = names
         self.nice = nice
         self.seen: set[int] = set()
+        self._loop = asyncio.new_event_loop()
+        self._conn: Any = None  # one connection kept open: a new backend per look would cost more than the look
+
+    async def _backends(self) -> list[tuple[int, str, int | None]]:
+        import asyncpg
+
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(self.dsn, server_settings={"application_name": "stack-runner"})
+        rows = await self._conn.fetch("SELECT pid, application_name, client_port FROM pg_stat_activity "
+                                      "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+        return [(r["pid"], r["application_name"], r["client_port"]) for r in rows]
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._loop.run_until_complete(self._conn.close(timeout=2))
+        self._loop.close()
 
     def run_once(self, service_pids: set[int]) -> int:
         """Renice the consumers' backends not seen before; the number reniced."""
         import asyncpg
         import psutil
 
-        async def backends() -> list[tuple[int, str, int | None]]:
-            conn = await asyncpg.connect(self.dsn, server_settings={"application_name": "stack-runner"})
-            try:
-                rows = await conn.fetch("SELECT pid, application_name, client_port FROM pg_stat_activity "
-                                        "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
-            finally:
-                await conn.close()
-            return [(r["pid"], r["application_name"], r["client_port"]) for r in rows]
-
         try:
-            found = asyncio.run(backends())
+            found = self._loop.run_until_complete(self._backends())
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):  # the database restarting: next time
+            self._conn = None
             return 0
         new = [b for b in found if b[0] not in self.seen]
         self.seen = {b[0] for b in found}  # forget ended backends (pids are reused)
@@ -212,6 +223,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     pg: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
     procs: dict[str, subprocess.Popen[bytes]] = {}
+    nicer: BackendNicer | None = None
 
     def shutdown(*_: object) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not abandon half the processes
@@ -315,6 +327,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if nicer is not None:
+            nicer.close()
         shutdown()
     return 0
 
