@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI
 
 from intake_svc import handlers, workflow_events
@@ -16,11 +20,14 @@ from intake_svc.handlers import IntakeDeps
 from intake_svc.hotline import wiring as hotline
 from intake_svc.hotline.api import router as hotline_router
 from intake_svc.internal_api import internal_router
+from intake_svc.outbox_wake import OutboxWaker
 from intake_svc.risk import RiskRules
 from intake_svc.settings import IntakeSettings
 from intake_svc.tables import SCHEMA
+from shared.bus.tables import notify_channel
 from shared.clock import Clock
 from shared.crypto import Sealer
+from shared.db import asyncpg_dsn
 from shared.events import CaseAccepted, CaseAssigned, CaseResolved, Topic
 from shared.ratelimit import RateLimiter
 from shared.runtime import ServiceSpec, create_service_app
@@ -66,4 +73,42 @@ def create_app(settings: IntakeSettings | None = None, **runtime_kwargs: Any) ->
         dedup_same_matter_link=settings.dedup_same_matter_similarity,
     )
     hotline.attach(app, hotline_deps, settings)
+    _with_registration_pool(app, settings)
     return app
+
+
+async def _reset(conn: asyncpg.Connection) -> None:
+    """What a registration leaves to undo: at most an open transaction (it sets nothing, listens to nothing).
+    asyncpg's default reset costs a round trip per request (advisory unlocks, CLOSE ALL, UNLISTEN, RESET ALL)."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
+def _with_registration_pool(app: FastAPI, settings: IntakeSettings) -> None:
+    """A plain asyncpg pool for POST /cases, the hot path, next to the ORM's engine (used by everything else):
+    its two statements need no session, and a session costs as much CPU as they do. Also freezes what the start
+    built out of the garbage collector's way."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with inner(app):
+            pool = await asyncpg.create_pool(
+                asyncpg_dsn(settings.database_url), min_size=1, max_size=settings.db_pool_size, reset=_reset,
+                server_settings={"search_path": f"{SCHEMA},public", "application_name": SCHEMA})
+            app.state.registration_pool = pool
+            waker = OutboxWaker(app.state.runtime.relay, pool, notify_channel(SCHEMA))
+            app.state.outbox_waker = waker
+            waker.start()
+            # everything built at start (app, models, taxonomy, clients: ~140,000 objects) out of the cyclic
+            # collector's sight: a full collection otherwise walks them all (~0.1 s on this 2-core machine), rare
+            # but a pause for every request in flight
+            gc.collect()
+            gc.freeze()
+            try:
+                yield
+            finally:
+                await waker.stop()
+                await pool.close()
+
+    app.router.lifespan_context = lifespan

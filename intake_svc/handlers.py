@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -49,7 +50,6 @@ from shared.bus.outbox import add_event, outbox_row
 from shared.bus.tables import notify_channel
 from shared.clock import Clock
 from shared.crypto import Sealer, blind_index
-from shared.db import driver_connection
 from shared.events import (
     CaseAccepted,
     CaseAssigned,
@@ -127,8 +127,11 @@ FROM (SELECT array_agg(id ORDER BY created_at DESC) AS ids, array_agg(code ORDER
               AND status = ANY($4::varchar[]) AND created_at >= $5
             ORDER BY created_at DESC LIMIT 20) AS recent) AS d
 """
-# 2. One write, atomic on its own: the case, its timeline rows, its event in the outbox (+ the relay's wake-up),
-#    and the stored answer of an Idempotency-Key (no key: the UPDATE matches nothing).
+# 2. One write, atomic on its own: the case, its timeline rows, its event in the outbox, and the stored answer of
+#    an Idempotency-Key (no key: the UPDATE matches nothing). Inside a caller's transaction it also wakes the relay
+#    with pg_notify; on its own (autocommit) it does not: a NOTIFY takes a database-wide lock held until the commit
+#    is flushed, which lines up every registration (and every other service's outbox write) behind one WAL flush
+#    at a time. The caller then wakes the relay once the write has returned (``wake``).
 _CASE_COLUMNS = ("id", "code", "channel", "request_type", "title", "description", "category", "category_confidence",
                  "request_type_confidence", "classified_by", "risk_level", "risk_reasons", "occurred_at", "location",
                  "parties", "people_involved", "amount_involved", "external_ref", "channel_details", "attachments",
@@ -136,7 +139,7 @@ _CASE_COLUMNS = ("id", "code", "channel", "request_type", "title", "description"
                  "duplicate_candidates", "created_by", "created_at", "updated_at", "version")
 _JSONB = {"location", "parties", "channel_details", "attachments", "duplicate_candidates"}
 _N = len(_CASE_COLUMNS)
-_WRITE = f"""
+_WRITE_CTES = f"""
 WITH c AS (
     INSERT INTO {SCHEMA}.cases ({", ".join(_CASE_COLUMNS)})
     VALUES ({", ".join(f"${i}::jsonb" if col in _JSONB else f"${i}" for i, col in enumerate(_CASE_COLUMNS, 1))})
@@ -152,8 +155,9 @@ WITH c AS (
     UPDATE {SCHEMA}.idempotency_keys SET status_code = 201, response = ${_N + 14}::jsonb
     WHERE key = ${_N + 15} AND principal = ${_N + 16}
 )
-SELECT pg_notify('{notify_channel(SCHEMA)}', '')
 """
+_WRITE = _WRITE_CTES + f"SELECT pg_notify('{notify_channel(SCHEMA)}', '')"
+_WRITE_NO_NOTIFY = _WRITE_CTES + "SELECT 1"
 
 
 @dataclass
@@ -163,11 +167,15 @@ class CreatedCase:
     body: bytes  # the 201 answer, CasePublic as JSON
 
 
-async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, user: Principal,
-                      idempotency_key: str | None = None) -> CreatedCase:
+async def create_case(conn: Any, deps: IntakeDeps, cmd: CaseCreate, user: Principal,
+                      idempotency_key: str | None = None, wake: Callable[[], None] | None = None) -> CreatedCase:
     """Register a case: classify what is missing, assess risk, link or suggest duplicates, seal personal data,
     and write case + timeline + event (+ the idempotent answer) in one statement. The answer is built from the
-    command itself (masked), so nothing just sealed is decrypted again."""
+    command itself (masked), so nothing just sealed is decrypted again.
+
+    ``conn`` is an asyncpg connection: one of the registration pool (autocommit: the write is atomic on its own),
+    or a session's (``shared.db.driver_connection``), then inside the session's transaction. With ``wake`` (only
+    for an autocommit write: it runs once the rows are committed) the relay is woken by it instead of a NOTIFY."""
     _check_category(deps, cmd.category)
     _check_channel_fields(cmd)
     category, request_type = cmd.category, cmd.request_type
@@ -191,7 +199,6 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
         if loc.address else None
     place = dedup.place_key(loc.address) if loc.address else None
     place_index = blind_index(deps.index_key, "place", place) if place else None
-    conn = await driver_connection(session)
     seen = await conn.fetchrow(_READ, index, now - timedelta(days=deps.risk_rules.repeat_applicant_days),
                                address_index, list(OPEN_STATUSES), now - deps.dedup_window, category, place_index)
     code = case_code(now, seen["seq"])
@@ -275,7 +282,7 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
     }
     out = outbox_row(event, source=deps.source)
     await conn.fetchval(
-        _WRITE,
+        _WRITE if wake is None else _WRITE_NO_NOTIFY,
         *(json.dumps(values[c], ensure_ascii=False) if c in _JSONB else values[c] for c in _CASE_COLUMNS),
         [r[0] for r in timeline_rows], [now] * len(timeline_rows), [r[1] for r in timeline_rows],
         [r[2] for r in timeline_rows], [r[3] for r in timeline_rows], [r[4] for r in timeline_rows],
@@ -283,6 +290,8 @@ async def create_case(session: AsyncSession, deps: IntakeDeps, cmd: CaseCreate, 
         out["event_id"], out["topic"], out["key"], out["ce_type"], out["headers"], out["payload"],
         body.decode() if idempotency_key else None, idempotency_key, user.sub,
     )
+    if wake is not None:
+        wake()
     return CreatedCase(case_id, 1, body)
 
 

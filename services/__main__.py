@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -26,6 +27,7 @@ import time
 import warnings
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,8 +51,10 @@ class StackSettings(BaseSettings):
     # uvicorn worker processes for intake, the front door (each also runs a relay standby and a consumer member)
     intake_workers: int = 1
     # CPU priority (nice) of the services that only consume events and serve staff (routing, notify, analytics):
-    # on a small machine a burst of registrations then queues in Kafka instead of slowing the front door
-    consumer_nice: int = 0
+    # their processes, their sessions' autogroups (see lower_priority) and their PostgreSQL backends: on a small
+    # machine a burst of registrations then queues in Kafka and the outbox instead of slowing the front door, and
+    # the consumers catch up when it is over. 0: everything shares the CPU equally
+    consumer_nice: int = 10
 
 
 def _state_file(stack: StackSettings) -> Path:
@@ -76,20 +80,38 @@ def migrate_all(database_url: str, downgrade_to: str | None = None) -> None:
         _say(f"  migrated {svc.name:<10} ({'downgrade ' + downgrade_to if downgrade_to else 'head'})")
 
 
+def lower_priority(pid: int, nice: int) -> None:
+    """Give a running service (all its threads) and its session's autogroup the nice value ``nice``.
+
+    With the kernel's autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled``, on by default on many
+    desktop and VM kernels), CPU time is shared first between sessions, equally, and a process's own nice value
+    only counts inside its session: a niced service in a session of its own (as each service is) would still get
+    as much CPU as intake. The session's weight is set by writing a nice value to ``/proc/PID/autogroup``.
+    Applied once the service is ready: a service niced from its start may not even start within the readiness
+    timeout on a machine that is busy with other work."""
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            os.setpriority(os.PRIO_PROCESS, int(tid), nice)
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return
+    try:
+        with open(f"/proc/{pid}/autogroup", "w") as f:
+            f.write(str(nice))
+    except OSError:  # no autogroup scheduling (file absent or disabled): the process nice is what counts
+        pass
+
+
 def _service_proc(svc: ServiceInfo, env: dict[str, str], log_dir: Path,
                   stack: StackSettings | None = None) -> subprocess.Popen[bytes]:
     settings = svc.settings_cls()
     stack = stack or StackSettings()
     log = open(log_dir / f"{svc.name}.log", "ab")
     workers = stack.intake_workers if svc.name == "intake" else 1
-    nice = stack.consumer_nice if svc.name != "intake" else 0
     pdeath = die_with_parent()
 
     def preexec() -> None:
         if pdeath is not None:
             pdeath()
-        if nice:
-            os.nice(nice)
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", svc.factory, "--host", settings.host,
@@ -100,6 +122,69 @@ def _service_proc(svc: ServiceInfo, env: dict[str, str], log_dir: Path,
     )
     log.close()
     return proc
+
+
+class BackendNicer:
+    """Gives the consumer services' PostgreSQL backends the services' own nice value.
+
+    A niced service whose queries run at full priority in PostgreSQL still takes much of the CPU it needs during a
+    burst (its SQL is a large part of a consumer's cost). A backend belongs to a consumer service when its
+    ``application_name`` is the service's schema (the engine sets it) or its client socket is one of the service's
+    (the relay's and LISTEN connections set no name). Pooled connections live long, so a look once a second finds
+    new ones soon enough. Only for a PostgreSQL on this machine (the embedded one)."""
+
+    def __init__(self, database_url: str, names: list[str], nice: int) -> None:
+        self.dsn = db.asyncpg_dsn(database_url)
+        self.names = names
+        self.nice = nice
+        self.seen: set[int] = set()
+        self._loop = asyncio.new_event_loop()
+        self._conn: Any = None  # one connection kept open: a new backend per look would cost more than the look
+
+    async def _backends(self) -> list[tuple[int, str, int | None]]:
+        import asyncpg
+
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(self.dsn, server_settings={"application_name": "stack-runner"})
+        rows = await self._conn.fetch("SELECT pid, application_name, client_port FROM pg_stat_activity "
+                                      "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+        return [(r["pid"], r["application_name"], r["client_port"]) for r in rows]
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._loop.run_until_complete(self._conn.close(timeout=2))
+        self._loop.close()
+
+    def run_once(self, service_pids: set[int]) -> int:
+        """Renice the consumers' backends not seen before; the number reniced."""
+        import asyncpg
+        import psutil
+
+        try:
+            found = self._loop.run_until_complete(self._backends())
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):  # the database restarting: next time
+            self._conn = None
+            return 0
+        new = [b for b in found if b[0] not in self.seen]
+        self.seen = {b[0] for b in found}  # forget ended backends (pids are reused)
+        if not new:
+            return 0
+        owner: dict[int, int] = {}
+        if any(not name for _, name, _ in new):
+            try:
+                owner = {c.laddr.port: c.pid for c in psutil.net_connections("tcp") if c.pid and c.laddr}
+            except psutil.Error:
+                pass
+        count = 0
+        for pid, name, port in new:
+            if name in self.names or (not name and port is not None and owner.get(port) in service_pids):
+                try:
+                    os.setpriority(os.PRIO_PROCESS, pid, self.nice)
+                    count += 1
+                except (ProcessLookupError, PermissionError):
+                    pass
+        return count
 
 
 def _wait_ready(urls: dict[str, str], timeout: float = 60) -> None:
@@ -138,6 +223,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     pg: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
     procs: dict[str, subprocess.Popen[bytes]] = {}
+    nicer: BackendNicer | None = None
 
     def shutdown(*_: object) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not abandon half the processes
@@ -220,17 +306,29 @@ def cmd_up(args: argparse.Namespace) -> int:
         if env.get("INTAKE_HOTLINE_CLIENTS") and DEV_HOTLINE["client_id"] in env["INTAKE_HOTLINE_CLIENTS"]:
             _say(f"\n12345 demo platform: python -m services.hotline_sim --client-id {DEV_HOTLINE['client_id']} "
                  f"--secret {DEV_HOTLINE['secret']} --callback-secret {DEV_HOTLINE['callback_secret']}")
+        consumers = [name for name in procs if name != "intake"]
+        if stack.consumer_nice:
+            for name in consumers:
+                lower_priority(procs[name].pid, stack.consumer_nice)
+        nicer = BackendNicer(env["DATABASE_URL"], [s.schema for s in SERVICES if s.name != "intake"],
+                             stack.consumer_nice) if pg is not None and stack.consumer_nice else None
         _say("\nready. Ctrl-C stops everything.")
         while True:
+            if nicer is not None:
+                nicer.run_once({p.pid for n, p in procs.items() if n != "intake"})
             for name, p in procs.items():
                 if p.poll() is not None:
                     _say(f"warning: {name} exited with {p.returncode}; see {log_dir / (name + '.log')}")
                     procs[name] = _service_proc(next(s for s in SERVICES if s.name == name), env, log_dir, stack)
+                    if name in consumers and stack.consumer_nice:
+                        lower_priority(procs[name].pid, stack.consumer_nice)
                     _say(f"  restarted {name}")
             time.sleep(1)
     except KeyboardInterrupt:
         pass
     finally:
+        if nicer is not None:
+            nicer.close()
         shutdown()
     return 0
 

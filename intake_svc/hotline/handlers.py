@@ -39,6 +39,7 @@ from intake_svc.tables import SCHEMA, Case, Feedback
 from shared.auth import Principal, Role
 from shared.bus.outbox import add_event
 from shared.clock import Clock
+from shared.db import driver_connection
 from shared.events import (
     CaseAccepted,
     CaseAssigned,
@@ -222,7 +223,7 @@ async def receive_order(session: AsyncSession, deps: HotlineDeps, intake_deps: i
     client = deps.client(client_id)
     principal = Principal(sub=f"hotline:{client_id}", name=mapping.label, roles=frozenset({Role.SERVICE}),
                           unit_id=client.unit_id)
-    created = await intake.create_case(session, intake_deps, cmd, principal)
+    created = await intake.create_case(await driver_connection(session), intake_deps, cmd, principal)
     case = await session.get(Case, created.id)
     if case is None:
         raise LookupError(f"case {created.id} of order {order_no} was not written")

@@ -122,6 +122,11 @@ class OutboxRelay:
     def table(self) -> str:
         return f'"{self.schema}".outbox'
 
+    def wake(self) -> None:
+        """Publish now (as a NOTIFY on the schema's channel does): for a writer in this process that committed
+        outbox rows without a NOTIFY. Only useful while this relay is the leader."""
+        self._wake.set()
+
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.schema}")
 
