@@ -68,8 +68,8 @@ _REBUILD = {
                         FILTER (WHERE f.applicant_key IS NOT NULL), '{{}}'),
                coalesce(array_agg(f.received_at ORDER BY f.case_id)
                         FILTER (WHERE f.applicant_key IS NOT NULL), '{{}}')
-        FROM {{keys}} JOIN case_facts f ON coalesce(f.home_unit_id, '') = k.unit_id AND {_DAY}
-             AND f.merged_into IS NULL
+        FROM {{keys}} {{join}} case_facts f {{on}} coalesce(f.home_unit_id, '') = k.unit_id AND {_DAY}
+             AND f.merged_into IS NULL{{end}}
         GROUP BY k.day, k.unit_id""",
     "rollup_outcome": f"""
         INSERT INTO rollup_outcome (day, unit_id, unit_path, with_outcome, resolved, on_time_outcomes,
@@ -83,8 +83,8 @@ _REBUILD = {
                count(*) FILTER (WHERE f.reopen_count > 0),
                coalesce(array_agg(f.resolve_hours ORDER BY f.case_id)
                         FILTER (WHERE f.resolve_hours IS NOT NULL), '{{}}')
-        FROM {{keys}} JOIN case_facts f ON f.outcome_unit_id = k.unit_id AND {_DAY}
-             AND f.outcome IS NOT NULL AND f.merged_into IS NULL
+        FROM {{keys}} {{join}} case_facts f {{on}} f.outcome_unit_id = k.unit_id AND {_DAY}
+             AND f.outcome IS NOT NULL AND f.merged_into IS NULL{{end}}
         GROUP BY k.day, k.unit_id""",
     "rollup_assign": f"""
         INSERT INTO rollup_assign (day, unit_id, unit_path, accept_counted, accepted_on_time, accept_minutes)
@@ -93,9 +93,23 @@ _REBUILD = {
                count(*) FILTER (WHERE f.accepted_at IS NOT NULL AND f.accepted_at <= f.accept_due_at),
                coalesce(array_agg(f.accept_minutes ORDER BY f.assignment_id)
                         FILTER (WHERE f.accept_minutes IS NOT NULL), '{{}}')
-        FROM {{keys}} JOIN assignment_facts f ON f.unit_id = k.unit_id AND {_DAY}
+        FROM {{keys}} {{join}} assignment_facts f {{on}} f.unit_id = k.unit_id AND {_DAY}{{end}}
         GROUP BY k.day, k.unit_id""",
 }
+
+
+# A few keys (a projection batch): the facts of each key through its (unit, received_at) index, one key at a time —
+# a lateral subquery the planner cannot flatten (OFFSET 0), so it never picks a hash join over the whole fact table
+# on a misestimated key count. Every key (a bulk load): one join.
+_PER_KEY = {"join": "CROSS JOIN LATERAL (SELECT f.* FROM", "on": "WHERE", "end": " OFFSET 0) f"}
+_ALL = {"join": "JOIN", "on": "ON", "end": ""}
+
+
+def _sql(table: str, keys: str, per_key: bool) -> str:
+    sql = _REBUILD[table].replace("{keys}", keys)
+    for name, value in (_PER_KEY if per_key else _ALL).items():
+        sql = sql.replace("{" + name + "}", value)
+    return sql
 
 
 def rebuild(session: Session, keys: dict[str, set[Key]]) -> None:
@@ -106,14 +120,14 @@ def rebuild(session: Session, keys: dict[str, set[Key]]) -> None:
         params = {"days": [k[0] for k in wanted], "units": [k[1] for k in wanted]}
         session.execute(text(f"DELETE FROM {table} r USING unnest(CAST(:days AS date[]), CAST(:units AS text[])) "
                              "AS k(day, unit_id) WHERE r.day = k.day AND r.unit_id = k.unit_id"), params)
-        session.execute(text(_REBUILD[table].replace("{keys}", _KEYS)), params)
+        session.execute(text(_sql(table, _KEYS, per_key=True)), params)
 
 
 async def rebuild_all(session: AsyncSession) -> None:
     """Every rollup row from the facts (after a bulk load of fact rows; the consumer never needs it)."""
     for table, keys in _ALL_KEYS.items():
         await session.execute(text(f"TRUNCATE {table}"))
-        await session.execute(text(_REBUILD[table].replace("{keys}", keys)))
+        await session.execute(text(_sql(table, keys, per_key=False)))
 
 
 MAX_INDEXED_DEPTH = 4

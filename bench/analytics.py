@@ -35,6 +35,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -231,6 +232,24 @@ async def load(dsn: str, org: Org, n: int, rng: random.Random) -> tuple[int, flo
         await engine.dispose()
     print(f"  rollups built from the facts in {time.perf_counter() - t1:.0f} s")
     return events, seconds
+
+
+class CpuMeter:
+    """CPU seconds (user + system) of a set of process trees, reaped children included (PostgreSQL backends)."""
+
+    def __init__(self, *pids: int | None) -> None:
+        self.roots = [psutil.Process(p) for p in pids if p is not None]
+
+    def seconds(self) -> float:
+        total = 0.0
+        for root in self.roots:
+            for proc in [root, *root.children(recursive=True)]:
+                try:
+                    t = proc.cpu_times()
+                except psutil.Error:
+                    continue
+                total += t.user + t.system + t.children_user + t.children_system
+        return total
 
 
 def pct(values: list[float], p: float) -> float:
