@@ -58,9 +58,16 @@ _ALL_KEYS = {  # every key the facts have (a bulk load)
 _DAY = ("f.received_at >= (k.day::timestamp AT TIME ZONE 'Asia/Shanghai') "
         "AND f.received_at < ((k.day + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')")
 
-_REBUILD = {
+COLUMNS = {
+    "rollup_home": ("day", "unit_id", "unit_path", "received", "assigned", "escalated", "applicant_keys",
+                    "applicant_at"),
+    "rollup_outcome": ("day", "unit_id", "unit_path", "with_outcome", "resolved", "on_time_outcomes",
+                       "resolved_locally", "resolved_in_street", "answers", "satisfied", "closed", "reopened",
+                       "resolve_hours"),
+    "rollup_assign": ("day", "unit_id", "unit_path", "accept_counted", "accepted_on_time", "accept_minutes"),
+}
+_REBUILD = {  # the rows of the keys ``{keys}`` (a relation aliased k with day, unit_id), in COLUMNS order
     "rollup_home": f"""
-        INSERT INTO rollup_home (day, unit_id, unit_path, received, assigned, escalated, applicant_keys, applicant_at)
         SELECT k.day, k.unit_id, max(f.home_path), count(*),
                count(*) FILTER (WHERE f.home_unit_id IS NOT NULL),
                count(*) FILTER (WHERE f.escalated_levels && CAST(ARRAY{list(UPPER_LEVELS)} AS varchar[])),
@@ -72,9 +79,6 @@ _REBUILD = {
              AND f.merged_into IS NULL{{end}}
         GROUP BY k.day, k.unit_id""",
     "rollup_outcome": f"""
-        INSERT INTO rollup_outcome (day, unit_id, unit_path, with_outcome, resolved, on_time_outcomes,
-                                    resolved_locally, resolved_in_street, answers, satisfied, closed, reopened,
-                                    resolve_hours)
         SELECT k.day, k.unit_id, max(f.outcome_path), count(*),
                count(*) FILTER (WHERE f.outcome = 'resolved'), count(*) FILTER (WHERE f.outcome_on_time),
                count(*) FILTER (WHERE f.outcome = 'resolved' AND f.resolved_level IN {_lit(LOCAL_LEVELS)}),
@@ -87,7 +91,6 @@ _REBUILD = {
              AND f.outcome IS NOT NULL AND f.merged_into IS NULL{{end}}
         GROUP BY k.day, k.unit_id""",
     "rollup_assign": f"""
-        INSERT INTO rollup_assign (day, unit_id, unit_path, accept_counted, accepted_on_time, accept_minutes)
         SELECT k.day, k.unit_id, max(f.unit_path),
                count(*) FILTER (WHERE f.accepted_at IS NOT NULL OR f.accept_overdue),
                count(*) FILTER (WHERE f.accepted_at IS NOT NULL AND f.accepted_at <= f.accept_due_at),
@@ -112,22 +115,53 @@ def _sql(table: str, keys: str, per_key: bool) -> str:
     return sql
 
 
+def _insert(table: str) -> str:
+    return f"INSERT INTO {table} ({', '.join(COLUMNS[table])})"
+
+
+def _batch_sql() -> str:
+    """One statement for the three tables: each key's row rebuilt from the facts and upserted, or deleted when its
+    facts are gone (the upsert and the delete touch different rows, so they can share a statement)."""
+    parts = []
+    for table in COLUMNS:
+        t = table.removeprefix("rollup_")
+        cols = COLUMNS[table]
+        sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in ("day", "unit_id"))
+        parts.append(f"""
+            k_{t} AS (SELECT DISTINCT * FROM unnest(CAST(:{t}_days AS date[]), CAST(:{t}_units AS text[]))
+                      AS k0(day, unit_id)),
+            n_{t} AS ({_sql(table, f"k_{t} k", per_key=True)}),
+            u_{t} AS ({_insert(table)} SELECT * FROM n_{t} ON CONFLICT (day, unit_id) DO UPDATE SET {sets}),
+            d_{t} AS (DELETE FROM {table} r USING k_{t} k WHERE r.day = k.day AND r.unit_id = k.unit_id
+                      AND NOT EXISTS (SELECT 1 FROM n_{t} n WHERE n.day = k.day AND n.unit_id = k.unit_id))""")
+    return "WITH " + ",".join(parts) + "\nSELECT 1"
+
+
+_BATCH = _batch_sql()
+ROLLUP_LOCK = 0x616E616C79746963  # transaction-level advisory lock serializing the rollup rebuilds
+
+
 def rebuild(session: Session, keys: dict[str, set[Key]]) -> None:
-    """Recompute the rollup rows of these keys from the facts (in the projection's transaction)."""
-    for table, wanted in keys.items():
-        if not wanted:
-            continue
-        params = {"days": [k[0] for k in wanted], "units": [k[1] for k in wanted]}
-        session.execute(text(f"DELETE FROM {table} r USING unnest(CAST(:days AS date[]), CAST(:units AS text[])) "
-                             "AS k(day, unit_id) WHERE r.day = k.day AND r.unit_id = k.unit_id"), params)
-        session.execute(text(_sql(table, _KEYS, per_key=True)), params)
+    """Recompute the rollup rows of these keys from the facts (in the projection's transaction, one round trip)."""
+    if not any(keys.values()):
+        return
+    params: dict[str, Any] = {}
+    for table in COLUMNS:
+        t = table.removeprefix("rollup_")
+        wanted = keys.get(table, set())
+        params[f"{t}_days"] = [k[0] for k in wanted]
+        params[f"{t}_units"] = [k[1] for k in wanted]
+    # Transactions of different partitions run concurrently (the consumer's concurrent_partitions): each rebuilds
+    # its keys after the previous one committed, so the statement's snapshot has every committed fact of its keys.
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROLLUP_LOCK})
+    session.execute(text(_BATCH), params)
 
 
 async def rebuild_all(session: AsyncSession) -> None:
     """Every rollup row from the facts (after a bulk load of fact rows; the consumer never needs it)."""
     for table, keys in _ALL_KEYS.items():
         await session.execute(text(f"TRUNCATE {table}"))
-        await session.execute(text(_sql(table, keys, per_key=False)))
+        await session.execute(text(f"{_insert(table)} {_sql(table, keys, per_key=False)}"))
 
 
 MAX_INDEXED_DEPTH = 4

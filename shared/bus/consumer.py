@@ -44,6 +44,9 @@ class ConsumerSettings:
     metadata_max_age_ms: int = 3000
     session_timeout_ms: int = 10000
     fetch_max_wait_ms: int = 100  # how long the broker may hold a fetch when nothing is new (latency bound)
+    # the partitions of one fetch in concurrent transactions (one session each) instead of one after the other;
+    # only for handlers whose transactions of different partitions cannot conflict (analytics: its rollups lock)
+    concurrent_partitions: bool = False
 
 
 @dataclass
@@ -184,9 +187,14 @@ class EventConsumer:
             if not batch:
                 continue
             async with self._batch_lock:
-                for tp, messages in batch.items():
-                    await self._process_partition_batch(messages)
-                    self._pending[tp] = messages[-1].offset + 1
+                if self.settings.concurrent_partitions and len(batch) > 1:
+                    await asyncio.gather(*(self._process_partition_batch(m) for m in batch.values()))
+                    for tp, messages in batch.items():
+                        self._pending[tp] = messages[-1].offset + 1
+                else:
+                    for tp, messages in batch.items():
+                        await self._process_partition_batch(messages)
+                        self._pending[tp] = messages[-1].offset + 1
                 await self._commit_pending()
             await self._update_lag(consumer, batch.keys())
 
