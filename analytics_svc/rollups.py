@@ -181,6 +181,8 @@ async def kpi_counts(session: AsyncSession, start_day: date, end_day: date, unit
 
     ``depth``: the scope unit's depth in the hierarchy (its path length), so the query can use the depth index.
     """
+    # The arrays are unnested in the select list (a ProjectSet; the two applicant arrays, of equal length, in
+    # lockstep): a lateral unnest per rollup row costs a function scan each, 2–3 times the whole query's scan.
     w = "day >= :d0 AND day < :d1" + _scope(unit_id, depth)
     sql = f"""
         WITH h AS (SELECT coalesce(sum(received), 0) AS received, coalesce(sum(assigned), 0) AS assigned,
@@ -193,15 +195,16 @@ async def kpi_counts(session: AsyncSession, start_day: date, end_day: date, unit
                           coalesce(sum(closed), 0) AS closed, coalesce(sum(reopened), 0) AS reopened
                    FROM rollup_outcome WHERE {w}),
              om AS (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS median_resolve_hours
-                    FROM rollup_outcome, unnest(resolve_hours) AS v WHERE {w}),
+                    FROM (SELECT unnest(resolve_hours) AS v FROM rollup_outcome WHERE {w}) u),
              a AS (SELECT coalesce(sum(accept_counted), 0) AS accept_counted,
                           coalesce(sum(accepted_on_time), 0) AS accepted_on_time FROM rollup_assign WHERE {w}),
              am AS (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS median_accept_minutes
-                    FROM rollup_assign, unnest(accept_minutes) AS v WHERE {w}),
+                    FROM (SELECT unnest(accept_minutes) AS v FROM rollup_assign WHERE {w}) u),
              r AS (SELECT count(*) AS applicants, count(*) FILTER (WHERE gap <= interval '90 days') AS repeat_applicants
                    FROM (SELECT k, min(gap) AS gap
                          FROM (SELECT k, t - lag(t) OVER (PARTITION BY k ORDER BY t) AS gap
-                               FROM rollup_home, unnest(applicant_keys, applicant_at) AS u(k, t) WHERE {w}) x
+                               FROM (SELECT unnest(applicant_keys) AS k, unnest(applicant_at) AS t
+                                     FROM rollup_home WHERE {w}) u) x
                          GROUP BY k) y)
         SELECT * FROM h, o, om, a, am, r"""
     row = (await session.execute(text(sql), {"d0": start_day, "d1": end_day, "u": unit_id})).mappings().one()
