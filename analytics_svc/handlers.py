@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from analytics_svc import domain, rollups
+from analytics_svc import domain, increments
 from analytics_svc.settings import AnalyticsSettings
 from analytics_svc.tables import (
     ASSIGNMENT_COLUMNS,
@@ -106,8 +106,8 @@ class Projection:
             {r["assignment_id"]: dict(r) for r in session.execute(
                 self._assignment_select, {"ids": assignment_ids}).mappings()} if assignment_ids else {},
         )
-        keys: dict[str, set[rollups.Key]] = {"rollup_home": set(), "rollup_outcome": set(), "rollup_assign": set()}
-        self._collect_keys(store, keys)  # the keys before the batch: a case may leave one
+        before = {i: increments.case_contributions(r) for i, r in store.cases.items()}  # the fold changes rows in place
+        before_assignments = {i: increments.assignment_contributions(r) for i, r in store.assignments.items()}
         for e in events:
             domain.apply(store, e)
         if store.dirty_cases:
@@ -115,26 +115,17 @@ class Projection:
         if store.dirty_assignments:
             session.execute(self._assignment_upsert,
                             {"rows": _rows_json([store.assignments[i] for i in store.dirty_assignments])})
-        self._collect_keys(store, keys, dirty_only=True)
-        rollups.rebuild(session, keys)
+        changes = increments.Increments()
+        for i in store.dirty_cases:
+            changes.add(before.get(i, []), -1)
+            changes.add(increments.case_contributions(store.cases[i]), +1)
+        for i in store.dirty_assignments:
+            changes.add(before_assignments.get(i, []), -1)
+            changes.add(increments.assignment_contributions(store.assignments[i]), +1)
+        increments.apply(session, changes)
         if self.settings.emit_alerts and store.first_assignments:
             self._check_spikes(session, store.first_assignments)
         return store
-
-    @staticmethod
-    def _collect_keys(store: domain.Store, keys: dict[str, set[rollups.Key]], dirty_only: bool = False) -> None:
-        cases = store.dirty_cases if dirty_only else store.cases.keys()
-        for case_id in cases:
-            home, outcome = rollups.case_keys(store.cases[case_id])
-            if home is not None:
-                keys["rollup_home"].add(home)
-            if outcome is not None:
-                keys["rollup_outcome"].add(outcome)
-        assignments = store.dirty_assignments if dirty_only else store.assignments.keys()
-        for assignment_id in assignments:
-            key = rollups.assignment_key(store.assignments[assignment_id])
-            if key is not None:
-                keys["rollup_assign"].add(key)
 
     # --- spikes (分析研判) ---------------------------------------------------------------------------------
 
