@@ -2,9 +2,9 @@
 
 Three tables keyed by (Asia/Shanghai day the case was received, unit): the home side (received, escalations,
 applicants), the outcome side (outcomes, resolutions, answers, closed, reopened, resolve times) and the assignment
-side (acceptance). A projection batch rebuilds, from the fact rows, exactly the keys its cases and assignments had
-before and after the batch — no increments, so a rollup row is always the aggregate of its facts, and a replay gives
-the same rows. The medians and repeat applicants keep the values themselves (arrays), so they stay exact.
+side (acceptance). The projection keeps them by increments (``analytics_svc.increments``); this module has their
+definitions as SQL over the fact rows: the bulk build after a bulk load of facts, and the rebuild of given keys (the
+increments' fallback). The medians and repeat applicants keep the values themselves (arrays), so they stay exact.
 """
 
 from __future__ import annotations
@@ -113,6 +113,11 @@ def _sql(table: str, keys: str, per_key: bool) -> str:
     for name, value in (_PER_KEY if per_key else _ALL).items():
         sql = sql.replace("{" + name + "}", value)
     return sql
+
+
+def rebuilt_rows_sql(table: str) -> str:
+    """Every row of a rollup table as rebuilt from the facts, with the table's column names (a check)."""
+    return f"SELECT * FROM ({_sql(table, _ALL_KEYS[table], per_key=False)}) AS r({', '.join(COLUMNS[table])})"
 
 
 def _insert(table: str) -> str:
