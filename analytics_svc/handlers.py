@@ -51,6 +51,12 @@ def _select(table: Any, key: str) -> Any:
     return text(f"SELECT * FROM {table.fullname} WHERE {key} = ANY(CAST(:ids AS uuid[]))")
 
 
+def rows_of(result: Any) -> list[domain.Row]:
+    """A result's rows as plain dicts (``dict(RowMapping)`` builds a key view per row: it showed in profiles)."""
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()  # aware: the offset is kept, PostgreSQL reads the same instant
@@ -102,9 +108,9 @@ class Projection:
         case_ids = list({e.case_id for e in events})  # type: ignore[attr-defined]
         assignment_ids = list({a for e in events for a in domain.assignment_ids(e)})
         store = domain.Store(
-            {r["case_id"]: dict(r) for r in session.execute(self._case_select, {"ids": case_ids}).mappings()},
-            {r["assignment_id"]: dict(r) for r in session.execute(
-                self._assignment_select, {"ids": assignment_ids}).mappings()} if assignment_ids else {},
+            {r["case_id"]: r for r in rows_of(session.execute(self._case_select, {"ids": case_ids}))},
+            {r["assignment_id"]: r for r in rows_of(session.execute(self._assignment_select, {"ids": assignment_ids}))}
+            if assignment_ids else {},
         )
         before = {i: increments.case_contributions(r) for i, r in store.cases.items()}  # the fold changes rows in place
         before_assignments = {i: increments.assignment_contributions(r) for i, r in store.assignments.items()}

@@ -163,8 +163,11 @@ def apply(session: Session, increments: Increments) -> None:
         keys = by_table[table]
         current: dict[rollups.Key, dict[str, Any]] = {}
         if keys:
-            for r in session.execute(text(f"SELECT * FROM {table} WHERE {_WHERE_KEYS}"), _keys_param(keys)).mappings():
-                current[(r["day"], r["unit_id"])] = dict(r)
+            result = session.execute(text(f"SELECT * FROM {table} WHERE {_WHERE_KEYS}"), _keys_param(keys))
+            names = list(result.keys())
+            for values in result:
+                r = dict(zip(names, values, strict=True))
+                current[(r["day"], r["unit_id"])] = r
         rows, emptied = [], []
         for key in keys:
             change = changes[(table, key)]
