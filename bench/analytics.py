@@ -235,20 +235,22 @@ async def load(dsn: str, org: Org, n: int, rng: random.Random) -> tuple[int, flo
 
 
 class CpuMeter:
-    """CPU seconds (user + system) of a set of process trees, reaped children included (PostgreSQL backends)."""
+    """CPU seconds (user + system) of a set of process trees, reaped children included (PostgreSQL backends);
+    ``tree=False``: the processes alone (this process, whose children are PostgreSQL, the broker and the server)."""
 
-    def __init__(self, *pids: int | None) -> None:
+    def __init__(self, *pids: int | None, tree: bool = True) -> None:
         self.roots = [psutil.Process(p) for p in pids if p is not None]
+        self.tree = tree
 
     def seconds(self) -> float:
         total = 0.0
         for root in self.roots:
-            for proc in [root, *root.children(recursive=True)]:
+            for proc in [root, *root.children(recursive=True)] if self.tree else [root]:
                 try:
                     t = proc.cpu_times()
                 except psutil.Error:
                     continue
-                total += t.user + t.system + t.children_user + t.children_system
+                total += t.user + t.system + (t.children_user + t.children_system if self.tree else 0.0)
         return total
 
 
@@ -289,12 +291,13 @@ def catchup_events(org: Org, n: int, rng: random.Random) -> list[Event]:
     return out[:n]
 
 
-async def measure_catchup_consumer(url: str, bootstrap: str, events: list[Event],
-                                   pg: CpuMeter) -> dict[str, float]:
+async def measure_catchup_consumer(url: str, bootstrap: str, events: list[Event], pg: CpuMeter,
+                                   broker: CpuMeter) -> dict[str, float]:
     """Publish the events, then time the real consumer (new group) until all are applied.
 
     ``seconds``: from the first event applied to the last (the catch-up rate); ``total``: from the consumer's start
-    (joining the group included). CPU: this process (the consumer runs in it) and PostgreSQL, over the catch-up."""
+    (joining the group included). CPU: this process (the consumer runs in it), PostgreSQL and the broker, over the
+    catch-up."""
     await ensure_topics(bootstrap, [Topic.CASE, Topic.dlq(Topic.CASE)], 6)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=256 * 1024)
     await producer.start()
@@ -318,10 +321,10 @@ async def measure_catchup_consumer(url: str, bootstrap: str, events: list[Event]
                              metrics=Metrics("bench"),
                              settings=ConsumerSettings(partitions=6, max_records=settings.consumer_max_records,
                                                        concurrent_partitions=settings.consumer_concurrent_partitions))
-    me = CpuMeter(os.getpid())
+    me = CpuMeter(os.getpid(), tree=False)
     t0 = time.perf_counter()
     await consumer.start()
-    first: tuple[float, int, float, float] | None = None  # time, events done, CPU of this process, of PostgreSQL
+    first: tuple[float, int, float, float, float] | None = None  # time, events done, CPU: this process, PG, broker
     try:
         while True:
             async with sessionmaker() as s:
@@ -329,15 +332,16 @@ async def measure_catchup_consumer(url: str, bootstrap: str, events: list[Event]
                                         {"c": group})).scalar_one()
             now = time.perf_counter()
             if first is None and done > 0:
-                first = (now, done, me.seconds(), pg.seconds())
+                first = (now, done, me.seconds(), pg.seconds(), broker.seconds())
             if done >= len(events) and first is not None:
                 n = len(events) - first[1]
                 return {"seconds": now - first[0], "events": n, "total": now - t0,
                         "cpu_py_ms": 1000 * (me.seconds() - first[2]) / max(n, 1),
-                        "cpu_pg_ms": 1000 * (pg.seconds() - first[3]) / max(n, 1)}
+                        "cpu_pg_ms": 1000 * (pg.seconds() - first[3]) / max(n, 1),
+                        "cpu_broker_ms": 1000 * (broker.seconds() - first[4]) / max(n, 1)}
             if now - t0 > 600:
                 raise RuntimeError(f"catch-up did not finish in 600 s ({done} of {len(events)})")
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.1)
     finally:
         await consumer.stop()
         await engine.dispose()
@@ -350,7 +354,7 @@ async def measure_write_path(url: str, events: list[Event], pg: CpuMeter, batch:
     sessionmaker = db.make_sessionmaker(engine)
     projection = Projection(settings, "/fengqiao/analytics")
     env = Envelope(source="bench", type="x", partitionkey="")
-    me = CpuMeter(os.getpid())
+    me = CpuMeter(os.getpid(), tree=False)
     c0, p0 = me.seconds(), pg.seconds()
     t0 = time.perf_counter()
     try:
@@ -426,7 +430,8 @@ async def run(args: argparse.Namespace) -> int:
         write = await measure_write_path(url, extra[:half], pg_cpu)
         broker = EmbeddedBroker(free_port(), log_file=tmp / "broker.log")
         broker.start()
-        cu = await measure_catchup_consumer(url, broker.bootstrap, extra[half:], pg_cpu)
+        broker_cpu = CpuMeter(broker.proc.pid if broker.proc is not None else None)
+        cu = await measure_catchup_consumer(url, broker.bootstrap, extra[half:], pg_cpu, broker_cpu)
         pg_note = "" if pg is not None else " (PostgreSQL not measured: DATABASE_URL)"
 
         rows = [
@@ -441,8 +446,8 @@ async def run(args: argparse.Namespace) -> int:
             ("catch-up incl. joining the group", f"{(len(extra) - half) / cu['total']:,.0f} events/s",
              f"{len(extra) - half:,} events in {cu['total']:.1f} s from the consumer's start"),
             ("catch-up CPU per event (consumer)", f"{cu['cpu_py_ms'] + cu['cpu_pg_ms']:.3f} ms",
-             f"consumer process {cu['cpu_py_ms']:.3f} + PostgreSQL {cu['cpu_pg_ms']:.3f}{pg_note}; "
-             "broker not included"),
+             f"consumer process {cu['cpu_py_ms']:.3f} + PostgreSQL {cu['cpu_pg_ms']:.3f}{pg_note} "
+             f"(+ broker {cu['cpu_broker_ms']:.3f})"),
             ("catch-up, projection write path only", f"{half / write['seconds']:,.0f} events/s",
              f"{half:,} events, 1000 per transaction (no inbox)"),
             ("write path CPU per event", f"{write['cpu_py_ms'] + write['cpu_pg_ms']:.3f} ms",
