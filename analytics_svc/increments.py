@@ -66,7 +66,7 @@ class Change:
 
     def __init__(self) -> None:
         self.path: list[str] = []
-        self.counts: Counter[str] = Counter()
+        self.counts: dict[str, int] = {}  # a plain dict: a Counter per change showed in profiles
         self.added: list[Any] = []
         self.removed: list[Any] = []
 
@@ -89,13 +89,13 @@ class Increments:
                 change.removed.extend(values)
             for name, n in counts.items():
                 if n:
-                    change.counts[name] += sign * n
+                    change.counts[name] = change.counts.get(name, 0) + sign * n
 
     def effective(self) -> dict[tuple[str, rollups.Key], Change]:
         """The changes that change something (a row folded to the same contribution cancels out)."""
         out = {}
         for k, change in self.changes.items():
-            common = Counter(change.added) & Counter(change.removed)
+            common = Counter(change.added) & Counter(change.removed) if change.added and change.removed else None
             if common:
                 change.added = list((Counter(change.added) - common).elements())
                 change.removed = list((Counter(change.removed) - common).elements())
