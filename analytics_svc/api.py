@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -195,10 +196,17 @@ async def kpis_with_compare(session: AsyncSession, f: Filters, compare: bool) ->
     if compare:
         length = f.end - f.start
         windows += [f.within((f.start - length, f.start)), f.within((year_earlier(f.start), year_earlier(f.end)))]
-    by_window: dict[tuple[datetime, datetime], dict[str, Any]] = {}
+    distinct: dict[tuple[datetime, datetime], Filters] = {}
     for w in windows:
-        if (w.start, w.end) not in by_window:  # a one-year window: 环比 = 同比
-            by_window[(w.start, w.end)] = await queries.kpis(session, w)
+        distinct.setdefault((w.start, w.end), w)  # a one-year window: 环比 = 同比
+
+    async def other(w: Filters) -> dict[str, Any]:
+        async with AsyncSession(session.bind) as own:  # a session (connection) of its own: the windows run at once
+            return await queries.kpis(own, w)
+
+    first, *rest = distinct.values()
+    results = await asyncio.gather(queries.kpis(session, first), *(other(w) for w in rest))
+    by_window = dict(zip(distinct, results, strict=True))
     current = by_window[(f.start, f.end)]
     out = {**_window(current, f), "unit_id": f.unit_id, "assigned": current["counts"]["assigned"],
            "with_outcome": current["counts"]["with_outcome"], "resolved": current["counts"]["resolved"]}

@@ -54,6 +54,7 @@ def create_app(settings: AnalyticsSettings | None = None, **runtime_kwargs: Any)
         if runtime.consumer is not None:
             runtime.consumer.name = settings.consumer_group or await consumer_group(runtime)
             runtime.consumer.settings.max_records = settings.consumer_max_records
+            runtime.consumer.settings.concurrent_partitions = settings.consumer_concurrent_partitions
         async with inner(a) as state:
             yield state
 

@@ -15,12 +15,12 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from analytics_svc import domain, rollups
+from analytics_svc import domain, increments
 from analytics_svc.settings import AnalyticsSettings
 from analytics_svc.tables import (
     ASSIGNMENT_COLUMNS,
@@ -40,9 +40,33 @@ _ALERT_NS = uuid.UUID("6f1c2a52-5d0e-4f5e-9a39-2f1b6c0d7e11")
 
 
 def _upsert(table: Any, key: str, columns: list[str]) -> Any:
-    stmt = insert(table)
-    return stmt.on_conflict_do_update(index_elements=[key],
-                                      set_={c: stmt.excluded[c] for c in columns if c != key})
+    """All of a batch's rows of a fact table in one statement: one JSON parameter, typed by the table's row type."""
+    cols = ", ".join(columns)
+    sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+    return text(f"INSERT INTO {table.fullname} ({cols}) SELECT {cols} FROM jsonb_populate_recordset("
+                f"NULL::{table.fullname}, CAST(:rows AS jsonb)) ON CONFLICT ({key}) DO UPDATE SET {sets}")
+
+
+def _select(table: Any, key: str) -> Any:
+    return text(f"SELECT * FROM {table.fullname} WHERE {key} = ANY(CAST(:ids AS uuid[]))")
+
+
+def rows_of(result: Any) -> list[domain.Row]:
+    """A result's rows as plain dicts (``dict(RowMapping)`` builds a key view per row: it showed in profiles)."""
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()  # aware: the offset is kept, PostgreSQL reads the same instant
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _rows_json(rows: list[domain.Row]) -> str:
+    return json.dumps(rows, default=_json_value, ensure_ascii=False)
 
 
 class Projection:
@@ -53,6 +77,8 @@ class Projection:
         self.source = source
         self._case_upsert = _upsert(case_facts, "case_id", CASE_COLUMNS)
         self._assignment_upsert = _upsert(assignment_facts, "assignment_id", ASSIGNMENT_COLUMNS)
+        self._case_select = _select(case_facts, "case_id")
+        self._assignment_select = _select(assignment_facts, "assignment_id")
 
     def handlers(self) -> dict[str, Any]:
         out: dict[str, Any] = {ev.ce_type: self.on_case_event for ev in domain.FOLDS}
@@ -82,40 +108,30 @@ class Projection:
         case_ids = list({e.case_id for e in events})  # type: ignore[attr-defined]
         assignment_ids = list({a for e in events for a in domain.assignment_ids(e)})
         store = domain.Store(
-            {r["case_id"]: dict(r) for r in session.execute(
-                select(case_facts).where(case_facts.c.case_id.in_(case_ids))).mappings()},
-            {r["assignment_id"]: dict(r) for r in session.execute(
-                select(assignment_facts).where(assignment_facts.c.assignment_id.in_(assignment_ids))).mappings()}
+            {r["case_id"]: r for r in rows_of(session.execute(self._case_select, {"ids": case_ids}))},
+            {r["assignment_id"]: r for r in rows_of(session.execute(self._assignment_select, {"ids": assignment_ids}))}
             if assignment_ids else {},
         )
-        keys: dict[str, set[rollups.Key]] = {"rollup_home": set(), "rollup_outcome": set(), "rollup_assign": set()}
-        self._collect_keys(store, keys)  # the keys before the batch: a case may leave one
+        before = {i: increments.case_contributions(r) for i, r in store.cases.items()}  # the fold changes rows in place
+        before_assignments = {i: increments.assignment_contributions(r) for i, r in store.assignments.items()}
         for e in events:
             domain.apply(store, e)
         if store.dirty_cases:
-            session.execute(self._case_upsert, [store.cases[i] for i in store.dirty_cases])
+            session.execute(self._case_upsert, {"rows": _rows_json([store.cases[i] for i in store.dirty_cases])})
         if store.dirty_assignments:
-            session.execute(self._assignment_upsert, [store.assignments[i] for i in store.dirty_assignments])
-        self._collect_keys(store, keys, dirty_only=True)
-        rollups.rebuild(session, keys)
+            session.execute(self._assignment_upsert,
+                            {"rows": _rows_json([store.assignments[i] for i in store.dirty_assignments])})
+        changes = increments.Increments()
+        for i in store.dirty_cases:
+            changes.add(before.get(i, []), -1)
+            changes.add(increments.case_contributions(store.cases[i]), +1)
+        for i in store.dirty_assignments:
+            changes.add(before_assignments.get(i, []), -1)
+            changes.add(increments.assignment_contributions(store.assignments[i]), +1)
+        increments.apply(session, changes)
         if self.settings.emit_alerts and store.first_assignments:
             self._check_spikes(session, store.first_assignments)
         return store
-
-    @staticmethod
-    def _collect_keys(store: domain.Store, keys: dict[str, set[rollups.Key]], dirty_only: bool = False) -> None:
-        cases = store.dirty_cases if dirty_only else store.cases.keys()
-        for case_id in cases:
-            home, outcome = rollups.case_keys(store.cases[case_id])
-            if home is not None:
-                keys["rollup_home"].add(home)
-            if outcome is not None:
-                keys["rollup_outcome"].add(outcome)
-        assignments = store.dirty_assignments if dirty_only else store.assignments.keys()
-        for assignment_id in assignments:
-            key = rollups.assignment_key(store.assignments[assignment_id])
-            if key is not None:
-                keys["rollup_assign"].add(key)
 
     # --- spikes (分析研判) ---------------------------------------------------------------------------------
 

@@ -15,7 +15,10 @@ class AnalyticsSettings(ServiceSettings):
     consumer_group: str | None = None
     # records per fetch: a partition's records of one fetch are folded and written in one transaction, so bigger
     # fetches mean fewer round trips per event when catching up
-    consumer_max_records: int = 1000
+    consumer_max_records: int = 6000
+    # the partitions of one fetch in concurrent transactions: decoding and folding one partition's batch overlaps
+    # another's SQL; the rollup rebuilds stay one at a time (a transaction-level advisory lock)
+    consumer_concurrent_partitions: bool = True
     # spikes (分析研判): a grid's daily count of a category at least ``hotspot_ratio`` × its mean daily count
     # over the previous ``hotspot_baseline_days`` days, and at least ``hotspot_min_count`` cases
     emit_alerts: bool = True

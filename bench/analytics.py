@@ -35,6 +35,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -233,12 +234,33 @@ async def load(dsn: str, org: Org, n: int, rng: random.Random) -> tuple[int, flo
     return events, seconds
 
 
+class CpuMeter:
+    """CPU seconds (user + system) of a set of process trees, reaped children included (PostgreSQL backends);
+    ``tree=False``: the processes alone (this process, whose children are PostgreSQL, the broker and the server)."""
+
+    def __init__(self, *pids: int | None, tree: bool = True) -> None:
+        self.roots = [psutil.Process(p) for p in pids if p is not None]
+        self.tree = tree
+
+    def seconds(self) -> float:
+        total = 0.0
+        for root in self.roots:
+            for proc in [root, *root.children(recursive=True)] if self.tree else [root]:
+                try:
+                    t = proc.cpu_times()
+                except psutil.Error:
+                    continue
+                total += t.user + t.system + (t.children_user + t.children_system if self.tree else 0.0)
+        return total
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(int(len(s) * p), len(s) - 1)] * 1000
 
 
-async def measure_kpis(base: str, settings: AnalyticsSettings, requests: int) -> dict[str, float]:
+async def measure_kpis(base: str, settings: AnalyticsSettings, requests: int, cpu: CpuMeter) -> dict[str, float]:
+    """Sequential requests; CPU per request of the server process and PostgreSQL (``cpu``) over the timed ones."""
     token = mint_token(settings, sub="bench", roles=[Role.STREET_ADMIN], unit_id="BS03")
     params = {"unit_id": "BS03", "from": (END - timedelta(days=365)).date().isoformat(),
               "to": (END - timedelta(days=1)).date().isoformat()}
@@ -249,13 +271,15 @@ async def measure_kpis(base: str, settings: AnalyticsSettings, requests: int) ->
               f"resolution_rate={first['resolution_rate']} satisfaction_rate={first['satisfaction_rate']}")
         for _ in range(10):
             await c.get("/api/v1/kpis", params=params)
+        c0 = cpu.seconds()
         for _ in range(requests):
             t = time.perf_counter()
             r = await c.get("/api/v1/kpis", params=params)
             latencies.append(time.perf_counter() - t)
             assert r.status_code == 200, r.text
+        cpu_ms = 1000 * (cpu.seconds() - c0) / max(requests, 1)
     return {"n": len(latencies), "p50": pct(latencies, 0.5), "p95": pct(latencies, 0.95),
-            "p99": pct(latencies, 0.99)}
+            "p99": pct(latencies, 0.99), "cpu_ms": cpu_ms}
 
 
 def catchup_events(org: Org, n: int, rng: random.Random) -> list[Event]:
@@ -267,8 +291,13 @@ def catchup_events(org: Org, n: int, rng: random.Random) -> list[Event]:
     return out[:n]
 
 
-async def measure_catchup_consumer(url: str, bootstrap: str, events: list[Event]) -> float:
-    """Publish the events, then time the real consumer (new group) from start until all are applied."""
+async def measure_catchup_consumer(url: str, bootstrap: str, events: list[Event], pg: CpuMeter,
+                                   broker: CpuMeter) -> dict[str, float]:
+    """Publish the events, then time the real consumer (new group) until all are applied.
+
+    ``seconds``: from the first event applied to the last (the catch-up rate); ``total``: from the consumer's start
+    (joining the group included). CPU: this process (the consumer runs in it), PostgreSQL and the broker, over the
+    catch-up."""
     await ensure_topics(bootstrap, [Topic.CASE, Topic.dlq(Topic.CASE)], 6)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=256 * 1024)
     await producer.start()
@@ -283,38 +312,50 @@ async def measure_catchup_consumer(url: str, bootstrap: str, events: list[Event]
     finally:
         await producer.stop()
     settings = AnalyticsSettings(database_url=url, kafka_bootstrap_servers=bootstrap, emit_alerts=False)
-    engine = db.make_engine(url, "analytics", 5)
+    engine = db.make_engine(url, "analytics", 8)
     sessionmaker = db.make_sessionmaker(engine)
     projection = Projection(settings, "/fengqiao/analytics")
     group = f"bench-{uuid.uuid4().hex[:8]}"
     consumer = EventConsumer(name=group, topics=[Topic.CASE], handlers=projection.handlers(),
                              sessionmaker=sessionmaker, schema="analytics", bootstrap=bootstrap,
                              metrics=Metrics("bench"),
-                             settings=ConsumerSettings(partitions=6, max_records=settings.consumer_max_records))
+                             settings=ConsumerSettings(partitions=6, max_records=settings.consumer_max_records,
+                                                       concurrent_partitions=settings.consumer_concurrent_partitions))
+    me = CpuMeter(os.getpid(), tree=False)
     t0 = time.perf_counter()
     await consumer.start()
+    first: tuple[float, int, float, float, float] | None = None  # time, events done, CPU: this process, PG, broker
     try:
         while True:
             async with sessionmaker() as s:
                 done = (await s.execute(text("SELECT count(*) FROM analytics.processed_events WHERE consumer = :c"),
                                         {"c": group})).scalar_one()
-            if done >= len(events):
-                return time.perf_counter() - t0
-            if time.perf_counter() - t0 > 600:
+            now = time.perf_counter()
+            if first is None and done > 0:
+                first = (now, done, me.seconds(), pg.seconds(), broker.seconds())
+            if done >= len(events) and first is not None:
+                n = len(events) - first[1]
+                return {"seconds": now - first[0], "events": n, "total": now - t0,
+                        "cpu_py_ms": 1000 * (me.seconds() - first[2]) / max(n, 1),
+                        "cpu_pg_ms": 1000 * (pg.seconds() - first[3]) / max(n, 1),
+                        "cpu_broker_ms": 1000 * (broker.seconds() - first[4]) / max(n, 1)}
+            if now - t0 > 600:
                 raise RuntimeError(f"catch-up did not finish in 600 s ({done} of {len(events)})")
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.1)
     finally:
         await consumer.stop()
         await engine.dispose()
 
 
-async def measure_write_path(url: str, events: list[Event], batch: int = 1000) -> float:
+async def measure_write_path(url: str, events: list[Event], pg: CpuMeter, batch: int = 1000) -> dict[str, float]:
     """The projection's transaction path alone: handler per event, fold + upsert at commit, 1000 per transaction."""
     settings = AnalyticsSettings(database_url=url, emit_alerts=False)
     engine = db.make_engine(url, "analytics", 2)
     sessionmaker = db.make_sessionmaker(engine)
     projection = Projection(settings, "/fengqiao/analytics")
     env = Envelope(source="bench", type="x", partitionkey="")
+    me = CpuMeter(os.getpid(), tree=False)
+    c0, p0 = me.seconds(), pg.seconds()
     t0 = time.perf_counter()
     try:
         for i in range(0, len(events), batch):
@@ -322,7 +363,9 @@ async def measure_write_path(url: str, events: list[Event], batch: int = 1000) -
                 session.info["schema"] = "analytics"
                 for e in events[i:i + batch]:
                     await projection.on_case_event(session, e, env)
-        return time.perf_counter() - t0
+        n = max(len(events), 1)
+        return {"seconds": time.perf_counter() - t0, "cpu_py_ms": 1000 * (me.seconds() - c0) / n,
+                "cpu_pg_ms": 1000 * (pg.seconds() - p0) / n}
     finally:
         await engine.dispose()
 
@@ -377,15 +420,19 @@ async def run(args: argparse.Namespace) -> int:
 
         print(f"2. GET /kpis for a street over a year, {args.requests} sequential requests")
         server, port = _start_server(url, tmp)
-        kpis = await measure_kpis(f"http://127.0.0.1:{port}", AnalyticsSettings(), args.requests)
+        pg_cpu = CpuMeter(pg.proc.pid if pg is not None and pg.proc is not None else None)  # none: DATABASE_URL
+        kpis = await measure_kpis(f"http://127.0.0.1:{port}", AnalyticsSettings(), args.requests,
+                                  CpuMeter(server.pid, *(r.pid for r in pg_cpu.roots)))
 
         print(f"3. catch-up: {args.catchup_events:,} events of new cases")
         extra = catchup_events(org, args.catchup_events, rng)
         half = len(extra) // 2
-        write_seconds = await measure_write_path(url, extra[:half])
+        write = await measure_write_path(url, extra[:half], pg_cpu)
         broker = EmbeddedBroker(free_port(), log_file=tmp / "broker.log")
         broker.start()
-        consumer_seconds = await measure_catchup_consumer(url, broker.bootstrap, extra[half:])
+        broker_cpu = CpuMeter(broker.proc.pid if broker.proc is not None else None)
+        cu = await measure_catchup_consumer(url, broker.bootstrap, extra[half:], pg_cpu, broker_cpu)
+        pg_note = "" if pg is not None else " (PostgreSQL not measured: DATABASE_URL)"
 
         rows = [
             ("cases loaded", f"{args.cases:,}", ""),
@@ -393,10 +440,18 @@ async def run(args: argparse.Namespace) -> int:
             ("/kpis street × 1 year (+环比, 同比) p50", f"{kpis['p50']:.1f} ms", f"n={kpis['n']}"),
             ("/kpis street × 1 year (+环比, 同比) p95", f"{kpis['p95']:.1f} ms", "target ≤ 200 ms"),
             ("/kpis street × 1 year (+环比, 同比) p99", f"{kpis['p99']:.1f} ms", ""),
-            ("catch-up, real consumer via broker", f"{(len(extra) - half) / consumer_seconds:,.0f} events/s",
-             f"{len(extra) - half:,} events; target ≥ 5,000/s"),
-            ("catch-up, projection write path only", f"{half / write_seconds:,.0f} events/s",
+            ("/kpis CPU per request", f"{kpis['cpu_ms']:.1f} ms", f"server process + PostgreSQL{pg_note}"),
+            ("catch-up, real consumer via broker", f"{cu['events'] / cu['seconds']:,.0f} events/s",
+             f"{cu['events']:,} events from the first applied to the last; target ≥ 5,000/s"),
+            ("catch-up incl. joining the group", f"{(len(extra) - half) / cu['total']:,.0f} events/s",
+             f"{len(extra) - half:,} events in {cu['total']:.1f} s from the consumer's start"),
+            ("catch-up CPU per event (consumer)", f"{cu['cpu_py_ms'] + cu['cpu_pg_ms']:.3f} ms",
+             f"consumer process {cu['cpu_py_ms']:.3f} + PostgreSQL {cu['cpu_pg_ms']:.3f}{pg_note} "
+             f"(+ broker {cu['cpu_broker_ms']:.3f})"),
+            ("catch-up, projection write path only", f"{half / write['seconds']:,.0f} events/s",
              f"{half:,} events, 1000 per transaction (no inbox)"),
+            ("write path CPU per event", f"{write['cpu_py_ms'] + write['cpu_pg_ms']:.3f} ms",
+             f"process {write['cpu_py_ms']:.3f} + PostgreSQL {write['cpu_pg_ms']:.3f}{pg_note}"),
         ]
         width = max(len(r[0]) for r in rows)
         table = "\n".join(f"{a:<{width}}  {b:>16}  {c}" for a, b, c in rows)

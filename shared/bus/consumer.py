@@ -48,6 +48,10 @@ class ConsumerSettings:
     # the whole fetch (all partitions, each in its order) in one transaction: fewer, larger transactions and offset
     # commits at the price of this much latency; 0 = process at once, one transaction per partition
     batch_wait_ms: int = 0
+    # the partitions of one fetch in concurrent transactions (one session each) instead of one after the other;
+    # only for handlers whose transactions of different partitions cannot conflict (analytics: its rollups lock).
+    # Ignored with batch_wait_ms (then the whole fetch is one transaction)
+    concurrent_partitions: bool = False
 
 
 @dataclass
@@ -192,8 +196,11 @@ class EventConsumer:
             if self.settings.batch_wait_ms > 0:
                 batch = await self._gather_more(consumer, batch)
             async with self._batch_lock:
-                if self.settings.batch_wait_ms > 0:  # batching: every partition's messages in one transaction
-                    await self._process_partition_batch([m for messages in batch.values() for m in messages])
+                if self.settings.batch_wait_ms > 0 or (self.settings.concurrent_partitions and len(batch) > 1):
+                    if self.settings.batch_wait_ms > 0:  # batching: every partition's messages in one transaction
+                        await self._process_partition_batch([m for messages in batch.values() for m in messages])
+                    else:
+                        await asyncio.gather(*(self._process_partition_batch(m) for m in batch.values()))
                     for tp, messages in batch.items():
                         self._pending[tp] = messages[-1].offset + 1
                 else:

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from analytics_svc import queries
+from analytics_svc import queries, rollups
 from analytics_svc.queries import Filters
 from shared.auth import Role
 from shared.clock import SHANGHAI
 from tests.analytics.conftest import Lab
 from tests.analytics.scenario import WEEK, Week, load, org, week
+from tests.analytics.test_increments import rollup_differences
 from tests.support import auth
 
 
@@ -190,3 +191,10 @@ async def test_daily_rollups_and_fact_rows_give_the_same_kpis(lab: Lab, w: Week)
             from_rollups, from_facts = await queries.kpis(s, f), await queries.kpis_from_facts(s, f)
             assert from_rollups == from_facts, unit
         assert (await queries.kpis(s, Filters(start, end, w.org.id("S"))))["received"] == 7
+
+
+
+async def test_rollup_rows_kept_by_increments_are_the_rows_rebuilt_from_the_facts(lab: Lab, w: Week) -> None:
+    """After the scripted week (as the consumer batched it), every rollup row equals the aggregate of its facts."""
+    async with lab.stack.apps["analytics"].state.runtime.session() as s:
+        assert await rollup_differences(s) == {t: ([], []) for t in rollups.COLUMNS}
