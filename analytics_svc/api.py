@@ -389,7 +389,8 @@ async def hotspot_lists(session: AsyncSession, f: Filters, limit: int) -> dict[s
         return [(r.k, int(r.n)) for r in rows]
 
     grids = await top("coalesce(grid_id, CASE WHEN home_level = 'grid' THEN home_unit_id END)")
-    names = await _unit_names(session, [k for k, _ in grids])
+    buildings = await top("building_id")
+    names = await _unit_names(session, [k for k, _ in grids + buildings])
     addresses = await top("address_key")
     cats = await top("category")
     repeaters = await top("applicant_key", "")
@@ -401,6 +402,7 @@ async def hotspot_lists(session: AsyncSession, f: Filters, limit: int) -> dict[s
     spike_names = await _unit_names(session, [s["unit_id"] for s in spikes])
     return {
         "grids": [{"unit_id": k, "label": names.get(k, k), "count": n} for k, n in grids],
+        "buildings": [{"unit_id": k, "label": names.get(k, k), "count": n} for k, n in buildings],
         # addresses only as opaque blind-index keys (shortened): never address text
         "addresses": [{"address_key": k[:16], "count": n} for k, n in addresses],
         "categories": [{"category": k, "label": labels.label("category", k), "count": n} for k, n in cats],
@@ -415,6 +417,6 @@ async def hotspot_lists(session: AsyncSession, f: Filters, limit: int) -> dict[s
 @router.get("/hotspots")
 async def hotspots(session: SessionDep, q: WindowDep,
                    limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
-    """分析研判: top grids, addresses (blind-index keys), categories and repeat applicants; spikes found."""
+    """分析研判: top grids, buildings, addresses (blind-index keys), categories and repeat applicants; spikes found."""
     f = q.filters
     return {"from": f.start, "to": f.end, "unit_id": f.unit_id, **await hotspot_lists(session, f, limit)}

@@ -51,7 +51,7 @@ def new_case(case_id: uuid.UUID) -> Row:
     return {
         "case_id": case_id, "code": None, "received_at": None, "channel": None, "request_type": None,
         "category": None, "risk_level": None, "urgent": False, "deadline_days": None, "grid_id": None,
-        "received_unit_id": None, "applicant_key": None, "address_key": None, "merged_into": None,
+        "received_unit_id": None, "applicant_key": None, "address_key": None, "building_id": None, "merged_into": None,
         "home_unit_id": None, "home_path": [], "home_level": None, "first_assigned_at": None,
         "unit_id": None, "unit_path": [], "unit_name": None, "level": None, "track": None, "assigned_at": None,
         "assignment_id": None, "levels_reached": [], "escalated_levels": [], "max_level_rank": None,
@@ -170,6 +170,8 @@ def _assigned(s: Store, e: CaseAssigned) -> None:
     if c["home_unit_id"] is None:
         c.update(home_unit_id=e.unit_id, home_path=list(e.unit_path), home_level=level, first_assigned_at=e.at)
         s.first_assignments.append(c)
+    if e.building_id and c["building_id"] is None:  # where routing placed the case (楼栋), for top buildings
+        c["building_id"] = e.building_id
     if c["assignment_id"] is not None and c["assignment_id"] != e.assignment_id:
         prev = s.assignments.get(c["assignment_id"])
         if prev is not None and prev["left_at"] is None:

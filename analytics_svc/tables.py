@@ -58,6 +58,7 @@ class CaseFact(SQLModel, table=True):
     # blind index: opaque, not personal data
     applicant_key: str | None = Field(default=None, sa_column=Column("applicant_key", String(128)))
     address_key: str | None = Field(default=None, sa_column=Column("address_key", String(128)))
+    building_id: str | None = Field(default=None, sa_column=Column("building_id", String(64)))
     merged_into: uuid.UUID | None = Field(default=None, sa_column=Column("merged_into", UUID(as_uuid=True)))
     home_unit_id: str | None = Field(default=None, sa_column=Column("home_unit_id", String(64)))
     home_path: list[str] = Field(default_factory=list, sa_column=_path("home_path"))

@@ -116,10 +116,18 @@ class Org:
             self.parent[sid] = ("BD", ["BD"], Level.DISTRICT)
 
 
+_DEFAULTS: dict[type[BaseModel], dict[str, object]] = {}
+
+
 def _make(cls: type[BaseModel], **fields: object) -> Any:
-    """An event without validation (the generator's values are valid by construction): the bench generates millions."""
+    """An event without validation (the generator's values are valid by construction): the bench generates millions.
+    Fields left out take their defaults (computed once per class; the fold never mutates them)."""
+    defaults = _DEFAULTS.get(cls)
+    if defaults is None:
+        defaults = _DEFAULTS[cls] = {n: f.get_default(call_default_factory=True)
+                                     for n, f in cls.model_fields.items() if not f.is_required()}
     obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", fields)
+    object.__setattr__(obj, "__dict__", {**defaults, **fields})
     object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
     object.__setattr__(obj, "__pydantic_extra__", None)
     object.__setattr__(obj, "__pydantic_private__", None)

@@ -1,6 +1,6 @@
 """A scripted week (Mon 2025-03-03 … Sun 2025-03-09, Asia/Shanghai) of cases with known outcomes.
 
-Org: D › S › C1 › G1, G2;  D › S › C2 › G3;  D › S2 › C3 › G4.
+Org: D › S › C1 › G1 (› building B1), G2;  D › S › C2 › G3;  D › S2 › C3 › G4.
 The expected values in the tests are worked out by hand from these scripts (see each case's comment).
 """
 
@@ -27,6 +27,7 @@ def org() -> Org:
     o.add("G2", Level.GRID, "C1", "二网格")
     o.add("G3", Level.GRID, "C2", "三网格")
     o.add("G4", Level.GRID, "C3", "四网格")
+    o.add("B1", Level.BUILDING, "G1", "一号楼")
     return o
 
 
@@ -41,14 +42,15 @@ def week(o: Org) -> Week:
     c: dict[str, Script] = {}
     # A: grid G1, accepted in 55 min, resolved at the grid on time (25 working hours), satisfied, closed
     c["A"] = (Script(o).received(t(d + "3", "09:00"), grid="G1", applicant="k1", address="addr-1")
-              .assign(t(d + "3", "09:05"), "G1").accept(t(d + "3", "10:00"), resolve_due=t(d + "6", "10:00"))
+              .assign(t(d + "3", "09:05"), "G1", building="B1")
+              .accept(t(d + "3", "10:00"), resolve_due=t(d + "6", "10:00"))
               .resolve(t(d + "4", "10:00")).feedback(t(d + "5", "10:00"), FeedbackResult.SATISFIED)
               .close(t(d + "5", "10:01")))
     # B: G1 misses its accept deadline → escalated to C1 (accepted in 54 min), resolved; unsatisfied → reopened
     # at C1 (59 min), resolved; unsatisfied → reopened one level up at S (59 min), resolved there; satisfied;
     # closed. Counted once in the reopen rate; three answers, one satisfied; 95 working hours.
     b = Script(o).received(t(d + "3", "10:00"), grid="G1", category="neighbor.noise")
-    b.assign(t(d + "3", "10:05"), "G1").overdue(t(d + "3", "12:05"))
+    b.assign(t(d + "3", "10:05"), "G1", building="B1").overdue(t(d + "3", "12:05"))  # placed in building B1
     b.escalate(t(d + "3", "12:06"), "C1", EscalationReason.TIMEOUT).accept(t(d + "3", "13:00"),
                                                                          resolve_due=t(d + "5", "13:00"))
     b.resolve(t(d + "5", "11:00")).feedback(t(d + "5", "12:00"), FeedbackResult.UNSATISFIED)

@@ -97,13 +97,13 @@ class Script:
         return self
 
     def assign(self, at: datetime, unit: str, *, accept_hours: float = 2, cause: AssignCause = AssignCause.ROUTED,
-               track: Track = Track.GENERAL) -> Script:
+               track: Track = Track.GENERAL, building: str | None = None) -> Script:
         previous, self.assignment, self.unit = self.assignment, uuid.uuid4(), self.org.id(unit)
         self.routing.append(CaseAssigned(
             case_id=self.case_id, at=at, assignment_id=self.assignment, case_code="FQ-T", unit_id=self.unit,
             unit_name=self.org.names[self.unit], unit_path=self.org.paths[self.unit], level=self.org.levels[self.unit],
             track=track, accept_due_at=at + timedelta(hours=accept_hours), rule_id="test", explanation="test",
-            cause=cause, previous_assignment_id=previous))
+            cause=cause, previous_assignment_id=previous, building_id=self.org.id(building) if building else None))
         return self
 
     def _a(self) -> dict[str, Any]:

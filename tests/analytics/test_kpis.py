@@ -138,6 +138,8 @@ async def test_funnel_and_hotspots(lab: Lab, w: Week) -> None:
     assert h["categories"][0]["label"] == "邻里纠纷·漏水渗水"
     assert h["repeat_applicants"] == [{"applicant_key": "k1", "count": 2}]
     assert h["addresses"] == [{"address_key": "addr-1", "count": 1}]
+    # A and B were placed in building B1 by routing (B kept it when escalated)
+    assert h["buildings"] == [{"unit_id": w.org.id("B1"), "label": "一号楼", "count": 2}]
 
 
 async def test_bad_input_is_a_problem_naming_the_field(lab: Lab, w: Week) -> None:

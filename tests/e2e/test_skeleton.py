@@ -66,6 +66,7 @@ async def test_case_for_g01_is_assigned_notified_accepted_resolved_and_counted(s
 
 
 async def test_a_case_located_by_address_keyword_goes_to_that_grid(stack: Stack) -> None:
+    window = {"unit_id": "G02", "from": datetime.now(UTC).isoformat()}
     body = case_body(location={"address": "青澜区鹭鸣街道听松苑5号楼"})
     case = (await stack.intake.post("/api/v1/cases", json=body, headers=OPERATOR)).json()
 
@@ -76,6 +77,15 @@ async def test_a_case_located_by_address_keyword_goes_to_that_grid(stack: Stack)
     routing = await eventually(routed, what="routing of the case")
     assert routing["current"]["unit_id"] == "G02"
     assert "听松苑" in routing["current"]["explanation"]
+
+    # the building the keyword named is counted in 分析研判's top buildings (by id and name, never the address)
+    async def buildings() -> list[dict[str, Any]] | None:
+        r = await stack.analytics.get("/api/v1/hotspots", params=window, headers=auth(Role.ADMIN, None))
+        found: list[dict[str, Any]] = r.json()["buildings"] if r.status_code == 200 else []
+        return found or None
+
+    assert await eventually(buildings, what="the building in the hotspots") == [
+        {"unit_id": "B-G02-1", "label": "听松苑5号楼", "count": 1}]
 
 
 async def test_a_case_with_no_location_goes_to_the_street_triage_queue(stack: Stack) -> None:
