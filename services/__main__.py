@@ -54,7 +54,17 @@ class StackSettings(BaseSettings):
     # their processes, their sessions' autogroups (see lower_priority) and their PostgreSQL backends: on a small
     # machine a burst of registrations then queues in Kafka and the outbox instead of slowing the front door, and
     # the consumers catch up when it is over. 0: everything shares the CPU equally
-    consumer_nice: int = 10
+    consumer_nice: int = 19
+    # intake's outbox relay and event consumer in a process of their own, "intake-events" (on this port, niced like
+    # the consumers), so the front door's event loop serves only requests: its process runs with
+    # INTAKE_RUN_RELAY=false and INTAKE_RUN_CONSUMER=false. false: one intake process does everything
+    # the consumers' PostgreSQL backends reniced too (see BackendNicer); false: only their processes
+    nice_backends: bool = True
+    intake_split: bool = True
+    intake_events_port: int = 8111
+
+
+INTAKE_EVENTS = "intake-events"
 
 
 def _state_file(stack: StackSettings) -> Path:
@@ -102,11 +112,18 @@ def lower_priority(pid: int, nice: int) -> None:
 
 
 def _service_proc(svc: ServiceInfo, env: dict[str, str], log_dir: Path,
-                  stack: StackSettings | None = None) -> subprocess.Popen[bytes]:
-    settings = svc.settings_cls()
+                  stack: StackSettings | None = None, *, events: bool = False) -> subprocess.Popen[bytes]:
+    """A service's uvicorn process. With ``stack.intake_split``, intake is two: the front door (no relay, no
+    consumer) and, with ``events``, the process that runs them (serving the same API on its own port)."""
     stack = stack or StackSettings()
-    log = open(log_dir / f"{svc.name}.log", "ab")
-    workers = stack.intake_workers if svc.name == "intake" else 1
+    if svc.name == "intake" and stack.intake_split:
+        env = {**env, "INTAKE_RUN_RELAY": str(events).lower(), "INTAKE_RUN_CONSUMER": str(events).lower()}
+        if events:
+            env["INTAKE_PORT"] = str(stack.intake_events_port)
+    settings = svc.settings_cls()
+    port = stack.intake_events_port if events else settings.port
+    log = open(log_dir / f"{INTAKE_EVENTS if events else svc.name}.log", "ab")
+    workers = stack.intake_workers if svc.name == "intake" and not events else 1
     pdeath = die_with_parent()
 
     def preexec() -> None:
@@ -115,7 +132,7 @@ def _service_proc(svc: ServiceInfo, env: dict[str, str], log_dir: Path,
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", svc.factory, "--host", settings.host,
-         "--port", str(settings.port), "--no-access-log", "--log-level", "warning",
+         "--port", str(port), "--no-access-log", "--log-level", "warning",
          *(["--workers", str(workers)] if workers > 1 else [])],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         preexec_fn=preexec,
@@ -277,16 +294,28 @@ def cmd_up(args: argparse.Namespace) -> int:
                 "callback_url": "http://127.0.0.1:8201/callbacks", "mapping": "qinglan", "unit_id": "S1"}})
         _say("migrations:")
         migrate_all(env["DATABASE_URL"])
+        intake = next(s for s in SERVICES if s.name == "intake")
+
+        def start(name: str) -> subprocess.Popen[bytes]:
+            if name == INTAKE_EVENTS:
+                return _service_proc(intake, env, log_dir, stack, events=True)
+            return _service_proc(next(s for s in SERVICES if s.name == name), env, log_dir, stack)
+
         for svc in SERVICES:
-            procs[svc.name] = _service_proc(svc, env, log_dir, stack)
+            procs[svc.name] = start(svc.name)
         urls = {svc.name: _url(svc) for svc in SERVICES}
+        background = {}
+        if stack.intake_split:
+            procs[INTAKE_EVENTS] = start(INTAKE_EVENTS)
+            background[INTAKE_EVENTS] = f"http://{intake.settings_cls().host}:{stack.intake_events_port}"
         _state_file(stack).write_text(json.dumps({
             "pids": {n: p.pid for n, p in procs.items()} | {
                 "postgres": pg.proc.pid if pg and pg.proc else None,
                 "broker": broker.proc.pid if broker and broker.proc else None},
-            "urls": urls, "database_url": env["DATABASE_URL"], "bootstrap": env["KAFKA_BOOTSTRAP_SERVERS"],
+            "urls": urls | background, "database_url": env["DATABASE_URL"],
+            "bootstrap": env["KAFKA_BOOTSTRAP_SERVERS"],
         }, indent=2))
-        _wait_ready(urls)
+        _wait_ready(urls | background)
         settings = ServiceSettings()
         service_token = mint_token(settings, sub="stack-runner", roles=[Role.SERVICE], unit_id=None)
         if not args.no_demo:
@@ -311,7 +340,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             for name in consumers:
                 lower_priority(procs[name].pid, stack.consumer_nice)
         nicer = BackendNicer(env["DATABASE_URL"], [s.schema for s in SERVICES if s.name != "intake"],
-                             stack.consumer_nice) if pg is not None and stack.consumer_nice else None
+                             stack.consumer_nice) \
+            if pg is not None and stack.consumer_nice and stack.nice_backends else None
         _say("\nready. Ctrl-C stops everything.")
         while True:
             if nicer is not None:
@@ -319,7 +349,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             for name, p in procs.items():
                 if p.poll() is not None:
                     _say(f"warning: {name} exited with {p.returncode}; see {log_dir / (name + '.log')}")
-                    procs[name] = _service_proc(next(s for s in SERVICES if s.name == name), env, log_dir, stack)
+                    procs[name] = start(name)
                     if name in consumers and stack.consumer_nice:
                         lower_priority(procs[name].pid, stack.consumer_nice)
                     _say(f"  restarted {name}")

@@ -58,7 +58,11 @@ class ServiceSpec:
 
 class ServiceRuntime:
     def __init__(self, spec: ServiceSpec, settings: ServiceSettings, *, after_db_commit: Hook | None = None,
-                 run_relay: bool = True, run_consumer: bool = True, clock: Clock | None = None) -> None:
+                 run_relay: bool | None = None, run_consumer: bool | None = None,
+                 clock: Clock | None = None) -> None:
+        """``run_relay`` / ``run_consumer`` left out: the settings decide (``<PREFIX>RUN_RELAY``, ``RUN_CONSUMER``)."""
+        run_relay = settings.run_relay if run_relay is None else run_relay
+        run_consumer = settings.run_consumer if run_consumer is None else run_consumer
         self.spec = spec
         self.settings = settings
         self.clock = clock or Clock()

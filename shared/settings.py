@@ -71,6 +71,10 @@ class ServiceSettings(BaseSettings):
     consumer_backoff_max_seconds: float = 5.0
     consumer_session_timeout_ms: int = 10000
     consumer_batch_wait_ms: int = 0  # see shared.bus.consumer.ConsumerSettings.batch_wait_ms
+    # the background parts this process runs: an API-only replica sets both false and a replica with both true
+    # (e.g. the stack runner's "intake-events") publishes the outbox and consumes; any number of each may run
+    run_relay: bool = True
+    run_consumer: bool = True
 
     # auth (design section 8)
     jwt_secret: str = DEV_JWT_SECRET

@@ -14,7 +14,7 @@ import httpx
 import psutil
 
 from services.embedded import free_port
-from tests.support import ROOT
+from tests.support import ROOT, case_body
 
 
 def _wait_for(path: Path, text: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> str:
@@ -33,7 +33,7 @@ def test_up_prints_urls_and_tokens_and_ctrl_c_stops_every_process(tmp_path: Path
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
     env.update({f"{name}_PORT": str(port) for name, port in ports.items()})
     env.update(FQ_STACK_VAR_DIR=str(tmp_path / "var"), FQ_STACK_PG_PORT=str(free_port()),
-               FQ_STACK_BROKER_PORT=str(free_port()))
+               FQ_STACK_BROKER_PORT=str(free_port()), FQ_STACK_INTAKE_EVENTS_PORT=str(free_port()))
     log = tmp_path / "up.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "services", "up"], cwd=ROOT, env=env, stdout=out,
@@ -47,14 +47,28 @@ def test_up_prints_urls_and_tokens_and_ctrl_c_stops_every_process(tmp_path: Path
         inbox = httpx.get(f"http://127.0.0.1:{ports['NOTIFY']}/api/v1/inbox",
                           headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert inbox.status_code == 200, inbox.text
+        # a case leaves the front door (no relay there) through intake-events' relay, and is routed
+        operator = next(line.split()[-1] for line in text.splitlines() if "operator S1" in line)
+        admin = next(line.split()[-1] for line in text.splitlines() if line.strip().startswith("admin"))
+        r = httpx.post(f"http://127.0.0.1:{ports['INTAKE']}/api/v1/cases", json=case_body(),
+                       headers={"Authorization": f"Bearer {operator}"}, timeout=10)
+        assert r.status_code == 201, r.text
+        deadline = time.monotonic() + 60
+        while True:
+            routed = httpx.get(f"http://127.0.0.1:{ports['ROUTING']}/api/v1/cases/{r.json()['id']}/routing",
+                               headers={"Authorization": f"Bearer {admin}"}, timeout=10)
+            if routed.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert routed.status_code == 200 and routed.json()["current"]["unit_id"] == "G01", routed.text
 
         status = subprocess.run([sys.executable, "-m", "services", "status"], cwd=ROOT, env=env,
                                 capture_output=True, text=True, timeout=60)
         assert status.returncode == 0, status.stdout + status.stderr
-        assert status.stdout.count("alive") == 6  # four services, PostgreSQL, broker
+        assert status.stdout.count("alive") == 7  # four services, intake-events, PostgreSQL, broker
         state = json.loads((tmp_path / "var" / "stack.json").read_text())
         children = [pid for pid in state["pids"].values() if pid]
-        assert len(children) == 6 and all(psutil.pid_exists(p) for p in children)
+        assert len(children) == 7 and all(psutil.pid_exists(p) for p in children)
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
         proc.wait(90)
