@@ -76,6 +76,9 @@ class Scheduler:
         self.last_error: str | None = None
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # one round at a time in this replica: a tick() called while the loop's round holds due rows would skip
+        # them (SKIP LOCKED) and return before they are acted on; it waits for that round instead
+        self._round = asyncio.Lock()
 
     def bind_metrics(self, registry: CollectorRegistry) -> None:
         self._counter = Counter("fq_scheduler_actions", "deadline actions taken by this replica's scheduler",
@@ -111,16 +114,19 @@ class Scheduler:
                 await asyncio.wait_for(self._stopping.wait(), self.interval)
 
     async def tick(self) -> int:
-        """Act on every deadline passed by now (the injectable clock); returns how many rows this call acted on."""
-        total = 0
-        for name, due, act in QUEUES:
-            while True:
-                done, failed = await self._batch(name, due, act)
-                total += done
-                if failed or done < self.batch_size:
-                    break
-        self.acted += total
-        return total
+        """Act on every deadline passed by now (the injectable clock); returns how many rows this call acted on.
+        Once it returns, every row due by now was acted on (or failed and waits for the next round), also the rows
+        another round of this replica held meanwhile; other replicas' rounds may still be acting on theirs."""
+        async with self._round:
+            total = 0
+            for name, due, act in QUEUES:
+                while True:
+                    done, failed = await self._batch(name, due, act)
+                    total += done
+                    if failed or done < self.batch_size:
+                        break
+            self.acted += total
+            return total
 
     async def _batch(self, name: str, due: Callable[[datetime], tuple[ColumnElement[bool], Any]], act: Act
                      ) -> tuple[int, int]:
