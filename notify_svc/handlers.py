@@ -36,6 +36,7 @@ from notify_svc.tables import (
 )
 from shared.bus.tables import notify_channel
 from shared.clock import SHANGHAI, Clock
+from shared.db import driver_connection
 from shared.events import (
     CaseAccepted,
     CaseAssigned,
@@ -63,8 +64,6 @@ log = structlog.get_logger(__name__)
 
 INBOX_CHANNEL = "fq_notify_inbox"
 WAKE_CHANNEL = "fq_notify_deliveries"  # the delivery worker listens
-# the Core table for reminder inserts (no ORM bulk bookkeeping)
-_REMINDERS = Reminder.__table__  # type: ignore[attr-defined]
 
 NOTIFY_LIMIT = 7000  # NOTIFY payloads must stay under 8000 bytes
 
@@ -92,9 +91,7 @@ class _Sql:
         self.sql = re.sub(r"(?<![:\w]):([a-z_]+)\b", number, sql)
 
     async def fetch(self, session: AsyncSession, params: Mapping[str, Any]) -> list[Any]:
-        conn = await session.connection()
-        raw = await conn.get_raw_connection()
-        driver: Any = raw.driver_connection
+        driver = await driver_connection(session)
         return list(await driver.fetch(self.sql, *(params[n] for n in self.names)))
 
 
@@ -211,11 +208,8 @@ async def on_case_assigned(deps: NotifyDeps, session: AsyncSession, event: CaseA
     batch.case_ids.add(event.case_id)
     batch.cases.append((event.case_id, event.case_code, event.assignment_id, event.unit_id,
                         json.dumps(list(event.unit_path)), json.dumps(sorted(set(event.unit_path))), now))
-    start, due = event.at, event.accept_due_at
-    for fraction in deps.settings.reminder_fractions:
-        batch.reminders.append((uuid.uuid4(), event.assignment_id, event.case_id, event.unit_id,
-                                DeadlineClock.ACCEPT.value, fraction, start, due,
-                                deps.calendar.point(start, due, fraction)))
+    _queue_reminders(batch, deps, event.assignment_id, event.case_id, event.unit_id, DeadlineClock.ACCEPT, event.at,
+                     event.accept_due_at)
     await fire(session, deps, env.type, env.id, {"cause": event.cause.value, "level": event.level.value,
                                                    "track": event.track.value},
                {"case_id": event.case_id, "case_code": event.case_code, "unit_id": event.unit_id,
@@ -332,15 +326,20 @@ async def on_hotspot(deps: NotifyDeps, session: AsyncSession, event: HotspotAler
 # --- reminders (催办) ----------------------------------------------------------------------------------
 
 
+def _queue_reminders(batch: _Batch, deps: NotifyDeps, assignment_id: uuid.UUID, case_id: uuid.UUID, unit_id: str,
+                     clock: DeadlineClock, start: datetime, due: datetime) -> None:
+    """The reminders (催办) at the configured fractions of a deadline, in working time, added to the batch."""
+    assert deps.calendar is not None
+    for fraction in deps.settings.reminder_fractions:
+        batch.reminders.append((uuid.uuid4(), assignment_id, case_id, unit_id, clock.value, fraction, start, due,
+                                deps.calendar.point(start, due, fraction)))
+
+
 async def schedule_reminders(session: AsyncSession, deps: NotifyDeps, assignment_id: uuid.UUID, case_id: uuid.UUID,
                              unit_id: str, clock: DeadlineClock, start: datetime, due: datetime) -> None:
-    assert deps.calendar is not None
-    calendar = deps.calendar
-    rows = [dict(id=uuid.uuid4(), assignment_id=assignment_id, case_id=case_id, unit_id=unit_id, clock=clock.value,
-                 fraction=fraction, start_at=start, due_at=due, fire_at=calendar.point(start, due, fraction),
-                 status="pending") for fraction in deps.settings.reminder_fractions]
-    if rows:
-        await session.execute(insert(_REMINDERS).values(rows).on_conflict_do_nothing(constraint="uq_reminder_point"))
+    _queue_reminders(_batch(session), deps, assignment_id, case_id, unit_id, clock, start, due)
+    if not session.info.get(DEFER):
+        await flush(session)
 
 
 async def cancel_reminders(session: AsyncSession, *, assignment_id: uuid.UUID | None = None,
@@ -374,13 +373,11 @@ async def fire_reminder(session: AsyncSession, deps: NotifyDeps, r: Reminder) ->
 
 
 async def fire(session: AsyncSession, deps: NotifyDeps, trigger: str, trigger_id: str, facts: Mapping[str, Any],
-               ctx: dict[str, Any]) -> int:
-    """Run every rule matching ``trigger``; returns the number of new deliveries."""
+               ctx: dict[str, Any]) -> None:
+    """Run every rule matching ``trigger``."""
     _, ruleset = await deps.rules.get(session)
-    created = 0
     for rule in ruleset.matching(trigger, facts):
-        created += await _apply_rule(session, deps, rule, trigger, trigger_id, ctx)
-    return created
+        await _apply_rule(session, deps, rule, trigger, trigger_id, ctx)
 
 
 async def _street_units(session: AsyncSession, path: list[str]) -> list[str]:
@@ -543,12 +540,11 @@ async def flush(session: AsyncSession) -> int:
 
 
 async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigger: str, trigger_id: str,
-                      ctx: dict[str, Any]) -> int:
-    """Add the rule's deliveries to the session's batch (written now unless the consumer flushes before commit);
-    returns the number of recipients."""
+                      ctx: dict[str, Any]) -> None:
+    """Add the rule's deliveries to the session's batch (written now unless the consumer flushes before commit)."""
     recipients = await _recipients(session, deps, rule, ctx)
     if not recipients:
-        return 0
+        return
     now = deps.clock.now()
     variables = dict(ctx)
     if rule.template == "survey" and ctx.get("case_id"):
@@ -584,7 +580,6 @@ async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigg
                      case_code))
     if not session.info.get(DEFER):
         await flush(session)
-    return len(recipients)
 
 
 # --- inbox ---------------------------------------------------------------------------------------------
