@@ -136,17 +136,15 @@ async def _repath_descendants(session: AsyncSession, deps: RoutingDeps, existing
     """A unit that moved takes its stored subtree along: every descendant not in the import gets the new path (and
     an ``fq.org.unit_upserted.v1``, so notify and analytics see the subtree where it now is)."""
     moved = {uid for uid, path in paths.items() if uid in existing and existing[uid][1] != path}
-    if not moved:
-        return
+    new_paths: dict[str, list[str]] = {}
     for uid, (_, old) in existing.items():
-        if uid in paths:
-            continue
-        ancestor = next((a for a in reversed(old[:-1]) if a in moved), None)
-        if ancestor is None:
-            continue
-        unit = await session.get(OrgUnit, uid)
-        assert unit is not None
-        unit.path = [*paths[ancestor], *old[old.index(ancestor) + 1:]]
+        ancestor = next((a for a in reversed(old[:-1]) if a in moved), None) if uid not in paths else None
+        if ancestor is not None:
+            new_paths[uid] = [*paths[ancestor], *old[old.index(ancestor) + 1:]]
+    if not new_paths:
+        return
+    for unit in (await session.execute(select(OrgUnit).where(OrgUnit.id.in_(new_paths)))).scalars():  # type: ignore[attr-defined]
+        unit.path = new_paths[unit.id]
         unit.updated_at = now
         await _unit_event(session, deps, unit)
 
