@@ -36,3 +36,17 @@ async def test_migrations_upgrade_downgrade_upgrade(infra: Infra, svc: ServiceIn
     assert await _tables(url, svc.schema) == tables
     # nothing of this service lands outside its own schema
     assert await _tables(url, "public") == set()
+    if svc.name == "intake":  # registration searches its GIN indexes: no pending list to scan in full (0012)
+        assert await _gin_with_pending_list(url, svc.schema) == set()
+
+
+async def _gin_with_pending_list(url: str, schema: str) -> set[str]:
+    conn = await asyncpg.connect(db.asyncpg_dsn(url))
+    try:
+        rows = await conn.fetch(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_am a ON a.oid = c.relam WHERE n.nspname = $1 AND a.amname = 'gin' "
+            "AND NOT coalesce('fastupdate=off' = ANY(c.reloptions), false)", schema)
+        return {r["relname"] for r in rows}
+    finally:
+        await conn.close()
