@@ -95,7 +95,10 @@ def _with_registration_pool(app: FastAPI, settings: IntakeSettings) -> None:
         async with inner(app):
             pool = await asyncpg.create_pool(
                 asyncpg_dsn(settings.database_url), min_size=1, max_size=settings.db_pool_size, reset=_reset,
-                server_settings={"search_path": f"{SCHEMA},public", "application_name": SCHEMA})
+                # every registration statement has an index path; without sequential scans a plan the connection
+                # caches while the table is small and has no statistics stays right as it grows (handlers._READ)
+                server_settings={"search_path": f"{SCHEMA},public", "application_name": SCHEMA,
+                                 "enable_seqscan": "off"})
             app.state.registration_pool = pool
             waker = OutboxWaker(app.state.runtime.relay, pool, notify_channel(SCHEMA))
             app.state.outbox_waker = waker

@@ -109,22 +109,31 @@ OPEN_STATUSES = (CaseStatus.RECEIVED.value, CaseStatus.ASSIGNED.value, CaseStatu
 
 # Registration is the hot path (design §7: ≥ 300 cases/s on two cores): two statements, no ORM unit of work.
 # 1. One read: the case code number, the applicant's earlier cases (repeat applicant), open cases of the same
-#    applicant or address (duplicates), newest first. Indexes: GIN applicant_index, btree address_index.
+#    applicant, address or place (duplicates), newest first. The candidates come from three lookups, each on its
+#    own index (GIN applicant_index, btree address_index, btree place_index), gathered before anything else is
+#    asked of them: a plan that filtered all recent cases instead (what the planner picks, and the connection then
+#    keeps, while the table is still small and has no statistics) costs more with every case registered. The
+#    registration pool also plans without sequential scans (``app._with_registration_pool``).
 _READ = f"""
+WITH m AS MATERIALIZED (
+    SELECT id FROM {SCHEMA}.cases WHERE applicant_index && $1::varchar[] AND created_at >= least($2::timestamptz, $5::timestamptz)
+    UNION SELECT id FROM {SCHEMA}.cases WHERE address_index = $3 AND created_at >= least($2::timestamptz, $5::timestamptz)
+    UNION SELECT id FROM {SCHEMA}.cases WHERE place_index = $7 AND created_at >= least($2::timestamptz, $5::timestamptz)
+), r AS MATERIALIZED (
+    SELECT c.id, c.code, c.description, c.created_at, c.status, c.category,
+           c.applicant_index && $1::varchar[] AS same_applicant, c.address_index = $3 AS same_address,
+           c.place_index = $7 AS same_place
+    FROM m JOIN {SCHEMA}.cases c ON c.id = m.id
+)
 SELECT nextval('{SCHEMA}.case_code_seq') AS seq,
-       CASE WHEN cardinality($1::varchar[]) = 0 THEN 0 ELSE
-           (SELECT count(*) FROM {SCHEMA}.cases WHERE applicant_index && $1::varchar[] AND created_at >= $2)
-       END AS prior,
+       (SELECT count(*) FROM r WHERE same_applicant AND created_at >= $2) AS prior,
        d.ids, d.codes, d.descriptions, d.same_matter
 FROM (SELECT array_agg(id ORDER BY created_at DESC) AS ids, array_agg(code ORDER BY created_at DESC) AS codes,
              array_agg(description ORDER BY created_at DESC) AS descriptions,
              array_agg(same_matter ORDER BY created_at DESC) AS same_matter
       FROM (SELECT id, code, description, created_at,
-                   (category = $6 AND (applicant_index && $1::varchar[] AND address_index = $3
-                                       OR place_index = $7)) AS same_matter
-            FROM {SCHEMA}.cases
-            WHERE (applicant_index && $1::varchar[] OR address_index = $3 OR place_index = $7)
-              AND status = ANY($4::varchar[]) AND created_at >= $5
+                   (category = $6 AND (same_applicant AND same_address OR same_place)) AS same_matter
+            FROM r WHERE status = ANY($4::varchar[]) AND created_at >= $5
             ORDER BY created_at DESC LIMIT 20) AS recent) AS d
 """
 # 2. One write, atomic on its own: the case, its timeline rows, its event in the outbox, and the stored answer of
