@@ -116,9 +116,12 @@ OPEN_STATUSES = (CaseStatus.RECEIVED.value, CaseStatus.ASSIGNED.value, CaseStatu
 #    registration pool also plans without sequential scans (``app._with_registration_pool``).
 _READ = f"""
 WITH m AS MATERIALIZED (
-    SELECT id FROM {SCHEMA}.cases WHERE applicant_index && $1::varchar[] AND created_at >= least($2::timestamptz, $5::timestamptz)
-    UNION SELECT id FROM {SCHEMA}.cases WHERE address_index = $3 AND created_at >= least($2::timestamptz, $5::timestamptz)
-    UNION SELECT id FROM {SCHEMA}.cases WHERE place_index = $7 AND created_at >= least($2::timestamptz, $5::timestamptz)
+    SELECT id FROM {SCHEMA}.cases
+    WHERE applicant_index && $1::varchar[] AND created_at >= least($2::timestamptz, $5::timestamptz)
+    UNION SELECT id FROM {SCHEMA}.cases
+    WHERE address_index = $3 AND created_at >= least($2::timestamptz, $5::timestamptz)
+    UNION SELECT id FROM {SCHEMA}.cases
+    WHERE place_index = $7 AND created_at >= least($2::timestamptz, $5::timestamptz)
 ), r AS MATERIALIZED (
     SELECT c.id, c.code, c.description, c.created_at, c.status, c.category,
            c.applicant_index && $1::varchar[] AS same_applicant, c.address_index = $3 AS same_address,
