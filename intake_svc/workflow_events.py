@@ -19,6 +19,7 @@ from shared.events.case import (
     CaseClosed,
     CaseEscalated,
     CaseExtended,
+    CaseExtensionRejected,
     CaseOverdue,
     CaseReopened,
     CaseResumed,
@@ -72,6 +73,17 @@ async def on_case_extended(session: AsyncSession, event: CaseExtended, env: Enve
                                                    "new_due_at": event.new_due_at.isoformat()})
 
 
+async def on_case_extension_rejected(session: AsyncSession, event: CaseExtensionRejected, env: Envelope) -> None:
+    """Staff only: the citizen's progress page shows deadlines that moved, not requests that did not move them."""
+    case = await _load_for_update(session, event.case_id)
+    still = f"，{CLOCK_ZH[event.clock]}期限仍为{_local(event.due_at)}" if event.due_at else ""
+    timeline.record(session, case.id, event.at, "extension_rejected", f"延期申请未获上级单位批准{still}",
+                    actor=event.rejected_by, public=False,
+                    data={"clock": event.clock.value, "unit_id": event.unit_id,
+                          "requested_due_at": event.requested_due_at.isoformat(),
+                          "rejection_reason": event.rejection_reason})
+
+
 async def on_case_suspended(session: AsyncSession, event: CaseSuspended, env: Envelope) -> None:
     case = await _load_for_update(session, event.case_id)
     if case.assignment_id == event.assignment_id:
@@ -118,6 +130,7 @@ HANDLERS = {
     CaseReturned.ce_type: on_case_returned,
     CaseEscalated.ce_type: on_case_escalated,
     CaseExtended.ce_type: on_case_extended,
+    CaseExtensionRejected.ce_type: on_case_extension_rejected,
     CaseSuspended.ce_type: on_case_suspended,
     CaseResumed.ce_type: on_case_resumed,
     CaseOverdue.ce_type: on_case_overdue,

@@ -43,6 +43,7 @@ from shared.events import (
     CaseClosed,
     CaseEscalated,
     CaseExtended,
+    CaseExtensionRejected,
     CaseOverdue,
     CaseReceived,
     CaseResolved,
@@ -270,6 +271,18 @@ async def on_case_escalated(deps: NotifyDeps, session: AsyncSession, event: Case
                 "to_unit_id": event.to_unit_id, "from_unit_name": names.get(event.from_unit_id, ""),
                 "to_unit_name": names.get(event.to_unit_id, ""), "reason_label": REASON_ZH[event.reason],
                 "note": event.note, "unit_id": event.to_unit_id, "unit_path": info.unit_path})
+
+
+async def on_case_extension_rejected(deps: NotifyDeps, session: AsyncSession, event: CaseExtensionRejected,
+                                     env: Envelope) -> None:
+    """The unit that asked for more time hears that the deadline stays (its reminders were never moved)."""
+    info = await _case(session, deps, event.case_id)
+    names = await _unit_names(session, event.unit_id)
+    await fire(session, deps, env.type, env.id, {"clock": event.clock.value},
+               {"case_id": event.case_id, "case_code": info.case_code or "", "unit_id": event.unit_id,
+                "unit_name": names.get(event.unit_id, ""), "unit_path": info.unit_path,
+                "clock_label": CLOCK_ZH[event.clock.value], "due": _local(event.due_at),
+                "rejection_reason": event.rejection_reason})
 
 
 async def on_case_overdue(deps: NotifyDeps, session: AsyncSession, event: CaseOverdue, env: Envelope) -> None:

@@ -55,6 +55,7 @@ from shared.events.case import (
     CaseClosed,
     CaseEscalated,
     CaseExtended,
+    CaseExtensionRejected,
     CaseExtensionRequested,
     CaseOverdue,
     CaseReopened,
@@ -277,8 +278,15 @@ async def decide_extension(session: AsyncSession, deps: RoutingDeps, assignment_
     now = deps.clock.now()
     _apply(a, state, now)
     if not approve:
-        _record(session, a, now, "reject_extension", user.sub, reason=getattr(body, "reason", None),
+        rejection = body.reason if isinstance(body, ReasonBody) else ""
+        _record(session, a, now, "reject_extension", user.sub, reason=rejection,
                 requested_due_at=pending["requested_due_at"])
+        await add_event(session, CaseExtensionRejected(
+            case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, clock=clock, reason=pending["reason"],
+            rejection_reason=rejection, rejected_by=user.sub,
+            requested_due_at=datetime.fromisoformat(pending["requested_due_at"]),
+            due_at=a.accept_due_at if clock == DeadlineClock.ACCEPT else a.resolve_due_at,
+        ), source=deps.source)
         return a
     new_due = getattr(body, "due_at", None) or datetime.fromisoformat(pending["requested_due_at"])
     previous = a.accept_due_at if clock == DeadlineClock.ACCEPT else a.resolve_due_at

@@ -11,6 +11,7 @@ from shared.auth import Role
 from shared.events import (
     CaseAssigned,
     CaseEscalated,
+    CaseExtensionRejected,
     CaseOverdue,
     CaseReceived,
     CaseResolved,
@@ -32,7 +33,7 @@ class Channel(StrEnum):
 class UnitRef(StrEnum):
     """Which unit a recipient selector starts from."""
 
-    EVENT = "event"  # the unit the event is about (assigned, overdue, reminder, hotspot)
+    EVENT = "event"  # the unit the event is about (assigned, overdue, reminder, hotspot, urged, extension)
     PARENT = "parent"  # the parent of that unit (督办)
     FROM = "from"  # escalated: the unit the case left
     TO = "to"  # escalated: the receiving unit
@@ -43,7 +44,8 @@ ADMIN_ROLES = (Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
 
 TRIGGERS: frozenset[str] = frozenset({CaseAssigned.ce_type, CaseOverdue.ce_type, CaseEscalated.ce_type,
                                       CaseReceived.ce_type, RiskChanged.ce_type, CaseResolved.ce_type,
-                                      HotspotAlert.ce_type, CaseUrged.ce_type, REMINDER})
+                                      HotspotAlert.ce_type, CaseUrged.ce_type, CaseExtensionRejected.ce_type,
+                                      REMINDER})
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,8 @@ DEFAULT_RULES: dict[str, Any] = {"rules": [
      "channels": ["sms"], "template": "reminder"},
     {"id": "urged.assignee", "on": CaseUrged.ce_type, "to": [{"unit": "event"}], "channels": ["inbox", "webhook"],
      "template": "urged"},
+    {"id": "extension_rejected.assignee", "on": CaseExtensionRejected.ce_type, "to": [{"unit": "event"}],
+     "channels": ["inbox"], "template": "extension_rejected"},
     {"id": "overdue.supervise", "on": CaseOverdue.ce_type,
      "to": [{"unit": "event"}, {"unit": "parent", "roles": [r.value for r in ADMIN_ROLES]}],
      "channels": ["inbox", "email"], "template": "overdue"},

@@ -44,6 +44,12 @@ SPECS: dict[str, TemplateSpec] = {s.key: s for s in (
                  "12345催办：案件 {{ case_code }}",
                  "{{ source_label }}第 {{ urge_count }} 次催办案件 {{ case_code }}"
                  "（承办单位：{{ unit_name or unit_id }}），请尽快办理并及时反馈办理进展。"),
+    TemplateSpec("extension_rejected", "延期申请未获批准（发给申请延期的承办单位）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "clock_label": "办结",
+                  "due": "2026-11-25 17:30", "rejection_reason": "事实清楚，可在期限内办结"},
+                 "延期未获批准：{{ case_code }}",
+                 "案件 {{ case_code }} 的延期申请未获上级单位批准（{{ rejection_reason }}），"
+                 "{{ clock_label }}期限仍为 {{ due }}，请抓紧办理。"),
     TemplateSpec("overdue", "时限已过（督办）",
                  {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "clock_label": "办结",
                   "due": "2026-11-25 17:30", "escalated": False},

@@ -258,6 +258,21 @@ class CaseExtensionRequested(CaseEvent):
     requested_due_at: datetime
 
 
+class CaseExtensionRejected(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.extension_rejected.v1"
+    description: ClassVar[str] = (
+        "The parent unit rejected an extension request (延期申请未获批准): the deadline stays where it was."
+    )
+    assignment_id: uuid.UUID
+    unit_id: str
+    clock: DeadlineClock
+    reason: str = Field(description="the requesting unit's reason, staff text without personal data")
+    rejection_reason: str = Field(description="the deciding leader's reason, staff text without personal data")
+    rejected_by: str
+    requested_due_at: datetime
+    due_at: datetime | None = Field(default=None, description="the deadline that still holds")
+
+
 class CaseExtended(CaseEvent):
     ce_type: ClassVar[str] = "fq.case.extended.v1"
     description: ClassVar[str] = "An extension (延期) was approved by the parent unit: the deadline moved."

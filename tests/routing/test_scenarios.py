@@ -341,6 +341,30 @@ async def test_an_approved_extension_moves_the_resolve_deadline(flow: Stack, clo
     await intake_shows(flow, case["id"], kind="overdue")
 
 
+async def test_a_rejected_extension_keeps_the_deadline_and_is_an_event(flow: Stack, clock: FrozenClock) -> None:
+    next_working_morning(clock)
+    case = await new_case(flow)
+    a = await current(flow, case["id"])
+    a = await act(flow, a["id"], "accept", G01)
+    due = a["resolve_due_at"]
+    wanted = parse(due) + timedelta(days=5)
+    await act(flow, a["id"], "extend", G01, {"reason": "需等待鉴定结论", "due_at": wanted.isoformat()})
+    await act(flow, a["id"], "reject-extension", C1, {}, expect=422)  # a rejection says why
+    rejected = await act(flow, a["id"], "reject-extension", C1, {"reason": "事实清楚，可在期限内办结"})
+    assert rejected["resolve_due_at"] == due and rejected["pending_extension"] is None
+    assert "request_extension" in rejected["allowed_actions"]  # the unit may ask again
+
+    await intake_shows(flow, case["id"], kind="extension_rejected")  # fq.case.extension_rejected.v1 arrived
+    timeline = (await flow.intake.get(f"/api/v1/cases/{case['id']}/timeline", headers=ADMIN)).json()
+    timeline = timeline["items"] if isinstance(timeline, dict) else timeline
+    entry = next(e for e in timeline if e["kind"] == "extension_rejected")
+    assert entry["summary"].startswith("延期申请未获上级单位批准，办结期限仍为")
+    assert entry["data"]["rejection_reason"] == "事实清楚，可在期限内办结" and entry["actor"] == "U-C1-1"
+    public = (await flow.intake.get(f"/api/v1/public/cases/{case['code']}",
+                                    params={"phone_last4": case["parties"][0]["phone"][-4:]})).json()
+    assert all("延期" not in e["summary"] for e in public["timeline"]), public  # staff only
+
+
 async def test_a_suspension_pauses_the_clock(flow: Stack, clock: FrozenClock) -> None:
     next_working_morning(clock)
     day = clock.now().astimezone(SHANGHAI).date()
