@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Annotated
 
 import asyncpg
+import structlog
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy import or_, select
 
 from intake_svc import handlers
@@ -32,12 +32,13 @@ from intake_svc.schemas import (
 )
 from intake_svc.tables import Case
 from shared.auth import CurrentUser, Principal, Role, require_roles
-from shared.db import driver_connection
 from shared.events.case import Channel, RequestType, RiskLevel
 from shared.pagination import Page, keyset_page
 from shared.problems import Problem, require_aware
 from shared.ratelimit import RateLimiter
-from shared.runtime import ServiceRuntime, SessionDep
+from shared.runtime import SessionDep
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 
@@ -61,36 +62,34 @@ async def create_case(
 ) -> Response:
     """Register a case from any channel (一口受理). Emits ``fq.case.received.v1``."""
     deps = _deps(request)
-    if idempotency_key:
-        return await _create_idempotent(request, deps, body, user, idempotency_key)
     # the hot path: a connection of the registration pool, no ORM session (its unit of work is not needed for
     # two statements, and costs as much CPU as they do); the write commits on its own, then wakes the relay
     pool: asyncpg.Pool = request.app.state.registration_pool
     async with pool.acquire() as conn:
-        created = await handlers.create_case(conn, deps, body, user, wake=request.app.state.outbox_waker)
-    return _created(created)
-
-
-async def _create_idempotent(request: Request, deps: IntakeDeps, body: CaseCreate, user: Principal,
-                             idempotency_key: str) -> Response:
-    runtime: ServiceRuntime = request.app.state.runtime
-    async with runtime.session() as session:
-        # the claim commits at once, so a concurrent request with the same key sees it and gets 409
-        async with session.begin():
-            earlier = await handlers.claim_idempotency_key(
-                session, deps, idempotency_key, user, handlers.request_hash(body))
-        if earlier is not None:
-            return JSONResponse(earlier.response, status_code=earlier.status_code,
+        if idempotency_key:  # the key's claim commits at once: a concurrent request with the key gets 409
+            earlier = await handlers.claim_idempotency_key(conn, deps, idempotency_key, user,
+                                                           handlers.request_hash(body))
+            if earlier is not None:
+                return Response(earlier.body, status_code=earlier.status_code, media_type="application/json",
                                 headers={"Idempotent-Replayed": "true"})
         try:
-            created = await handlers.create_case(await driver_connection(session), deps, body, user,
-                                                 idempotency_key)
+            created = await handlers.create_case(conn, deps, body, user, idempotency_key,
+                                                 wake=request.app.state.outbox_waker)
         except BaseException:
-            await session.rollback()  # nothing was created: free the key so the client can retry
-            async with session.begin():
-                await handlers.release_idempotency_key(session, idempotency_key, user)
+            if idempotency_key:  # nothing was created: free the key so the client can retry
+                await _release(pool, idempotency_key, user)
             raise
     return _created(created)
+
+
+async def _release(pool: asyncpg.Pool, key: str, user: Principal) -> None:
+    """On a connection of its own: the failed request's may be unusable (a statement cancelled mid-way). If this
+    fails too, the claim counts as abandoned after ``IDEMPOTENCY_ABANDONED`` and the key can be used again."""
+    try:
+        async with pool.acquire() as conn:
+            await handlers.release_idempotency_key(conn, key, user)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        log.warning("idempotency_release_failed", error=repr(exc))
 
 
 def _created(created: handlers.CreatedCase) -> Response:

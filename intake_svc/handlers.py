@@ -44,7 +44,7 @@ from intake_svc.schemas import (
     RiskChange,
     UnmergeRequest,
 )
-from intake_svc.tables import SCHEMA, Case, Feedback, IdempotencyKey, PiiAccess, TimelineEntry
+from intake_svc.tables import SCHEMA, Case, Feedback, PiiAccess, TimelineEntry
 from shared.auth import Principal, Role
 from shared.bus.outbox import add_event, outbox_row
 from shared.bus.tables import notify_channel
@@ -340,54 +340,55 @@ def request_hash(cmd: CaseCreate) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-async def claim_idempotency_key(session: AsyncSession, deps: IntakeDeps, key: str, user: Principal,
-                                digest: str) -> IdempotencyKey | None:
-    """Reserve ``key`` for this request (the caller commits the claim before doing the work).
+@dataclass
+class StoredAnswer:
+    status_code: int
+    body: str  # JSON
+
+
+_CLAIM = (f"INSERT INTO {SCHEMA}.idempotency_keys (key, principal, request_hash, status_code, response, created_at) "
+          "VALUES ($1, $2, $3, 0, '{}'::jsonb, $4) ON CONFLICT DO NOTHING RETURNING key")
+_EARLIER = (f"SELECT request_hash, status_code, response::text AS body, created_at FROM {SCHEMA}.idempotency_keys "
+            "WHERE key = $1 AND principal = $2")
+_FORGET = (f"DELETE FROM {SCHEMA}.idempotency_keys WHERE key = $1 AND principal = $2 "
+           "AND (created_at < $3 OR (status_code = 0 AND created_at < $4))")
+_RELEASE = f"DELETE FROM {SCHEMA}.idempotency_keys WHERE key = $1 AND principal = $2 AND status_code = 0"
+
+
+async def claim_idempotency_key(conn: Any, deps: IntakeDeps, key: str, user: Principal,
+                                digest: str) -> StoredAnswer | None:
+    """Reserve ``key`` for this request, committed at once (``conn``: an asyncpg connection in autocommit), so a
+    concurrent request with the key sees the claim. One statement when the key is new.
 
     Returns the stored earlier answer for a repeat; 422 when the key was used with another body; 409 while
     another request with the key is still running. Keys are kept 24 h; a claim abandoned for a minute (its
     process died) may be taken over.
     """
     now = deps.clock.now()
-    await session.execute(
-        text(f"DELETE FROM {SCHEMA}.idempotency_keys WHERE key = :k AND principal = :p AND "
-             "(created_at < :expired OR (status_code = 0 AND created_at < :abandoned))"),
-        {"k": key, "p": user.sub, "expired": now - IDEMPOTENCY_TTL, "abandoned": now - IDEMPOTENCY_ABANDONED},
-    )
-    inserted = await session.execute(
-        text(f"INSERT INTO {SCHEMA}.idempotency_keys (key, principal, request_hash, status_code, response, "
-             "created_at) VALUES (:k, :p, :h, 0, '{}'::jsonb, :now) ON CONFLICT DO NOTHING RETURNING key"),
-        {"k": key, "p": user.sub, "h": digest, "now": now},
-    )
-    if inserted.first() is not None:
-        return None
-    row = (await session.execute(
-        select(IdempotencyKey).where(IdempotencyKey.key == key, IdempotencyKey.principal == user.sub)
-    )).scalar_one()
-    if row.request_hash != digest:
-        raise Problem(422, "idempotency_key_reused",
-                      "this Idempotency-Key was already used with a different request body",
-                      errors=[{"field": "header.idempotency-key", "reason": "reused with another body",
-                               "code": "idempotency_key_reused"}])
-    if row.status_code == 0:
-        raise Problem(409, "idempotency_in_progress", "a request with this Idempotency-Key is still in progress")
-    return row
+    expired, abandoned = now - IDEMPOTENCY_TTL, now - IDEMPOTENCY_ABANDONED
+    for _ in range(2):
+        if await conn.fetchval(_CLAIM, key, user.sub, digest, now) is not None:
+            return None
+        row = await conn.fetchrow(_EARLIER, key, user.sub)
+        if row is None:  # released meanwhile: claim again
+            continue
+        if row["created_at"] < expired or (row["status_code"] == 0 and row["created_at"] < abandoned):
+            await conn.execute(_FORGET, key, user.sub, expired, abandoned)  # only if still so: then claim again
+            continue
+        if row["request_hash"] != digest:
+            raise Problem(422, "idempotency_key_reused",
+                          "this Idempotency-Key was already used with a different request body",
+                          errors=[{"field": "header.idempotency-key", "reason": "reused with another body",
+                                   "code": "idempotency_key_reused"}])
+        if row["status_code"] == 0:
+            break
+        return StoredAnswer(row["status_code"], row["body"])
+    raise Problem(409, "idempotency_in_progress", "a request with this Idempotency-Key is still in progress")
 
 
-async def release_idempotency_key(session: AsyncSession, key: str, user: Principal) -> None:
-    await session.execute(
-        text(f"DELETE FROM {SCHEMA}.idempotency_keys WHERE key = :k AND principal = :p AND status_code = 0"),
-        {"k": key, "p": user.sub},
-    )
-
-
-async def store_idempotent_response(session: AsyncSession, key: str, user: Principal, status: int,
-                                    body: dict[str, object]) -> None:
-    await session.execute(
-        text(f"UPDATE {SCHEMA}.idempotency_keys SET status_code = :s, response = CAST(:r AS jsonb) "
-             "WHERE key = :k AND principal = :p"),
-        {"s": status, "r": json.dumps(jsonable_encoder(body), ensure_ascii=False), "k": key, "p": user.sub},
-    )
+async def release_idempotency_key(conn: Any, key: str, user: Principal) -> None:
+    """Free a claim whose request failed before anything was created, so the client can retry with the key."""
+    await conn.execute(_RELEASE, key, user.sub)
 
 
 async def get_case_in_scope(session: AsyncSession, case_id: uuid.UUID, user: Principal, *,

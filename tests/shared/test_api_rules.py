@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from intake_svc.handlers import request_hash
+from intake_svc.schemas import CaseCreate
 from shared.auth import Role
 from tests.support import Stack, auth, case_body, eventually
 
@@ -105,7 +107,7 @@ async def test_idempotency_key_replays_the_same_answer_and_rejects_another_body(
     first = await stack.intake.post("/api/v1/cases", json=body, headers=headers)
     again = await stack.intake.post("/api/v1/cases", json=body, headers=headers)
     assert first.status_code == again.status_code == 201
-    assert again.json()["id"] == first.json()["id"] and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
     other = await stack.intake.post("/api/v1/cases", json={**body, "title": "另一件事"}, headers=headers)
     assert_problem(other, 422, "idempotency_key_reused")
 
@@ -170,3 +172,26 @@ async def test_a_concurrent_request_with_the_same_key_is_409_and_a_failed_one_fr
     fixed = await stack.intake.post("/api/v1/cases", json={**bad, "category": "neighbor.water"},
                                     headers={**OPERATOR, "Idempotency-Key": "idem-2"})
     assert fixed.status_code == 201, fixed.text
+
+
+async def test_a_claim_abandoned_for_a_minute_or_a_key_older_than_a_day_can_be_used_again(stack: Stack) -> None:
+    pool = stack.apps["intake"].state.registration_pool
+    body = case_body()
+    first = await stack.intake.post("/api/v1/cases", json=body, headers={**OPERATOR, "Idempotency-Key": "idem-old"})
+    assert first.status_code == 201
+    row = await pool.fetchrow("SELECT principal FROM intake.idempotency_keys WHERE key = 'idem-old'")  # the token's
+    # the same key, 25 hours later, for another case: a new case
+    await pool.execute("UPDATE intake.idempotency_keys SET created_at = now() - interval '25 hours' "
+                       "WHERE key = 'idem-old'")
+    later = await stack.intake.post("/api/v1/cases", json=case_body(),
+                                    headers={**OPERATOR, "Idempotency-Key": "idem-old"})
+    assert later.status_code == 201 and later.json()["id"] != first.json()["id"], later.text
+    # a claim whose request died two minutes ago (status 0): taken over; a fresh one in progress: 409
+    await pool.execute("INSERT INTO intake.idempotency_keys (key, principal, request_hash, status_code, response, "
+                       "created_at) VALUES ('idem-dead', $1, 'x', 0, '{}', now() - interval '2 minutes'), "
+                       "('idem-busy', $1, $2, 0, '{}', now())", row["principal"],
+                       request_hash(CaseCreate.model_validate(body)))
+    taken = await stack.intake.post("/api/v1/cases", json=body, headers={**OPERATOR, "Idempotency-Key": "idem-dead"})
+    assert taken.status_code == 201, taken.text
+    busy = await stack.intake.post("/api/v1/cases", json=body, headers={**OPERATOR, "Idempotency-Key": "idem-busy"})
+    assert_problem(busy, 409, "idempotency_in_progress")
