@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,18 +98,21 @@ def _encoded(bodies: list[dict[str, Any]]) -> list[bytes]:
 
 
 async def closed_loop(client: aiohttp.ClientSession, url: str, bodies: list[bytes], concurrency: int,
-                      name: str, headers: dict[str, str]) -> Result:
-    """As fast as possible with ``concurrency`` requests in flight: the throughput ceiling."""
+                      name: str, headers: dict[str, str], idempotency_keys: bool = False) -> Result:
+    """As fast as possible with ``concurrency`` requests in flight: the throughput ceiling. With
+    ``idempotency_keys`` every request carries an ``Idempotency-Key`` of its own (as the intake window sends)."""
     result = Result(name)
-    queue = list(reversed(bodies))
+    run = uuid.uuid4().hex[:12]
+    queue = list(reversed(list(enumerate(bodies))))
     headers = {**headers, "Content-Type": "application/json"}
 
     async def worker() -> None:
         while queue:
-            body = queue.pop()
+            i, body = queue.pop()
             t = time.perf_counter()
             try:
-                async with client.post(url, data=body, headers=headers) as r:
+                async with client.post(url, data=body, headers={**headers, "Idempotency-Key": f"bench-{run}-{i}"}
+                                       if idempotency_keys else headers) as r:
                     await r.read()
                     ok = r.status == 201
             except (aiohttp.ClientError, TimeoutError):  # a 30 s client timeout is a failed POST too
@@ -352,6 +356,15 @@ async def run(args: argparse.Namespace) -> int:
         print(f"pipeline drained {drained:.1f} s after the closed-loop run")
         meter.record("during the POSTs", len(intake_max.latencies), before, at_end)
         meter.record("POSTs + pipeline drained", len(intake_max.latencies), before, meter.snapshot())
+        keyed_bodies = _encoded(_bodies(args.cases))
+        before = meter.snapshot()
+        async with client() as c:
+            keyed = await closed_loop(c, f"{urls['intake']}/api/v1/cases", keyed_bodies, args.concurrency,
+                                      f"  the same with Idempotency-Key (c={args.concurrency})", headers,
+                                      idempotency_keys=True)
+        results.append(keyed)
+        meter.record("POSTs with Idempotency-Key", len(keyed.latencies), before, meter.snapshot())
+        print(f"pipeline drained {await _wait_drained(urls):.1f} s after the Idempotency-Key run")
         paced_bodies = _encoded(_bodies(args.cases))
         before = meter.snapshot()
         async with client() as c:
