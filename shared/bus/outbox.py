@@ -147,7 +147,10 @@ class OutboxRelay:
             conn: asyncpg.Connection | None = None
             producer: AIOKafkaProducer | None = None
             try:
-                conn = await asyncpg.connect(self.dsn)
+                # every statement of the relay has an index path (the partial index of unpublished rows, the
+                # key, published_at); without sequential scans the plan its long-lived connection caches while
+                # the outbox is new stays an index plan once the outbox holds its retained published rows
+                conn = await asyncpg.connect(self.dsn, server_settings={"enable_seqscan": "off"})
                 if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock):
                     await conn.close()
                     conn = None
