@@ -172,6 +172,7 @@
     }, true);
 
     list("hot-grids", hot.grids, (g) => [g.label, g.count + " 件"]);
+    list("hot-buildings", hot.buildings || [], (b) => [b.label, b.count + " 件"]);
     list("spikes", hot.spikes, (s) => [s.day + " " + s.label + " · " + s.category_label, s.count + " 件（基线 " + s.baseline + "）"]);
     document.getElementById("notice").hidden = true;
     document.body.dataset.loaded = String(Date.now());

@@ -89,6 +89,8 @@ async def test_the_big_screen_renders_the_street_numbers_without_console_errors(
             assert hotline == ["100.0%", "100.0%", "100.0%"]
             grids = await page.locator("#hot-grids li").all_inner_texts()
             assert grids[0].replace("\n", "") == "一网格3 件"
+            buildings = await page.locator("#hot-buildings li").all_inner_texts()
+            assert [b.replace("\n", "") for b in buildings] == ["一号楼2 件"]  # routing placed two cases there
             assert await page.inner_text("#scope") == "范围：测试街道"
             assert await page.inner_text("#window") == "统计期：2025/03/03 至 2025/03/09"
 
