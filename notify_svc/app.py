@@ -22,6 +22,7 @@ from notify_svc.worker import DeliveryWorker
 from shared.clock import Clock
 from shared.db import asyncpg_dsn
 from shared.events import (
+    CalendarChanged,
     CaseAccepted,
     CaseAssigned,
     CaseClosed,
@@ -73,6 +74,7 @@ def build_spec(deps: NotifyDeps) -> ServiceSpec:
         handlers={
             MemberUpserted.ce_type: bound(handlers.on_member_upserted),
             UnitUpserted.ce_type: immediate(handlers.on_unit_upserted),
+            CalendarChanged.ce_type: bound(handlers.on_calendar_changed),
             CaseReceived.ce_type: bound(handlers.on_case_received),
             CaseAssigned.ce_type: assigned,
             CaseAccepted.ce_type: bound(handlers.on_case_accepted),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -12,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.domain import templates
 from notify_svc.domain.rules import DEFAULT_RULES, RuleSet
-from notify_svc.tables import ChannelTarget, Recipient, RuleSetVersion, TemplateVersion
+from notify_svc.tables import CalendarState, ChannelTarget, Recipient, RuleSetVersion, TemplateVersion
 from shared.bus.outbox import _schema_of
 from shared.events import Event, encode, envelope_for
+from shared.worktime import DEFAULT_HOURS, WorkCalendar
 
 TEMPLATE_KEYS = frozenset(templates.SPECS)
 CHECK_SECONDS = 1.0  # how stale a replica's copy may get after another replica saved a change
@@ -56,6 +58,31 @@ class RulesCache(_Ttl):
                 self._rules = RuleSet.parse(DEFAULT_RULES, TEMPLATE_KEYS)
             self._version = version
         return version, self._rules
+
+
+class CalendarCache(_Ttl):
+    """The working-time calendar reminders are computed on: China's official calendar plus the admin overrides
+    routing published last (``CalendarState``), so reminders and routing's deadlines count the same days. Every
+    replica reloads it when the stored revision changes."""
+
+    def __init__(self, hours: Iterable[Any] = DEFAULT_HOURS, check_seconds: float = CHECK_SECONDS) -> None:
+        super().__init__(check_seconds)
+        self.hours = tuple(hours)
+        self.revision = -1
+        self.calendar = WorkCalendar(hours=self.hours)
+
+    async def get(self, session: AsyncSession) -> WorkCalendar:
+        if not self.due() and self.revision >= 0:
+            return self.calendar
+        row = await session.get(CalendarState, 1)
+        self.checked()
+        revision = row.revision if row is not None else 0
+        if revision != self.revision:
+            self.calendar = WorkCalendar(
+                {date.fromisoformat(d): bool(w) for d, w in row.overrides.items()} if row is not None else {},
+                hours=self.hours, loaded_years=row.loaded_years if row is not None else ())
+            self.revision = revision
+        return self.calendar
 
 
 async def rules_doc(session: AsyncSession) -> tuple[int, dict[str, Any], TemplateVersion | RuleSetVersion | None]:

@@ -21,13 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc import surveys
 from notify_svc.channels import Contacts, HttpSmsProvider, SmsProvider, SmtpMailer, WebhookRobot
-from notify_svc.config import MembersCache, RulesCache, TargetsCache, TemplatesCache, outbox_row
+from notify_svc.config import CalendarCache, MembersCache, RulesCache, TargetsCache, TemplatesCache, outbox_row
 from notify_svc.domain import templates
 from notify_svc.domain.delivery import after_quiet_hours
 from notify_svc.domain.rules import REMINDER, Channel, Rule, Selector, UnitRef
 from notify_svc.settings import NotifySettings
 from notify_svc.tables import (
     SCHEMA,
+    CalendarState,
     CaseInfo,
     InboxItem,
     Recipient,
@@ -38,6 +39,7 @@ from shared.bus.tables import notify_channel
 from shared.clock import SHANGHAI, Clock
 from shared.db import driver_connection
 from shared.events import (
+    CalendarChanged,
     CaseAccepted,
     CaseAssigned,
     CaseClosed,
@@ -116,7 +118,8 @@ class NotifyDeps:
     clock: Clock
     settings: NotifySettings = field(default_factory=NotifySettings)
     source: str = "/fengqiao/notify"
-    calendar: WorkPoints | None = None
+    calendar: WorkPoints | None = None  # a fixed calendar (tests); None: routing's, as published (``calendars``)
+    calendars: CalendarCache | None = None
     contacts: Contacts | None = None
     sms: SmsProvider | None = None
     rules: RulesCache = field(default_factory=RulesCache)
@@ -126,14 +129,21 @@ class NotifyDeps:
 
     def __post_init__(self) -> None:
         s = self.settings
-        if self.calendar is None:
-            self.calendar = WorkCalendar(hours=parse_hours(s.work_hours))
+        if self.calendar is None and self.calendars is None:
+            self.calendars = CalendarCache(parse_hours(s.work_hours))
         if self.contacts is None:
             self.contacts = Contacts(s)
         if self.sms is None and s.sms_url:
             self.sms = HttpSmsProvider(s.sms_url, s.sms_api_key, s.sms_signature, s.send_timeout_seconds)
         self.mailer = SmtpMailer(s)
         self.robot = WebhookRobot(s.send_timeout_seconds)
+
+
+async def _work_calendar(deps: NotifyDeps, session: AsyncSession) -> WorkPoints:
+    if deps.calendars is not None:
+        return await deps.calendars.get(session)
+    assert deps.calendar is not None
+    return deps.calendar
 
 
 def _local(at: datetime | None) -> str:
@@ -198,7 +208,7 @@ async def on_case_received(deps: NotifyDeps, session: AsyncSession, event: CaseR
 async def on_case_assigned(deps: NotifyDeps, session: AsyncSession, event: CaseAssigned, env: Envelope) -> None:
     """The case's facts, the accept clock's reminders (催办) and the notifications: written with the rest of the
     batch (one statement per consumer batch, see ``flush``)."""
-    assert deps.calendar is not None
+    cal = await _work_calendar(deps, session)
     batch = _batch(session)
     if event.case_id in batch.case_ids:
         await flush(session)  # one row per case and statement
@@ -209,8 +219,8 @@ async def on_case_assigned(deps: NotifyDeps, session: AsyncSession, event: CaseA
     batch.case_ids.add(event.case_id)
     batch.cases.append((event.case_id, event.case_code, event.assignment_id, event.unit_id,
                         json.dumps(list(event.unit_path)), json.dumps(sorted(set(event.unit_path))), now))
-    _queue_reminders(batch, deps, event.assignment_id, event.case_id, event.unit_id, DeadlineClock.ACCEPT, event.at,
-                     event.accept_due_at)
+    _queue_reminders(batch, deps, cal, event.assignment_id, event.case_id, event.unit_id, DeadlineClock.ACCEPT,
+                     event.at, event.accept_due_at)
     await fire(session, deps, env.type, env.id, {"cause": event.cause.value, "level": event.level.value,
                                                    "track": event.track.value},
                {"case_id": event.case_id, "case_code": event.case_code, "unit_id": event.unit_id,
@@ -229,16 +239,45 @@ async def on_case_accepted(deps: NotifyDeps, session: AsyncSession, event: CaseA
 
 async def on_case_extended(deps: NotifyDeps, session: AsyncSession, event: CaseExtended, env: Envelope) -> None:
     """The deadline moved: every reminder of that clock moves to its fraction of the new working time."""
-    assert deps.calendar is not None
+    cal = await _work_calendar(deps, session)
     now = deps.clock.now()
     rows = (await session.execute(select(Reminder).where(
         Reminder.assignment_id == event.assignment_id, Reminder.clock == event.clock.value,
         Reminder.status.in_(("pending", "paused", "fired"))).with_for_update())).scalars()  # type: ignore[attr-defined]
     for r in rows:
         r.due_at = event.new_due_at
-        r.fire_at = deps.calendar.point(r.start_at, r.due_at, r.fraction)
+        r.fire_at = cal.point(r.start_at, r.due_at, r.fraction)
         if r.status == "fired" and r.fire_at > now:
             r.status = "pending"  # the later point of the longer deadline reminds again
+
+
+async def on_calendar_changed(deps: NotifyDeps, session: AsyncSession, event: CalendarChanged,
+                              env: Envelope) -> None:
+    """Routing's working-time calendar changed: keep it (every replica reloads it) and move every pending reminder
+    to its point on the new calendar. Deadlines stay where routing set them; paused ones are re-pointed on resume."""
+    state = await session.get(CalendarState, 1, with_for_update=True)
+    if state is not None and state.revision >= event.revision:
+        return  # not newer than what is kept
+    overrides = {d.day.isoformat(): d.is_workday for d in event.overrides}
+    if state is None:
+        session.add(CalendarState(id=1, revision=event.revision, overrides=overrides,
+                                  loaded_years=list(event.loaded_years), updated_at=deps.clock.now()))
+    else:
+        state.revision, state.overrides, state.loaded_years = event.revision, overrides, list(event.loaded_years)
+        state.updated_at = deps.clock.now()
+    if deps.calendars is None:
+        return  # a fixed calendar
+    deps.calendars.invalidate()
+    cal = WorkCalendar({d.day: d.is_workday for d in event.overrides}, hours=deps.calendars.hours,
+                       loaded_years=event.loaded_years)
+    rows = (await session.execute(select(Reminder).where(
+        Reminder.status == "pending").with_for_update())).scalars()  # type: ignore[arg-type]
+    moved = 0
+    for r in rows:
+        fire_at = cal.point(r.start_at, r.due_at, r.fraction)
+        if fire_at != r.fire_at:
+            r.fire_at, moved = fire_at, moved + 1
+    log.info("calendar_applied", revision=event.revision, overrides=len(overrides), reminders_moved=moved)
 
 
 async def on_case_suspended(deps: NotifyDeps, session: AsyncSession, event: CaseSuspended, env: Envelope) -> None:
@@ -249,7 +288,7 @@ async def on_case_suspended(deps: NotifyDeps, session: AsyncSession, event: Case
 
 async def on_case_resumed(deps: NotifyDeps, session: AsyncSession, event: CaseResumed, env: Envelope) -> None:
     """Both clocks were paused: each reminder keeps its share of the remaining working time to the new deadline."""
-    assert deps.calendar is not None
+    cal = await _work_calendar(deps, session)
     rows = (await session.execute(select(Reminder).where(
         Reminder.assignment_id == event.assignment_id, Reminder.status == "paused").with_for_update())).scalars()
     new_due = {DeadlineClock.ACCEPT.value: event.accept_due_at, DeadlineClock.RESOLVE.value: event.resolve_due_at}
@@ -258,7 +297,7 @@ async def on_case_resumed(deps: NotifyDeps, session: AsyncSession, event: CaseRe
         if due is not None and r.paused_at is not None:
             shift = due - r.due_at  # the pause, as routing counted it
             r.start_at, r.due_at = r.start_at + shift, due
-            r.fire_at = deps.calendar.point(r.start_at, r.due_at, r.fraction)
+            r.fire_at = cal.point(r.start_at, r.due_at, r.fraction)
         r.status, r.paused_at = "pending", None
 
 
@@ -339,18 +378,18 @@ async def on_hotspot(deps: NotifyDeps, session: AsyncSession, event: HotspotAler
 # --- reminders (催办) ----------------------------------------------------------------------------------
 
 
-def _queue_reminders(batch: _Batch, deps: NotifyDeps, assignment_id: uuid.UUID, case_id: uuid.UUID, unit_id: str,
-                     clock: DeadlineClock, start: datetime, due: datetime) -> None:
+def _queue_reminders(batch: _Batch, deps: NotifyDeps, cal: WorkPoints, assignment_id: uuid.UUID,
+                     case_id: uuid.UUID, unit_id: str, clock: DeadlineClock, start: datetime, due: datetime) -> None:
     """The reminders (催办) at the configured fractions of a deadline, in working time, added to the batch."""
-    assert deps.calendar is not None
     for fraction in deps.settings.reminder_fractions:
         batch.reminders.append((uuid.uuid4(), assignment_id, case_id, unit_id, clock.value, fraction, start, due,
-                                deps.calendar.point(start, due, fraction)))
+                                cal.point(start, due, fraction)))
 
 
 async def schedule_reminders(session: AsyncSession, deps: NotifyDeps, assignment_id: uuid.UUID, case_id: uuid.UUID,
                              unit_id: str, clock: DeadlineClock, start: datetime, due: datetime) -> None:
-    _queue_reminders(_batch(session), deps, assignment_id, case_id, unit_id, clock, start, due)
+    _queue_reminders(_batch(session), deps, await _work_calendar(deps, session), assignment_id, case_id, unit_id,
+                     clock, start, due)
     if not session.info.get(DEFER):
         await flush(session)
 

@@ -181,3 +181,16 @@ class Survey(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     answered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class CalendarState(SQLModel, table=True):
+    """The working-time calendar as routing last published it (``fq.org.calendar_changed.v1``): one row."""
+
+    __tablename__ = "calendar"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: int = Field(default=1, primary_key=True)
+    revision: int
+    overrides: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))  # ISO day → is_workday
+    loaded_years: list[int] = Field(sa_column=Column(JSONB, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -29,8 +29,9 @@ from routing_svc.domain.rules import (
     load_document,
 )
 from routing_svc.tables import SCHEMA, CalendarDay, CalendarYear, RuleVersion
+from shared.bus.outbox import add_event
 from shared.clock import SHANGHAI, Clock
-from shared.events import CaseReceived
+from shared.events import CalendarChanged, CalendarDayOverride, CaseReceived
 from shared.problems import Problem
 from shared.worktime import DEFAULT_HOURS, WorkCalendar, package_years
 
@@ -234,6 +235,20 @@ async def put_days(session: AsyncSession, days: list[tuple[date, bool, str]], re
     if remove:
         await session.execute(delete(CalendarDay).where(CalendarDay.day.in_(remove)))  # type: ignore[attr-defined]
     await bump_calendar(session)
+
+
+async def publish_calendar(session: AsyncSession, source: str) -> None:
+    """In the caller's transaction, after a change: the whole calendar as ``fq.org.calendar_changed.v1``, so the
+    services that compute working time too (notify's reminders) use the same days as routing's deadlines."""
+    revision = (await session.execute(
+        text(f"SELECT revision FROM {SCHEMA}.revisions WHERE name = 'calendar'"))).scalar() or 0
+    days = (await session.execute(select(CalendarDay.day, CalendarDay.is_workday)
+                                  .order_by(CalendarDay.day))).all()  # type: ignore[arg-type]
+    years = (await session.execute(select(CalendarYear.year).order_by(CalendarYear.year))).scalars().all()
+    await add_event(session, CalendarChanged(
+        revision=revision,
+        overrides=[CalendarDayOverride(day=d, is_workday=w) for d, w in days], loaded_years=list(years),
+    ), source=source)
 
 
 async def load_year(session: AsyncSession, year: int, holidays: list[tuple[date, str]],

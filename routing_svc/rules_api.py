@@ -19,6 +19,7 @@ from routing_svc.rules import (
     day_source,
     load_year,
     parse_rules_body,
+    publish_calendar,
     put_days,
     save_rules,
 )
@@ -363,6 +364,7 @@ async def put_calendar_days(body: DaysPut, request: Request, session: SessionDep
     async with session.begin():
         await put_days(session, [(d.day, d.is_workday, d.note) for d in body.days], body.remove, who=user.sub,
                        now=deps.clock.now())
+        await publish_calendar(session, deps.source)
     deps.calendar.invalidate()
     cal = await deps.calendar.get(session)
     return [DayOut(day=d.day, is_workday=cal.is_workday(d.day), source=day_source(cal, d.day), note=d.note)
@@ -404,6 +406,7 @@ async def put_calendar_year(year: Annotated[int, PathParam(ge=2000, le=2100)], b
     async with session.begin():
         await load_year(session, year, [(d, body.note[:200]) for d in holidays],
                         [(d, body.note[:200]) for d in workdays], note=body.note, who=user.sub, now=now)
+        await publish_calendar(session, deps.source)
     deps.calendar.invalidate()
     return YearOut(year=year, source="loaded", note=body.note, loaded_by=user.sub, loaded_at=now)
 

@@ -36,11 +36,13 @@ from shared.events.case import (
     RiskChanged,
 )
 from shared.events.notification import NotificationDelivered, NotificationFailed
-from shared.events.org import MemberUpserted, UnitUpserted
+from shared.events.org import CalendarChanged, CalendarDayOverride, MemberUpserted, UnitUpserted
 
 __all__ = [
     "CATALOG",
     "TOPICS",
+    "CalendarChanged",
+    "CalendarDayOverride",
     "CaseAccepted",
     "CaseAssigned",
     "CaseClosed",

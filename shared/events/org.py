@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from shared.events.base import Event, Topic
 from shared.events.case import Level
@@ -42,3 +43,23 @@ class MemberUpserted(OrgEvent):
 
     def key(self) -> str:
         return self.member_id
+
+
+class CalendarDayOverride(BaseModel):
+    day: date
+    is_workday: bool
+
+
+class CalendarChanged(OrgEvent):
+    ce_type: ClassVar[str] = "fq.org.calendar_changed.v1"
+    description: ClassVar[str] = (
+        "An admin changed the working-time calendar (a day overridden or restored, a year's holiday notice "
+        "loaded). Carries the whole set of overrides, so the newest revision alone is the calendar; on top of "
+        "China's official calendar (chinese_calendar) for the years it covers."
+    )
+    revision: int = Field(ge=0, description="grows with every change: apply only a revision newer than the last")
+    overrides: list[CalendarDayOverride] = Field(description="every admin override, day → working day or not")
+    loaded_years: list[int] = Field(description="years whose holiday notice an admin loaded (no weekday fallback)")
+
+    def key(self) -> str:
+        return "calendar"
