@@ -19,7 +19,7 @@ from sse_starlette.sse import EventSourceResponse
 from notify_svc import handlers, surveys
 from notify_svc.config import TEMPLATE_KEYS, active_template, rules_doc
 from notify_svc.domain import templates
-from notify_svc.domain.rules import RuleSet, RulesInvalid
+from notify_svc.domain.rules import DEFAULT_RULES, RuleSet, RulesInvalid
 from notify_svc.handlers import NotifyDeps
 from notify_svc.hub import InboxHub
 from notify_svc.tables import CaseInfo, ChannelTarget, Delivery, InboxItem, RuleSetVersion, TemplateVersion
@@ -320,13 +320,22 @@ class RulesPublic(BaseModel):
     doc: dict[str, Any]
     updated_by: str | None
     updated_at: datetime | None
+    shipped_missing: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="rules this release ships whose id the saved rules lack (new since they were saved, or removed "
+                    "on purpose): add them to the document to use them")
+
+
+def _rules_public(version: int, doc: dict[str, Any], by: str | None, at: datetime | None) -> RulesPublic:
+    have = {r.get("id") for r in doc.get("rules", []) if isinstance(r, dict)}
+    missing = [r for r in DEFAULT_RULES["rules"] if r["id"] not in have] if version else []
+    return RulesPublic(version=version, doc=doc, updated_by=by, updated_at=at, shipped_missing=missing)
 
 
 @admin_router.get("/notification-rules", response_model=RulesPublic)
 async def get_rules(session: SessionDep, user: CurrentUser) -> RulesPublic:
     version, doc, row = await rules_doc(session)
-    return RulesPublic(version=version, doc=doc, updated_by=row.created_by if row else None,
-                       updated_at=row.created_at if row else None)
+    return _rules_public(version, doc, row.created_by if row else None, row.created_at if row else None)
 
 
 @admin_router.put("/notification-rules", response_model=RulesPublic, dependencies=[AdminOnly])
@@ -346,7 +355,7 @@ async def put_rules(doc: dict[str, Any], request: Request, session: SessionDep, 
                           current_version=version)
         session.add(RuleSetVersion(version=version + 1, doc=doc, created_by=user.sub, created_at=now))
     _deps(request).rules.invalidate()
-    return RulesPublic(version=version + 1, doc=doc, updated_by=user.sub, updated_at=now)
+    return _rules_public(version + 1, doc, user.sub, now)
 
 
 # --- channel targets (unit mailbox, robot) --------------------------------------------------------------

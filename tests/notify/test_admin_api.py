@@ -97,6 +97,23 @@ async def test_rules_are_validated_versioned_and_applied(nstack: Stack, clock: F
         assert r.status_code == 200
 
 
+async def test_saved_rules_show_the_shipped_rules_they_lack(nstack: Stack) -> None:
+    current = (await nstack.notify.get("/api/v1/notification-rules", headers=ADMIN)).json()
+    # saved before this release shipped extension_rejected.assignee: the admin is shown it, ready to add
+    older = {"rules": [r for r in current["doc"]["rules"] if r["id"] != "extension_rejected.assignee"]}
+    r = await nstack.notify.put("/api/v1/notification-rules", headers=ADMIN, json=older)
+    assert r.status_code == 200, r.text
+    try:
+        assert [m["id"] for m in r.json()["shipped_missing"]] == ["extension_rejected.assignee"]
+        got = (await nstack.notify.get("/api/v1/notification-rules", headers=ADMIN)).json()
+        assert got["shipped_missing"] == r.json()["shipped_missing"]
+        assert got["shipped_missing"][0]["on"] == "fq.case.extension_rejected.v1"
+    finally:
+        r = await nstack.notify.put("/api/v1/notification-rules", headers=ADMIN,
+                                    json={"rules": [*older["rules"], *r.json()["shipped_missing"]]})
+        assert r.status_code == 200 and r.json()["shipped_missing"] == []
+
+
 async def test_the_delivery_log_is_for_admins_of_the_cases_units(nstack: Stack, clock: FrozenClock) -> None:
     clock.set(next_local(clock, time(10, 0)))
     case, _, _ = await new_case(nstack)
