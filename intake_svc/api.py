@@ -65,26 +65,29 @@ async def create_case(
     # the hot path: a connection of the registration pool, no ORM session (its unit of work is not needed for
     # two statements, and costs as much CPU as they do); the write commits on its own, then wakes the relay
     pool: asyncpg.Pool = request.app.state.registration_pool
-    async with pool.acquire() as conn:
-        if idempotency_key:  # the key's claim commits at once: a concurrent request with the key gets 409
-            earlier = await handlers.claim_idempotency_key(conn, deps, idempotency_key, user,
-                                                           handlers.request_hash(body))
-            if earlier is not None:
-                return Response(earlier.body, status_code=earlier.status_code, media_type="application/json",
-                                headers={"Idempotent-Replayed": "true"})
-        try:
+    claimed = False
+    try:
+        async with pool.acquire() as conn:
+            if idempotency_key:  # the key's claim commits at once: a concurrent request with the key gets 409
+                earlier = await handlers.claim_idempotency_key(conn, deps, idempotency_key, user,
+                                                               handlers.request_hash(body))
+                if earlier is not None:
+                    return Response(earlier.body, status_code=earlier.status_code, media_type="application/json",
+                                    headers={"Idempotent-Replayed": "true"})
+                claimed = True
             created = await handlers.create_case(conn, deps, body, user, idempotency_key,
                                                  wake=request.app.state.outbox_waker)
-        except BaseException:
-            if idempotency_key:  # nothing was created: free the key so the client can retry
-                await _release(pool, idempotency_key, user)
-            raise
+    except BaseException:
+        if claimed and idempotency_key:  # nothing was created: free the key so the client can retry
+            await _release(pool, idempotency_key, user)
+        raise
     return _created(created)
 
 
 async def _release(pool: asyncpg.Pool, key: str, user: Principal) -> None:
-    """On a connection of its own: the failed request's may be unusable (a statement cancelled mid-way). If this
-    fails too, the claim counts as abandoned after ``IDEMPOTENCY_ABANDONED`` and the key can be used again."""
+    """Once the failed request's connection is back in the pool (it may be unusable: a statement cancelled
+    mid-way; and holding it while waiting for another could starve the pool). If this fails too, the claim counts
+    as abandoned after ``IDEMPOTENCY_ABANDONED`` and the key can be used again."""
     try:
         async with pool.acquire() as conn:
             await handlers.release_idempotency_key(conn, key, user)
