@@ -15,7 +15,7 @@ from routing_svc.api import router
 from routing_svc.handlers import RoutingDeps
 from routing_svc.internal_api import internal_router
 from routing_svc.org_api import router as org_router
-from routing_svc.rules import CalendarCache, RulesCache
+from routing_svc.rules import CalendarCache, RulesCache, calendar_revision, publish_calendar
 from routing_svc.rules_api import router as rules_router
 from routing_svc.scheduler import Scheduler
 from routing_svc.settings import RoutingSettings
@@ -84,17 +84,28 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
     deps.calendar.bind_metrics(app.state.runtime.metrics.registry)
     scheduler.bind_metrics(app.state.runtime.metrics.registry)
     app.state.scheduler = scheduler
-    if settings.scheduler_enabled:
-        inner = app.router.lifespan_context
+    inner = app.router.lifespan_context
 
-        @asynccontextmanager
-        async def lifespan(a: FastAPI) -> AsyncIterator[None]:
-            async with inner(a):
+    @asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
+        async with inner(a):
+            await _publish_calendar_at_start(app.state.runtime, deps)
+            if settings.scheduler_enabled:
                 await scheduler.start()
-                try:
-                    yield
-                finally:
+            try:
+                yield
+            finally:
+                if settings.scheduler_enabled:
                     await scheduler.stop()
 
-        app.router.lifespan_context = lifespan
+    app.router.lifespan_context = lifespan
     return app
+
+
+async def _publish_calendar_at_start(runtime: ServiceRuntime, deps: RoutingDeps) -> None:
+    """Once an admin changed the calendar, every start publishes it again: a notify that missed it (a calendar
+    changed before fq.org.calendar_changed.v1 existed, a topic lost with a broker's data) catches up. Notify keeps
+    only a newer revision, so a repeat costs one event."""
+    async with runtime.session() as session, session.begin():
+        if await calendar_revision(session):
+            await publish_calendar(session, deps.source)

@@ -181,8 +181,7 @@ class CalendarCache:
 
     async def get(self, session: AsyncSession) -> WorkCalendar:
         if time.monotonic() - self._checked >= self.check_seconds or self.revision < 0:
-            revision = (await session.execute(
-                text(f"SELECT revision FROM {SCHEMA}.revisions WHERE name = 'calendar'"))).scalar()
+            revision = await calendar_revision(session)
             self._checked = time.monotonic()
             if revision != self.revision:
                 days = (await session.execute(select(CalendarDay.day, CalendarDay.is_workday))).all()
@@ -237,11 +236,16 @@ async def put_days(session: AsyncSession, days: list[tuple[date, bool, str]], re
     await bump_calendar(session)
 
 
+async def calendar_revision(session: AsyncSession) -> int:
+    """0 until an admin first changes the calendar."""
+    return int((await session.execute(
+        text(f"SELECT revision FROM {SCHEMA}.revisions WHERE name = 'calendar'"))).scalar() or 0)
+
+
 async def publish_calendar(session: AsyncSession, source: str) -> None:
     """In the caller's transaction, after a change: the whole calendar as ``fq.org.calendar_changed.v1``, so the
     services that compute working time too (notify's reminders) use the same days as routing's deadlines."""
-    revision = (await session.execute(
-        text(f"SELECT revision FROM {SCHEMA}.revisions WHERE name = 'calendar'"))).scalar() or 0
+    revision = await calendar_revision(session)
     days = (await session.execute(select(CalendarDay.day, CalendarDay.is_workday)
                                   .order_by(CalendarDay.day))).all()  # type: ignore[arg-type]
     years = (await session.execute(select(CalendarYear.year).order_by(CalendarYear.year))).scalars().all()

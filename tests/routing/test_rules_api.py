@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import yaml
@@ -20,6 +21,7 @@ from asgi_lifespan import LifespanManager
 from routing_svc.app import create_app
 from routing_svc.domain.rules import DEFAULT_RULES_FILE
 from services.registry import DEMO_ORG, SERVICES
+from shared import db
 from shared.auth import Role
 from shared.clock import SHANGHAI, FrozenClock
 from tests.support import Infra, auth, eventually, settings_for
@@ -35,6 +37,8 @@ class Replicas:
     a: httpx.AsyncClient
     b: httpx.AsyncClient
     clock: FrozenClock
+    url: str
+    bootstrap: str
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +55,22 @@ async def replicas(infra: Infra) -> AsyncIterator[Replicas]:
             clients.append(await stack.enter_async_context(client))
         r = await clients[0].post("/api/v1/org/import", json=json.loads(DEMO_ORG.read_text()), headers=ADMIN)
         assert r.status_code == 200, r.text
-        yield Replicas(clients[0], clients[1], clock)
+        yield Replicas(clients[0], clients[1], clock, url, infra.broker.bootstrap)
 
 
 def shipped() -> dict[str, Any]:
     doc: dict[str, Any] = yaml.safe_load(DEFAULT_RULES_FILE.read_text(encoding="utf-8"))
     return doc
+
+
+async def _calendar_events(url: str) -> list[dict[str, Any]]:
+    conn = await asyncpg.connect(db.asyncpg_dsn(url))
+    try:
+        rows = await conn.fetch("SELECT payload FROM routing.outbox WHERE ce_type = 'fq.org.calendar_changed.v1' "
+                                "ORDER BY id")
+    finally:
+        await conn.close()
+    return [json.loads(r["payload"]) for r in rows]
 
 
 def problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -216,6 +230,18 @@ async def test_calendar_overrides_a_loaded_year_and_the_visible_gap(replicas: Re
                         headers=GRID)).json()
     assert [(d["day"], d["is_workday"], d["source"]) for d in days] == [
         ("2027-10-07", False, "override"), ("2027-10-08", True, "loaded"), ("2027-10-09", True, "override")]
+    # every change went out whole as fq.org.calendar_changed.v1 (the relay is off here: still in the outbox)
+    published = await _calendar_events(replicas.url)
+    assert [e["revision"] for e in published] == [1, 2, 3]
+    assert published[-1]["loaded_years"] == [2027] and {"day": "2027-10-09", "is_workday": True} in \
+        published[-1]["overrides"] and "2026-10-10" not in {o["day"] for o in published[-1]["overrides"]}
+    # a replica starting publishes it again, for a notify that missed it
+    app = create_app(settings_for(ROUTING, replicas.url, replicas.bootstrap, rules_check_seconds=0.2),
+                     clock=replicas.clock, run_relay=False, run_consumer=False)
+    async with LifespanManager(app, startup_timeout=60):
+        pass
+    again = await _calendar_events(replicas.url)
+    assert len(again) == 4 and again[-1] == published[-1]
     years = {y["year"]: y["source"] for y in (await b.get("/api/v1/calendar/years", headers=GRID)).json()}
     assert years[2026] == "official" and years[2027] == "loaded" and years[2028] == "missing"
     # evaluate uses the loaded year: Friday Oct 8 2027 16:00 + 4h → the make-up Saturday Oct 9
