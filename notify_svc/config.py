@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -78,11 +78,14 @@ class CalendarCache(_Ttl):
         self.checked()
         revision = row.revision if row is not None else 0
         if revision != self.revision:
-            self.calendar = WorkCalendar(
-                {date.fromisoformat(d): bool(w) for d, w in row.overrides.items()} if row is not None else {},
-                hours=self.hours, loaded_years=row.loaded_years if row is not None else ())
+            self.calendar = self.build(row.overrides, row.loaded_years) if row is not None else self.build({}, ())
             self.revision = revision
         return self.calendar
+
+    def build(self, overrides: Mapping[str, bool], loaded_years: Iterable[int]) -> WorkCalendar:
+        """A calendar from the published form: ISO day → is_workday, and the loaded years."""
+        return WorkCalendar({date.fromisoformat(d): bool(w) for d, w in overrides.items()}, hours=self.hours,
+                            loaded_years=loaded_years)
 
 
 async def rules_doc(session: AsyncSession) -> tuple[int, dict[str, Any], TemplateVersion | RuleSetVersion | None]:

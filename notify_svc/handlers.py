@@ -61,7 +61,7 @@ from shared.events import (
 )
 from shared.events.case import AssignCause, DeadlineClock, EscalationReason, Level, Track
 from shared.problems import Problem
-from shared.worktime import WorkCalendar, parse_hours
+from shared.worktime import parse_hours
 
 log = structlog.get_logger(__name__)
 
@@ -268,8 +268,7 @@ async def on_calendar_changed(deps: NotifyDeps, session: AsyncSession, event: Ca
     if deps.calendars is None:
         return  # a fixed calendar
     deps.calendars.invalidate()
-    cal = WorkCalendar({d.day: d.is_workday for d in event.overrides}, hours=deps.calendars.hours,
-                       loaded_years=event.loaded_years)
+    cal = deps.calendars.build(overrides, event.loaded_years)
     rows = (await session.execute(select(Reminder).where(
         Reminder.status == "pending").with_for_update())).scalars()  # type: ignore[arg-type]
     moved = 0
