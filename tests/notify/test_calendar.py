@@ -31,13 +31,20 @@ async def _set_day(s: Stack, body: dict[str, Any]) -> None:
     assert r.status_code == 200, r.text
 
 
+async def _accepted_case(s: Stack, clock: FrozenClock
+                         ) -> tuple[dict[str, Any], datetime, datetime, dict[float, Reminder]]:
+    """A new case accepted now: (assignment, accepted at, resolve deadline, its resolve reminders once scheduled)."""
+    _, assignment, _ = await new_case(s)
+    accepted = await accept(s, assignment)
+    start, due = clock.now(), datetime.fromisoformat(accepted["resolve_due_at"])
+    rows = await eventually(lambda: _resolve_reminders(s, assignment["id"]), timeout=60,
+                            what="resolve reminders scheduled")
+    return assignment, start, due, rows
+
+
 async def test_a_day_off_set_in_routing_moves_the_reminders_and_back(nstack: Stack, clock: FrozenClock) -> None:
     clock.set(next_workday_at(clock, time(9, 0)))
-    _, assignment, _ = await new_case(nstack)
-    accepted = await accept(nstack, assignment)
-    start, due = clock.now(), datetime.fromisoformat(accepted["resolve_due_at"])
-    first = await eventually(lambda: _resolve_reminders(nstack, assignment["id"]), timeout=60,
-                             what="resolve reminders scheduled")
+    assignment, start, due, first = await _accepted_case(nstack, clock)
     assert first[0.5].fire_at == CAL.point(start, due, 0.5)
 
     day: date = start.astimezone(SHANGHAI).date() + timedelta(days=1)
@@ -59,11 +66,7 @@ async def test_a_day_off_set_in_routing_moves_the_reminders_and_back(nstack: Sta
         assert stored is not None and stored.overrides.get(day.isoformat()) is False
 
         # a case accepted now: routing's deadline skips the day, and notify's reminders count the same days
-        _, assignment2, _ = await new_case(nstack)
-        accepted2 = await accept(nstack, assignment2)
-        start2, due2 = clock.now(), datetime.fromisoformat(accepted2["resolve_due_at"])
-        second = await eventually(lambda: _resolve_reminders(nstack, assignment2["id"]), timeout=60,
-                                  what="the second case's resolve reminders")
+        _, start2, due2, second = await _accepted_case(nstack, clock)
         assert second[0.5].fire_at == closed.point(start2, due2, 0.5)
         assert second[0.8].fire_at == closed.point(start2, due2, 0.8)
     finally:

@@ -179,7 +179,7 @@ async def test_a_claim_abandoned_for_a_minute_or_a_key_older_than_a_day_can_be_u
     body = case_body()
     first = await stack.intake.post("/api/v1/cases", json=body, headers={**OPERATOR, "Idempotency-Key": "idem-old"})
     assert first.status_code == 201
-    row = await pool.fetchrow("SELECT principal FROM intake.idempotency_keys WHERE key = 'idem-old'")  # the token's
+    row = await pool.fetchrow("SELECT principal FROM intake.idempotency_keys WHERE key = 'idem-old'")  # OPERATOR's sub
     # the same key, 25 hours later, for another case: a new case
     await pool.execute("UPDATE intake.idempotency_keys SET created_at = now() - interval '25 hours' "
                        "WHERE key = 'idem-old'")
