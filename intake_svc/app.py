@@ -20,11 +20,9 @@ from intake_svc.handlers import IntakeDeps
 from intake_svc.hotline import wiring as hotline
 from intake_svc.hotline.api import router as hotline_router
 from intake_svc.internal_api import internal_router
-from intake_svc.outbox_wake import OutboxWaker
 from intake_svc.risk import RiskRules
 from intake_svc.settings import IntakeSettings
 from intake_svc.tables import SCHEMA
-from shared.bus.tables import notify_channel
 from shared.clock import Clock
 from shared.crypto import Sealer
 from shared.db import asyncpg_dsn
@@ -72,6 +70,7 @@ def create_app(settings: IntakeSettings | None = None, **runtime_kwargs: Any) ->
         dedup_suggest=settings.dedup_suggest_similarity,
         dedup_same_matter_link=settings.dedup_same_matter_similarity,
     )
+    app.state.outbox_waker = app.state.runtime.waker  # registrations commit on their own pool, then wake the relay
     hotline.attach(app, hotline_deps, settings)
     _with_registration_pool(app, settings)
     return app
@@ -100,9 +99,6 @@ def _with_registration_pool(app: FastAPI, settings: IntakeSettings) -> None:
                 server_settings={"search_path": f"{SCHEMA},public", "application_name": SCHEMA,
                                  "enable_seqscan": "off"})
             app.state.registration_pool = pool
-            waker = OutboxWaker(app.state.runtime.relay, pool, notify_channel(SCHEMA))
-            app.state.outbox_waker = waker
-            waker.start()
             # everything built at start (app, models, taxonomy, clients: ~140,000 objects) out of the cyclic
             # collector's sight: a full collection otherwise walks them all (~0.1 s on this 2-core machine), rare
             # but a pause for every request in flight
@@ -111,7 +107,6 @@ def _with_registration_pool(app: FastAPI, settings: IntakeSettings) -> None:
             try:
                 yield
             finally:
-                await waker.stop()
                 await pool.close()
 
     app.router.lifespan_context = lifespan

@@ -37,8 +37,9 @@ def make_engine(url: str, schema: str, pool_size: int = 20) -> AsyncEngine:
     )
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: AsyncEngine, info: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:
+    """``info``: copied into every session's ``info`` (the schema, the outbox waker)."""
+    return async_sessionmaker(engine, expire_on_commit=False, info=info or {})
 
 
 async def driver_connection(session: AsyncSession) -> Any:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -19,16 +19,33 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import TokenVerifier
+from shared.bus import pending
 from shared.bus.consumer import ConsumerSettings, EventConsumer, Handler, Hook
+from shared.bus.handlers import bind
 from shared.bus.outbox import OutboxRelay, RelaySettings, outbox_stats
+from shared.bus.tables import notify_channel
 from shared.bus.topics import broker_reachable
+from shared.bus.wake import OutboxWaker
 from shared.clock import Clock
 from shared.db import asyncpg_dsn, make_engine, make_sessionmaker
+from shared.events import Event
+from shared.loops import BackgroundLoop
 from shared.observability import Metrics, MetricsMiddleware, configure_logging
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ConsumerOptions:
+    """How a service consumes, beyond the shared consumer settings."""
+
+    # the consumer group; a function of the runtime when it is decided at start (analytics' epoch); default
+    # ``<name>-svc``
+    group: str | Callable[[ServiceRuntime], Awaitable[str]] | None = None
+    max_records: int | None = None
+    concurrent_partitions: bool = False
 
 
 @dataclass
@@ -39,12 +56,23 @@ class ServiceSpec:
     description: str
     produces: Sequence[str]
     consumes: Sequence[str] = ()
+    # the event map (``consumers.py``): event class → handler(s) taking ``EventContext[deps]`` and the event
+    consumers: Mapping[type[Event], Any] = field(default_factory=dict)
+    # (legacy, being replaced by ``consumers``) ce_type → ``(session, event, envelope)`` callables
     handlers: Mapping[str, Handler] = field(default_factory=dict)
+    deps: Any = None  # the service's deps dataclass: ``app.state.deps``, the handlers' ``ctx.deps``
     routers: Sequence[APIRouter] = ()
+    consumer: ConsumerOptions = field(default_factory=ConsumerOptions)
+    # background loops, built once the runtime exists (they take its sessions); started after the relay and
+    # consumer, stopped before them; their states show in /readyz details
+    loops: Callable[[ServiceRuntime], Sequence[BackgroundLoop]] | None = None
+    # resources with a lifetime of the app (a second pool, a start-up publication): entered in order after the
+    # runtime started, exited in reverse before it stops
+    resources: Sequence[Callable[[ServiceRuntime], AbstractAsyncContextManager[Any]]] = ()
+    # (legacy, being replaced by ``shared.bus.pending``) run in the consumer's transaction before its commit
+    before_commit: Callable[[AsyncSession], Awaitable[None]] | None = None
     # extra /readyz details that do not decide readiness (e.g. routing's calendar gap): name → "ok" or a warning
     readiness_details: Callable[[ServiceRuntime], Awaitable[dict[str, str]]] | None = None
-    # run in the consumer's transaction after a batch's handlers, before its commit (e.g. one write for the batch)
-    before_commit: Callable[[AsyncSession], Awaitable[None]] | None = None
 
     @property
     def source(self) -> str:
@@ -68,10 +96,11 @@ class ServiceRuntime:
         self.clock = clock or Clock()
         self.metrics = Metrics(spec.name)
         self.engine = make_engine(settings.database_url, spec.schema, settings.db_pool_size)
-        self.sessionmaker = make_sessionmaker(self.engine)
         self.verifier = TokenVerifier(settings)
         self.relay: OutboxRelay | None = None
         self.consumer: EventConsumer | None = None
+        self.loops: list[BackgroundLoop] = []
+        self.state: dict[str, Any] = {}  # what ``resources`` made (e.g. intake's registration pool)
         if run_relay and spec.produces:
             self.relay = OutboxRelay(
                 dsn=asyncpg_dsn(settings.database_url), schema=spec.schema,
@@ -84,12 +113,19 @@ class ServiceRuntime:
                     replication_factor=settings.kafka_replication_factor,
                 ),
             )
-        if run_consumer and spec.handlers:
+        # every writer commits without NOTIFY; its session wakes the relay after the commit (shared.bus.pending)
+        self.waker = OutboxWaker(self.relay, self._notify, notify_channel(spec.schema))
+        self.sessionmaker = make_sessionmaker(self.engine, info={"schema": spec.schema, pending.WAKER: self.waker})
+        pending.guard_session(self.sessionmaker)
+        handlers = {**spec.handlers, **bind(spec.consumers, spec.deps)}
+        if run_consumer and handlers:
+            options = spec.consumer
             self.consumer = EventConsumer(
-                name=f"{spec.name}-svc", topics=spec.consumes, handlers=spec.handlers,
+                name=options.group if isinstance(options.group, str) else f"{spec.name}-svc",
+                topics=spec.consumes, handlers=handlers,
                 sessionmaker=self.sessionmaker, schema=spec.schema,
                 bootstrap=settings.kafka_bootstrap_servers, metrics=self.metrics,
-                after_db_commit=after_db_commit, before_commit=spec.before_commit,
+                after_db_commit=after_db_commit, before_commit=self._before_commit,
                 settings=ConsumerSettings(
                     max_attempts=settings.consumer_max_attempts,
                     backoff_seconds=settings.consumer_backoff_seconds,
@@ -99,30 +135,58 @@ class ServiceRuntime:
                     metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
                     session_timeout_ms=settings.consumer_session_timeout_ms,
                     batch_wait_ms=settings.consumer_batch_wait_ms,
+                    concurrent_partitions=options.concurrent_partitions,
+                    **({"max_records": options.max_records} if options.max_records else {}),
                 ),
             )
+        if spec.loops is not None:
+            self.loops = list(spec.loops(self))
+        self._resources = AsyncExitStack()
+
+    async def _before_commit(self, session: AsyncSession) -> None:
+        if self.spec.before_commit is not None:
+            await self.spec.before_commit(session)
+        await pending.flush(session)
+
+    async def _notify(self, channel: str) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_notify(:ch, '')"), {"ch": channel})
+            await conn.commit()
 
     @property
     def source(self) -> str:
         return self.spec.source
 
     def session(self) -> AsyncSession:
-        session = self.sessionmaker()
-        session.info["schema"] = self.spec.schema
-        return session
+        return self.sessionmaker()
 
     async def start(self) -> None:
+        group = self.spec.consumer.group
+        if self.consumer is not None and callable(group):
+            self.consumer.name = await group(self)
+        self.waker.start()
         if self.relay:
             await self.relay.start()
         if self.consumer:
             await self.consumer.start()
+        for make in self.spec.resources:
+            await self._resources.enter_async_context(make(self))
+        for loop in self.loops:
+            await loop.start()
 
     async def stop(self) -> None:
+        for loop in reversed(self.loops):
+            await loop.stop()
+        await self._resources.aclose()
         if self.consumer:
             await self.consumer.stop()
         if self.relay:
             await self.relay.stop()
+        await self.waker.stop()
         await self.engine.dispose()
+
+    def loop_details(self) -> dict[str, str]:
+        return {f"loop.{loop.name}": loop.status() for loop in self.loops}
 
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
@@ -153,6 +217,12 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_session)]
 
 
+def app_deps(request: Request) -> Any:
+    """The service's deps (``ServiceSpec.deps``); each service's ``deps.py`` types it:
+    ``Deps = Annotated[RoutingDeps, Depends(app_deps)]``."""
+    return request.app.state.deps
+
+
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_kwargs: Any) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
     runtime = ServiceRuntime(spec, settings, **runtime_kwargs)
@@ -170,6 +240,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
     app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
     app.state.settings = settings
+    app.state.deps = spec.deps
     install_problem_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)
 
@@ -182,11 +253,14 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
         checks = await runtime.readiness()
         ready = all(v == "ok" for v in checks.values())
         body: dict[str, Any] = {"status": "ready" if ready else "not_ready", "checks": checks}
+        details: dict[str, str] = runtime.loop_details()
         if spec.readiness_details is not None:
             try:
-                body["details"] = await spec.readiness_details(runtime)
+                details.update(await spec.readiness_details(runtime))
             except Exception as exc:  # a detail never decides readiness; the database check already does
-                body["details"] = {"error": type(exc).__name__}
+                details["error"] = type(exc).__name__
+        if details:
+            body["details"] = details
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["ops"])

@@ -30,6 +30,7 @@ from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.bus.pending import mark_outbox_written
 from shared.bus.tables import notify_channel
 from shared.bus.topics import ensure_topics
 from shared.events import Event, encode, envelope_for
@@ -38,26 +39,41 @@ from shared.observability import Metrics
 log = structlog.get_logger(__name__)
 
 
+OUTBOX_COLUMNS = "event_id, topic, key, ce_type, headers, payload"
+# the columns of ``outbox_row`` as a record type, for a statement that reads rows from JSON (``jsonb_to_recordset``)
+OUTBOX_RECORD = "event_id uuid, topic text, key text, ce_type text, headers text, payload text"
+
+
+def outbox_insert_values(schema: str) -> str:
+    """``INSERT`` of one outbox row from the named parameters of ``outbox_row``."""
+    return (f'INSERT INTO "{schema}".outbox ({OUTBOX_COLUMNS}) '
+            "VALUES (:event_id, :topic, :key, :ce_type, CAST(:headers AS jsonb), CAST(:payload AS jsonb))")
+
+
+def outbox_insert_select(schema: str, source: str, *, alias: str = "r", order_by: str | None = None) -> str:
+    """An ``INSERT … SELECT`` of outbox rows from ``source`` (a FROM clause whose ``alias`` has the ``OUTBOX_RECORD``
+    columns), for a hot-path statement that writes its other effects and their events in one round trip (embed it as
+    a data-modifying CTE). The caller marks the session (``shared.bus.pending.mark_outbox_written``) or, outside an
+    ORM session, calls the service's waker after the commit."""
+    a = alias
+    sql = (f'INSERT INTO "{schema}".outbox ({OUTBOX_COLUMNS}) '
+           f"SELECT {a}.event_id, {a}.topic, {a}.key, {a}.ce_type, CAST({a}.headers AS jsonb), "
+           f"CAST({a}.payload AS jsonb) FROM {source}")
+    return f"{sql} ORDER BY {order_by}" if order_by else sql
+
+
 async def add_event(session: AsyncSession, event: Event, *, source: str, traceparent: str | None = None) -> uuid.UUID:
-    """Write ``event`` to the outbox of the session's schema, in the caller's transaction."""
+    """Write ``event`` to the outbox of the session's schema, in the caller's transaction; the relay is woken after
+    the commit (no NOTIFY inside the transaction, see ``shared.bus.wake``)."""
     row = outbox_row(event, source=source, traceparent=traceparent)
-    schema = _schema_of(session)
-    # one round trip: the row and the relay's wake-up (delivered at commit; PostgreSQL folds repeats)
-    await session.execute(
-        text(
-            f'WITH o AS (INSERT INTO "{schema}".outbox (event_id, topic, key, ce_type, headers, payload) '
-            "VALUES (:event_id, :topic, :key, :ce_type, CAST(:headers AS jsonb), CAST(:payload AS jsonb))) "
-            "SELECT pg_notify(:ch, '')"
-        ),
-        {**row, "ch": notify_channel(schema)},
-    )
+    await session.execute(text(outbox_insert_values(_schema_of(session))), row)
+    mark_outbox_written(session)
     return row["event_id"]  # type: ignore[return-value]
 
 
 def outbox_row(event: Event, *, source: str, traceparent: str | None = None) -> dict[str, object]:
     """The outbox columns of ``event`` (``headers`` and ``payload`` as JSON text), for a caller that writes the row
-    in its own statement (e.g. one multi-row INSERT with its other effects); it must also ``pg_notify`` the
-    schema's channel (``notify_channel``) in the same transaction."""
+    in its own statement (``outbox_insert_select``)."""
     env = envelope_for(event, source, traceparent)
     return {
         "event_id": uuid.UUID(env.id),

@@ -6,10 +6,10 @@ import asyncio
 
 import asyncpg
 
-from intake_svc.outbox_wake import OutboxWaker
 from intake_svc.tables import SCHEMA
 from shared.bus.outbox import OutboxRelay
 from shared.bus.tables import notify_channel
+from shared.bus.wake import OutboxWaker
 from shared.db import asyncpg_dsn
 from shared.observability import Metrics
 
