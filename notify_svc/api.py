@@ -197,8 +197,9 @@ async def notifications(session: SessionDep, user: CurrentUser, case_id: uuid.UU
     """The delivery log of a case: for admins of a unit the case was assigned to (or above it)."""
     if not user.has_any(*LOG_READERS, Role.ADMIN, Role.SERVICE):
         raise Problem(403, "forbidden_role", f"the delivery log needs one of the roles: {', '.join(LOG_READERS)}")
+    own = user.scope_unit()
     info = await session.get(CaseInfo, case_id)
-    if info is None or not (user.is_global or (user.unit_id and user.unit_id in info.visible_units)):
+    if info is None or not (own is None or own in info.visible_units):
         raise Problem(404, "case_not_found", f"no case {case_id} in your scope")
     stmt = select(Delivery).where(Delivery.case_id == case_id)
     rows, next_cursor = await keyset_page(session, stmt, Delivery, cursor, limit)

@@ -59,6 +59,9 @@ async def test_a_token_naming_no_unit_is_403_no_unit_on_the_inbox(stack: Stack) 
         assert (r.status_code, r.json()["code"]) == (403, "no_unit"), (path, r.text)
     r = await stack.notify.post("/api/v1/inbox/00000000-0000-0000-0000-000000000000/read", headers=no_unit)
     assert (r.status_code, r.json()["code"]) == (403, "no_unit"), r.text
+    r = await stack.notify.get("/api/v1/notifications", params={"case_id": "00000000-0000-0000-0000-000000000000"},
+                               headers=auth("community_admin", None, "no-unit-admin-probe"))
+    assert (r.status_code, r.json()["code"]) == (403, "no_unit"), r.text
     # as on the other services
     r = await stack.intake.get("/api/v1/cases", headers=no_unit)
     assert (r.status_code, r.json()["code"]) == (403, "no_unit"), r.text
