@@ -23,7 +23,7 @@ from notify_svc.domain.rules import DEFAULT_RULES, RuleSet, RulesInvalid
 from notify_svc.handlers import NotifyDeps
 from notify_svc.hub import InboxHub
 from notify_svc.tables import CaseInfo, ChannelTarget, Delivery, InboxItem, RuleSetVersion, TemplateVersion
-from shared.auth import CurrentUser, Principal, Role, TokenVerifier, require_roles
+from shared.auth import CurrentUser, Principal, Role, ScopedUser, TokenVerifier, require_roles
 from shared.events.case import FeedbackResult
 from shared.pagination import Page, keyset_page
 from shared.problems import Problem
@@ -65,7 +65,7 @@ def _limit_public(request: Request) -> None:
 
 
 @router.get("/inbox", response_model=Page[InboxItemPublic])
-async def inbox(session: SessionDep, user: CurrentUser, unread: bool = False, cursor: str | None = None,
+async def inbox(session: SessionDep, user: ScopedUser, unread: bool = False, cursor: str | None = None,
                 limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Page[InboxItemPublic]:
     """The caller's own inbox, newest first (``unread=true``: only what is not read yet)."""
     stmt = select(InboxItem).where(InboxItem.user_id == user.sub)
@@ -81,14 +81,14 @@ class UnreadCount(BaseModel):
 
 
 @router.get("/inbox/unread-count", response_model=UnreadCount)
-async def unread_count(session: SessionDep, user: CurrentUser) -> UnreadCount:
+async def unread_count(session: SessionDep, user: ScopedUser) -> UnreadCount:
     n = (await session.execute(select(func.count()).select_from(InboxItem).where(
         InboxItem.user_id == user.sub, InboxItem.read_at.is_(None)))).scalar_one()  # type: ignore[union-attr]
     return UnreadCount(unread=n)
 
 
 @router.post("/inbox/{item_id}/read", response_model=InboxItemPublic)
-async def read(item_id: uuid.UUID, request: Request, session: SessionDep, user: CurrentUser) -> InboxItemPublic:
+async def read(item_id: uuid.UUID, request: Request, session: SessionDep, user: ScopedUser) -> InboxItemPublic:
     async with session.begin():
         item = await handlers.mark_read(session, _deps(request), item_id, user.sub)
     return InboxItemPublic.model_validate(item, from_attributes=True)
@@ -96,7 +96,7 @@ async def read(item_id: uuid.UUID, request: Request, session: SessionDep, user: 
 
 @router.post("/inbox/{item_id}/unread", response_model=InboxItemPublic)
 async def unread_item(item_id: uuid.UUID, request: Request, session: SessionDep,
-                      user: CurrentUser) -> InboxItemPublic:
+                      user: ScopedUser) -> InboxItemPublic:
     async with session.begin():
         item = await handlers.mark_read(session, _deps(request), item_id, user.sub, read=False)
     return InboxItemPublic.model_validate(item, from_attributes=True)
@@ -111,7 +111,9 @@ def _stream_user(request: Request, access_token: str | None) -> Principal:
         raise Problem(401, "missing_token", "send an Authorization: Bearer <token> header or ?access_token=",
                       headers={"WWW-Authenticate": 'Bearer realm="fengqiao"'})
     verifier: TokenVerifier = request.app.state.runtime.verifier
-    return verifier.verify(raw)
+    user = verifier.verify(raw)
+    user.scope_unit()  # like every inbox endpoint: 403 no_unit for a token naming no unit
+    return user
 
 
 @router.get("/inbox/stream", response_class=EventSourceResponse,
@@ -195,8 +197,9 @@ async def notifications(session: SessionDep, user: CurrentUser, case_id: uuid.UU
     """The delivery log of a case: for admins of a unit the case was assigned to (or above it)."""
     if not user.has_any(*LOG_READERS, Role.ADMIN, Role.SERVICE):
         raise Problem(403, "forbidden_role", f"the delivery log needs one of the roles: {', '.join(LOG_READERS)}")
+    own = user.scope_unit()
     info = await session.get(CaseInfo, case_id)
-    if info is None or not (user.is_global or (user.unit_id and user.unit_id in info.visible_units)):
+    if info is None or not (own is None or own in info.visible_units):
         raise Problem(404, "case_not_found", f"no case {case_id} in your scope")
     stmt = select(Delivery).where(Delivery.case_id == case_id)
     rows, next_cursor = await keyset_page(session, stmt, Delivery, cursor, limit)

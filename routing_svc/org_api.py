@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from routing_svc import org
 from routing_svc.handlers import RoutingDeps
@@ -33,14 +36,76 @@ def _unit_visible(user: Principal, unit: OrgUnit) -> bool:
     return user.can_see(unit.path)
 
 
-async def _unit(session: SessionDep, unit_id: str, user: Principal, *, for_update: bool = False) -> OrgUnit:
-    stmt = select(OrgUnit).where(OrgUnit.id == unit_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    unit = (await session.execute(stmt)).scalar_one_or_none()
+def _no_unit(unit_id: str) -> Problem:
+    return Problem(404, "unit_not_found", f"no unit {unit_id} in your scope")
+
+
+def _no_member(member_id: str) -> Problem:
+    return Problem(404, "member_not_found", f"no member {member_id} in your scope")
+
+
+async def _unit(session: SessionDep, unit_id: str, user: Principal) -> OrgUnit:
+    unit = (await session.execute(select(OrgUnit).where(OrgUnit.id == unit_id))).scalar_one_or_none()
     if unit is None or not _unit_visible(user, unit):
-        raise Problem(404, "unit_not_found", f"no unit {unit_id} in your scope")
+        raise _no_unit(unit_id)
     return unit
+
+
+def _any(ids: list[str]) -> Any:
+    """``= ANY(:ids)``: one array parameter, however many ids an import names (not one bind each)."""
+    return any_(bindparam("ids", ids, type_=ARRAY(String)))
+
+
+@dataclass(frozen=True)
+class OrgWrite:
+    """What an authorized org write may change: the written units and members that exist, locked until commit."""
+
+    units: dict[str, OrgUnit]
+    members: dict[str, Member]
+
+
+async def authorize_org_write(session: SessionDep, user: Principal, *, units: Collection[str] = (),
+                              members: Collection[str] = (), targets: Collection[str] = (),
+                              create: bool = False) -> OrgWrite:
+    """The one rule for every org write (JSON import, CSV import, PATCH): both ends of each change are in scope.
+
+    - where each written object is now: an existing unit (``units``) must be in the caller's subtree, an
+      existing member (``members``) must sit in a unit of it;
+    - where it goes: each unit something moves under or into (``targets``: new parents, members' new units)
+      must be in the subtree, or be one of the written units (a unit created by the same import, whose own
+      parent is a target too).
+
+    An object that fails either answers the very 404 that an id existing nowhere gets (``unit_not_found`` /
+    ``member_not_found``, the detail naming only the id the caller sent), so nobody learns what lies outside
+    their subtree. Unknown written ids are creates when ``create`` (an import), else 404 (a PATCH). The rows
+    read are locked (``FOR UPDATE``) so the places checked cannot change before the write commits.
+    """
+    unit_ids = sorted(set(units) | set(targets))
+    rows: dict[str, OrgUnit] = {}
+    if unit_ids:
+        stmt = (select(OrgUnit).where(OrgUnit.id == _any(unit_ids))  # type: ignore[arg-type]
+                .order_by(OrgUnit.id).with_for_update())
+        rows = {u.id: u for u in (await session.execute(stmt)).scalars()}
+    found: dict[str, tuple[Member, list[str] | None]] = {}
+    if members:
+        mstmt = (select(Member, OrgUnit.path)  # type: ignore[call-overload]
+                 .join(OrgUnit, OrgUnit.id == Member.unit_id, isouter=True)  # type: ignore[arg-type]
+                 .where(Member.id == _any(sorted(set(members))))  # type: ignore[arg-type]
+                 .order_by(Member.id).with_for_update(of=Member))
+        found = {m.id: (m, path) for m, path in (await session.execute(mstmt)).all()}
+    for uid in sorted(set(units)):
+        row = rows.get(uid)
+        if (row is None and not create) or (row is not None and not user.can_see(list(row.path))):
+            raise _no_unit(uid)
+    for mid in sorted(set(members)):
+        hit = found.get(mid)
+        if (hit is None and not create) or (hit is not None and not user.can_see(hit[1])):
+            raise _no_member(mid)
+    for uid in sorted(set(targets) - set(units)):
+        row = rows.get(uid)
+        if row is None or not user.can_see(list(row.path)):
+            raise _no_unit(uid)
+    return OrgWrite(units={u: rows[u] for u in units if u in rows}, members={m: found[m][0] for m in found})
 
 
 def _member_public(request: Request, m: Member) -> MemberPublic:
@@ -94,21 +159,15 @@ async def import_org(request: Request, session: SessionDep, user: CurrentUser,
 
 
 async def _check_import_scope(session: SessionDep, user: Principal, doc: OrgImport) -> None:
-    """A street admin imports inside its subtree only: every parent and member unit must be in scope."""
+    """A street admin imports inside its subtree only (``authorize_org_write``); only admins import root units."""
     if user.is_global:
         return
-    new = {u.id: u.parent_id for u in doc.units}
-    referenced = ({p for p in new.values() if p and p not in new}
-                  | {m.unit_id for m in doc.members if m.unit_id not in new})
-    roots = [u for u, p in new.items() if p is None]
+    roots = sorted(u.id for u in doc.units if u.parent_id is None)
     if roots:
-        raise Problem(403, "out_of_scope", f"only admins import root units: {sorted(roots)}")
-    rows = {u.id: u for u in (await session.execute(
-        select(OrgUnit).where(OrgUnit.id.in_(referenced | set(new))))).scalars()}  # type: ignore[attr-defined]
-    outside = sorted(uid for uid in referenced if uid in rows and not user.can_see(list(rows[uid].path)))
-    outside += sorted(uid for uid in new if uid in rows and not user.can_see(list(rows[uid].path)))
-    if outside:
-        raise Problem(403, "out_of_scope", f"units outside your scope: {outside}")
+        raise Problem(403, "out_of_scope", f"only admins import root units: {roots}")
+    targets = {u.parent_id for u in doc.units if u.parent_id} | {m.unit_id for m in doc.members}
+    await authorize_org_write(session, user, units=[u.id for u in doc.units], members=[m.id for m in doc.members],
+                              targets=targets, create=True)
 
 
 @router.get("/org/units", response_model=list[UnitPublic], tags=["org"])
@@ -138,7 +197,7 @@ async def patch_unit(unit_id: str, body: UnitUpdate, request: Request, session: 
     Deactivating is refused while active units sit under it (409 ``unit_has_active_children``) and also
     deactivates its members; each change emits ``fq.org.*`` events."""
     async with session.begin():
-        unit = await _unit(session, unit_id, user, for_update=True)
+        unit = (await authorize_org_write(session, user, units=[unit_id])).units[unit_id]
         await org.update_unit(session, _deps(request), unit, body)
         out = UnitPublic.model_validate(unit, from_attributes=True)
     return out
@@ -157,13 +216,9 @@ async def patch_member(member_id: str, body: MemberUpdate, request: Request, ses
                        user: CurrentUser) -> MemberPublic:
     """Change a member's roles, forces, contact, unit or active flag; emits ``fq.org.member_upserted.v1``."""
     async with session.begin():
-        member = (await session.execute(
-            select(Member).where(Member.id == member_id).with_for_update())).scalar_one_or_none()
-        if member is None:
-            raise Problem(404, "member_not_found", f"no member {member_id} in your scope")
-        await _unit(session, member.unit_id, user)  # 404 outside the caller's scope
-        if body.unit_id is not None:
-            await _unit(session, body.unit_id, user)
+        write = await authorize_org_write(session, user, members=[member_id],
+                                          targets=[body.unit_id] if body.unit_id is not None else [])
+        member = write.members[member_id]
         await org.update_member(session, _deps(request), member, body)
         out = _member_public(request, member)
     return out

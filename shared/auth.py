@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from shared.problems import Problem
 from shared.settings import ServiceSettings
@@ -25,6 +26,9 @@ class Role(StrEnum):
     ADMIN = "admin"
     SERVICE = "service"
 
+
+# The org's unit ids (routing's ``ID_PATTERN``, at most 64 characters): a token's ``unit_id`` is one of them.
+UNIT_ID_PATTERN = r"^[A-Za-z0-9_\-]+$"
 
 # Roles that see everything regardless of unit.
 GLOBAL_ROLES = frozenset({Role.ADMIN, Role.SERVICE})
@@ -58,6 +62,30 @@ class Principal:
         if self.is_global:
             return True
         return bool(self.unit_id and unit_path and self.unit_id in unit_path)
+
+
+class Claims(BaseModel):
+    """The claims our services read, as a signed token must carry them; other claims pass through unread.
+
+    Strict: ``roles`` is a list of known roles (not a string, an object or a nested list), ``unit_id`` a unit id
+    string, ``sub`` a non-empty string. A token that breaks this is refused as a whole (401 ``invalid_token``)
+    rather than read half-way."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    sub: StrictStr = Field(min_length=1, max_length=255)
+    name: StrictStr | None = Field(default=None, max_length=200)
+    roles: list[Role] = Field(default_factory=list, max_length=50)
+    unit_id: StrictStr | None = Field(default=None, min_length=1, max_length=64, pattern=UNIT_ID_PATTERN)
+
+
+def _claims_problem(exc: ValidationError) -> Problem:
+    """401 naming the claims that are wrong, never echoing their values (a claim may hold a name)."""
+    errors = [{"field": "claims." + ".".join(str(x) for x in e["loc"]), "reason": e["msg"], "code": e["type"]}
+              for e in exc.errors(include_url=False, include_input=False)]
+    names = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
+    return _unauthenticated("invalid_token", f"the bearer token's claims are not valid: {', '.join(names)}",
+                            errors=errors[:20])
 
 
 class TokenVerifier:
@@ -106,11 +134,12 @@ class TokenVerifier:
                           ) from exc
         except jwt.PyJWTError as exc:
             raise _unauthenticated("invalid_token", f"the bearer token is not valid: {exc}") from exc
-        roles = claims.get("roles") or []
-        if isinstance(roles, str):
-            roles = [roles]
-        return Principal(sub=str(claims["sub"]), name=str(claims.get("name", "")), roles=frozenset(roles),
-                         unit_id=claims.get("unit_id"), claims=claims)
+        try:
+            valid = Claims.model_validate(claims)
+        except ValidationError as exc:
+            raise _claims_problem(exc) from None
+        return Principal(sub=valid.sub, name=valid.name or "", roles=frozenset(r.value for r in valid.roles),
+                         unit_id=valid.unit_id, claims=claims)
 
 
 def mint_token(settings: ServiceSettings, *, sub: str, roles: list[str], unit_id: str | None,
@@ -122,8 +151,8 @@ def mint_token(settings: ServiceSettings, *, sub: str, roles: list[str], unit_id
     return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
 
 
-def _unauthenticated(code: str, detail: str) -> Problem:
-    return Problem(401, code, detail, headers={"WWW-Authenticate": 'Bearer realm="fengqiao"'})
+def _unauthenticated(code: str, detail: str, errors: list[dict[str, Any]] | None = None) -> Problem:
+    return Problem(401, code, detail, errors=errors, headers={"WWW-Authenticate": 'Bearer realm="fengqiao"'})
 
 
 async def current_principal(request: Request) -> Principal:
@@ -138,6 +167,17 @@ async def current_principal(request: Request) -> Principal:
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+async def scoped_principal(user: CurrentUser) -> Principal:
+    """The caller, for an endpoint that needs a unit: 403 ``no_unit`` (``Principal.scope_unit``) for a token of a
+    non-global role that names none."""
+    user.scope_unit()
+    return user
+
+
+# a caller whose scope is known: a global role, or a token naming its unit
+ScopedUser = Annotated[Principal, Depends(scoped_principal)]
 
 
 def require_roles(*roles: str) -> Any:

@@ -185,3 +185,132 @@ async def test_bad_org_input_is_a_problem_naming_the_field(org: Org) -> None:
     problem(await c.patch("/api/v1/org/members/NOPE", json={"forces": []}, headers=STREET), 404, "member_not_found")
     problem(await c.patch("/api/v1/org/members/U-G01-1", json={"unit_id": "NOPE"}, headers=STREET), 404,
             "unit_not_found")
+
+
+# --- both ends of every org write are in the caller's scope ---------------------------------------------
+
+STREET2 = auth(Role.STREET_ADMIN, "S2", "street2-org")
+SECOND_STREET = {
+    "units": [{"id": "S2", "name": "东风街道", "level": "street", "parent_id": "D1"},
+              {"id": "C21", "name": "东风社区", "level": "community", "parent_id": "S2"},
+              {"id": "G21", "name": "东风一网格", "level": "grid", "parent_id": "C21", "address_keywords": ["东风路"]}],
+    "members": [{"id": "U-G21-1", "name": "孙某", "role": "grid_worker", "unit_id": "G21", "phone": "13900002101"}]}
+TAKEOVER = {"id": "U-G01-1", "name": "冒名者", "phone": "13700000000", "role": "grid_worker", "unit_id": "G21"}
+
+
+async def _second_street(org: Org) -> None:
+    """The demo org has one street; a second one, imported by an admin, with a grid and a worker of its own."""
+    r = await org.client.post("/api/v1/org/import", json=SECOND_STREET, headers=ADMIN)
+    assert r.status_code == 200, r.text
+
+
+async def _org_state(org: Org) -> dict[str, Any]:
+    """What a takeover would change: the member as its unit lists it, the paths of the units, the events written."""
+    c = org.client
+    members = (await c.get("/api/v1/org/units/G01/members", headers=ADMIN)).json()
+    paths = {u: (await c.get(f"/api/v1/org/units/{u}", headers=ADMIN)).json()["path"]
+             for u in ("G01", "C1", "G21", "C21")}
+    return {"members": members, "paths": paths, "takeover_members": (await c.get(
+        "/api/v1/org/units/G21/members", headers=ADMIN)).json(),
+        "events": {k: len(await org.outbox(k)) for k in ("U-G01-1", "G01", "G21", "U-G21-9")}}
+
+
+def _same_answer(a: httpx.Response, a_id: str, b: httpx.Response, b_id: str) -> None:
+    """The two answers are byte for byte the same but for the id the caller sent (echoed in ``instance``/detail)."""
+    assert len(a_id) == len(b_id)
+    assert (a.status_code, dict(a.headers)) == (b.status_code, dict(b.headers))
+    assert a.content.replace(a_id.encode(), b"{id}") == b.content.replace(b_id.encode(), b"{id}"), (a.text, b.text)
+
+
+async def test_a_street_admin_cannot_take_over_another_streets_member(org: Org) -> None:
+    c = org.client
+    await _second_street(org)
+    before = await _org_state(org)
+    assert [m["id"] for m in before["members"]] == ["U-G01-1"] and before["members"][0]["name"] == "张某"
+
+    # JSON: the member of S1 moved into S2's grid, renamed, re-phoned — and together with a harmless new member,
+    # so a refused import must leave that one out too
+    newcomer = {"id": "U-G21-9", "name": "周某", "role": "grid_worker", "unit_id": "G21"}
+    r = await c.post("/api/v1/org/import", json={"members": [TAKEOVER, newcomer]}, headers=STREET2)
+    body = problem(r, 404, "member_not_found")
+    assert body["detail"] == "no member U-G01-1 in your scope"
+    # CSV: the same takeover
+    csv_members = ("id,name,unit_id,roles,forces,phone,email,active\n"
+                   "U-G01-1,冒名者,G21,grid_worker,,13700000000,,\n")
+    r = await c.post("/api/v1/org/import", params={"kind": "members"}, content=csv_members,
+                     headers={**STREET2, "Content-Type": "text/csv"})
+    assert problem(r, 404, "member_not_found") == body
+    assert await _org_state(org) == before  # not moved, renamed or re-phoned; no event; the newcomer not created
+
+    # the S1 admin can still write its member (the rule refuses only what is outside the caller's scope) …
+    r = await c.post("/api/v1/org/import", json={"members": [{**TAKEOVER, "name": "张某", "phone": "13900001101",
+                                                             "unit_id": "G02"}]}, headers=STREET)
+    assert r.status_code == 200, r.text
+    # … but not pull S2's worker into its street either (where the member is now is outside S1)
+    problem(await c.post("/api/v1/org/import", json={"members": [{"id": "U-G21-1", "name": "孙某", "role":
+                                                                 "grid_worker", "unit_id": "G01"}]},
+                         headers=STREET), 404, "member_not_found")
+    r = await c.post("/api/v1/org/import", json={"members": [{**TAKEOVER, "name": "张某", "phone": "13900001101",
+                                                             "unit_id": "G01"}]}, headers=STREET)
+    assert r.status_code == 200, r.text
+    # S2 writes inside S2
+    r = await c.post("/api/v1/org/import", json={"members": [newcomer]}, headers=STREET2)
+    assert r.status_code == 200, r.text
+
+
+async def test_a_unit_cannot_be_reparented_across_streets(org: Org) -> None:
+    c = org.client
+    await _second_street(org)
+    before = await _org_state(org)
+    # S2 takes S1's grid (or community) under its own community: where the unit is now is outside S2
+    for uid, level in (("G01", "grid"), ("C1", "community")):
+        steal = {"units": [{"id": uid, "name": "被移走", "level": level, "parent_id": "C21" if level == "grid"
+                            else "S2"}]}
+        body = problem(await c.post("/api/v1/org/import", json=steal, headers=STREET2), 404, "unit_not_found")
+        assert body["detail"] == f"no unit {uid} in your scope"
+    r = await c.post("/api/v1/org/import", params={"kind": "units"},
+                     content="id,name,level,parent_id\nG01,被移走,grid,C21\n",
+                     headers={**STREET2, "Content-Type": "text/csv"})
+    problem(r, 404, "unit_not_found")
+    # S1 pulls S2's grid under its own community: where it goes is in S1, where it is is not
+    pull = {"units": [{"id": "G21", "name": "东风一网格", "level": "grid", "parent_id": "C1"}]}
+    problem(await c.post("/api/v1/org/import", json=pull, headers=STREET), 404, "unit_not_found")
+    # a new unit under a foreign parent answers as one under a parent that exists nowhere
+    foreign = await c.post("/api/v1/org/import", json={"units": [
+        {"id": "G22", "name": "新网格", "level": "grid", "parent_id": "C1"}]}, headers=STREET2)
+    unknown = await c.post("/api/v1/org/import", json={"units": [
+        {"id": "G22", "name": "新网格", "level": "grid", "parent_id": "CX"}]}, headers=STREET2)
+    problem(foreign, 404, "unit_not_found")
+    _same_answer(foreign, "C1", unknown, "CX")
+    assert await _org_state(org) == before
+    # inside its own street S2 still builds (a new grid under its community) and moves units
+    r = await c.post("/api/v1/org/import", json={"units": [
+        {"id": "C22", "name": "东风二社区", "level": "community", "parent_id": "S2"},
+        {"id": "G22", "name": "新网格", "level": "grid", "parent_id": "C22"}]}, headers=STREET2)
+    assert r.status_code == 200, r.text
+    r = await c.post("/api/v1/org/import", json={"units": [
+        {"id": "G22", "name": "新网格", "level": "grid", "parent_id": "C21"}]}, headers=STREET2)
+    assert r.status_code == 200, r.text
+    assert (await c.get("/api/v1/org/units/G22", headers=STREET2)).json()["path"] == ["D1", "S2", "C21", "G22"]
+
+
+async def test_patch_answers_the_same_for_a_foreign_and_an_unknown_member(org: Org) -> None:
+    c = org.client
+    await _second_street(org)
+    before = await _org_state(org)
+    for body in ({"forces": []}, {"unit_id": "G21"}, {"name": "冒名者", "phone": "13700000000"}):
+        foreign = await c.patch("/api/v1/org/members/U-G01-1", json=body, headers=STREET2)
+        unknown = await c.patch("/api/v1/org/members/U-X99-9", json=body, headers=STREET2)
+        problem(foreign, 404, "member_not_found")
+        _same_answer(foreign, "U-G01-1", unknown, "U-X99-9")
+    # S2's own member into S1's grid: where it goes is out of scope, answered as a unit that exists nowhere
+    foreign = await c.patch("/api/v1/org/members/U-G21-1", json={"unit_id": "G01"}, headers=STREET2)
+    unknown = await c.patch("/api/v1/org/members/U-G21-1", json={"unit_id": "G99"}, headers=STREET2)
+    problem(foreign, 404, "unit_not_found")
+    _same_answer(foreign, "G01", unknown, "G99")
+    # a unit of another street: PATCH answers as for a unit that exists nowhere
+    _same_answer(await c.patch("/api/v1/org/units/G01", json={"name": "x"}, headers=STREET2), "G01",
+                 await c.patch("/api/v1/org/units/G99", json={"name": "x"}, headers=STREET2), "G99")
+    assert await _org_state(org) == before
+    r = await c.patch("/api/v1/org/members/U-G21-1", json={"forces": ["labor"]}, headers=STREET2)
+    assert r.status_code == 200 and r.json()["forces"] == ["labor"], r.text

@@ -12,7 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared.auth import TokenVerifier, mint_token
+from shared.auth import UNIT_ID_PATTERN, TokenVerifier, mint_token
 from shared.problems import Problem
 from shared.settings import ServiceSettings
 
@@ -71,3 +71,59 @@ def test_shared_secret_tokens_check_issuer_and_audience() -> None:
     wrong_aud = jwt.encode(_claims(iss=settings.jwt_issuer, aud="another-app"), settings.jwt_secret, "HS256")
     with pytest.raises(Problem, match=r"(?i)audience"):
         verifier.verify(wrong_aud)
+
+
+DROP = object()  # a claim left out of the token
+
+
+def _dev_token(settings: ServiceSettings, **claims: object) -> str:
+    now = int(time.time())
+    base: dict[str, object] = {"sub": "u1", "name": "张三", "roles": ["mediator"], "unit_id": "C1",
+                               "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "iat": now, "exp": now + 60}
+    base.update(claims)
+    return jwt.encode({k: v for k, v in base.items() if v is not DROP}, settings.jwt_secret, algorithm="HS256")
+
+
+@pytest.mark.parametrize(("claims", "claim"), [
+    ({"roles": 7}, "roles"),
+    ({"roles": [["mediator"]]}, "roles"),
+    ({"roles": {"admin": True}}, "roles"),  # an object is not read as its keys
+    ({"roles": "admin"}, "roles"),  # a list, not one string
+    ({"roles": ["mediator", "superuser"]}, "roles"),  # only the roles we know
+    ({"roles": None}, "roles"),
+    ({"unit_id": 7}, "unit_id"),
+    ({"unit_id": ""}, "unit_id"),
+    ({"unit_id": "C1 OR 1=1"}, "unit_id"),
+    ({"unit_id": ["C1"]}, "unit_id"),
+    ({"sub": ""}, "sub"),
+    ({"name": 5}, "name"),
+])
+def test_malformed_claims_are_an_invalid_token_naming_the_claim(claims: dict[str, object], claim: str) -> None:
+    settings = ServiceSettings(env="dev")
+    with pytest.raises(Problem) as e:
+        TokenVerifier(settings).verify(_dev_token(settings, **claims))
+    assert (e.value.status, e.value.code) == (401, "invalid_token")
+    assert claim in e.value.detail
+    assert e.value.errors and {err["field"].split(".")[1] for err in e.value.errors} == {claim}
+    assert all("input" not in err for err in e.value.errors) and "superuser" not in e.value.detail  # no value echoed
+
+
+def test_well_formed_claims_are_read_as_they_are() -> None:
+    settings = ServiceSettings(env="dev")
+    verifier = TokenVerifier(settings)
+    p = verifier.verify(_dev_token(settings, roles=["grid_worker", "mediator"], unit_id="B-G01-1", tenant="x"))
+    assert (p.sub, p.name, p.roles, p.unit_id) == ("u1", "张三", frozenset({"grid_worker", "mediator"}), "B-G01-1")
+    assert all(type(r) is str for r in p.roles) and p.claims["tenant"] == "x"
+    # optional claims: no roles (sees nothing), no unit (403 no_unit where a unit is needed), no name
+    p = verifier.verify(_dev_token(settings, roles=DROP, unit_id=DROP, name=DROP))
+    assert (p.roles, p.unit_id, p.name) == (frozenset(), None, "")
+    with pytest.raises(Problem) as e:
+        p.scope_unit()
+    assert (e.value.status, e.value.code) == (403, "no_unit")
+    assert verifier.verify(_dev_token(settings, unit_id=None)).unit_id is None  # what mint_token sends for admins
+
+
+def test_the_unit_id_pattern_is_the_orgs() -> None:
+    from routing_svc.schemas import ID_PATTERN
+
+    assert UNIT_ID_PATTERN == ID_PATTERN
