@@ -94,7 +94,8 @@ def test_workers_scale_on_consumer_lag_and_api_replicas_on_cpu_with_disruption_b
         assert so["spec"]["maxReplicaCount"] <= int(config["FQ_KAFKA_TOPIC_PARTITIONS"])
 
         hpa = hpas[f"{svc.name}-api"]
-        assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": f"{svc.name}-api"}
+        target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": f"{svc.name}-api"}
+        assert hpa["spec"]["scaleTargetRef"] == target
         assert [m["resource"]["name"] for m in hpa["spec"]["metrics"]] == ["cpu"]
         for d in (worker, api):
             labels = d["spec"]["template"]["metadata"]["labels"]

@@ -69,7 +69,7 @@ def _config_for(targets: dict[str, int], tmp: Path) -> Path:
     config["global"].update(scrape_interval="1s", evaluation_interval="1s")
     config["rule_files"] = [str(PROM / pattern) for pattern in config["rule_files"]]
     (job,) = config["scrape_configs"]
-    static = []
+    static: list[dict[str, Any]] = []
     for dns in job.pop("dns_sd_configs"):
         (name,) = dns["names"]
         service = name.split("-pods.")[0]
@@ -82,6 +82,13 @@ def _config_for(targets: dict[str, int], tmp: Path) -> Path:
     return path
 
 
+def _start_prometheus(binary_path: str, config: Path, tsdb: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen([binary_path, f"--config.file={config}", f"--storage.tsdb.path={tsdb}",
+                                 f"--web.listen-address=127.0.0.1:{port}"],
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
 async def _until(client: httpx.AsyncClient, path: str, check: Any, what: str, timeout: float = 60) -> Any:
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -90,7 +97,7 @@ async def _until(client: httpx.AsyncClient, path: str, check: Any, what: str, ti
             last = (await client.get(path)).json()["data"]
             if check(last):
                 return last
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, ValueError) as exc:  # not listening yet, or "Service Unavailable" while starting
             last = repr(exc)
         await asyncio.sleep(0.5)
     raise AssertionError(f"{what}: {last!r}")
@@ -119,11 +126,7 @@ async def test_a_real_prometheus_scrapes_the_stack_with_the_shipped_config_and_e
 
         web = free_port()
         log = tmp_path / "prometheus.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen([prometheus, f"--config.file={_config_for(ports, tmp_path)}",
-                                     f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                                     f"--web.listen-address=127.0.0.1:{web}"],
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = _start_prometheus(prometheus, _config_for(ports, tmp_path), tmp_path / "tsdb", web, log)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{web}", timeout=5) as api:
             targets = await _until(
                 api, "/api/v1/targets",
