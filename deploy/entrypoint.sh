@@ -9,5 +9,8 @@ case "${SERVICE:-}" in
   *) echo "SERVICE must be intake, routing, notify or analytics (got '${SERVICE:-}')" >&2; exit 64 ;;
 esac
 PORT="${PORT:-$default_port}"
+# X-Forwarded-For/-Proto are trusted only from FQ_FORWARDED_ALLOW_IPS (the ingress controller; comma-separated
+# addresses or CIDR ranges), so the citizen page's rate limit keys on the real client address
 exec uvicorn --factory "${SERVICE}_svc.app:create_app" --host 0.0.0.0 --port "$PORT" \
+  --proxy-headers --forwarded-allow-ips "${FQ_FORWARDED_ALLOW_IPS:-127.0.0.1}" \
   --no-access-log --timeout-graceful-shutdown 20

