@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import Integer, column, select, text, values
+from sqlalchemy import literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake_svc import dedup, risk, timeline
@@ -605,7 +605,7 @@ async def public_progress(session: AsyncSession, deps: IntakeDeps, code: str, ph
                           timeline=[PublicTimelineItem(at=e.at, summary=e.summary) for e in entries])
 
 
-_ONE_ROW = values(column("one", Integer), name="one_row").data([(1,)])
+_ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
 _DECOY_CASE = uuid.UUID(int=0)
 
 
