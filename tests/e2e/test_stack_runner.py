@@ -141,6 +141,42 @@ def _restarted(tmp_path: Path, name: str, before: dict[str, int], log: Path, pro
     raise AssertionError(f"{name} not restarted after {timeout}s:\n{log.read_text(errors='replace')}")
 
 
+def test_the_supervisor_backs_off_while_a_process_keeps_dying_and_records_each_restart(tmp_path: Path) -> None:
+    from services.__main__ import StackSettings, Supervisor
+
+    stack = StackSettings(var_dir=tmp_path, restart_backoff_seconds=0.1, restart_backoff_max_seconds=0.4,
+                          restart_reset_seconds=0.8)
+    supervisor = Supervisor(stack, on_restart=lambda: recorded.append(len(starts)))
+    assert [supervisor.delay(n) for n in range(5)] == [0.1, 0.2, 0.4, 0.4, 0.4]
+    starts: list[float] = []
+    recorded: list[int] = []
+    state = {"up": False, "fail": True}
+
+    def restart() -> None:
+        starts.append(time.monotonic())
+        if state["fail"]:  # the first try fails (e.g. its port still taken): it counts and is tried again
+            state["fail"] = False
+            raise OSError("address in use")
+
+    supervisor.watch("broker", lambda: state["up"], restart, lambda: 1, log=tmp_path / "broker.log")
+    died = time.monotonic()
+    while len(starts) < 4:  # a process that dies again as soon as it is started
+        supervisor.check()
+        time.sleep(0.01)
+    gaps = [b - a for a, b in zip([died, *starts], starts, strict=False)]
+    assert all(want <= gap < want + 0.1 for want, gap in zip([0.1, 0.2, 0.4, 0.4], gaps, strict=True)), gaps
+    assert recorded == [2, 3, 4]  # the state written after each restart that worked, not after the failed one
+    state["up"] = True  # it stays up long enough: the next death waits the first delay again
+    supervisor.check()
+    time.sleep(0.9)
+    supervisor.check()
+    state["up"], died = False, time.monotonic()
+    while len(starts) < 5:
+        supervisor.check()
+        time.sleep(0.01)
+    assert 0.1 <= starts[-1] - died < 0.2  # not the 0.4 s a fifth restart in a row would wait
+
+
 def test_nothing_is_built_at_import_time() -> None:
     """Importing every module with production settings and no secrets must not fail or connect anywhere."""
     code = ("import intake_svc.app, routing_svc.app, notify_svc.app, analytics_svc.app, services.__main__, "
