@@ -9,8 +9,8 @@ case "${SERVICE:-}" in
   *) echo "SERVICE must be intake, routing, notify or analytics (got '${SERVICE:-}')" >&2; exit 64 ;;
 esac
 PORT="${PORT:-$default_port}"
-# X-Forwarded-For/-Proto are trusted only from FQ_FORWARDED_ALLOW_IPS (the ingress controller; comma-separated
-# addresses or CIDR ranges), so the citizen page's rate limit keys on the real client address
+# X-Forwarded-For only from the proxies configured (uvicorn on its own would believe 127.0.0.1)
+forwarded="${FQ_FORWARDED_ALLOW_IPS:-${FORWARDED_ALLOW_IPS:-}}"
+if [ -n "$forwarded" ]; then set -- --proxy-headers --forwarded-allow-ips "$forwarded"; else set -- --no-proxy-headers; fi
 exec uvicorn --factory "${SERVICE}_svc.app:create_app" --host 0.0.0.0 --port "$PORT" \
-  --proxy-headers --forwarded-allow-ips "${FQ_FORWARDED_ALLOW_IPS:-127.0.0.1}" \
-  --no-access-log --timeout-graceful-shutdown 20
+  --no-access-log --timeout-graceful-shutdown 20 "$@"

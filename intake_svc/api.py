@@ -35,7 +35,7 @@ from shared.auth import CurrentUser, Principal, Role, require_roles
 from shared.events.case import Channel, RequestType, RiskLevel
 from shared.pagination import Page, keyset_page
 from shared.problems import Problem, require_aware
-from shared.ratelimit import RateLimiter
+from shared.ratelimit import RateLimiter, client_address
 from shared.runtime import SessionDep
 
 log = structlog.get_logger(__name__)
@@ -210,9 +210,10 @@ async def public_progress(
     session: SessionDep,
 ) -> PublicProgress:
     """Citizen progress page (no login): status and a plain-Chinese timeline, no personal data. Rate-limited per
-    client address; an unknown code and a wrong phone get the same answer."""
+    client address (``X-Forwarded-For`` only from the proxies configured, see ``client_address``); an unknown code
+    and a wrong phone get the same answer after the same work."""
     limiter: RateLimiter = request.app.state.public_limiter
-    allowed, retry = limiter.allow(request.client.host if request.client else "unknown")
+    allowed, retry = limiter.allow(await client_address(request))
     if not allowed:
         raise Problem(429, "rate_limited", "查询过于频繁，请稍后再试", headers={"Retry-After": str(int(retry) + 1)})
     return await handlers.public_progress(session, _deps(request), code, phone_last4)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Callable
@@ -12,7 +14,7 @@ from typing import Any
 
 import structlog
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import select, text
+from sqlalchemy import literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake_svc import dedup, risk, timeline
@@ -588,20 +590,41 @@ STATUS_ZH = {CaseStatus.RECEIVED: "已受理", CaseStatus.ASSIGNED: "已派发�
 
 
 async def public_progress(session: AsyncSession, deps: IntakeDeps, code: str, phone_last4: str) -> PublicProgress:
-    """Progress for the citizen: the same 404 for an unknown code and for a phone that does not match."""
-    case = (await session.execute(select(Case).where(Case.code == code))).scalar_one_or_none()
-    if case is None or not _applicant_phone_ends_with(case, deps, phone_last4):
+    """Progress for the citizen: the same 404 for an unknown code and for a phone that does not match, after the
+    same work, so the time of the answer does not tell that a code exists either: one query that returns one row
+    whether or not the code exists (NULLs when it does not), and one decryption per applicant phone (a decoy
+    phone's for an unknown code) compared in constant time."""
+    row = (await session.execute(
+        select(Case.id, Case.code, Case.status, Case.created_at, Case.updated_at, Case.parties)
+        .select_from(_ONE_ROW.outerjoin(Case, Case.code == code)))).one()
+    if not _applicant_phone_ends_with(row.id, row.parties, deps, phone_last4):
         raise Problem(404, "case_not_found", "没有找到与案件编号和手机号后四位相符的案件")
-    entries = await case_timeline(session, case.id, public_only=True)
-    return PublicProgress(code=case.code, status=case.status, status_label=STATUS_ZH[CaseStatus(case.status)],
-                          received_at=case.created_at, updated_at=case.updated_at,
+    entries = await case_timeline(session, row.id, public_only=True)
+    return PublicProgress(code=row.code, status=row.status, status_label=STATUS_ZH[CaseStatus(row.status)],
+                          received_at=row.created_at, updated_at=row.updated_at,
                           timeline=[PublicTimelineItem(at=e.at, summary=e.summary) for e in entries])
 
 
-def _applicant_phone_ends_with(case: Case, deps: IntakeDeps, last4: str) -> bool:
-    aad = _aad(case.id)
-    return any(p.get("phone_sealed") and deps.pii.open(p["phone_sealed"], aad).endswith(last4)
-               for p in case.parties if p["role"] == "applicant")
+_ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
+_DECOY_CASE = uuid.UUID(int=0)
+
+
+@functools.lru_cache(maxsize=4)
+def _decoy_phone(pii: Sealer) -> str:
+    return pii.seal("13800000000", _aad(_DECOY_CASE))
+
+
+def _applicant_phone_ends_with(case_id: uuid.UUID | None, parties: list[dict[str, Any]] | None, deps: IntakeDeps,
+                               last4: str) -> bool:
+    sealed = [(p["phone_sealed"], _aad(case_id)) for p in parties or [] if case_id is not None
+              and p["role"] == "applicant" and p.get("phone_sealed")]
+    decoy = not sealed
+    if decoy:  # an unknown code (or no applicant phone): decrypt and compare all the same
+        sealed = [(_decoy_phone(deps.pii), _aad(_DECOY_CASE))]
+    match = False
+    for phone, aad in sealed:  # no short cut: every applicant's phone is compared
+        match |= hmac.compare_digest(deps.pii.open(phone, aad)[-4:].encode(), last4.encode())
+    return match and not decoy
 
 
 async def reclassify(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, body: Reclassify,

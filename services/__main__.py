@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -25,6 +26,8 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -62,6 +65,11 @@ class StackSettings(BaseSettings):
     nice_backends: bool = True
     intake_split: bool = True
     intake_events_port: int = 8111
+    # a process of the stack that exits (PostgreSQL, the broker, a service) is started again after this many
+    # seconds, doubling with each restart that follows (up to the max) until it has run for restart_reset_seconds
+    restart_backoff_seconds: float = 1.0
+    restart_backoff_max_seconds: float = 30.0
+    restart_reset_seconds: float = 60.0
 
 
 INTAKE_EVENTS = "intake-events"
@@ -111,6 +119,13 @@ def lower_priority(pid: int, nice: int) -> None:
         pass
 
 
+def proxy_args(settings: ServiceSettings) -> list[str]:
+    """uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise (and reads FORWARDED_ALLOW_IPS):
+    only the proxies of the service's own ``forwarded_allow_ips`` setting, the one its rate limits read too."""
+    trusted = settings.forwarded_allow_ips.strip()
+    return ["--forwarded-allow-ips", trusted] if trusted else ["--no-proxy-headers"]
+
+
 def _service_proc(svc: ServiceInfo, env: dict[str, str], log_dir: Path,
                   stack: StackSettings | None = None, *, events: bool = False) -> subprocess.Popen[bytes]:
     """A service's uvicorn process. With ``stack.intake_split``, intake is two: the front door (no relay, no
@@ -132,7 +147,7 @@ def _service_proc(svc: ServiceInfo, env: dict[str, str], log_dir: Path,
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", svc.factory, "--host", settings.host,
-         "--port", str(port), "--no-access-log", "--log-level", "warning",
+         "--port", str(port), "--no-access-log", "--log-level", "warning", *proxy_args(settings),
          *(["--workers", str(workers)] if workers > 1 else [])],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         preexec_fn=preexec,
@@ -204,6 +219,59 @@ class BackendNicer:
         return count
 
 
+class Supervisor:
+    """Keeps the stack's processes running: one that exited is started again after a back-off that doubles with
+    each restart (``restart_backoff_seconds`` up to ``restart_backoff_max_seconds``) and starts over once the
+    process has run ``restart_reset_seconds``; the state file gets the new pid at once."""
+
+    @dataclass
+    class _Child:
+        running: Callable[[], bool]
+        restart: Callable[[], object]
+        pid: Callable[[], int | None]
+        log: Path
+        restarts: int = 0  # in a row, without a long enough run in between
+        started: float = field(default_factory=time.monotonic)
+        down_since: float | None = None
+
+    def __init__(self, stack: StackSettings, on_restart: Callable[[], None]) -> None:
+        self.stack = stack
+        self.on_restart = on_restart
+        self.children: dict[str, Supervisor._Child] = {}
+
+    def watch(self, name: str, running: Callable[[], bool], restart: Callable[[], object],
+              pid: Callable[[], int | None], log: Path) -> None:
+        self.children[name] = self._Child(running, restart, pid, log)
+
+    def delay(self, restarts: int) -> float:
+        return float(min(self.stack.restart_backoff_max_seconds, self.stack.restart_backoff_seconds * 2 ** restarts))
+
+    def check(self) -> None:
+        for name, child in self.children.items():
+            now = time.monotonic()
+            if child.running():
+                if child.restarts and now - child.started >= self.stack.restart_reset_seconds:
+                    child.restarts = 0
+                continue
+            if child.down_since is None:
+                child.down_since = now
+                _say(f"warning: {name} (pid {child.pid()}) exited; restarting in {self.delay(child.restarts):.0f}s "
+                     f"(see {child.log})")
+            if now - child.down_since < self.delay(child.restarts):
+                continue
+            child.restarts += 1
+            try:
+                child.restart()
+            except Exception as exc:  # e.g. the port still taken, or not ready in time: the next try, later
+                child.down_since = time.monotonic()
+                _say(f"warning: restarting {name} failed ({type(exc).__name__}: {exc}); "
+                     f"next try in {self.delay(child.restarts):.0f}s")
+                continue
+            child.started, child.down_since = time.monotonic(), None
+            self.on_restart()
+            _say(f"  restarted {name} (pid {child.pid()})")
+
+
 def _wait_ready(urls: dict[str, str], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     pending = dict(urls)
@@ -240,28 +308,43 @@ def cmd_up(args: argparse.Namespace) -> int:
     pg: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
     procs: dict[str, subprocess.Popen[bytes]] = {}
+    urls: dict[str, str] = {}
     nicer: BackendNicer | None = None
 
     def shutdown(*_: object) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not abandon half the processes
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _say("\nstopping ...")
-        for p in procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
+        running = {name for name, p in procs.items() if p.poll() is None}
+        for name in running:
+            procs[name].send_signal(signal.SIGTERM)
         for name, p in procs.items():
+            if name not in running:
+                _say(f"  {name} (pid {p.pid}) had exited")
+                continue
             try:
                 p.wait(20)
             except subprocess.TimeoutExpired:
                 p.kill()
-            _say(f"  stopped {name}")
-        if broker:
-            broker.stop()
-            _say("  stopped broker")
-        if pg:
-            pg.stop()
-            _say("  stopped postgres")
+            _say(f"  stopped {name} (pid {p.pid})")
+        for name, server in (("broker", broker), ("postgres", pg)):
+            if server is None:
+                continue
+            pid, was_running = server.pid, server.running
+            server.stop()
+            _say(f"  stopped {name} (pid {pid})" if was_running else f"  {name} (pid {pid}) had exited")
         _state_file(stack).unlink(missing_ok=True)
+
+    def write_state() -> None:
+        """The current pids, for `status`: written at start and after every restart (replaced, never half-read)."""
+        state = {
+            "pids": {n: p.pid for n, p in procs.items()} | {
+                "postgres": pg.pid if pg else None, "broker": broker.pid if broker else None},
+            "urls": urls, "database_url": env["DATABASE_URL"], "bootstrap": env["KAFKA_BOOTSTRAP_SERVERS"],
+        }
+        tmp = _state_file(stack).with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(_state_file(stack))
 
     def interrupt(*_: object) -> None:
         raise KeyboardInterrupt
@@ -303,19 +386,14 @@ def cmd_up(args: argparse.Namespace) -> int:
 
         for svc in SERVICES:
             procs[svc.name] = start(svc.name)
-        urls = {svc.name: _url(svc) for svc in SERVICES}
+        urls.update({svc.name: _url(svc) for svc in SERVICES})
         background = {}
         if stack.intake_split:
             procs[INTAKE_EVENTS] = start(INTAKE_EVENTS)
             background[INTAKE_EVENTS] = f"http://{intake.settings_cls().host}:{stack.intake_events_port}"
-        _state_file(stack).write_text(json.dumps({
-            "pids": {n: p.pid for n, p in procs.items()} | {
-                "postgres": pg.proc.pid if pg and pg.proc else None,
-                "broker": broker.proc.pid if broker and broker.proc else None},
-            "urls": urls | background, "database_url": env["DATABASE_URL"],
-            "bootstrap": env["KAFKA_BOOTSTRAP_SERVERS"],
-        }, indent=2))
-        _wait_ready(urls | background)
+        urls.update(background)
+        write_state()
+        _wait_ready(urls)
         settings = ServiceSettings()
         service_token = mint_token(settings, sub="stack-runner", roles=[Role.SERVICE], unit_id=None)
         if not args.no_demo:
@@ -326,6 +404,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             _say(f"demo org imported: {r.json()}")
         _say("\nservices:")
         for name, url in urls.items():
+            if name in background:
+                continue
             _say(f"  {name:<10} {url}   docs: {url}/docs")
         _say("\ndev tokens (12 h; mint more with `python -m services token --role ROLE --unit UNIT`):")
         for label, sub, role, unit in (("admin", "dev-admin", Role.ADMIN, None),
@@ -343,16 +423,30 @@ def cmd_up(args: argparse.Namespace) -> int:
                              stack.consumer_nice) \
             if pg is not None and stack.consumer_nice and stack.nice_backends else None
         _say("\nready. Ctrl-C stops everything.")
+
+        def restart_service(name: str) -> None:
+            procs[name] = start(name)
+            if name in consumers and stack.consumer_nice:
+                lower_priority(procs[name].pid, stack.consumer_nice)
+
+        def service(name: str) -> tuple[Callable[[], bool], Callable[[], None], Callable[[], int | None]]:
+            return (lambda: procs[name].poll() is None), functools.partial(restart_service, name), \
+                (lambda: procs[name].pid)
+
+        def server(s: EmbeddedPostgres | EmbeddedBroker) -> tuple[Callable[[], bool], Callable[[], None],
+                                                                   Callable[[], int | None]]:
+            return (lambda: s.running), s.restart, (lambda: s.pid)
+
+        supervisor = Supervisor(stack, write_state)
+        for name, infra in (("postgres", pg), ("broker", broker)):  # first: the services need them
+            if infra is not None:
+                supervisor.watch(name, *server(infra), log=log_dir / f"{name}.log")
+        for name in procs:
+            supervisor.watch(name, *service(name), log=log_dir / f"{name}.log")
         while True:
             if nicer is not None:
                 nicer.run_once({p.pid for n, p in procs.items() if n != "intake"})
-            for name, p in procs.items():
-                if p.poll() is not None:
-                    _say(f"warning: {name} exited with {p.returncode}; see {log_dir / (name + '.log')}")
-                    procs[name] = start(name)
-                    if name in consumers and stack.consumer_nice:
-                        lower_priority(procs[name].pid, stack.consumer_nice)
-                    _say(f"  restarted {name}")
+            supervisor.check()
             time.sleep(1)
     except KeyboardInterrupt:
         pass
@@ -387,12 +481,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _alive(pid: int) -> bool:
+    """Runs: a process that exited but was not reaped yet (a zombie) does not."""
+    import psutil
+
     try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
 
 

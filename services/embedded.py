@@ -54,6 +54,37 @@ def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen[bytes
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def _running(proc: subprocess.Popen[bytes] | None) -> bool:
+    return proc is not None and proc.poll() is None  # poll() also reaps one that exited (no zombie left)
+
+
+def end_group(pgid: int, timeout: float = 15.0) -> None:
+    """Kill what is left of a process group whose leader died (the backends of a killed postmaster: they would
+    go on their own, but a new server must not start while any still holds the old one's shared memory) and wait
+    until none runs. Each embedded server leads a session (and group) of its own."""
+    import psutil
+
+    def members() -> list[int]:
+        found = []
+        for p in psutil.process_iter():
+            try:
+                if os.getpgid(p.pid) == pgid and p.status() != psutil.STATUS_ZOMBIE:
+                    found.append(p.pid)
+            except (ProcessLookupError, psutil.Error):
+                pass
+        return found
+
+    deadline = time.monotonic() + timeout
+    while left := members():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"processes {left} of group {pgid} still run after {timeout}s")
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+
+
 def _stop(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGINT, timeout: float = 15.0) -> None:
     if proc is None or proc.poll() is not None:
         return
@@ -167,9 +198,26 @@ class EmbeddedPostgres:
         if not exists:
             subprocess.run([*base, f'CREATE DATABASE "{name}"'], capture_output=True, check=True)
 
+    @property
+    def running(self) -> bool:
+        return _running(self.proc)
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
     def stop(self) -> None:
         _stop(self.proc, signal.SIGINT, 30)  # SIGINT = fast shutdown
         self.proc = None
+
+    def restart(self, timeout: float = 60.0) -> None:
+        """Start again on the same data directory and port, e.g. after the server was killed: what the dead
+        postmaster left behind is ended first; the server then recovers from its WAL as after a crash."""
+        old = self.proc
+        self.stop()
+        if old is not None:
+            end_group(old.pid)
+        self.start(timeout)
 
 
 class EmbeddedBroker:
@@ -201,13 +249,24 @@ class EmbeddedBroker:
             out.close()
         wait_for_port(self.port, timeout, self.proc)
 
+    @property
+    def running(self) -> bool:
+        return _running(self.proc)
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
     def stop(self) -> None:
         _stop(self.proc, signal.SIGTERM, 10)
         self.proc = None
 
     def restart(self) -> None:
-        """Stop and start again on the same port: a memory broker comes back with nothing."""
+        """Stop (if it still runs) and start again on the same port: a memory broker comes back with nothing."""
+        old = self.proc
         self.stop()
+        if old is not None:
+            end_group(old.pid)
         self.start()
 
 

@@ -1,9 +1,15 @@
-"""A sliding-window rate limiter kept in process memory (per replica), for public endpoints."""
+"""A sliding-window rate limiter kept in process memory (per replica), for public endpoints, and the client
+address it is keyed by."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import deque
+from typing import Any
+
+from starlette.requests import Request
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 
 class RateLimiter:
@@ -29,3 +35,26 @@ class RateLimiter:
     def _sweep(self, now: float) -> None:
         self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.window}
         self._last_sweep = now
+
+
+async def _nothing(scope: Any, receive: Any, send: Any) -> None:
+    return None
+
+
+@functools.lru_cache(maxsize=8)
+def _proxy_headers(trusted: str) -> ProxyHeadersMiddleware:
+    return ProxyHeadersMiddleware(_nothing, trusted_hosts=trusted)
+
+
+async def client_address(request: Request) -> str:
+    """The address a request comes from: ``X-Forwarded-For`` counts only when the connection comes from one of the
+    proxies in the ``forwarded_allow_ips`` setting (none by default), read by uvicorn's own rule, so an app run
+    in-process (tests) keys its limits exactly as behind ``uvicorn --forwarded-allow-ips`` (the stack runner and
+    the container pass the same setting; an address uvicorn already resolved resolves to itself again)."""
+    client = request.scope.get("client")
+    trusted = str(getattr(request.app.state.settings, "forwarded_allow_ips", "") or "").strip()
+    if trusted:
+        scope = {"type": request.scope["type"], "client": client, "headers": request.scope.get("headers", [])}
+        await _proxy_headers(trusted)(scope, _nothing, _nothing)  # type: ignore[arg-type]
+        client = scope["client"]
+    return str(client[0]) if client else "unknown"

@@ -51,6 +51,9 @@ class ServiceSettings(BaseSettings):
     # (FQ_WORK_HOURS) keeps routing's deadlines and notify's reminders on the same clock
     work_hours: str = DEFAULT_HOURS_TEXT
     log_json: bool = True
+    # proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's --forwarded-allow-ips syntax:
+    # comma-separated addresses or networks, "*" for all); empty: none, the connection's address is the client's
+    forwarded_allow_ips: str = ""
 
     database_url: str = "postgresql://postgres@127.0.0.1:15432/fengqiao"
     db_pool_size: int = 20

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,13 +29,15 @@ def _wait_for(path: Path, text: str, proc: subprocess.Popen[bytes], timeout: flo
     raise AssertionError(f"no '{text}' after {timeout}s:\n{path.read_text(errors='replace')}")
 
 
-def test_up_prints_urls_and_tokens_and_ctrl_c_stops_every_process(tmp_path: Path) -> None:
+def test_up_prints_urls_and_tokens_restarts_what_dies_and_ctrl_c_stops_every_process(tmp_path: Path) -> None:
     ports = {name: free_port() for name in ("INTAKE", "ROUTING", "NOTIFY", "ANALYTICS")}
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    env = {k: v for k, v in env.items() if not k.endswith("FORWARDED_ALLOW_IPS")}
     env.update({f"{name}_PORT": str(port) for name, port in ports.items()})
     env.update(FQ_STACK_VAR_DIR=str(tmp_path / "var"), FQ_STACK_PG_PORT=str(free_port()),
                FQ_STACK_BROKER_PORT=str(free_port()), FQ_STACK_INTAKE_EVENTS_PORT=str(free_port()))
     log = tmp_path / "up.log"
+    seen: set[int] = set()  # every pid of the stack the test saw, to find none left behind at the end
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "services", "up"], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
@@ -50,34 +53,128 @@ def test_up_prints_urls_and_tokens_and_ctrl_c_stops_every_process(tmp_path: Path
         # a case leaves the front door (no relay there) through intake-events' relay, and is routed
         operator = next(line.split()[-1] for line in text.splitlines() if "operator S1" in line)
         admin = next(line.split()[-1] for line in text.splitlines() if line.strip().startswith("admin"))
-        r = httpx.post(f"http://127.0.0.1:{ports['INTAKE']}/api/v1/cases", json=case_body(),
-                       headers={"Authorization": f"Bearer {operator}"}, timeout=10)
-        assert r.status_code == 201, r.text
-        deadline = time.monotonic() + 60
-        while True:
-            routed = httpx.get(f"http://127.0.0.1:{ports['ROUTING']}/api/v1/cases/{r.json()['id']}/routing",
-                               headers={"Authorization": f"Bearer {admin}"}, timeout=10)
-            if routed.status_code == 200 or time.monotonic() > deadline:
-                break
-            time.sleep(0.3)
-        assert routed.status_code == 200 and routed.json()["current"]["unit_id"] == "G01", routed.text
+        _case_is_routed(ports, operator, admin, timeout=60)
 
-        status = subprocess.run([sys.executable, "-m", "services", "status"], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=60)
-        assert status.returncode == 0, status.stdout + status.stderr
-        assert status.stdout.count("alive") == 7  # four services, intake-events, PostgreSQL, broker
-        state = json.loads((tmp_path / "var" / "stack.json").read_text())
-        children = [pid for pid in state["pids"].values() if pid]
-        assert len(children) == 7 and all(psutil.pid_exists(p) for p in children)
+        # uvicorn alone believes X-Forwarded-For from 127.0.0.1: the runner trusts no proxy unless configured
+        public = [httpx.get(f"http://127.0.0.1:{ports['INTAKE']}/api/v1/public/cases/FQ-20200101-999999",
+                            params={"phone_last4": "0000"}, headers={"X-Forwarded-For": f"203.0.113.{i}"},
+                            timeout=10).status_code for i in range(11)]
+        assert public == [404] * 10 + [429]
+
+        children = _status_is_true(tmp_path, env, seen)
+        # the broker killed hard: the runner starts it again (a new pid, the port answers) and `status` knows it
+        os.kill(children["broker"], signal.SIGKILL)
+        broker = _restarted(tmp_path, "broker", children, log, proc)
+        with socket.create_connection(("127.0.0.1", int(env["FQ_STACK_BROKER_PORT"])), timeout=5):
+            pass
+        children = _status_is_true(tmp_path, env, seen)
+        assert children["broker"] == broker
+        # PostgreSQL and a service killed hard at once: both come back, and cases flow again
+        os.kill(children["postgres"], signal.SIGKILL)
+        os.kill(children["routing"], signal.SIGKILL)
+        for name in ("postgres", "routing"):
+            _restarted(tmp_path, name, children, log, proc)
+        _case_is_routed(ports, operator, admin, timeout=120, log=log)
+        children = _status_is_true(tmp_path, env, seen)
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
         proc.wait(90)
     assert proc.returncode == 0
     time.sleep(0.5)
-    alive = [p for p in children if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    alive = [p for p in seen if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     assert alive == [], f"processes left behind: {alive}"
-    assert "stopped postgres" in log.read_text()
+    text = log.read_text()
+    stopping = text[text.index("stopping ..."):]
+    for name, pid in children.items():  # Ctrl-C stops the processes that run now, and knows them
+        assert f"stopped {name} (pid {pid})" in stopping, stopping
+    assert "had exited" not in stopping, stopping
     assert not (tmp_path / "var" / "stack.json").exists()
+
+
+def _case_is_routed(ports: dict[str, int], operator: str, admin: str, timeout: float, log: Path | None = None) -> None:
+    r = httpx.post(f"http://127.0.0.1:{ports['INTAKE']}/api/v1/cases", json=case_body(),
+                   headers={"Authorization": f"Bearer {operator}"}, timeout=10)
+    assert r.status_code == 201, r.text
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            routed = httpx.get(f"http://127.0.0.1:{ports['ROUTING']}/api/v1/cases/{r.json()['id']}/routing",
+                               headers={"Authorization": f"Bearer {admin}"}, timeout=10)
+            if routed.status_code == 200:
+                break
+        except httpx.HTTPError:  # routing still starting
+            pass
+        assert time.monotonic() < deadline, f"case not routed after {timeout}s\n" + (
+            log.read_text(errors="replace") if log else "")
+        time.sleep(0.5)
+    assert routed.json()["current"]["unit_id"] == "G01", routed.text
+
+
+def _status_is_true(tmp_path: Path, env: dict[str, str], seen: set[int]) -> dict[str, int]:
+    """`python -m services status` answers 0 and shows the seven processes alive with the pids the runner
+    recorded; those pids (added to ``seen``)."""
+    status = subprocess.run([sys.executable, "-m", "services", "status"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert status.stdout.count("alive") == 7, status.stdout  # four services, intake-events, PostgreSQL, broker
+    assert "DEAD" not in status.stdout, status.stdout
+    state = json.loads((tmp_path / "var" / "stack.json").read_text())
+    children = {name: int(pid) for name, pid in state["pids"].items() if pid}
+    assert len(children) == 7 and all(psutil.pid_exists(p) for p in children.values())
+    for name, pid in children.items():
+        assert f"pid={pid} " in status.stdout, (name, status.stdout)
+    seen.update(children.values())
+    return children
+
+
+def _restarted(tmp_path: Path, name: str, before: dict[str, int], log: Path, proc: subprocess.Popen[bytes],
+               timeout: float = 90) -> int:
+    """Wait until the runner has started ``name`` again: a new pid, alive, in the state file; that pid."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"runner exited:\n{log.read_text(errors='replace')}"
+        pid = json.loads((tmp_path / "var" / "stack.json").read_text())["pids"].get(name)
+        if pid and pid != before[name] and psutil.pid_exists(pid) \
+                and f"restarted {name} (pid {pid})" in log.read_text():
+            return int(pid)
+        time.sleep(0.3)
+    raise AssertionError(f"{name} not restarted after {timeout}s:\n{log.read_text(errors='replace')}")
+
+
+def test_the_supervisor_backs_off_while_a_process_keeps_dying_and_records_each_restart(tmp_path: Path) -> None:
+    from services.__main__ import StackSettings, Supervisor
+
+    stack = StackSettings(var_dir=tmp_path, restart_backoff_seconds=0.1, restart_backoff_max_seconds=0.4,
+                          restart_reset_seconds=0.8)
+    supervisor = Supervisor(stack, on_restart=lambda: recorded.append(len(starts)))
+    assert [supervisor.delay(n) for n in range(5)] == [0.1, 0.2, 0.4, 0.4, 0.4]
+    starts: list[float] = []
+    recorded: list[int] = []
+    state = {"up": False, "fail": True}
+
+    def restart() -> None:
+        starts.append(time.monotonic())
+        if state["fail"]:  # the first try fails (e.g. its port still taken): it counts and is tried again
+            state["fail"] = False
+            raise OSError("address in use")
+
+    supervisor.watch("broker", lambda: state["up"], restart, lambda: 1, log=tmp_path / "broker.log")
+    died = time.monotonic()
+    while len(starts) < 4:  # a process that dies again as soon as it is started
+        supervisor.check()
+        time.sleep(0.01)
+    gaps = [b - a for a, b in zip([died, *starts], starts, strict=False)]
+    assert all(want <= gap < want + 0.1 for want, gap in zip([0.1, 0.2, 0.4, 0.4], gaps, strict=True)), gaps
+    assert recorded == [2, 3, 4]  # the state written after each restart that worked, not after the failed one
+    state["up"] = True  # it stays up long enough: the next death waits the first delay again
+    supervisor.check()
+    time.sleep(0.9)
+    supervisor.check()
+    state["up"], died = False, time.monotonic()
+    while len(starts) < 5:
+        supervisor.check()
+        time.sleep(0.01)
+    assert 0.1 <= starts[-1] - died < 0.2  # not the 0.4 s a fifth restart in a row would wait
 
 
 def test_nothing_is_built_at_import_time() -> None:
