@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from routing_svc.domain.assignment import AssignmentStatus
-from routing_svc.domain.locate import polygon_of
+from routing_svc.domain.locate import LocateMethod, polygon_of
 from shared.auth import UNIT_ID_PATTERN as ID_PATTERN
 from shared.events.case import AssignCause, Channel, Level, Outcome, ReopenReason, RequestType, RiskLevel, Track
 
@@ -339,7 +339,7 @@ class LocatedOut(BaseModel):
     unit_id: str
     unit_name: str
     level: Level
-    method: str
+    method: LocateMethod
     explanation: str
 
 

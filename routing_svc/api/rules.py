@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy import select
 
 from routing_svc.deps import Deps
-from routing_svc.domain.locate import Located, UnitInfo, locate
+from routing_svc.domain.locate import Located, LocateMethod, UnitInfo, locate
 from routing_svc.domain.routing import route
 from routing_svc.domain.rules import DEFAULT_RULES_FILE, Decision, RuleSet, RulesInvalid, default_rules, load_document
 from routing_svc.handlers.rules import active_version, save_rules
@@ -186,7 +186,7 @@ async def evaluate(body: EvaluateBody, deps: Deps, session: SessionDep, user: Cu
             raise Problem(422, "validation_failed", f"no active unit {body.unit_id}",
                           errors=[{"field": "unit_id", "reason": "unknown or inactive unit", "code": "unknown_unit"}])
         u = units[body.unit_id]
-        located = Located(u, "given", f"unit given: {u.id} {u.name}")
+        located = Located(u, LocateMethod.GIVEN, f"unit given: {u.id} {u.name}")
     else:
         loc = body.location or LocationIn()
         found = locate(loc.grid_id, loc.address, units, lat=loc.lat, lng=loc.lng)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from shapely import prepared
@@ -33,10 +34,18 @@ class UnitInfo:
     polygon: Any = None  # a prepared shapely polygon (lng, lat), or None
 
 
+class LocateMethod(StrEnum):
+    GRID_ID = "grid_id"
+    POLYGON = "polygon"
+    ADDRESS_KEYWORD = "address_keyword"
+    TRIAGE = "triage"  # no method worked: the street centre's triage queue
+    GIVEN = "given"  # the dry run was given the unit
+
+
 @dataclass(frozen=True)
 class Located:
     unit: UnitInfo
-    method: str  # grid_id | polygon | address_keyword | triage
+    method: LocateMethod
     explanation: str
     building: UnitInfo | None = None  # when the case was placed in a building (楼栋), which resolved to ``unit``
 
@@ -67,7 +76,7 @@ def locate(grid_id: str | None, address: str | None, units: dict[str, UnitInfo],
     """The unit a case belongs to, by the first method that works; None only when no street exists."""
     if grid_id and grid_id in units and units[grid_id].level in (Level.GRID, Level.BUILDING):
         u = grid_of(units[grid_id], units)
-        return Located(u, "grid_id", f"grid given at intake: {u.id} {u.name}", _building(units[grid_id]))
+        return Located(u, LocateMethod.GRID_ID, f"grid given at intake: {u.id} {u.name}", _building(units[grid_id]))
     point_street: UnitInfo | None = None
     point_unit: UnitInfo | None = None  # a community or village holding the point, when no grid does
     if lat is not None and lng is not None:
@@ -78,7 +87,8 @@ def locate(grid_id: str | None, address: str | None, units: dict[str, UnitInfo],
             point_street = _street_of(deepest.id, units)
             if RANK[deepest.level] >= RANK[Level.GRID]:
                 u = grid_of(deepest, units)
-                return Located(u, "polygon", f"point ({lat:.5f}, {lng:.5f}) lies in {deepest.id} → {u.id} {u.name}",
+                return Located(u, LocateMethod.POLYGON,
+                               f"point ({lat:.5f}, {lng:.5f}) lies in {deepest.id} → {u.id} {u.name}",
                                _building(deepest))
             if deepest.level in (Level.COMMUNITY, Level.VILLAGE):
                 point_unit = deepest
@@ -92,9 +102,10 @@ def locate(grid_id: str | None, address: str | None, units: dict[str, UnitInfo],
         if best is not None:
             _, kw, matched = best
             u = grid_of(matched, units)
-            return Located(u, "address_keyword", f"address keyword '{kw}' → {u.id} {u.name}", _building(matched))
+            return Located(u, LocateMethod.ADDRESS_KEYWORD, f"address keyword '{kw}' → {u.id} {u.name}",
+                           _building(matched))
     if point_unit is not None:
-        return Located(point_unit, "polygon", f"point ({lat:.5f}, {lng:.5f}) lies in no grid but in "
+        return Located(point_unit, LocateMethod.POLYGON, f"point ({lat:.5f}, {lng:.5f}) lies in no grid but in "
                                               f"{point_unit.id} {point_unit.name}")
     reasons = []
     if grid_id:
@@ -110,4 +121,4 @@ def locate(grid_id: str | None, address: str | None, units: dict[str, UnitInfo],
         street = streets[0] if streets else None
     if street is None:
         return None
-    return Located(street, "triage", f"{reason}: street centre triage queue {street.id} {street.name}")
+    return Located(street, LocateMethod.TRIAGE, f"{reason}: street centre triage queue {street.id} {street.name}")

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing_svc.deps import RoutingDeps
 from routing_svc.domain.assignment import Action, AssignmentStatus, IllegalTransition, State
 from routing_svc.domain.assignment import transition as next_state
-from routing_svc.domain.locate import UnitInfo
+from routing_svc.domain.locate import LocateMethod, UnitInfo
 from routing_svc.domain.org import RANK
 from routing_svc.handlers.routing import (
     Context,
@@ -187,7 +187,7 @@ async def return_case(session: AsyncSession, deps: RoutingDeps, assignment_id: u
     if count < 2 and a.facts is not None:
         units = {k: u for k, u in ctx.units.items() if k not in returned}
         located = locate_case(a.facts, deps, a.case_id, units)
-        if located is not None and located.method != "triage":
+        if located is not None and located.method != LocateMethod.TRIAGE:
             routed = ctx.route(a.facts, located.unit, now, units)
             decision, unit = routed.decision, routed.target
             if unit.id not in returned and unit.level != Level.BUILDING:

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from routing_svc.domain.locate import UnitInfo
+from routing_svc.domain.routing import case_facts, facts_doc
 from routing_svc.domain.rules import (
     FORCES,
     CaseFacts,
@@ -21,7 +22,6 @@ from routing_svc.domain.rules import (
     describe_changes,
     load_document,
 )
-from routing_svc.domain.routing import case_facts, facts_doc
 from shared.events import CaseReceived
 from shared.events.case import Channel, Level, LocationRef, RequestType, RiskLevel, Track
 from shared.worktime import SHANGHAI, WorkCalendar, WorkSpan
