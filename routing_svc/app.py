@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 
-from routing_svc import handlers
-from routing_svc.api import router
-from routing_svc.handlers import RoutingDeps
-from routing_svc.internal_api import internal_router
-from routing_svc.org_api import router as org_router
-from routing_svc.rules import CalendarCache, RulesCache, calendar_revision, publish_calendar
-from routing_svc.rules_api import router as rules_router
-from routing_svc.scheduler import Scheduler
+from routing_svc.api import ROUTERS
+from routing_svc.consumers import CONSUMERS
+from routing_svc.deps import RoutingDeps
+from routing_svc.handlers.rules import publish_calendar
 from routing_svc.settings import RoutingSettings
+from routing_svc.store.caches import CalendarCache, RulesCache
+from routing_svc.store.revisions import calendar_revision
 from routing_svc.tables import SCHEMA
+from routing_svc.workers.scheduler import Scheduler
+from shared.bus import pending
 from shared.clock import Clock
 from shared.crypto import Sealer
-from shared.events import CaseReceived, FeedbackReceived, Topic
-from shared.events.case import CaseReopenRequested
+from shared.events import Topic
+from shared.loops import BackgroundLoop
 from shared.runtime import ServiceRuntime, ServiceSpec, create_service_app
 from shared.worktime import parse_hours
 
@@ -33,7 +32,29 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 NAME = "routing"
 
 
-def build_spec(deps: RoutingDeps, scheduler: Scheduler | None = None) -> ServiceSpec:
+def build_spec(deps: RoutingDeps, settings: RoutingSettings) -> ServiceSpec:
+    def workers(runtime: ServiceRuntime) -> Sequence[BackgroundLoop]:
+        # built with the runtime: the scheduler takes its sessions, both export to its metrics registry
+        deps.calendar.bind_metrics(runtime.metrics.registry)
+        return [Scheduler(deps, runtime.session, interval=settings.scheduler_interval_seconds,
+                          batch_size=settings.scheduler_batch_size, enabled=settings.scheduler_enabled,
+                          registry=runtime.metrics.registry)]
+
+    @asynccontextmanager
+    async def calendar_at_start(runtime: ServiceRuntime) -> AsyncIterator[None]:
+        await _publish_calendar_at_start(runtime, deps)
+        yield
+
+    async def readiness_details(runtime: ServiceRuntime) -> dict[str, str]:
+        """The calendar gap (a year in use without an official calendar) and the deadline scheduler's state show
+        here; they do not fail readiness."""
+        async with runtime.session() as session:
+            await deps.calendar.get(session)
+            await deps.rules.get(session)
+        details = {"calendar": deps.calendar.gap_detail(), "rules_version": str(deps.rules.version)}
+        details.update({loop.name: loop.status() for loop in runtime.loops})
+        return details
+
     return ServiceSpec(
         name=NAME,
         schema=SCHEMA,
@@ -41,27 +62,13 @@ def build_spec(deps: RoutingDeps, scheduler: Scheduler | None = None) -> Service
         description="Org hierarchy, routing rules, assignments and their workflow, SLA clocks.",
         produces=[Topic.CASE, Topic.ORG],
         consumes=[Topic.CASE],
-        handlers={
-            CaseReceived.ce_type: partial(handlers.on_case_received, deps),  # type: ignore[dict-item]
-            FeedbackReceived.ce_type: partial(handlers.on_feedback_received, deps),  # type: ignore[dict-item]
-            CaseReopenRequested.ce_type: partial(handlers.on_reopen_requested, deps),  # type: ignore[dict-item]
-        },
-        routers=[router, org_router, rules_router, internal_router],
-        readiness_details=partial(_readiness_details, deps, scheduler),
+        consumers=CONSUMERS,
+        deps=deps,
+        routers=ROUTERS,
+        loops=workers,
+        resources=[calendar_at_start],
+        readiness_details=readiness_details,
     )
-
-
-async def _readiness_details(deps: RoutingDeps, scheduler: Scheduler | None, runtime: ServiceRuntime
-                             ) -> dict[str, str]:
-    """The calendar gap (a year in use without an official calendar) and the deadline scheduler's state show
-    here; they do not fail readiness."""
-    async with runtime.session() as session:
-        await deps.calendar.get(session)
-        await deps.rules.get(session)
-    details = {"calendar": deps.calendar.gap_detail(), "rules_version": str(deps.rules.version)}
-    if scheduler is not None:
-        details["scheduler"] = scheduler.status()
-    return details
 
 
 def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None = None,
@@ -75,30 +82,8 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
         rules=RulesCache(check_seconds=settings.rules_check_seconds),
         calendar=CalendarCache(parse_hours(settings.work_hours), clock, check_seconds=settings.rules_check_seconds),
     )
-    runtime: list[ServiceRuntime] = []  # the scheduler's sessions come from the runtime built below
-    scheduler = Scheduler(deps, lambda: runtime[0].session(), interval=settings.scheduler_interval_seconds,
-                          batch_size=settings.scheduler_batch_size, enabled=settings.scheduler_enabled)
-    app = create_service_app(build_spec(deps, scheduler), settings, clock=clock, **runtime_kwargs)
-    runtime.append(app.state.runtime)
-    app.state.deps = deps
-    deps.calendar.bind_metrics(app.state.runtime.metrics.registry)
-    scheduler.bind_metrics(app.state.runtime.metrics.registry)
-    app.state.scheduler = scheduler
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
-        async with inner(a):
-            await _publish_calendar_at_start(app.state.runtime, deps)
-            if settings.scheduler_enabled:
-                await scheduler.start()
-            try:
-                yield
-            finally:
-                if settings.scheduler_enabled:
-                    await scheduler.stop()
-
-    app.router.lifespan_context = lifespan
+    app = create_service_app(build_spec(deps, settings), settings, clock=clock, **runtime_kwargs)
+    app.state.scheduler = app.state.runtime.loops[0]  # tests run its pass (``tick()``) themselves
     return app
 
 
@@ -106,6 +91,6 @@ async def _publish_calendar_at_start(runtime: ServiceRuntime, deps: RoutingDeps)
     """Once an admin changed the calendar, every start publishes it again: a notify that missed it (a calendar
     changed before fq.org.calendar_changed.v1 existed, a topic lost with a broker's data) catches up. Notify keeps
     only a newer revision, so a repeat costs one event."""
-    async with runtime.session() as session, session.begin():
+    async with runtime.session() as session, pending.transaction(session):
         if await calendar_revision(session):
             await publish_calendar(session, deps.source)

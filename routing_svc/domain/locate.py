@@ -1,19 +1,18 @@
 """Locating a case: explicit grid id, else the unit whose polygon holds the point, else the longest address
-keyword, else the street centre's triage queue (with the reason). Climbing a located unit to a level."""
+keyword, else the street centre's triage queue (with the reason)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from shapely import prepared
 from shapely.geometry import Point, Polygon
 
+from routing_svc.domain.org import RANK
 from shared.events.case import Level
-
-# Depth of each level, root first (community and village share a tier).
-DEPTH = {Level.DISTRICT: 0, Level.STREET: 1, Level.COMMUNITY: 2, Level.VILLAGE: 2, Level.GRID: 3, Level.BUILDING: 4}
 
 
 def polygon_of(ring: Sequence[Sequence[float]] | None) -> Any:
@@ -35,15 +34,23 @@ class UnitInfo:
     polygon: Any = None  # a prepared shapely polygon (lng, lat), or None
 
 
+class LocateMethod(StrEnum):
+    GRID_ID = "grid_id"
+    POLYGON = "polygon"
+    ADDRESS_KEYWORD = "address_keyword"
+    TRIAGE = "triage"  # no method worked: the street centre's triage queue
+    GIVEN = "given"  # the dry run was given the unit
+
+
 @dataclass(frozen=True)
 class Located:
     unit: UnitInfo
-    method: str  # grid_id | polygon | address_keyword | triage
+    method: LocateMethod
     explanation: str
     building: UnitInfo | None = None  # when the case was placed in a building (楼栋), which resolved to ``unit``
 
 
-def _grid_of(u: UnitInfo, units: dict[str, UnitInfo]) -> UnitInfo:
+def grid_of(u: UnitInfo, units: Mapping[str, UnitInfo]) -> UnitInfo:
     """A building resolves to its grid (buildings only locate; they do not handle cases)."""
     if u.level == Level.BUILDING and u.parent_id in units:
         return units[u.parent_id]  # type: ignore[index]
@@ -68,19 +75,20 @@ def locate(grid_id: str | None, address: str | None, units: dict[str, UnitInfo],
            lat: float | None = None, lng: float | None = None, received_unit_id: str | None = None) -> Located | None:
     """The unit a case belongs to, by the first method that works; None only when no street exists."""
     if grid_id and grid_id in units and units[grid_id].level in (Level.GRID, Level.BUILDING):
-        u = _grid_of(units[grid_id], units)
-        return Located(u, "grid_id", f"grid given at intake: {u.id} {u.name}", _building(units[grid_id]))
+        u = grid_of(units[grid_id], units)
+        return Located(u, LocateMethod.GRID_ID, f"grid given at intake: {u.id} {u.name}", _building(units[grid_id]))
     point_street: UnitInfo | None = None
     point_unit: UnitInfo | None = None  # a community or village holding the point, when no grid does
     if lat is not None and lng is not None:
         point = Point(lng, lat)
         inside = [u for u in units.values() if u.polygon is not None and u.polygon.covers(point)]
         if inside:
-            deepest = max(inside, key=lambda u: (DEPTH[u.level], u.id))
+            deepest = max(inside, key=lambda u: (RANK[u.level], u.id))
             point_street = _street_of(deepest.id, units)
-            if DEPTH[deepest.level] >= DEPTH[Level.GRID]:
-                u = _grid_of(deepest, units)
-                return Located(u, "polygon", f"point ({lat:.5f}, {lng:.5f}) lies in {deepest.id} → {u.id} {u.name}",
+            if RANK[deepest.level] >= RANK[Level.GRID]:
+                u = grid_of(deepest, units)
+                return Located(u, LocateMethod.POLYGON,
+                               f"point ({lat:.5f}, {lng:.5f}) lies in {deepest.id} → {u.id} {u.name}",
                                _building(deepest))
             if deepest.level in (Level.COMMUNITY, Level.VILLAGE):
                 point_unit = deepest
@@ -89,14 +97,15 @@ def locate(grid_id: str | None, address: str | None, units: dict[str, UnitInfo],
         for u in units.values():
             for kw in u.keywords:
                 if kw and kw in address and (best is None or len(kw) > best[0] or
-                                             (len(kw) == best[0] and DEPTH[u.level] > DEPTH[best[2].level])):
+                                             (len(kw) == best[0] and RANK[u.level] > RANK[best[2].level])):
                     best = (len(kw), kw, u)
         if best is not None:
             _, kw, matched = best
-            u = _grid_of(matched, units)
-            return Located(u, "address_keyword", f"address keyword '{kw}' → {u.id} {u.name}", _building(matched))
+            u = grid_of(matched, units)
+            return Located(u, LocateMethod.ADDRESS_KEYWORD, f"address keyword '{kw}' → {u.id} {u.name}",
+                           _building(matched))
     if point_unit is not None:
-        return Located(point_unit, "polygon", f"point ({lat:.5f}, {lng:.5f}) lies in no grid but in "
+        return Located(point_unit, LocateMethod.POLYGON, f"point ({lat:.5f}, {lng:.5f}) lies in no grid but in "
                                               f"{point_unit.id} {point_unit.name}")
     reasons = []
     if grid_id:
@@ -112,17 +121,4 @@ def locate(grid_id: str | None, address: str | None, units: dict[str, UnitInfo],
         street = streets[0] if streets else None
     if street is None:
         return None
-    return Located(street, "triage", f"{reason}: street centre triage queue {street.id} {street.name}")
-
-
-def climb_to(unit: UnitInfo, level: Level, units: dict[str, UnitInfo]) -> UnitInfo:
-    """The unit at ``level`` on ``unit``'s path (a community target also takes a village). A unit already
-    above ``level`` stays where it is (cases never climb down), and so does one without such an ancestor."""
-    unit = _grid_of(unit, units)
-    if DEPTH[unit.level] <= DEPTH[level]:
-        return unit
-    for uid in reversed(unit.path):
-        u = units.get(uid)
-        if u is not None and DEPTH[u.level] == DEPTH[level]:
-            return u
-    return unit
+    return Located(street, LocateMethod.TRIAGE, f"{reason}: street centre triage queue {street.id} {street.name}")

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 from shared.events.case import Level
 
+# The one level table: depth of each level, root first (a village is a community-level unit).
+RANK: dict[Level, int] = {Level.DISTRICT: 0, Level.STREET: 1, Level.COMMUNITY: 2, Level.VILLAGE: 2, Level.GRID: 3,
+                          Level.BUILDING: 4}
+
 # Allowed parent levels for each level.
 PARENT_LEVELS: dict[Level, set[Level | None]] = {
     Level.DISTRICT: {None},

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from routing_svc.domain.locate import UnitInfo, climb_to, locate, polygon_of
+from routing_svc.domain.locate import UnitInfo, locate, polygon_of
 from routing_svc.domain.org import UnitSpec, compute_paths
+from routing_svc.domain.routing import climb_to
 from services.registry import DEMO_ORG
 from shared.events.case import Level
 

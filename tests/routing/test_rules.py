@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from routing_svc.domain.locate import UnitInfo
+from routing_svc.domain.routing import case_facts, facts_doc
 from routing_svc.domain.rules import (
     FORCES,
     CaseFacts,
@@ -21,7 +22,6 @@ from routing_svc.domain.rules import (
     describe_changes,
     load_document,
 )
-from routing_svc.rules import case_facts
 from shared.events import CaseReceived
 from shared.events.case import Channel, Level, LocationRef, RequestType, RiskLevel, Track
 from shared.worktime import SHANGHAI, WorkCalendar, WorkSpan
@@ -267,7 +267,7 @@ def test_facts_from_a_received_event() -> None:
                          location=LocationRef(grid_id="G01"), deadline_days=3, urgent=True)
     grid = UnitInfo("G01", "g", Level.GRID, "C1", GRID_PATH)
     saturday_morning = datetime(2026, 10, 10, 9, tzinfo=SHANGHAI)  # the National Day make-up workday
-    f = case_facts(event, grid, WorkCalendar(), saturday_morning)
+    f = case_facts(facts_doc(event), grid, saturday_morning, WorkCalendar().is_working_time(saturday_morning))
     assert f.working_time and f.channel == "hotline_12345" and f.risk_signals == {"group"}
     assert (f.deadline_days, f.urgent, f.unit_path, f.local_time.hour) == (3, True, GRID_PATH, 9)
     d = default_rules().evaluate(f)

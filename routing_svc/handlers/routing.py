@@ -1,49 +1,41 @@
-"""Routing a case to a unit: locating, the rules' decision, climbing to the decided level, working-time
-deadlines, and the new assignment with its ``fq.case.assigned.v1`` (first routing, and every handover).
+"""Routing a case to a unit: locating, the one routing decision (``domain.routing``), working-time deadlines,
+and the new assignment with its ``fq.case.assigned.v1`` (first routing, and every handover).
 
-The first routing of a consumer batch is written in one statement when the batch commits (the hot path);
-handovers (return, escalation, dispatch, reopen) write through the ORM in the caller's transaction.
+The first routing of a consumer batch is queued and written in one statement before the batch commits (the hot
+path, ``store.assignments``); handovers (return, escalation, dispatch, reopen) write through the ORM in the
+caller's transaction.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
-from sqlalchemy import event as sa_event
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
+from routing_svc.deps import RoutingDeps
 from routing_svc.domain.assignment import AssignmentStatus
 from routing_svc.domain.locate import Located, UnitInfo, locate
+from routing_svc.domain.routing import Routed, facts_doc, route
 from routing_svc.domain.rules import CaseFacts, Deadlines, Decision, RuleSet
-from routing_svc.tables import SCHEMA, Assignment, Member
+from routing_svc.store.assignments import queue_routed
+from routing_svc.tables import Assignment, Member
 from shared.auth import Role
+from shared.bus.handlers import EventContext
 from shared.bus.outbox import add_event
-from shared.bus.tables import notify_channel
-from shared.clock import SHANGHAI
-from shared.events import CaseAssigned, CaseReceived, encode, envelope_for
+from shared.events import CaseAssigned, CaseReceived
 from shared.events.case import AssignCause, Level, Track
 from shared.problems import Problem
 from shared.worktime import WorkCalendar, WorkSpan
 
-if TYPE_CHECKING:
-    from routing_svc.handlers import RoutingDeps
-
 log = structlog.get_logger(__name__)
 
 HANDLER_ROLES = (Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
-# district 0 … building 4; a village is a community-level unit
-# the predicate of the partial unique index "one current assignment per case" (migration 0003)
-# (literal SQL: with bound parameters a generic plan cannot infer the partial index)
-CURRENT_PREDICATE = "status IN ('assigned', 'accepted', 'suspended', 'resolved', 'closed')"
-RANK = {Level.DISTRICT: 0, Level.STREET: 1, Level.COMMUNITY: 2, Level.VILLAGE: 2, Level.GRID: 3, Level.BUILDING: 4}
 
 
 @dataclass
@@ -79,6 +71,12 @@ class Context:
         return _decide(self.rules, replace(facts, local_time=facts.local_time.replace(hour=0, minute=0, second=0,
                                                                                      microsecond=0)))
 
+    def route(self, doc: dict[str, Any], located: UnitInfo, now: datetime, units: dict[str, UnitInfo] | None = None
+              ) -> Routed:
+        """The one routing decision (``domain.routing.route``) with this transaction's rules and calendar."""
+        return route(self.decide, doc, located, self.units if units is None else units, at=now,
+                     working_time=self.is_working_time(now))
+
 
 @lru_cache(maxsize=4096)
 def _decide(rules: RuleSet, facts: CaseFacts) -> Decision:
@@ -105,45 +103,6 @@ def span_of(doc: dict[str, Any]) -> WorkSpan:
 # --- routing a received case ---------------------------------------------------------------------------
 
 
-def facts_doc(event: CaseReceived) -> dict[str, Any]:
-    """What routing keeps of a case to re-route it later: facts and the (still sealed) location."""
-    return {
-        "channel": event.channel.value, "request_type": event.request_type.value, "category": event.category,
-        "risk_level": event.risk_level.value, "risk_signals": sorted(event.risk_signals),
-        "people_involved": event.people_involved, "amount_involved": event.amount_involved,
-        "urgent": event.urgent, "deadline_days": event.deadline_days,
-        "location": event.location.model_dump(), "received_unit_id": event.received_unit_id,
-    }
-
-
-def case_facts(doc: dict[str, Any], unit: UnitInfo, now: datetime, ctx: Context) -> CaseFacts:
-    return CaseFacts(
-        category=doc.get("category"), request_type=doc["request_type"], risk_level=doc["risk_level"],
-        risk_signals=frozenset(doc.get("risk_signals") or ()), channel=doc["channel"],
-        people_involved=doc.get("people_involved"), amount_involved=doc.get("amount_involved"),
-        unit_path=tuple(unit.path), unit_level=unit.level, local_time=now.astimezone(SHANGHAI),
-        working_time=ctx.is_working_time(now),
-        deadline_days=doc.get("deadline_days"), urgent=bool(doc.get("urgent")),
-    )
-
-
-def target_unit(units: dict[str, UnitInfo], located: UnitInfo, decision: Decision) -> UnitInfo:
-    """The decided unit, or the located unit's ancestor at the decided level (never below the located unit)."""
-    if decision.unit_id and decision.unit_id in units:
-        return units[decision.unit_id]
-    unit = located
-    if unit.level == Level.BUILDING and unit.parent_id in units:
-        unit = units[unit.parent_id]
-    if decision.level is None:
-        return unit
-    want = RANK[Level(decision.level)]
-    for uid in reversed(unit.path):
-        u = units.get(uid)
-        if u is not None and RANK[u.level] <= want:
-            return u
-    return unit
-
-
 def locate_case(doc: dict[str, Any], deps: RoutingDeps, case_id: uuid.UUID, units: dict[str, UnitInfo]
                 ) -> Located | None:
     loc = doc.get("location") or {}
@@ -154,26 +113,27 @@ def locate_case(doc: dict[str, Any], deps: RoutingDeps, case_id: uuid.UUID, unit
                   received_unit_id=doc.get("received_unit_id"))
 
 
-async def on_case_received(deps: RoutingDeps, session: AsyncSession, event: CaseReceived, _env: object) -> None:
-    """Locate the case, evaluate the active rules, climb to the decided level and assign with working-time clocks.
+async def on_case_received(ctx: EventContext[RoutingDeps], event: CaseReceived) -> None:
+    """Locate the case, decide (the rules, then the unit at the decided level) and assign with working-time clocks.
 
     The hot path: nothing is written here; the batch's assignments and their outbox rows are written in one
-    statement when the consumer commits the batch (``_INSERT_ROUTED``)."""
-    ctx = await context(session, deps)
+    statement before the consumer commits the batch (``store.assignments.ROUTED``)."""
+    session, deps = ctx.session, ctx.deps
+    rc = await context(session, deps)
     doc = facts_doc(event)
-    located = locate_case(doc, deps, event.case_id, ctx.units)
+    located = locate_case(doc, deps, event.case_id, rc.units)
     if located is None:
         raise LookupError("no org units imported yet: cannot route")  # retried, then dead-lettered
     now = deps.clock.now()
-    decision = ctx.decide(case_facts(doc, located.unit, now, ctx))
-    unit = target_unit(ctx.units, located.unit, decision)
+    routed = rc.route(doc, located.unit, now)
+    decision, unit = routed.decision, routed.target
     values = _assignment_values(
-        ctx, now, case_id=event.case_id, case_code=event.code, unit=unit, track=decision.track,
+        rc, now, case_id=event.case_id, case_code=event.code, unit=unit, track=decision.track,
         forces=list(decision.forces), deadlines=decision.deadlines, rule_id=decision.rule_id,
         explanation=f"{located.explanation}; {decision.explanation}", cause=AssignCause.ROUTED, previous=None,
-        task_force=_task_force(decision, ctx, now), facts=doc,
+        task_force=_task_force(decision, rc, now), facts=doc,
     )
-    _queue_routed(session, deps, values, unit, building=located.building)
+    queue_routed(session, values, _assigned(values, unit, located.building), source=deps.source)
     log.debug("case_routed", unit_id=unit.id, rule_id=decision.rule_id, method=located.method)
 
 
@@ -197,83 +157,6 @@ def _assignment_values(
         task_force={**task_force, "plan_due_at": task_force["plan_due_at"].isoformat()} if task_force else None,
         facts=facts,
     )
-
-
-_COLUMNS = ("id uuid, case_id uuid, case_code text, unit_id text, unit_path text[], level text, track text, "
-            "forces text[], status text, accept_due_at timestamptz, rule_id text, explanation text, "
-            "created_at timestamptz, updated_at timestamptz, version bigint, cause text, previous_assignment_id uuid, "
-            "task_force jsonb, resolve_span jsonb, escalate_on_resolve_overdue boolean, facts jsonb")
-_NAMES = ", ".join(c.split()[0] for c in _COLUMNS.split(", "))
-# Every case a consumer batch routed, in one statement at commit: the assignments (a case that has one already is
-# skipped: a re-delivery under another event id), the fq.case.assigned.v1 outbox rows of those written, in order,
-# and the relay's wake-up.
-_INSERT_ROUTED = text(f"""
-WITH r AS (
-    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_COLUMNS}, event_id uuid, topic text, key text,
-        ce_type text, headers text, payload text, ord int)
-), a AS (
-    INSERT INTO {SCHEMA}.assignments ({_NAMES})
-    SELECT {_NAMES} FROM (SELECT * FROM r ORDER BY ord) AS s
-    ON CONFLICT (case_id) WHERE {CURRENT_PREDICATE} DO NOTHING
-    RETURNING id
-), o AS (
-    INSERT INTO {SCHEMA}.outbox (event_id, topic, key, ce_type, headers, payload)
-    SELECT r.event_id, r.topic, r.key, r.ce_type, CAST(r.headers AS jsonb), CAST(r.payload AS jsonb)
-    FROM r JOIN a ON a.id = r.id ORDER BY r.ord
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM o), pg_notify(:channel, '')
-""")
-_PENDING = "routing_pending_assignments"
-
-
-def _queue_routed(session: AsyncSession, deps: RoutingDeps, v: dict[str, Any], unit: UnitInfo, *,
-                  building: UnitInfo | None = None) -> None:
-    """Queue the assignment and its event; they are written with the rest of the batch when it commits."""
-    pending: list[dict[str, Any]] | None = session.info.get(_PENDING)
-    if pending is None:
-        pending = session.info[_PENDING] = []
-        sync = session.sync_session
-        sa_event.listen(sync, "before_commit", _write_before_commit)
-        sa_event.listen(sync, "after_rollback", _drop_after_rollback)
-    event = _assigned(v, unit, building)
-    env = envelope_for(event, deps.source)
-    row = {k: str(x) if isinstance(x, (uuid.UUID, datetime)) else x for k, x in v.items()}
-    pending.append({
-        **row, "event_id": env.id, "topic": event.topic, "key": event.key(), "ce_type": event.ce_type,
-        "headers": json.dumps([[k, h.decode()] for k, h in env.headers()]), "payload": encode(event).decode(),
-        "ord": len(pending),
-    })
-
-
-def _take(info: dict[str, Any]) -> dict[str, Any] | None:
-    pending: list[dict[str, Any]] = info.get(_PENDING) or []
-    if not pending:
-        return None
-    rows = json.dumps(pending, ensure_ascii=False)
-    pending.clear()
-    return {"rows": rows, "channel": notify_channel(SCHEMA)}
-
-
-def _write_before_commit(sync_session: Session) -> None:
-    params = _take(sync_session.info)
-    if params is not None:
-        sync_session.execute(_INSERT_ROUTED, params)  # runs inside the async session's greenlet
-
-
-def _drop_after_rollback(sync_session: Session) -> None:
-    (sync_session.info.get(_PENDING) or []).clear()
-
-
-async def write_routed(session: AsyncSession) -> None:
-    """Write the queued assignments now (a handler that reads assignments in the same transaction calls this)."""
-    params = _take(session.info)
-    if params is not None:
-        await session.execute(_INSERT_ROUTED, params)
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def _assigned(v: dict[str, Any], unit: UnitInfo, building: UnitInfo | None = None) -> CaseAssigned:

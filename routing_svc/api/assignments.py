@@ -1,4 +1,5 @@
-"""Routing REST API."""
+"""Assignments over HTTP: list and read, every workflow action (each answers with the assignment it leaves the
+case in), and a case's routing history."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy import and_, not_, or_, select
 
-from routing_svc import handlers, workflow
-from routing_svc.domain.assignment import HANDED_ON, AssignmentStatus
-from routing_svc.handlers import RoutingDeps
+from routing_svc.deps import Deps
+from routing_svc.domain.assignment import HANDED_ON, AssignmentStatus, allowed_actions
+from routing_svc.handlers import assignments, extensions, lifecycle
 from routing_svc.schemas import (
     AcceptBody,
     ApproveExtensionBody,
@@ -29,6 +30,7 @@ from routing_svc.schemas import (
 )
 from routing_svc.tables import Assignment, AssignmentLog, OrgUnit
 from shared.auth import CurrentUser, Principal, Role, require_roles
+from shared.bus import pending
 from shared.pagination import Page, keyset_page
 from shared.problems import Problem
 from shared.runtime import SessionDep
@@ -38,11 +40,6 @@ router = APIRouter(prefix="/api/v1")
 HANDLERS = require_roles(Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
 APPROVERS = require_roles(Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
 REOPENERS = require_roles(Role.SERVICE, Role.OPERATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
-
-
-def _deps(request: Request) -> RoutingDeps:
-    deps: RoutingDeps = request.app.state.deps
-    return deps
 
 
 def _if_match(value: str | None) -> int | None:
@@ -72,7 +69,7 @@ def _overdue(now: datetime) -> Any:
 
 @router.get("/assignments", response_model=Page[AssignmentPublic], tags=["assignments"])
 async def list_assignments(
-    request: Request,
+    deps: Deps,
     session: SessionDep,
     user: CurrentUser,
     unit_id: str | None = None,
@@ -95,7 +92,7 @@ async def list_assignments(
     if status:
         stmt = stmt.where(Assignment.status == status.value)
     if overdue is not None:
-        late = _overdue(_deps(request).clock.now())
+        late = _overdue(deps.clock.now())
         stmt = stmt.where(late if overdue else not_(late))
     rows, next_cursor = await keyset_page(session, stmt, Assignment, cursor, limit)
     return Page(items=[_public(a) for a in rows], next_cursor=next_cursor)
@@ -105,13 +102,13 @@ async def _detail(session: SessionDep, a: Assignment, user: Principal) -> Assign
     history = (await session.execute(
         select(AssignmentLog).where(AssignmentLog.assignment_id == a.id).order_by(AssignmentLog.id)  # type: ignore[arg-type]
     )).scalars()
-    read_only = not workflow.may_act(a, user)
+    read_only = not assignments.may_act(a, user)
     return AssignmentDetail.model_validate({
         **AssignmentPublic.model_validate(a, from_attributes=True).model_dump(),
         "suspended_at": a.suspended_at, "pending_extension": a.pending_extension, "task_force": a.task_force,
         "escalate_on_resolve_overdue": a.escalate_on_resolve_overdue, "mediation_agreement": a.mediation_agreement,
         "judicial_confirmation": a.judicial_confirmation, "read_only": read_only,
-        "allowed_actions": [] if read_only else workflow.allowed_actions(workflow.state_of(a)),
+        "allowed_actions": [] if read_only else allowed_actions(assignments.state_of(a)),
         "history": [
             HistoryEntry(at=a.created_at, action="assigned", actor="routing",
                          detail={"cause": a.cause, "unit_id": a.unit_id, "accept_due_at": a.accept_due_at.isoformat(),
@@ -132,7 +129,7 @@ async def get_assignment(assignment_id: uuid.UUID, session: SessionDep, user: Cu
                          response: Response) -> AssignmentDetail:
     """One assignment: clocks, rule and explanation, task force, pending extension, history, allowed actions.
     Units the case passed through see it read-only."""
-    a = await handlers.get_assignment(session, assignment_id, user)
+    a = await assignments.get_assignment(session, assignment_id, user)
     return await _respond(session, a, user, response)
 
 
@@ -141,121 +138,121 @@ IfMatch = Annotated[str | None, Header(description='the ETag of the version you 
 
 @router.post("/assignments/{assignment_id}/accept", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
-async def accept(assignment_id: uuid.UUID, request: Request, session: SessionDep, user: CurrentUser,
+async def accept(assignment_id: uuid.UUID, deps: Deps, session: SessionDep, user: CurrentUser,
                  response: Response, body: AcceptBody | None = None, if_match: IfMatch = None) -> AssignmentDetail:
     """签收: the unit takes the case; the resolve clock starts. Emits ``fq.case.accepted.v1``."""
-    async with session.begin():
-        a = await workflow.accept(session, _deps(request), assignment_id, user, body or AcceptBody(),
+    async with pending.transaction(session):
+        a = await assignments.accept(session, deps, assignment_id, user, body or AcceptBody(),
                                   _if_match(if_match))
     return await _respond(session, a, user, response)
 
 
 @router.post("/assignments/{assignment_id}/return", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
-async def return_case(assignment_id: uuid.UUID, body: ReasonBody, request: Request, session: SessionDep,
+async def return_case(assignment_id: uuid.UUID, body: ReasonBody, deps: Deps, session: SessionDep,
                       user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
     """退单 with a reason: the case is re-routed (a second return sends it to the street centre, which decides).
     Emits ``fq.case.returned.v1`` then ``fq.case.assigned.v1``; answers with the NEW assignment."""
-    async with session.begin():
-        a = await workflow.return_case(session, _deps(request), assignment_id, user, body, _if_match(if_match))
+    async with pending.transaction(session):
+        a = await assignments.return_case(session, deps, assignment_id, user, body, _if_match(if_match))
     return await _respond(session, a, user, response)
 
 
 @router.post("/assignments/{assignment_id}/extend", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
-async def request_extension(assignment_id: uuid.UUID, body: ExtensionBody, request: Request, session: SessionDep,
+async def request_extension(assignment_id: uuid.UUID, body: ExtensionBody, deps: Deps, session: SessionDep,
                             user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
     """延期申请 for the running clock, with a reason and the wanted deadline; the parent unit decides.
     Emits ``fq.case.extension_requested.v1``."""
-    async with session.begin():
-        a = await workflow.request_extension(session, _deps(request), assignment_id, user, body, _if_match(if_match))
+    async with pending.transaction(session):
+        a = await extensions.request_extension(session, deps, assignment_id, user, body, _if_match(if_match))
     return await _respond(session, a, user, response)
 
 
 @router.post("/assignments/{assignment_id}/approve-extension", response_model=AssignmentDetail,
              tags=["assignments"], dependencies=[APPROVERS])
-async def approve_extension(assignment_id: uuid.UUID, request: Request, session: SessionDep, user: CurrentUser,
+async def approve_extension(assignment_id: uuid.UUID, deps: Deps, session: SessionDep, user: CurrentUser,
                             response: Response, body: ApproveExtensionBody | None = None,
                             if_match: IfMatch = None) -> AssignmentDetail:
     """延期审批 by the parent unit's leaders: the deadline moves. Emits ``fq.case.extended.v1``."""
-    async with session.begin():
-        a = await workflow.decide_extension(session, _deps(request), assignment_id, user,
+    async with pending.transaction(session):
+        a = await extensions.decide_extension(session, deps, assignment_id, user,
                                             body or ApproveExtensionBody(), True, _if_match(if_match))
     return await _respond(session, a, user, response)
 
 
 @router.post("/assignments/{assignment_id}/reject-extension", response_model=AssignmentDetail,
              tags=["assignments"], dependencies=[APPROVERS])
-async def reject_extension(assignment_id: uuid.UUID, body: ReasonBody, request: Request, session: SessionDep,
+async def reject_extension(assignment_id: uuid.UUID, body: ReasonBody, deps: Deps, session: SessionDep,
                            user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
     """延期驳回: the deadline stays; recorded in the assignment's history."""
-    async with session.begin():
-        a = await workflow.decide_extension(session, _deps(request), assignment_id, user, body, False,
+    async with pending.transaction(session):
+        a = await extensions.decide_extension(session, deps, assignment_id, user, body, False,
                                             _if_match(if_match))
     return await _respond(session, a, user, response)
 
 
 @router.post("/assignments/{assignment_id}/suspend", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
-async def suspend(assignment_id: uuid.UUID, body: ReasonBody, request: Request, session: SessionDep,
+async def suspend(assignment_id: uuid.UUID, body: ReasonBody, deps: Deps, session: SessionDep,
                   user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
     """中止 with a reason: both clocks pause. Emits ``fq.case.suspended.v1``."""
-    async with session.begin():
-        a = await workflow.suspend(session, _deps(request), assignment_id, user, body, _if_match(if_match))
+    async with pending.transaction(session):
+        a = await assignments.suspend(session, deps, assignment_id, user, body, _if_match(if_match))
     return await _respond(session, a, user, response)
 
 
 @router.post("/assignments/{assignment_id}/resume", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
-async def resume(assignment_id: uuid.UUID, request: Request, session: SessionDep, user: CurrentUser,
+async def resume(assignment_id: uuid.UUID, deps: Deps, session: SessionDep, user: CurrentUser,
                  response: Response, body: ResumeBody | None = None, if_match: IfMatch = None) -> AssignmentDetail:
     """恢复办理: the running deadline moves by the working time spent suspended. Emits ``fq.case.resumed.v1``."""
-    async with session.begin():
-        a = await workflow.resume(session, _deps(request), assignment_id, user, body or ResumeBody(),
+    async with pending.transaction(session):
+        a = await assignments.resume(session, deps, assignment_id, user, body or ResumeBody(),
                                   _if_match(if_match))
     return await _respond(session, a, user, response)
 
 
 @router.post("/assignments/{assignment_id}/escalate", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
-async def escalate(assignment_id: uuid.UUID, body: EscalateBody, request: Request, session: SessionDep,
+async def escalate(assignment_id: uuid.UUID, body: EscalateBody, deps: Deps, session: SessionDep,
                    user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
     """提级 with a reason, to the next level up that has handlers. Emits ``fq.case.escalated.v1`` then
     ``fq.case.assigned.v1``; answers with the NEW assignment."""
-    async with session.begin():
-        a = await workflow.escalate(session, _deps(request), assignment_id, user, body, _if_match(if_match))
+    async with pending.transaction(session):
+        a = await assignments.escalate(session, deps, assignment_id, user, body, _if_match(if_match))
     return await _respond(session, a, user, response)
 
 
 @router.post("/assignments/{assignment_id}/dispatch", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
-async def dispatch(assignment_id: uuid.UUID, body: DispatchBody, request: Request, session: SessionDep,
+async def dispatch(assignment_id: uuid.UUID, body: DispatchBody, deps: Deps, session: SessionDep,
                    user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
     """The street centre (street admins) sends the case to a unit of its choice: ``fq.case.assigned.v1`` with
     cause ``decided``; answers with the NEW assignment."""
-    async with session.begin():
-        a = await workflow.dispatch(session, _deps(request), assignment_id, user, body, _if_match(if_match))
+    async with pending.transaction(session):
+        a = await assignments.dispatch(session, deps, assignment_id, user, body, _if_match(if_match))
     return await _respond(session, a, user, response)
 
 
 @router.post("/assignments/{assignment_id}/resolve", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
-async def resolve(assignment_id: uuid.UUID, body: ResolveBody, request: Request, session: SessionDep,
+async def resolve(assignment_id: uuid.UUID, body: ResolveBody, deps: Deps, session: SessionDep,
                   user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
     """办结 with an outcome and agreement flags. Emits ``fq.case.resolved.v1``; the follow-up window starts."""
-    async with session.begin():
-        a = await workflow.resolve(session, _deps(request), assignment_id, user, body, _if_match(if_match))
+    async with pending.transaction(session):
+        a = await assignments.resolve(session, deps, assignment_id, user, body, _if_match(if_match))
     return await _respond(session, a, user, response)
 
 
 @router.post("/cases/{case_id}/reopen", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[REOPENERS])
-async def reopen(case_id: uuid.UUID, request: Request, session: SessionDep, user: CurrentUser, response: Response,
+async def reopen(case_id: uuid.UUID, deps: Deps, session: SessionDep, user: CurrentUser, response: Response,
                  body: ReopenBody | None = None) -> AssignmentDetail:
     """重办 of a resolved case (staff, or the 12345 adapter as a service): back to the resolving unit, one level
     up on a second reopen. Emits ``fq.case.reopened.v1`` then ``fq.case.assigned.v1``."""
-    async with session.begin():
-        a = await workflow.reopen_by_request(session, _deps(request), case_id, user, body or ReopenBody())
+    async with pending.transaction(session):
+        a = await lifecycle.reopen_by_request(session, deps, case_id, user, body or ReopenBody())
     return await _respond(session, a, user, response)
 
 

@@ -10,13 +10,13 @@ Three queues, each a partial index over the rows that can fire:
 Every batch is its own transaction that locks its rows with ``FOR UPDATE SKIP LOCKED``: any number of replicas
 can run the loop, a row is acted on by exactly one of them, and the action changes the row so it no longer
 matches (status, or the ``*_overdue_at`` stamp). Suspended assignments are not in any queue. Nothing is kept in
-memory, so a restart loses nothing. Time comes from the injectable clock; tests call ``tick()``.
+memory, so a restart loses nothing. Time comes from the injectable clock; tests call ``tick()``. The loop itself
+(start, stop, back-off, status) is ``shared.loops.BackgroundLoop``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -26,10 +26,11 @@ from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing_svc import workflow
+from routing_svc.deps import RoutingDeps
 from routing_svc.domain.assignment import AssignmentStatus
-from routing_svc.handlers import RoutingDeps
+from routing_svc.handlers import lifecycle
 from routing_svc.tables import Assignment
+from shared.loops import BackgroundLoop
 
 log = structlog.get_logger(__name__)
 
@@ -57,61 +58,33 @@ def _close_due(now: datetime) -> tuple[ColumnElement[bool], Any]:
 
 
 QUEUES: tuple[tuple[str, Callable[[datetime], tuple[ColumnElement[bool], Any]], Act], ...] = (
-    ("accept_overdue", _accept_due, workflow.accept_overdue),
-    ("resolve_overdue", _resolve_due, workflow.resolve_overdue),
-    ("close_unanswered", _close_due, workflow.close_unanswered),
+    ("accept_overdue", _accept_due, lifecycle.accept_overdue),
+    ("resolve_overdue", _resolve_due, lifecycle.resolve_overdue),
+    ("close_unanswered", _close_due, lifecycle.close_unanswered),
 )
 
 
-class Scheduler:
+class Scheduler(BackgroundLoop):
+    name = "scheduler"
+
     def __init__(self, deps: RoutingDeps, session: Callable[[], AsyncSession], *, interval: float = 1.0,
-                 batch_size: int = 100, enabled: bool = True) -> None:
+                 batch_size: int = 100, enabled: bool = True, registry: CollectorRegistry | None = None) -> None:
+        super().__init__(interval=interval, enabled=enabled)
         self.deps = deps
-        self.enabled = enabled
-        self._counter: Counter | None = None
         self.session = session
-        self.interval = interval
         self.batch_size = batch_size
         self.acted = 0  # rows acted on by this replica since start (tests and /metrics-free diagnostics)
-        self.last_error: str | None = None
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._counter: Counter | None = None
+        if registry is not None:
+            self._counter = Counter("fq_scheduler_actions", "deadline actions taken by this replica's scheduler",
+                                    ["queue", "outcome"], registry=registry)
         # one round at a time in this replica: a tick() called while the loop's round holds due rows would skip
         # them (SKIP LOCKED) and return before they are acted on; it waits for that round instead
         self._round = asyncio.Lock()
 
-    def bind_metrics(self, registry: CollectorRegistry) -> None:
-        self._counter = Counter("fq_scheduler_actions", "deadline actions taken by this replica's scheduler",
-                                ["queue", "outcome"], registry=registry)
-
-    def status(self) -> str:
-        if not self.enabled:
-            return "disabled"
-        if self._task is None or self._task.done():
-            return "stopped"
-        return f"failing: {self.last_error[:300]}" if self.last_error else "ok"
-
-    async def start(self) -> None:
-        self._stopping.clear()
-        self._task = asyncio.create_task(self._loop(), name="routing-scheduler")
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(self._task, 15)
-            self._task = None
-
-    async def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.tick()
-                self.last_error = None
-            except Exception as exc:  # the database may be away for a moment: log, retry next round
-                self.last_error = repr(exc)
-                log.warning("scheduler_tick_failed", error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
+    async def round(self) -> bool:
+        await self.tick()  # a tick works through every queue until nothing due is left
+        return False
 
     async def tick(self) -> int:
         """Act on every deadline passed by now (the injectable clock); returns how many rows this call acted on.

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import ValidationError
-from sqlalchemy import String, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select
 
-from routing_svc import org
-from routing_svc.handlers import RoutingDeps
-from routing_svc.org import MemberUpdate, UnitUpdate
-from routing_svc.schemas import MemberPublic, OrgImport, OrgImportResult, UnitPublic
+from routing_svc.api.org_csv import parse_csv
+from routing_svc.deps import Deps, RoutingDeps
+from routing_svc.handlers import org
+from routing_svc.handlers.org import _no_unit, authorize_org_write
+from routing_svc.schemas import MemberPublic, MemberUpdate, OrgImport, OrgImportResult, UnitPublic, UnitUpdate
 from routing_svc.tables import Member, OrgUnit
 from shared.auth import CurrentUser, Principal, Role, require_roles
+from shared.bus import pending
 from shared.problems import Problem
 from shared.runtime import SessionDep
 
@@ -27,21 +26,8 @@ ORG_IMPORTERS = require_roles(Role.STREET_ADMIN, Role.SERVICE)
 MAX_IMPORT_BYTES = 20_000_000
 
 
-def _deps(request: Request) -> RoutingDeps:
-    deps: RoutingDeps = request.app.state.deps
-    return deps
-
-
 def _unit_visible(user: Principal, unit: OrgUnit) -> bool:
     return user.can_see(unit.path)
-
-
-def _no_unit(unit_id: str) -> Problem:
-    return Problem(404, "unit_not_found", f"no unit {unit_id} in your scope")
-
-
-def _no_member(member_id: str) -> Problem:
-    return Problem(404, "member_not_found", f"no member {member_id} in your scope")
 
 
 async def _unit(session: SessionDep, unit_id: str, user: Principal) -> OrgUnit:
@@ -51,65 +37,8 @@ async def _unit(session: SessionDep, unit_id: str, user: Principal) -> OrgUnit:
     return unit
 
 
-def _any(ids: list[str]) -> Any:
-    """``= ANY(:ids)``: one array parameter, however many ids an import names (not one bind each)."""
-    return any_(bindparam("ids", ids, type_=ARRAY(String)))
-
-
-@dataclass(frozen=True)
-class OrgWrite:
-    """What an authorized org write may change: the written units and members that exist, locked until commit."""
-
-    units: dict[str, OrgUnit]
-    members: dict[str, Member]
-
-
-async def authorize_org_write(session: SessionDep, user: Principal, *, units: Collection[str] = (),
-                              members: Collection[str] = (), targets: Collection[str] = (),
-                              create: bool = False) -> OrgWrite:
-    """The one rule for every org write (JSON import, CSV import, PATCH): both ends of each change are in scope.
-
-    - where each written object is now: an existing unit (``units``) must be in the caller's subtree, an
-      existing member (``members``) must sit in a unit of it;
-    - where it goes: each unit something moves under or into (``targets``: new parents, members' new units)
-      must be in the subtree, or be one of the written units (a unit created by the same import, whose own
-      parent is a target too).
-
-    An object that fails either answers the very 404 that an id existing nowhere gets (``unit_not_found`` /
-    ``member_not_found``, the detail naming only the id the caller sent), so nobody learns what lies outside
-    their subtree. Unknown written ids are creates when ``create`` (an import), else 404 (a PATCH). The rows
-    read are locked (``FOR UPDATE``) so the places checked cannot change before the write commits.
-    """
-    unit_ids = sorted(set(units) | set(targets))
-    rows: dict[str, OrgUnit] = {}
-    if unit_ids:
-        stmt = (select(OrgUnit).where(OrgUnit.id == _any(unit_ids))  # type: ignore[arg-type]
-                .order_by(OrgUnit.id).with_for_update())
-        rows = {u.id: u for u in (await session.execute(stmt)).scalars()}
-    found: dict[str, tuple[Member, list[str] | None]] = {}
-    if members:
-        mstmt = (select(Member, OrgUnit.path)  # type: ignore[call-overload]
-                 .join(OrgUnit, OrgUnit.id == Member.unit_id, isouter=True)  # type: ignore[arg-type]
-                 .where(Member.id == _any(sorted(set(members))))  # type: ignore[arg-type]
-                 .order_by(Member.id).with_for_update(of=Member))
-        found = {m.id: (m, path) for m, path in (await session.execute(mstmt)).all()}
-    for uid in sorted(set(units)):
-        row = rows.get(uid)
-        if (row is None and not create) or (row is not None and not user.can_see(list(row.path))):
-            raise _no_unit(uid)
-    for mid in sorted(set(members)):
-        hit = found.get(mid)
-        if (hit is None and not create) or (hit is not None and not user.can_see(hit[1])):
-            raise _no_member(mid)
-    for uid in sorted(set(targets) - set(units)):
-        row = rows.get(uid)
-        if row is None or not user.can_see(list(row.path)):
-            raise _no_unit(uid)
-    return OrgWrite(units={u: rows[u] for u in units if u in rows}, members={m: found[m][0] for m in found})
-
-
-def _member_public(request: Request, m: Member) -> MemberPublic:
-    pii = _deps(request).pii
+def _member_public(deps: RoutingDeps, m: Member) -> MemberPublic:
+    pii = deps.pii
     phone = pii.open(m.phone_sealed, m.id.encode()) if m.phone_sealed else None
     return MemberPublic(id=m.id, unit_id=m.unit_id, name=pii.open(m.name_sealed, m.id.encode()),
                         phone=phone[:3] + "****" + phone[-4:] if phone else None, roles=m.roles,
@@ -121,7 +50,7 @@ def _member_public(request: Request, m: Member) -> MemberPublic:
                  "application/json": {"schema": {"type": "object", "description": "units and members, in the "
                                                                                    "format of org_demo.json"}},
                  "text/csv": {"schema": {"type": "string"}}}}})
-async def import_org(request: Request, session: SessionDep, user: CurrentUser,
+async def import_org(request: Request, deps: Deps, session: SessionDep, user: CurrentUser,
                      kind: Annotated[str | None, Query(pattern="^(units|members)$")] = None,
                      content_type: Annotated[str, Header()] = "application/json") -> OrgImportResult:
     """Upsert units and members: JSON in the format of ``org_demo.json``, or a CSV (``Content-Type: text/csv``,
@@ -136,7 +65,7 @@ async def import_org(request: Request, session: SessionDep, user: CurrentUser,
             raise Problem(422, "validation_failed", "a CSV import needs ?kind=units or ?kind=members",
                           errors=[{"field": "query.kind", "reason": "required for CSV", "code": "missing"}])
         try:
-            doc = org.parse_csv(body.decode("utf-8"), kind)
+            doc = parse_csv(body.decode("utf-8"), kind)
         except UnicodeDecodeError:
             raise Problem(422, "invalid_csv", "the CSV must be UTF-8") from None
     elif ctype == "application/json":
@@ -152,9 +81,9 @@ async def import_org(request: Request, session: SessionDep, user: CurrentUser,
                           errors=errors[:200]) from None
     else:
         raise Problem(415, "unsupported_media_type", "send the org as application/json or text/csv")
-    async with session.begin():
+    async with pending.transaction(session):
         await _check_import_scope(session, user, doc)
-        units, members = await org.import_org(session, _deps(request), doc)
+        units, members = await org.import_org(session, deps, doc)
     return OrgImportResult(units=units, members=members)
 
 
@@ -190,35 +119,35 @@ async def get_unit(unit_id: str, session: SessionDep, user: CurrentUser) -> Unit
 
 
 @router.patch("/org/units/{unit_id}", response_model=UnitPublic, tags=["org"], dependencies=[ORG_IMPORTERS])
-async def patch_unit(unit_id: str, body: UnitUpdate, request: Request, session: SessionDep,
+async def patch_unit(unit_id: str, body: UnitUpdate, deps: Deps, session: SessionDep,
                      user: CurrentUser) -> UnitPublic:
     """Rename, change keywords or polygon, deactivate (``active: false``) or reactivate a unit.
 
     Deactivating is refused while active units sit under it (409 ``unit_has_active_children``) and also
     deactivates its members; each change emits ``fq.org.*`` events."""
-    async with session.begin():
+    async with pending.transaction(session):
         unit = (await authorize_org_write(session, user, units=[unit_id])).units[unit_id]
-        await org.update_unit(session, _deps(request), unit, body)
+        await org.update_unit(session, deps, unit, body)
         out = UnitPublic.model_validate(unit, from_attributes=True)
     return out
 
 
 @router.get("/org/units/{unit_id}/members", response_model=list[MemberPublic], tags=["org"])
-async def unit_members(unit_id: str, request: Request, session: SessionDep, user: CurrentUser) -> list[MemberPublic]:
+async def unit_members(unit_id: str, deps: Deps, session: SessionDep, user: CurrentUser) -> list[MemberPublic]:
     """Members of a unit; phone numbers masked."""
     await _unit(session, unit_id, user)
     rows = (await session.execute(select(Member).where(Member.unit_id == unit_id).order_by(Member.id))).scalars()
-    return [_member_public(request, m) for m in rows]
+    return [_member_public(deps, m) for m in rows]
 
 
 @router.patch("/org/members/{member_id}", response_model=MemberPublic, tags=["org"], dependencies=[ORG_IMPORTERS])
-async def patch_member(member_id: str, body: MemberUpdate, request: Request, session: SessionDep,
+async def patch_member(member_id: str, body: MemberUpdate, deps: Deps, session: SessionDep,
                        user: CurrentUser) -> MemberPublic:
     """Change a member's roles, forces, contact, unit or active flag; emits ``fq.org.member_upserted.v1``."""
-    async with session.begin():
+    async with pending.transaction(session):
         write = await authorize_org_write(session, user, members=[member_id],
                                           targets=[body.unit_id] if body.unit_id is not None else [])
         member = write.members[member_id]
-        await org.update_member(session, _deps(request), member, body)
-        out = _member_public(request, member)
+        await org.update_member(session, deps, member, body)
+        out = _member_public(deps, member)
     return out

@@ -1,124 +1,102 @@
-"""Org handlers: import (JSON or CSV), updating and deactivating units and members, and the unit cache.
+"""Org handlers: who may write which units and members (``authorize_org_write``), importing (JSON or CSV, parsed
+at the edge), updating and deactivating units and members.
 
-Every change writes ``fq.org.unit_upserted.v1`` / ``fq.org.member_upserted.v1`` to the outbox in the
-caller's transaction. Contact data (phone, email) is sealed at rest and never leaves in an event.
+Every change writes ``fq.org.unit_upserted.v1`` / ``fq.org.member_upserted.v1`` to the outbox in the caller's
+transaction and bumps the org revision (every replica's unit cache reloads). Contact data (phone, email) is
+sealed at rest and never leaves in an event.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing_svc.domain.locate import UnitInfo, polygon_of
+from routing_svc.deps import RoutingDeps
 from routing_svc.domain.org import OrgError, UnitSpec, compute_paths
-from routing_svc.rules import bump_revision
-from routing_svc.schemas import ID_PATTERN, MemberImport, OrgImport, UnitImport
-from routing_svc.tables import SCHEMA, Member, OrgUnit
+from routing_svc.schemas import MemberUpdate, OrgImport, UnitUpdate
+from routing_svc.store.revisions import Revision, bump_revision
+from routing_svc.tables import Member, OrgUnit
+from shared.auth import Principal
 from shared.bus.outbox import add_event
 from shared.events import MemberUpserted, UnitUpserted
 from shared.events.case import Level
 from shared.problems import Problem
 
-if TYPE_CHECKING:
-    from datetime import datetime
+# --- authorizing a write ---------------------------------------------------------------------------
 
-    from routing_svc.handlers import RoutingDeps
 
-UNIT_COLUMNS = ("id", "name", "level", "parent_id", "address_keywords", "polygon", "active")
-MEMBER_COLUMNS = ("id", "name", "unit_id", "roles", "forces", "phone", "email", "active")
-LIST_SEPARATOR = "|"
+def _no_unit(unit_id: str) -> Problem:
+    return Problem(404, "unit_not_found", f"no unit {unit_id} in your scope")
+
+
+def _no_member(member_id: str) -> Problem:
+    return Problem(404, "member_not_found", f"no member {member_id} in your scope")
+
+
+def _any(ids: list[str]) -> Any:
+    """``= ANY(:ids)``: one array parameter, however many ids an import names (not one bind each)."""
+    return any_(bindparam("ids", ids, type_=ARRAY(String)))
+
+
+@dataclass(frozen=True)
+class OrgWrite:
+    """What an authorized org write may change: the written units and members that exist, locked until commit."""
+
+    units: dict[str, OrgUnit]
+    members: dict[str, Member]
+
+
+async def authorize_org_write(session: AsyncSession, user: Principal, *, units: Collection[str] = (),
+                              members: Collection[str] = (), targets: Collection[str] = (),
+                              create: bool = False) -> OrgWrite:
+    """The one rule for every org write (JSON import, CSV import, PATCH): both ends of each change are in scope.
+
+    - where each written object is now: an existing unit (``units``) must be in the caller's subtree, an
+      existing member (``members``) must sit in a unit of it;
+    - where it goes: each unit something moves under or into (``targets``: new parents, members' new units)
+      must be in the subtree, or be one of the written units (a unit created by the same import, whose own
+      parent is a target too).
+
+    An object that fails either answers the very 404 that an id existing nowhere gets (``unit_not_found`` /
+    ``member_not_found``, the detail naming only the id the caller sent), so nobody learns what lies outside
+    their subtree. Unknown written ids are creates when ``create`` (an import), else 404 (a PATCH). The rows
+    read are locked (``FOR UPDATE``) so the places checked cannot change before the write commits.
+    """
+    unit_ids = sorted(set(units) | set(targets))
+    rows: dict[str, OrgUnit] = {}
+    if unit_ids:
+        stmt = (select(OrgUnit).where(OrgUnit.id == _any(unit_ids))  # type: ignore[arg-type]
+                .order_by(OrgUnit.id).with_for_update())
+        rows = {u.id: u for u in (await session.execute(stmt)).scalars()}
+    found: dict[str, tuple[Member, list[str] | None]] = {}
+    if members:
+        mstmt = (select(Member, OrgUnit.path)  # type: ignore[call-overload]
+                 .join(OrgUnit, OrgUnit.id == Member.unit_id, isouter=True)  # type: ignore[arg-type]
+                 .where(Member.id == _any(sorted(set(members))))  # type: ignore[arg-type]
+                 .order_by(Member.id).with_for_update(of=Member))
+        found = {m.id: (m, path) for m, path in (await session.execute(mstmt)).all()}
+    for uid in sorted(set(units)):
+        row = rows.get(uid)
+        if (row is None and not create) or (row is not None and not user.can_see(list(row.path))):
+            raise _no_unit(uid)
+    for mid in sorted(set(members)):
+        hit = found.get(mid)
+        if (hit is None and not create) or (hit is not None and not user.can_see(hit[1])):
+            raise _no_member(mid)
+    for uid in sorted(set(targets) - set(units)):
+        row = rows.get(uid)
+        if row is None or not user.can_see(list(row.path)):
+            raise _no_unit(uid)
+    return OrgWrite(units={u: rows[u] for u in units if u in rows}, members={m: found[m][0] for m in found})
 
 
 # --- import ----------------------------------------------------------------------------------------
-
-
-def _bool(value: str) -> bool:
-    v = value.strip().lower()
-    if v in ("", "1", "true", "yes", "y", "是"):
-        return True
-    if v in ("0", "false", "no", "n", "否"):
-        return False
-    raise ValueError(f"not a yes/no value: {value!r}")
-
-
-def _list(value: str) -> list[str]:
-    return [x.strip() for x in value.split(LIST_SEPARATOR) if x.strip()]
-
-
-def _polygon(value: str) -> list[list[float]] | None:
-    """``[[lng, lat], ...]`` as JSON, or ``lng lat; lng lat; ...``."""
-    v = value.strip()
-    if not v:
-        return None
-    if v.startswith("["):
-        loaded: list[list[float]] = json.loads(v)
-        return loaded
-    return [[float(x) for x in pair.split()] for pair in v.split(";") if pair.strip()]
-
-
-def _rows(text: str, kind: str, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in reader.fieldnames or []]
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise Problem(422, "invalid_csv", f"the {kind} CSV lacks the columns {missing}",
-                      errors=[{"field": f"{kind}.header", "reason": f"missing column {c}", "code": "missing"}
-                              for c in missing])
-    for i, row in enumerate(reader):
-        yield i, {(k or "").strip(): (v or "") for k, v in row.items()}
-
-
-def parse_csv(text: str, kind: str) -> OrgImport:
-    """A units or members CSV (UTF-8, header row; lists separated by ``|``) → an import document.
-
-    Units: ``id,name,level,parent_id,address_keywords,polygon,active``; members:
-    ``id,name,unit_id,roles,forces,phone,email,active``. Errors name ``units[row].column`` (row 0 = first
-    data row).
-    """
-    errors: list[dict[str, str]] = []
-    units: list[UnitImport] = []
-    members: list[MemberImport] = []
-    if kind == "units":
-        for i, row in _rows(text, kind, ("id", "name", "level", "parent_id")):
-            try:
-                raw: dict[str, Any] = dict(id=row["id"].strip(), name=row["name"].strip(), level=row["level"].strip(),
-                                           parent_id=row["parent_id"].strip() or None,
-                                           address_keywords=_list(row.get("address_keywords", "")),
-                                           polygon=_polygon(row.get("polygon", "")),
-                                           active=_bool(row.get("active", "")))
-                units.append(UnitImport.model_validate(raw))
-            except ValidationError as exc:
-                errors += [{"field": f"units[{i}].{'.'.join(str(x) for x in e['loc'])}", "reason": e["msg"],
-                            "code": "invalid"} for e in exc.errors()]
-            except ValueError as exc:
-                errors.append({"field": f"units[{i}]", "reason": str(exc), "code": "invalid"})
-    elif kind == "members":
-        for i, row in _rows(text, kind, ("id", "name", "unit_id", "roles")):
-            try:
-                raw = dict(id=row["id"].strip(), name=row["name"].strip(), unit_id=row["unit_id"].strip(),
-                           roles=_list(row["roles"]), forces=_list(row.get("forces", "")),
-                           phone=row.get("phone", "").strip() or None, email=row.get("email", "").strip() or None,
-                           active=_bool(row.get("active", "")))
-                members.append(MemberImport.model_validate(raw))
-            except ValidationError as exc:
-                errors += [{"field": f"members[{i}].{'.'.join(str(x) for x in e['loc'])}", "reason": e["msg"],
-                            "code": "invalid"} for e in exc.errors()]
-            except ValueError as exc:
-                errors.append({"field": f"members[{i}]", "reason": str(exc), "code": "invalid"})
-    else:
-        raise Problem(422, "validation_failed", "kind must be units or members for a CSV import",
-                      errors=[{"field": "query.kind", "reason": "units or members", "code": "invalid"}])
-    if errors:
-        raise Problem(422, "invalid_csv", f"{len(errors)} invalid value(s) in the {kind} CSV", errors=errors[:200])
-    return OrgImport(units=units, members=members)
 
 
 async def _unit_event(session: AsyncSession, deps: RoutingDeps, u: OrgUnit) -> None:
@@ -192,43 +170,14 @@ async def import_org(session: AsyncSession, deps: RoutingDeps, doc: OrgImport) -
         await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
         await add_event(session, MemberUpserted(member_id=m.id, unit_id=m.unit_id, roles=m.all_roles(),
                                                 forces=m.forces, active=m.active), source=deps.source)
-    await bump_revision(session, "org")
+    await bump_revision(session, Revision.ORG)
     return len(doc.units), len(doc.members)
 
 
 # --- updates ---------------------------------------------------------------------------------------
 
 
-class UnitUpdate(BaseModel):
-    """PATCH a unit: only the fields sent change. Moving a unit (parent) is an import of its subtree."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    address_keywords: list[str] | None = Field(default=None, max_length=200)
-    polygon: list[list[float]] | None = None
-    active: bool | None = None
-
-    @field_validator("polygon")
-    @classmethod
-    def _polygon(cls, v: list[list[float]] | None) -> list[list[float]] | None:
-        if v is not None and polygon_of(v) is None:
-            raise ValueError("a polygon is a valid closed ring of at least 4 [lng, lat] points")
-        return v
-
-
-class MemberUpdate(BaseModel):
-    """PATCH a member: only the fields sent change (``null`` clears phone or email)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    unit_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=ID_PATTERN)
-    roles: list[str] | None = Field(default=None, min_length=1)
-    forces: list[str] | None = None
-    phone: str | None = Field(default=None, max_length=20)
-    email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")
-    active: bool | None = None
+# --- updates ---------------------------------------------------------------------------------------
 
 
 async def update_unit(session: AsyncSession, deps: RoutingDeps, unit: OrgUnit, body: UnitUpdate) -> list[str]:
@@ -267,7 +216,7 @@ async def update_unit(session: AsyncSession, deps: RoutingDeps, unit: OrgUnit, b
         unit.polygon = body.polygon
     unit.updated_at = now
     await _unit_event(session, deps, unit)
-    await bump_revision(session, "org")
+    await bump_revision(session, Revision.ORG)
     return deactivated
 
 
@@ -300,24 +249,4 @@ async def update_member(session: AsyncSession, deps: RoutingDeps, member: Member
         member.active = body.active
     member.updated_at = now
     await _member_event(session, deps, member)
-    await bump_revision(session, "org")
-
-
-# --- the cache used for locating -------------------------------------------------------------------
-
-
-class UnitCache:
-    """Active units for locating, reloaded only when the org changed (any replica's change bumps the stamp)."""
-
-    def __init__(self) -> None:
-        self._stamp: int | None = None
-        self._units: dict[str, UnitInfo] = {}
-
-    async def get(self, session: AsyncSession) -> dict[str, UnitInfo]:
-        stamp = (await session.execute(text(f"SELECT revision FROM {SCHEMA}.revisions WHERE name = 'org'"))).scalar()
-        if stamp != self._stamp:
-            rows = (await session.execute(select(OrgUnit).where(OrgUnit.active.is_(True)))).scalars()  # type: ignore[attr-defined]
-            self._units = {u.id: UnitInfo(u.id, u.name, Level(u.level), u.parent_id, tuple(u.path),
-                                          tuple(u.address_keywords), polygon_of(u.polygon)) for u in rows}
-            self._stamp = stamp
-        return self._units
+    await bump_revision(session, Revision.ORG)

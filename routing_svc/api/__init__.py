@@ -1,0 +1,10 @@
+"""Routing's thin routers, one per resource: parse, authorize, open the transaction, call one handler, shape the
+response."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from routing_svc.api import assignments, calendar, internal, org, rules
+
+ROUTERS: list[APIRouter] = [assignments.router, org.router, rules.router, calendar.router, internal.router]

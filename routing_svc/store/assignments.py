@@ -1,0 +1,64 @@
+"""The hot path's one statement: every case a consumer batch routed, written at once before the batch commits.
+
+A routing handler queues the assignment with its ``fq.case.assigned.v1`` (``queue_routed``); the consumer flushes
+the queue (``shared.bus.pending``) and ``write_routed`` writes the assignments (a case that has one already is
+skipped: a re-delivery under another event id) and the outbox rows of those written, in order, in one statement.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing_svc.tables import SCHEMA
+from shared.bus import pending
+from shared.bus.outbox import OUTBOX_RECORD, outbox_insert_select, outbox_row
+from shared.events import CaseAssigned
+
+# the predicate of the partial unique index "one current assignment per case" (migration 0003)
+# (literal SQL: with bound parameters a generic plan cannot infer the partial index)
+CURRENT_PREDICATE = "status IN ('assigned', 'accepted', 'suspended', 'resolved', 'closed')"
+
+_COLUMNS = ("id uuid, case_id uuid, case_code text, unit_id text, unit_path text[], level text, track text, "
+            "forces text[], status text, accept_due_at timestamptz, rule_id text, explanation text, "
+            "created_at timestamptz, updated_at timestamptz, version bigint, cause text, previous_assignment_id uuid, "
+            "task_force jsonb, resolve_span jsonb, escalate_on_resolve_overdue boolean, facts jsonb")
+_NAMES = ", ".join(c.split()[0] for c in _COLUMNS.split(", "))
+INSERT_ROUTED = text(f"""
+WITH r AS (
+    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_COLUMNS}, {OUTBOX_RECORD}, ord int)
+), a AS (
+    INSERT INTO {SCHEMA}.assignments ({_NAMES})
+    SELECT {_NAMES} FROM (SELECT * FROM r ORDER BY ord) AS s
+    ON CONFLICT (case_id) WHERE {CURRENT_PREDICATE} DO NOTHING
+    RETURNING id
+), o AS (
+    {outbox_insert_select(SCHEMA, "r JOIN a ON a.id = r.id", order_by="r.ord")}
+    RETURNING 1
+)
+SELECT count(*) FROM o
+""")
+
+
+async def write_routed(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """The pending writer of ``ROUTED``: a transaction's routed cases in one statement."""
+    for i, row in enumerate(rows):
+        row["ord"] = i
+    written = (await session.execute(INSERT_ROUTED, {"rows": json.dumps(rows, ensure_ascii=False)})).scalar()
+    if written:
+        pending.mark_outbox_written(session)
+
+
+ROUTED: pending.PendingKind[dict[str, Any]] = pending.PendingKind("routing.assignments", write_routed)
+
+
+def queue_routed(session: AsyncSession, values: dict[str, Any], event: CaseAssigned, *, source: str) -> None:
+    """Queue an assignment (its column values) and its assigned event; written with the batch before commit."""
+    row = {k: str(x) if isinstance(x, (uuid.UUID, datetime)) else x for k, x in values.items()}
+    out = outbox_row(event, source=source)
+    pending.queue(session, ROUTED, {**row, **out, "event_id": str(out["event_id"])})

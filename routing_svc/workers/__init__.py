@@ -1,0 +1,1 @@
+"""Routing background loops (each on shared.loops.BackgroundLoop)."""
