@@ -91,16 +91,12 @@ class Trend(BaseModel):
     points: list[Point]
 
 
-class Format(StrEnum):
-    """An export's file format."""
-
+class Format(StrEnum):  # an export's file format
     CSV = "csv"
     XLSX = "xlsx"
 
 
-class Table(StrEnum):
-    """What an export holds."""
-
+class Table(StrEnum):  # what an export holds
     LEDGER = "ledger"
     KPIS = "kpis"
     BREAKDOWN = "breakdown"

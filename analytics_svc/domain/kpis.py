@@ -36,9 +36,7 @@ FUNNEL = ((Level.GRID.value, "网格"), (Level.COMMUNITY.value, "社区/村居")
           (Level.DISTRICT.value, "区"))
 
 
-class Dimension(StrEnum):
-    """What a breakdown groups by."""
-
+class Dimension(StrEnum):  # what a breakdown groups by
     CATEGORY = "category"
     CHANNEL = "channel"
     UNIT = "unit"
