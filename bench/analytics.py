@@ -6,8 +6,8 @@ What it does, on its own embedded PostgreSQL and broker (or DATABASE_URL when se
 
 1. Load: generates the workflow events of ``--cases`` cases (1 district › 10 streets › 50 communities › 300 grids,
    two years; received, assigned, accepted, escalated, resolved, feedback, reopened, closed), folds them with the
-   projection's own fold (``analytics_svc.domain``) and bulk-loads the resulting fact rows with COPY (the fast path:
-   the rows are exactly what the consumer would have written, without a transaction per batch).
+   projection's own fold (``analytics_svc.domain.fold``) and bulk-loads the resulting fact rows with COPY (the fast
+   path: the rows are exactly what the consumer would have written, without a transaction per batch).
 2. ``/kpis`` for one street over the last year (with 环比 and 同比), sequentially, against a real uvicorn process of
    the analytics app (read-only: no relay, no consumer): p50/p95/p99.
 3. Catch-up: ``--catchup-events`` more events (new cases) published to the broker, then the real idempotent consumer
@@ -40,16 +40,22 @@ from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from analytics_svc import domain, rollups
-from analytics_svc.handlers import Projection
+from analytics_svc.consumers import CONSUMERS
+from analytics_svc.deps import AnalyticsDeps
+from analytics_svc.domain import fold
+from analytics_svc.handlers.facts import apply_batch, fact_batch
 from analytics_svc.settings import AnalyticsSettings
+from analytics_svc.store import rollups
 from analytics_svc.tables import ASSIGNMENT_COLUMNS, CASE_COLUMNS
 from services.embedded import EmbeddedBroker, EmbeddedPostgres, free_port, wait_for_port
 from services.registry import ROOT, SERVICES
 from shared import db
 from shared.auth import Role, mint_token
+from shared.bus import pending
 from shared.bus.consumer import ConsumerSettings, EventConsumer
+from shared.bus.handlers import bind
 from shared.bus.topics import ensure_topics
+from shared.clock import Clock
 from shared.events import (
     CaseAccepted,
     CaseAssigned,
@@ -58,7 +64,6 @@ from shared.events import (
     CaseReceived,
     CaseReopened,
     CaseResolved,
-    Envelope,
     Event,
     FeedbackReceived,
     Topic,
@@ -89,6 +94,7 @@ CATEGORIES = ["neighbor.noise", "neighbor.water", "labor.wage_arrears", "propert
               "land.contract", "consumer.refund", "traffic.accident", "other.general"]
 CHANNELS = list(Channel)
 SOURCE_INTAKE, SOURCE_ROUTING = "/fengqiao/intake", "/fengqiao/routing"
+SOURCE_ANALYTICS = "/fengqiao/analytics"
 
 
 class Org:
@@ -212,10 +218,10 @@ async def load(dsn: str, org: Org, n: int, rng: random.Random) -> tuple[int, flo
         times = _received_times(rng, n)
         chunk = 50_000
         for i in range(0, n, chunk):
-            store = domain.Store()
+            store = fold.Store()
             for received in times[i:i + chunk]:
                 for e in case_events(rng, org, received):
-                    domain.apply(store, e)
+                    fold.apply(store, e)
                     events += 1
             await conn.copy_records_to_table("case_facts", schema_name="analytics", columns=CASE_COLUMNS,
                                              records=[tuple(r[c] for c in CASE_COLUMNS) for r in store.cases.values()])
@@ -322,11 +328,12 @@ async def measure_catchup_consumer(url: str, bootstrap: str, events: list[Event]
     settings = AnalyticsSettings(database_url=url, kafka_bootstrap_servers=bootstrap, emit_alerts=False)
     engine = db.make_engine(url, "analytics", 8)
     sessionmaker = db.make_sessionmaker(engine)
-    projection = Projection(settings, "/fengqiao/analytics")
+    deps = AnalyticsDeps(settings=settings, source=SOURCE_ANALYTICS, clock=Clock(),
+                         facts=fact_batch(settings, SOURCE_ANALYTICS))
     group = f"bench-{uuid.uuid4().hex[:8]}"
-    consumer = EventConsumer(name=group, topics=[Topic.CASE], handlers=projection.handlers(),
+    consumer = EventConsumer(name=group, topics=[Topic.CASE], handlers=bind(CONSUMERS, deps),
                              sessionmaker=sessionmaker, schema="analytics", bootstrap=bootstrap,
-                             metrics=Metrics("bench"),
+                             metrics=Metrics("bench"), before_commit=pending.flush,
                              settings=ConsumerSettings(partitions=6, max_records=settings.consumer_max_records,
                                                        concurrent_partitions=settings.consumer_concurrent_partitions))
     me = CpuMeter(os.getpid(), tree=False)
@@ -356,12 +363,11 @@ async def measure_catchup_consumer(url: str, bootstrap: str, events: list[Event]
 
 
 async def measure_write_path(url: str, events: list[Event], pg: CpuMeter, batch: int = 1000) -> dict[str, float]:
-    """The projection's transaction path alone: handler per event, fold + upsert at commit, 1000 per transaction."""
+    """The projection's transaction path alone: fold + upsert of 1000 events per transaction (``apply_batch``, what
+    the consumer's flush before commit runs)."""
     settings = AnalyticsSettings(database_url=url, emit_alerts=False)
     engine = db.make_engine(url, "analytics", 2)
     sessionmaker = db.make_sessionmaker(engine)
-    projection = Projection(settings, "/fengqiao/analytics")
-    env = Envelope(source="bench", type="x", partitionkey="")
     me = CpuMeter(os.getpid(), tree=False)
     c0, p0 = me.seconds(), pg.seconds()
     t0 = time.perf_counter()
@@ -369,8 +375,7 @@ async def measure_write_path(url: str, events: list[Event], pg: CpuMeter, batch:
         for i in range(0, len(events), batch):
             async with sessionmaker() as session, session.begin():
                 session.info["schema"] = "analytics"
-                for e in events[i:i + batch]:
-                    await projection.on_case_event(session, e, env)
+                await apply_batch(session, events[i:i + batch], settings, SOURCE_ANALYTICS)
         n = max(len(events), 1)
         return {"seconds": time.perf_counter() - t0, "cpu_py_ms": 1000 * (me.seconds() - c0) / n,
                 "cpu_pg_ms": 1000 * (pg.seconds() - p0) / n}
@@ -422,7 +427,7 @@ async def run(args: argparse.Namespace) -> int:
         await asyncio.to_thread(db.upgrade, SVC.migrations, url, SVC.schema)
         dsn = db.asyncpg_dsn(url)
 
-        print(f"1. load {args.cases:,} cases (events folded by analytics_svc.domain, fact rows COPYed)")
+        print(f"1. load {args.cases:,} cases (events folded by analytics_svc.domain.fold, fact rows COPYed)")
         events, seconds = await load(dsn, org, args.cases, rng)
         print(f"   {events:,} events folded and loaded in {seconds:.0f} s")
 

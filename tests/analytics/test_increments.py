@@ -16,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import rollups
-from analytics_svc.handlers import Projection
+from analytics_svc.handlers.facts import apply_batch
 from analytics_svc.settings import AnalyticsSettings
+from analytics_svc.store import rollups
 from bench.analytics import Org, _make, case_events
 from shared import db
-from shared.events import CaseAccepted, CaseAssigned, CaseMerged, CaseReceived, CaseReopened, CaseResolved, Envelope
+from shared.events import CaseAccepted, CaseAssigned, CaseMerged, CaseReceived, CaseReopened, CaseResolved
 from shared.events.case import Channel, Outcome
 from tests.support import Infra
 
@@ -80,14 +80,13 @@ async def test_increments_one_event_per_transaction_equal_the_rollups_rebuilt_fr
     url = await asyncio.to_thread(infra.database, "fq_analytics_increments")
     engine = db.make_engine(url, "analytics", 2)
     sessions = db.make_sessionmaker(engine)
-    projection = Projection(AnalyticsSettings(emit_alerts=False), "/fengqiao/analytics")
-    env = Envelope(source="test", type="x", partitionkey="")
+    settings = AnalyticsSettings(emit_alerts=False)
     events = workflow()
     try:
         for e in events:
             async with sessions() as session, session.begin():
                 session.info["schema"] = "analytics"
-                await projection.on_case_event(session, e, env)
+                await apply_batch(session, [e], settings, "/fengqiao/analytics")
         async with sessions() as s:
             n = (await s.execute(text("SELECT count(*) FROM case_facts"))).scalar_one()
             assert n == len({e.case_id for e in events})

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from analytics_svc import queries, rollups
-from analytics_svc.queries import Filters
+from analytics_svc.store import kpis as queries
+from analytics_svc.store import rollups
+from analytics_svc.store.kpis import Filters
 from shared.auth import Role
 from shared.clock import SHANGHAI
 from tests.analytics.conftest import Lab

@@ -2,7 +2,7 @@
 
 Three tables keyed by (Asia/Shanghai day the case was received, unit): the home side (received, escalations,
 applicants), the outcome side (outcomes, resolutions, answers, closed, reopened, resolve times) and the assignment
-side (acceptance). The projection keeps them by increments (``analytics_svc.increments``); this module has their
+side (acceptance). The projection keeps them by increments (``analytics_svc.store.increments``); this module has their
 definitions as SQL over the fact rows: the bulk build after a bulk load of facts, and the rebuild of given keys (the
 increments' fallback). The medians and repeat applicants keep the values themselves (arrays), so they stay exact.
 """
@@ -14,31 +14,9 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
-from analytics_svc.domain import LOCAL_LEVELS, STREET_OR_BELOW, UPPER_LEVELS, Row
-from shared.clock import SHANGHAI
-
-Key = tuple[date, str]
-
-
-def _day(row: Row) -> date | None:
-    return row["received_at"].astimezone(SHANGHAI).date() if row["received_at"] is not None else None
-
-
-def case_keys(row: Row) -> tuple[Key | None, Key | None]:
-    """(home key, outcome key) of a case fact row; merged reports count nowhere."""
-    day = _day(row)
-    if day is None or row["merged_into"] is not None:
-        return None, None
-    home = (day, row["home_unit_id"] or "")
-    outcome = (day, row["outcome_unit_id"]) if row["outcome"] is not None and row["outcome_unit_id"] else None
-    return home, outcome
-
-
-def assignment_key(row: Row) -> Key | None:
-    day = _day(row)
-    return (day, row["unit_id"]) if day is not None and row["unit_id"] else None
+from analytics_svc.domain.increments import Key
+from analytics_svc.domain.kpis import LOCAL_LEVELS, STREET_OR_BELOW, UPPER_LEVELS
 
 
 def _lit(values: tuple[str, ...]) -> str:
@@ -142,11 +120,12 @@ def _batch_sql() -> str:
     return "WITH " + ",".join(parts) + "\nSELECT 1"
 
 
-_BATCH = _batch_sql()
+BATCH_REBUILD = text(_batch_sql())
 ROLLUP_LOCK = 0x616E616C79746963  # transaction-level advisory lock serializing the rollup rebuilds
+ROLLUP_LOCK_SQL = text("SELECT pg_advisory_xact_lock(:k)")
 
 
-def rebuild(session: Session, keys: dict[str, set[Key]]) -> None:
+async def rebuild(session: AsyncSession, keys: dict[str, set[Key]]) -> None:
     """Recompute the rollup rows of these keys from the facts (in the projection's transaction, one round trip)."""
     if not any(keys.values()):
         return
@@ -158,8 +137,8 @@ def rebuild(session: Session, keys: dict[str, set[Key]]) -> None:
         params[f"{t}_units"] = [k[1] for k in wanted]
     # Transactions of different partitions run concurrently (the consumer's concurrent_partitions): each rebuilds
     # its keys after the previous one committed, so the statement's snapshot has every committed fact of its keys.
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROLLUP_LOCK})
-    session.execute(text(_BATCH), params)
+    await session.execute(ROLLUP_LOCK_SQL, {"k": ROLLUP_LOCK})
+    await session.execute(BATCH_REBUILD, params)
 
 
 async def rebuild_all(session: AsyncSession) -> None:
@@ -182,7 +161,7 @@ def _scope(unit_id: str | None, depth: int | None) -> str:
 
 async def kpi_counts(session: AsyncSession, start_day: date, end_day: date, unit_id: str | None,
                      depth: int | None = None) -> dict[str, Any]:
-    """The counts and medians ``queries.finish`` turns into KPIs, for the days [start_day, end_day).
+    """The counts and medians ``domain.kpis.finish`` turns into KPIs, for the days [start_day, end_day).
 
     ``depth``: the scope unit's depth in the hierarchy (its path length), so the query can use the depth index.
     """

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
 
-import chinese_calendar
-
-from shared.clock import SHANGHAI
+from analytics_svc.domain.worktime import working_seconds
 from shared.events import (
     CaseAccepted,
     CaseAssigned,
@@ -42,9 +38,6 @@ Row = dict[str, Any]
 
 LEVEL_RANK = {Level.BUILDING: 0, Level.GRID: 1, Level.COMMUNITY: 2, Level.VILLAGE: 2, Level.STREET: 3,
               Level.DISTRICT: 4}
-LOCAL_LEVELS = (Level.GRID.value, Level.COMMUNITY.value, Level.VILLAGE.value)  # 就地化解
-STREET_OR_BELOW = (*LOCAL_LEVELS, Level.STREET.value)  # 不出街道
-UPPER_LEVELS = (Level.STREET.value, Level.DISTRICT.value)  # 提级 reached street or district
 
 
 def new_case(case_id: uuid.UUID) -> Row:
@@ -72,49 +65,6 @@ def new_assignment(assignment_id: uuid.UUID, case_id: uuid.UUID) -> Row:
         "accepted_at": None, "accept_minutes": None, "accept_overdue": False, "resolve_due_at": None,
         "resolve_overdue": False, "returned_at": None, "left_at": None, "outcome": None, "resolved_at": None,
     }
-
-
-# --- working time (工作时间) -------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=8192)
-def is_workday(day: date) -> bool:
-    """China's official calendar, 调休 make-up workdays included; Monday–Friday outside its known years."""
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        return day.weekday() < 5
-
-
-def working_seconds(start: datetime, end: datetime) -> float:
-    """Seconds of [start, end) that fall on working days (Asia/Shanghai dates; whole days count)."""
-    if end <= start:
-        return 0.0
-    a, b = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
-    first, last = a.date(), b.date()
-    if first == last:
-        return (b - a).total_seconds() if is_workday(first) else 0.0
-    if a.utcoffset() != b.utcoffset():  # a change of offset in between (none in Asia/Shanghai since 1991)
-        return _working_seconds_by_day(a, b)
-    total = timedelta()
-    if is_workday(first):
-        total += datetime.combine(first + timedelta(days=1), time.min, SHANGHAI) - a
-    if is_workday(last):
-        total += b - datetime.combine(last, time.min, SHANGHAI)
-    total += timedelta(days=sum(is_workday(first + timedelta(days=i)) for i in range(1, (last - first).days)))
-    return total.total_seconds()
-
-
-def _working_seconds_by_day(a: datetime, b: datetime) -> float:
-    total = 0.0
-    day = a.date()
-    while day <= b.date():
-        if is_workday(day):
-            lo = max(a, datetime.combine(day, time.min, SHANGHAI))
-            hi = min(b, datetime.combine(day + timedelta(days=1), time.min, SHANGHAI))
-            total += max((hi - lo).total_seconds(), 0.0)
-        day += timedelta(days=1)
-    return total
 
 
 # --- the fold --------------------------------------------------------------------------------------------
@@ -308,7 +258,3 @@ def assignment_ids(event: Event) -> list[uuid.UUID]:
     found = getattr(event, "assignment_id", None)
     return [found] if found is not None else []
 
-
-def rate(num: int, den: int) -> float | None:
-    """A ratio rounded to 4 places; None (not 0) when nothing is in the denominator."""
-    return round(num / den, 4) if den else None

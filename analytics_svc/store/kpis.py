@@ -1,4 +1,4 @@
-"""KPI queries over the fact tables (design section 7): one SQL statement per window, optionally grouped.
+"""KPI counts over the fact tables (design section 7): one SQL statement per window, optionally grouped.
 
 Cohort: the cases received in [start, end) (merged reports excluded: 一件事只立一案). Crediting by unit ("the unit
 responsible at the time of the event"): the intake-side counts (received, escalations, applicants) belong to the
@@ -17,31 +17,30 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_svc import rollups
-from analytics_svc.domain import LOCAL_LEVELS, STREET_OR_BELOW, UPPER_LEVELS, rate
+from analytics_svc.domain.kpis import COUNT_KEYS, LOCAL_LEVELS, STREET_OR_BELOW, UPPER_LEVELS, Dimension, finish
+from analytics_svc.domain.windows import Interval
+from analytics_svc.store import rollups
 from shared.clock import SHANGHAI
-
-KPI_KEYS = (
-    "received", "accepted_on_time_rate", "completion_rate", "resolution_rate", "on_time_completion_rate",
-    "local_resolution_rate", "street_resolution_rate", "escalation_rate", "satisfaction_rate", "closed_loop_rate",
-    "reopen_rate", "repeat_applicant_rate", "median_accept_minutes", "median_resolve_hours",
-)
-KPI_LABELS = {
-    "received": "受理量", "accepted_on_time_rate": "按时签收率", "completion_rate": "办结率",
-    "resolution_rate": "化解率", "on_time_completion_rate": "按时办结率", "local_resolution_rate": "就地化解率",
-    "street_resolution_rate": "不出街道率", "escalation_rate": "提级率", "satisfaction_rate": "满意率",
-    "closed_loop_rate": "闭环率", "reopen_rate": "重办率", "repeat_applicant_rate": "重复来访率",
-    "median_accept_minutes": "签收时长中位数（工作分钟）", "median_resolve_hours": "办结时长中位数（工作小时）",
-}
-COUNT_KEYS = ("assigned", "escalated", "with_outcome", "resolved", "on_time_outcomes", "resolved_locally",
-              "resolved_in_street", "answers", "satisfied", "closed", "reopened", "accept_counted",
-              "accepted_on_time", "applicants", "repeat_applicants")
 
 CASE_DIMENSIONS = {
     "category": "category", "channel": "channel", "request_type": "request_type", "track": "track",
     "level": "coalesce(resolved_level, level)", "risk_level": "risk_level",
 }
 ASSIGNMENT_DIMENSIONS = {"level": "a.level", "track": "a.track"}
+
+
+def dimension_sql(dimension: Dimension, depth: int) -> tuple[str, str | None, str | None]:
+    """(case group expression, assignment group expression, outcome-side case group expression)."""
+    if dimension == Dimension.UNIT:
+        i = depth + 1  # PostgreSQL arrays are 1-based: the child of the scope unit on each path
+        return f"home_path[{i}]", f"a.unit_path[{i}]", f"outcome_path[{i}]"
+    case_expr = CASE_DIMENSIONS[dimension.value]
+    return case_expr, ASSIGNMENT_DIMENSIONS.get(dimension.value, f"c.{dimension.value}"), None
+
+
+def bucket_sql(interval: Interval, column: str) -> str:
+    """The first day (Asia/Shanghai) of ``column``'s day, week or month: a trend's group expression."""
+    return f"(date_trunc('{interval.value}', {column} AT TIME ZONE 'Asia/Shanghai'))::date"
 
 
 def _lit(values: tuple[str, ...]) -> str:
@@ -137,30 +136,6 @@ def _repeat_sql(f: Filters, group: str | None) -> str:
               FROM case_facts
               WHERE received_at >= :start AND received_at < :end AND merged_into IS NULL
                 AND applicant_key IS NOT NULL AND {_in("home_path", f)}{f.facets()}) t{g_by.replace("1", "g")}"""
-
-
-def finish(c: dict[str, Any]) -> dict[str, Any]:
-    """Counts → the section 7 KPIs (rates are None when their denominator is 0)."""
-    g = lambda k: int(c.get(k) or 0)  # noqa: E731
-    median_accept = c.get("median_accept_minutes")
-    median_resolve = c.get("median_resolve_hours")
-    return {
-        "received": g("received"),
-        "accepted_on_time_rate": rate(g("accepted_on_time"), g("accept_counted")),
-        "completion_rate": rate(g("with_outcome"), g("received")),
-        "resolution_rate": rate(g("resolved"), g("with_outcome")),
-        "on_time_completion_rate": rate(g("on_time_outcomes"), g("with_outcome")),
-        "local_resolution_rate": rate(g("resolved_locally"), g("resolved")),
-        "street_resolution_rate": rate(g("resolved_in_street"), g("resolved")),
-        "escalation_rate": rate(g("escalated"), g("received")),
-        "satisfaction_rate": rate(g("satisfied"), g("answers")),
-        "closed_loop_rate": rate(g("closed"), g("with_outcome")),
-        "reopen_rate": rate(g("reopened"), g("with_outcome")),
-        "repeat_applicant_rate": rate(g("repeat_applicants"), g("applicants")),
-        "median_accept_minutes": round(float(median_accept), 2) if median_accept is not None else None,
-        "median_resolve_hours": round(float(median_resolve), 2) if median_resolve is not None else None,
-        "counts": {k: g(k) for k in COUNT_KEYS},
-    }
 
 
 def whole_days(f: Filters) -> tuple[date, date] | None:

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-STATIC = Path(__file__).parent / "static"
+from analytics_svc.deps import Deps
+
+STATIC = Path(__file__).resolve().parents[1] / "static"
 
 router = APIRouter(tags=["dashboard"])
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-async def dashboard(request: Request) -> HTMLResponse:
+async def dashboard(deps: Deps) -> HTMLResponse:
     page = (STATIC / "dashboard.html").read_text(encoding="utf-8")
-    refresh = str(int(request.app.state.settings.dashboard_refresh_seconds))
+    refresh = str(int(deps.settings.dashboard_refresh_seconds))
     return HTMLResponse(page.replace("{{REFRESH_SECONDS}}", refresh),
                         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})

@@ -1,0 +1,7 @@
+"""Analytics' HTTP API: one thin router per resource."""
+
+from __future__ import annotations
+
+from analytics_svc.api import breakdowns, dashboard, export, hotspots, kpis
+
+ROUTERS = [kpis.router, breakdowns.router, hotspots.router, export.router, dashboard.router]
