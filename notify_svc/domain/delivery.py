@@ -1,9 +1,10 @@
-"""Delivery policy: retry backoff, quiet hours, rate limits (pure, no I/O)."""
+"""Delivery policy: statuses, recipient ids, retry backoff, quiet hours (pure, no I/O)."""
 
 from __future__ import annotations
 
 import random
 from datetime import datetime, time, timedelta
+from enum import StrEnum
 
 from shared.clock import SHANGHAI
 
@@ -24,3 +25,26 @@ def after_quiet_hours(at: datetime, start: time, end: time) -> datetime:
         return at
     day = local.date() if t < end else local.date() + timedelta(days=1)
     return datetime.combine(day, end, tzinfo=SHANGHAI).astimezone(at.tzinfo)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # the worker sends it when due
+    DELIVERED = "delivered"
+    FAILED = "failed"  # given up (permanent error or too many attempts)
+    CANCELLED = "cancelled"
+
+
+APPLICANT = "applicant:"  # recipient id prefix: the applicant of a case (``applicant:<case id>``, reached by sms)
+UNIT = "unit:"  # recipient id prefix: a unit's mailbox or robot (``unit:<unit id>``)
+
+
+def applicant_recipient(case_id: object) -> str:
+    return f"{APPLICANT}{case_id}"
+
+
+def unit_recipient(unit_id: str) -> str:
+    return f"{UNIT}{unit_id}"
+
+
+def is_applicant(recipient_id: str) -> bool:
+    return recipient_id.startswith(APPLICANT)

@@ -128,7 +128,7 @@ class RuleSet:
                     selectors.append(Selector(applicant=True))
                     continue
                 try:
-                    unit = UnitRef(s.get("unit"))
+                    unit = UnitRef(str(s.get("unit")))
                 except ValueError:
                     bad(f"{sat}.unit", f"unknown unit reference {s.get('unit')!r}; one of {[u.value for u in UnitRef]}")
                     continue

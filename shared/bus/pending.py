@@ -19,14 +19,18 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import structlog
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
+
+log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
 _QUEUED = "fq_pending_writes"
 _OUTBOX_WRITTEN = "fq_outbox_written"
+_ON_COMMIT = "fq_on_commit"
 WAKER = "fq_outbox_waker"  # session.info key of the service's waker (a plain callable, set by the runtime)
 
 
@@ -78,7 +82,18 @@ def mark_outbox_written(session: AsyncSession | Session) -> None:
     session.info[_OUTBOX_WRITTEN] = True
 
 
+def on_commit(session: AsyncSession | Session, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once the transaction commits (dropped if it rolls back): an in-process, quick signal about
+    what the transaction wrote (wake a loop, hand new rows to this replica's live streams), never I/O."""
+    session.info.setdefault(_ON_COMMIT, []).append(callback)
+
+
 def _after_commit(session: Session) -> None:
+    for callback in session.info.pop(_ON_COMMIT, ()):
+        try:
+            callback()
+        except Exception as exc:  # the commit happened: a failed signal must not make the caller think otherwise
+            log.warning("on_commit_callback_failed", error=type(exc).__name__)
     if session.info.pop(_OUTBOX_WRITTEN, False):
         waker = session.info.get(WAKER)
         if waker is not None:
@@ -88,6 +103,7 @@ def _after_commit(session: Session) -> None:
 def _after_rollback(session: Session) -> None:
     session.info.pop(_OUTBOX_WRITTEN, None)
     session.info.pop(_QUEUED, None)
+    session.info.pop(_ON_COMMIT, None)
 
 
 def _before_commit(session: Session) -> None:

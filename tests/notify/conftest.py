@@ -21,10 +21,11 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import func, select
 
-from notify_svc.channels import Contacts, HttpSmsProvider
-from notify_svc.handlers import NotifyDeps
+from notify_svc.adapters.channels import HttpSmsProvider
+from notify_svc.adapters.contacts import Contacts
+from notify_svc.deps import NotifyDeps
 from notify_svc.tables import Recipient, Unit
-from notify_svc.worker import DeliveryWorker
+from notify_svc.workers.deliveries import DeliveryWorker
 from services.embedded import EmbeddedBroker, free_port
 from services.registry import DEMO_ORG
 from shared.clock import SHANGHAI, FrozenClock
@@ -79,7 +80,8 @@ def notify_deps(s: Stack) -> NotifyDeps:
 
 
 def worker(s: Stack) -> DeliveryWorker:
-    w: DeliveryWorker = s.apps["notify"].state.worker
+    w = notify_deps(s).worker
+    assert isinstance(w, DeliveryWorker)
     return w
 
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from notify_svc.channels import robot_signature
+from notify_svc.adapters.channels import robot_signature
 from notify_svc.tables import Recipient
 from services.embedded import free_port
 from shared.clock import FrozenClock

@@ -9,9 +9,11 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
-from notify_svc import handlers
+from notify_svc.handlers import cases
 from notify_svc.tables import CaseInfo, Delivery, InboxItem, Reminder
 from shared.auth import Role
+from shared.bus import pending
+from shared.bus.handlers import EventContext
 from shared.clock import FrozenClock
 from shared.events import CaseAssigned, Envelope, encode, envelope_for
 from shared.events.case import AssignCause, Level, Track
@@ -87,8 +89,9 @@ async def test_a_handler_run_twice_for_one_event_still_notifies_once(nstack: Sta
     env = envelope_for(event, "/fengqiao/routing")
     runtime = nstack.apps["notify"].state.runtime
     for _ in range(2):
-        async with runtime.session() as session, session.begin():
-            await handlers.on_case_assigned(notify_deps(nstack), session, event, Envelope(**env.model_dump()))
+        async with runtime.session() as session, pending.transaction(session):
+            await cases.on_case_assigned(EventContext(session, Envelope(**env.model_dump()), notify_deps(nstack)),
+                                         event)
     assert await _count(nstack, Delivery, Delivery.trigger_ce_id == env.id, Delivery.channel == "inbox") == 1
     assert await _count(nstack, InboxItem, InboxItem.case_id == event.case_id) == 1
 

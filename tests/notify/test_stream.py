@@ -12,22 +12,26 @@ from typing import Any
 
 import httpx
 import uvicorn
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 
+from notify_svc.app import create_app
 from services.embedded import free_port
+from services.registry import SERVICES
 from shared.auth import Role
 from shared.clock import FrozenClock
 from shared.events import CaseAssigned
 from shared.events.case import Level, Track
 from tests.notify.conftest import publish
-from tests.support import Stack, token
+from tests.support import Stack, eventually, settings_for, token
 
 
 @contextlib.asynccontextmanager
-async def served(s: Stack) -> AsyncIterator[str]:
+async def served(s: Stack | FastAPI) -> AsyncIterator[str]:
     """The notify app (already started by the stack) behind a real uvicorn server: SSE needs real streaming."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(s.apps["notify"], host="127.0.0.1", port=port, lifespan="off",
-                                           log_level="warning"))
+    app = s if isinstance(s, FastAPI) else s.apps["notify"]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
     task = asyncio.create_task(server.serve())
     for _ in range(500):  # uvicorn offers no event to await
         if server.started:
@@ -138,3 +142,37 @@ async def test_an_item_too_large_for_a_notify_is_read_from_the_table(nstack: Sta
         item = await _next_inbox(stream, big.case_id)
     assert item["title"] == "新案件待签收：FQ-SSE-BIG" and item["body"].count("规则说明") == 1000
     assert item["kind"] == "assigned" and "user_id" not in item
+
+
+async def test_a_stream_on_another_replica_gets_the_item_once(nstack: Stack, clock: FrozenClock,
+                                                              notify_db: str) -> None:
+    """Two replicas: an item the first replica's consumer writes reaches the streams both serve, once each (the
+    writer's own streams from memory after the commit, the other replica's through the NOTIFY its hub sends once
+    it knows another hub listens)."""
+    svc = next(s for s in SERVICES if s.name == "notify")
+    second = create_app(settings_for(svc, notify_db, nstack.bootstrap), clock=clock, run_worker=False,
+                        run_consumer=False, run_relay=False)
+    first_hub = nstack.apps["notify"].state.deps.hub
+
+    async def peers() -> bool:
+        return bool(first_hub.peers)
+
+    tok = token(Role.GRID_WORKER, "G05", "U-G05-1")
+    async with LifespanManager(second, startup_timeout=60, shutdown_timeout=60):
+        await eventually(peers, timeout=30, what="the first replica's hub sees the second's")
+        async with served(nstack) as base1, served(second) as base2, \
+                httpx.AsyncClient(base_url=base1, timeout=60) as c1, \
+                httpx.AsyncClient(base_url=base2, timeout=60) as c2, \
+                c1.stream("GET", "/api/v1/inbox/stream", params={"access_token": tok}) as r1, \
+                c2.stream("GET", "/api/v1/inbox/stream", params={"access_token": tok}) as r2:
+            here, there = sse_events(r1), sse_events(r2)
+            assert (await asyncio.wait_for(anext(here), 30))["event"] == "ready"
+            assert (await asyncio.wait_for(anext(there), 30))["event"] == "ready"
+            first, then = _assigned(clock, "FQ-SSE-R1"), _assigned(clock, "FQ-SSE-R2")
+            await publish(nstack.bootstrap, first)
+            assert (await _next_inbox(there, first.case_id))["title"] == "新案件待签收：FQ-SSE-R1"
+            assert (await _next_inbox(here, first.case_id))["title"] == "新案件待签收：FQ-SSE-R1"
+            await publish(nstack.bootstrap, then)
+            for stream in (here, there):  # the next item each stream carries is the next one: nothing twice
+                assert json.loads((await asyncio.wait_for(_first_inbox(stream), 60))["data"])["case_id"] == str(
+                    then.case_id)

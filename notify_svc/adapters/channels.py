@@ -1,4 +1,4 @@
-"""Channels to the outside: contact lookups at their owners, SMTP, webhook robots and the SMS vendor.
+"""Channels to the outside: SMTP, webhook robots and the SMS vendor.
 
 Every sender raises ``TransientError`` (retry later) or ``PermanentError`` (give up); error texts never carry
 contact data.
@@ -11,8 +11,6 @@ import hashlib
 import hmac
 import time
 import urllib.parse
-import uuid
-from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Protocol
 
@@ -20,7 +18,6 @@ import aiosmtplib
 import httpx
 
 from notify_svc.settings import NotifySettings
-from shared.auth import Role, mint_token
 
 
 class TransientError(Exception):
@@ -31,64 +28,13 @@ class PermanentError(Exception):
     """Retrying will not help: no contact data, a 4xx, a channel not configured."""
 
 
-def _http_error(what: str, exc: Exception) -> Exception:
+def http_error(what: str, exc: Exception) -> Exception:
     if isinstance(exc, httpx.HTTPStatusError):
         status = exc.response.status_code
         if status in (408, 425, 429) or status >= 500:
             return TransientError(f"{what}: HTTP {status}")
         return PermanentError(f"{what}: HTTP {status}")
     return TransientError(f"{what}: {type(exc).__name__}")
-
-
-@dataclass(frozen=True)
-class Contact:
-    name: str | None
-    phone: str | None
-
-
-class Contacts:
-    """Reads contact data from the services that own it (routing: staff; intake: applicants)."""
-
-    def __init__(self, settings: NotifySettings, routing: httpx.AsyncClient | None = None,
-                 intake: httpx.AsyncClient | None = None) -> None:
-        timeout = settings.contact_timeout_seconds
-        self.routing = routing or httpx.AsyncClient(base_url=settings.routing_url, timeout=timeout)
-        self.intake = intake or httpx.AsyncClient(base_url=settings.intake_url, timeout=timeout)
-        self._settings = settings
-        self._token: tuple[str, float] | None = None
-
-    def _headers(self) -> dict[str, str]:
-        if self._settings.service_token:
-            return {"Authorization": f"Bearer {self._settings.service_token}"}
-        if self._token is None or self._token[1] < time.time() + 60:
-            ttl = 3600
-            token = mint_token(self._settings, sub="svc-notify", roles=[Role.SERVICE], unit_id=None,
-                               ttl_seconds=ttl)
-            self._token = (token, time.time() + ttl)
-        return {"Authorization": f"Bearer {self._token[0]}"}
-
-    async def member(self, member_id: str) -> Contact:
-        try:
-            r = await self.routing.get(f"/api/v1/internal/members/{member_id}/contact", headers=self._headers())
-            r.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise _http_error("routing member contact", exc) from exc
-        body = r.json()
-        return Contact(body.get("name"), body.get("phone"))
-
-    async def applicant(self, case_id: uuid.UUID, purpose: str) -> Contact:
-        try:
-            r = await self.intake.post(f"/api/v1/internal/cases/{case_id}/applicant-contact",
-                                       json={"purpose": purpose}, headers=self._headers())
-            r.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise _http_error("intake applicant contact", exc) from exc
-        body = r.json()
-        return Contact(body.get("name"), body.get("phone"))
-
-    async def aclose(self) -> None:
-        await self.routing.aclose()
-        await self.intake.aclose()
 
 
 class SmsProvider(Protocol):
@@ -114,7 +60,7 @@ class HttpSmsProvider:
                                              "client_ref": client_ref})
             r.raise_for_status()
         except httpx.HTTPError as exc:
-            raise _http_error("sms vendor", exc) from exc
+            raise http_error("sms vendor", exc) from exc
 
 
 class SmtpMailer:
@@ -166,7 +112,7 @@ class WebhookRobot:
             r = await self.client.post(url, json=payload)
             r.raise_for_status()
         except httpx.HTTPError as exc:
-            raise _http_error("webhook robot", exc) from exc
+            raise http_error("webhook robot", exc) from exc
         try:
             answer = r.json()
         except ValueError:

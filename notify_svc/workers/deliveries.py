@@ -1,31 +1,34 @@
 """The delivery worker: fires due reminders, sends due deliveries, records unanswered surveys.
 
 Every replica runs one; rows are claimed with ``FOR UPDATE SKIP LOCKED`` so replicas share the work and no row
-is sent twice. ``tick()`` does one round (tests call it with a frozen clock); the loop calls it when woken by
-``NOTIFY fq_notify_deliveries`` or every ``worker_poll_seconds``.
+is sent twice. ``tick()`` does one round (tests call it with a frozen clock); the loop runs it every
+``worker_poll_seconds``, and at once when this replica committed deliveries to send (``store.batch`` wakes it
+after the commit: the deliveries are this replica's to send, and the other replicas' polls share what is left).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import asyncpg
 import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notify_svc import surveys
-from notify_svc.channels import PermanentError, TransientError
-from notify_svc.domain.delivery import after_quiet_hours, backoff
+from notify_svc.adapters.channels import PermanentError, TransientError
+from notify_svc.deps import NotifyDeps
+from notify_svc.domain.delivery import UNIT, DeliveryStatus, after_quiet_hours, backoff, is_applicant
+from notify_svc.domain.reminders import ReminderStatus
 from notify_svc.domain.rules import Channel
-from notify_svc.handlers import WAKE_CHANNEL, NotifyDeps, fire_reminder
+from notify_svc.handlers import surveys
+from notify_svc.handlers.reminders import fire_reminder
 from notify_svc.tables import ChannelTarget, Delivery, Reminder
+from shared.bus import pending
 from shared.bus.outbox import add_event
 from shared.events import NotificationDelivered, NotificationFailed
+from shared.loops import BackgroundLoop
 
 log = structlog.get_logger(__name__)
 
@@ -44,27 +47,34 @@ class TickResult:
         return any((self.reminders, self.delivered, self.retried, self.failed, self.unreached))
 
 
-class DeliveryWorker:
-    def __init__(self, deps: NotifyDeps, session: Callable[[], AsyncSession], dsn: str) -> None:
-        self.deps, self.session, self.dsn = deps, session, dsn
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
+class DeliveryWorker(BackgroundLoop):
+    """``enabled=False``: the loop never starts; sending happens only in explicit ``tick()`` calls (tests)."""
+
+    name = "delivery-worker"
+
+    def __init__(self, deps: NotifyDeps, session: Callable[[], AsyncSession], *, enabled: bool = True) -> None:
+        super().__init__(interval=deps.settings.worker_poll_seconds, enabled=enabled)
+        self.deps, self.session = deps, session
+
+    async def round(self) -> bool:
+        return (await self.tick()).busy
 
     async def tick(self) -> TickResult:
+        """One round: fire the due reminders, send the due deliveries, record the expired surveys."""
         result = TickResult()
         batch = self.deps.settings.worker_batch_size
-        async with self.session() as session, session.begin():
+        async with self.session() as session, pending.transaction(session):
             result.reminders = await self._fire_reminders(session, batch)
-        async with self.session() as session, session.begin():
+        async with self.session() as session, pending.transaction(session):
             await self._send_due(session, batch, result)
-        async with self.session() as session, session.begin():
+        async with self.session() as session, pending.transaction(session):
             result.unreached = await surveys.expire_due(session, self.deps, batch)
         return result
 
     async def _fire_reminders(self, session: AsyncSession, limit: int) -> int:
         rows = list((await session.execute(
-            select(Reminder).where(Reminder.status == "pending", Reminder.fire_at <= self.deps.clock.now())
+            select(Reminder).where(Reminder.status == ReminderStatus.PENDING.value,
+                                   Reminder.fire_at <= self.deps.clock.now())
             .order_by(Reminder.fire_at).limit(limit).with_for_update(skip_locked=True)  # type: ignore[arg-type]
         )).scalars())
         for r in rows:
@@ -74,7 +84,7 @@ class DeliveryWorker:
     async def _send_due(self, session: AsyncSession, limit: int, result: TickResult) -> None:
         now = self.deps.clock.now()
         rows = list((await session.execute(
-            select(Delivery).where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+            select(Delivery).where(Delivery.status == DeliveryStatus.PENDING.value, Delivery.next_attempt_at <= now)
             .order_by(Delivery.next_attempt_at).limit(limit).with_for_update(skip_locked=True)  # type: ignore[arg-type]
         )).scalars())
         ready: list[Delivery] = []
@@ -93,7 +103,7 @@ class DeliveryWorker:
         for d, outcome in zip(ready, outcomes, strict=True):
             d.attempts += 1
             if outcome is None:
-                d.status, d.delivered_at, d.last_error = "delivered", now, None
+                d.status, d.delivered_at, d.last_error = DeliveryStatus.DELIVERED.value, now, None
                 result.delivered += 1
                 await add_event(session, NotificationDelivered(
                     notification_id=d.id, case_id=d.case_id, rule_id=d.rule_id, channel=d.channel,
@@ -111,7 +121,7 @@ class DeliveryWorker:
                 log.info("delivery_retry", delivery_id=str(d.id), channel=d.channel, attempts=d.attempts,
                          error=d.last_error)
                 continue
-            d.status = "failed"
+            d.status = DeliveryStatus.FAILED.value
             result.failed += 1
             log.warning("delivery_failed", delivery_id=str(d.id), channel=d.channel, attempts=d.attempts,
                         error=d.last_error)
@@ -123,7 +133,7 @@ class DeliveryWorker:
     async def _hold_until(self, session: AsyncSession, d: Delivery, planned: int) -> datetime | None:
         """When a delivery must wait: citizens' quiet hours, or the recipient's rate limit on this channel."""
         s, now = self.deps.settings, self.deps.clock.now()
-        if d.channel == Channel.SMS and d.recipient_id.startswith("applicant:"):
+        if d.channel == Channel.SMS and is_applicant(d.recipient_id):
             morning = after_quiet_hours(now, s.quiet_start, s.quiet_end)
             if morning != now:
                 return morning
@@ -131,7 +141,7 @@ class DeliveryWorker:
         count, oldest = (await session.execute(
             select(func.count(), func.min(Delivery.delivered_at)).where(
                 Delivery.recipient_id == d.recipient_id, Delivery.channel == d.channel,
-                Delivery.status == "delivered", Delivery.delivered_at > now - window)  # type: ignore[operator]
+                Delivery.status == DeliveryStatus.DELIVERED.value, Delivery.delivered_at > now - window)  # type: ignore[operator]
         )).one()
         if count + planned >= s.rate_limit_count:
             return (oldest or now) + window
@@ -143,7 +153,7 @@ class DeliveryWorker:
         if d.channel == Channel.SMS:
             if deps.sms is None:
                 raise PermanentError("sms: no provider configured (NOTIFY_SMS_URL)")
-            if d.recipient_id.startswith("applicant:"):
+            if is_applicant(d.recipient_id):
                 contact = await deps.contacts.applicant(d.case_id,  # type: ignore[arg-type]
                                                         f"notify {d.rule_id}: 短信通知申请人 (delivery {d.id})")
             else:
@@ -153,7 +163,7 @@ class DeliveryWorker:
             await deps.sms.send(contact.phone, d.body, str(d.id))
             return
         if d.channel in (Channel.EMAIL, Channel.WEBHOOK):
-            unit_id = d.recipient_id.removeprefix("unit:")
+            unit_id = d.recipient_id.removeprefix(UNIT)
             target = await session.get(ChannelTarget, (unit_id, d.channel))
             if target is None:
                 raise PermanentError(f"{d.channel}: unit {unit_id} has no {d.channel} target")
@@ -163,38 +173,3 @@ class DeliveryWorker:
                 await deps.robot.send(target.address, target.secret, d.title, d.body)
             return
         raise PermanentError(f"unknown channel {d.channel}")
-
-    # --- the loop ---
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="notify-delivery-worker")
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._task:
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(self._task, 15)
-
-    async def _run(self) -> None:
-        conn: asyncpg.Connection | None = None
-        while not self._stopping.is_set():
-            try:
-                if conn is None or conn.is_closed():
-                    conn = await asyncpg.connect(self.dsn)
-                    await conn.add_listener(WAKE_CHANNEL, lambda *_: self._wake.set())
-                self._wake.clear()
-                busy = (await self.tick()).busy
-            except Exception as exc:
-                log.warning("notify_worker_error", error=repr(exc))
-                if conn is not None:
-                    with contextlib.suppress(Exception):
-                        await conn.close()
-                conn = None
-                busy = False
-            if not busy:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.deps.settings.worker_poll_seconds)
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close()

@@ -1,21 +1,20 @@
-"""Rules and templates: the active versions, cached per replica and reloaded when any replica saved a new one."""
+"""What the handlers read on every event, cached per replica: the active rules and templates, the units with
+an email or webhook target, the members by unit, the working-time calendar (reloaded when any replica saved a
+change, within ``CHECK_SECONDS``); and the readers of the active rules and template versions."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.domain import templates
 from notify_svc.domain.rules import DEFAULT_RULES, RuleSet
 from notify_svc.tables import CalendarState, ChannelTarget, Recipient, RuleSetVersion, TemplateVersion
-from shared.bus.outbox import _schema_of
-from shared.events import Event, encode, envelope_for
 from shared.worktime import DEFAULT_HOURS, WorkCalendar
 
 TEMPLATE_KEYS = frozenset(templates.SPECS)
@@ -146,18 +145,6 @@ class TargetsCache(_Ttl):
         return self._pairs
 
 
-async def add_events(session: AsyncSession, events: Sequence[Event], *, source: str) -> None:
-    """``shared.bus.outbox.add_event`` for many events in one round trip (the caller sends the outbox NOTIFY)."""
-    if not events:
-        return
-    schema = _schema_of(session)
-    rows = [outbox_row(event, source) for event in events]
-    await session.execute(text(
-        f'INSERT INTO "{schema}".outbox (event_id, topic, key, ce_type, headers, payload) '
-        "VALUES (CAST(:event_id AS uuid), :topic, :key, :ce_type, CAST(:headers AS jsonb), CAST(:payload AS jsonb))"
-    ), rows)
-
-
 class MembersCache(_Ttl):
     """Active members by unit, from the recipients table: reloaded every ``check_seconds`` and at once when this
     replica applied an org event (another replica's org events reach this one within ``check_seconds``)."""
@@ -177,10 +164,3 @@ class MembersCache(_Ttl):
             self.checked()
         wanted = set(roles)
         return sorted(m for u in unit_ids for m, r in self._by_unit.get(u, ()) if not wanted or r & wanted)
-
-
-def outbox_row(event: Event, source: str) -> dict[str, Any]:
-    """The columns of an outbox row for ``event``, exactly as ``shared.bus.outbox.add_event`` writes them."""
-    env = envelope_for(event, source)
-    return {"event_id": env.id, "topic": event.topic, "key": event.key(), "ce_type": event.ce_type,
-            "headers": json.dumps([[k, v.decode()] for k, v in env.headers()]), "payload": encode(event).decode()}

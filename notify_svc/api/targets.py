@@ -1,0 +1,48 @@
+"""Channel targets: a unit's mailbox (email) and group robot (webhook)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from notify_svc.deps import Deps
+from notify_svc.domain.rules import Channel
+from notify_svc.handlers import admin
+from notify_svc.schemas import TargetIn, TargetPublic
+from notify_svc.tables import ChannelTarget
+from shared.auth import CurrentUser, Role, require_roles
+from shared.bus import pending
+from shared.problems import Problem
+from shared.runtime import SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["admin"])
+
+AdminOnly = require_roles(Role.ADMIN)
+
+
+def _target_public(t: ChannelTarget) -> TargetPublic:
+    return TargetPublic(unit_id=t.unit_id, channel=t.channel, address=t.address, signed=bool(t.secret),
+                        updated_by=t.updated_by, updated_at=t.updated_at)
+
+
+@router.put("/units/{unit_id}/channels/{channel}", response_model=TargetPublic, dependencies=[AdminOnly])
+async def put_target(unit_id: str, channel: Literal["email", "webhook"], body: TargetIn, session: SessionDep,
+                     user: CurrentUser, deps: Deps) -> TargetPublic:
+    """Where a unit's email or robot notifications go."""
+    if channel == Channel.EMAIL and "@" not in body.address:
+        raise Problem(422, "validation_failed", "not an email address",
+                      errors=[{"field": "address", "reason": "not an email address", "code": "invalid_email"}])
+    if channel == Channel.WEBHOOK and not body.address.startswith(("http://", "https://")):
+        raise Problem(422, "validation_failed", "not an http(s) URL",
+                      errors=[{"field": "address", "reason": "not an http(s) URL", "code": "invalid_url"}])
+    async with pending.transaction(session):
+        t = await admin.save_target(session, deps, unit_id, Channel(channel), body.address, body.secret, user.sub)
+    return _target_public(t)
+
+
+@router.get("/units/{unit_id}/channels", response_model=list[TargetPublic], dependencies=[AdminOnly])
+async def get_targets(unit_id: str, session: SessionDep, user: CurrentUser) -> list[TargetPublic]:
+    rows = (await session.execute(select(ChannelTarget).where(ChannelTarget.unit_id == unit_id))).scalars()
+    return [_target_public(t) for t in rows]

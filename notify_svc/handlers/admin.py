@@ -1,0 +1,62 @@
+"""What admins configure: template and rule versions (who and when kept with each), units' channel targets.
+
+Each save takes a transaction-scoped advisory lock so two concurrent saves cannot both become version N+1; an
+``If-Match`` naming another version is a 412. Once the save commits, this replica reloads its cache at once, the
+others within ``store.config.CHECK_SECONDS``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notify_svc.deps import NotifyDeps
+from notify_svc.domain.rules import Channel
+from notify_svc.store.config import active_template, rules_doc
+from notify_svc.tables import ChannelTarget, RuleSetVersion, TemplateVersion
+from shared.bus import pending
+from shared.problems import Problem
+
+
+def _check_version(what: str, version: int, if_match: str | None) -> None:
+    if if_match is not None and if_match.strip('"') != str(version):
+        raise Problem(412, "version_mismatch", f"the {what} at version {version}, not {if_match}",
+                      current_version=version)
+
+
+async def save_template(session: AsyncSession, deps: NotifyDeps, key: str, subject: str, body: str, by: str,
+                        if_match: str | None) -> None:
+    """A new version of the template ``key`` (already checked by the caller)."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"notify-template:{key}"))))
+    version = (await active_template(session, key))[0]
+    _check_version("template is", version, if_match)
+    session.add(TemplateVersion(key=key, version=version + 1, subject=subject, body=body, created_by=by,
+                                created_at=deps.clock.now()))
+    pending.on_commit(session, deps.templates.invalidate)
+
+
+async def save_rules(session: AsyncSession, deps: NotifyDeps, doc: dict[str, Any], by: str,
+                     if_match: str | None) -> RuleSetVersion:
+    """A new version of the notification rules (already parsed by the caller)."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext("notify-rules"))))
+    version = (await rules_doc(session))[0]
+    _check_version("rules are", version, if_match)
+    row = RuleSetVersion(version=version + 1, doc=doc, created_by=by, created_at=deps.clock.now())
+    session.add(row)
+    pending.on_commit(session, deps.rules.invalidate)
+    return row
+
+
+async def save_target(session: AsyncSession, deps: NotifyDeps, unit_id: str, channel: Channel, address: str,
+                      secret: str | None, by: str) -> ChannelTarget:
+    """Where a unit's email or robot notifications go."""
+    now = deps.clock.now()
+    t = await session.get(ChannelTarget, (unit_id, channel.value))
+    if t is None:
+        t = ChannelTarget(unit_id=unit_id, channel=channel.value, address=address, updated_by=by, updated_at=now)
+        session.add(t)
+    t.address, t.secret = address, secret
+    t.updated_by, t.updated_at = by, now
+    pending.on_commit(session, deps.targets.invalidate)
+    return t
