@@ -12,21 +12,22 @@ from notify_svc.schemas import SurveyAnswer, SurveyPublic
 from shared.bus import pending
 from shared.events.case import FeedbackResult
 from shared.problems import Problem
+from shared.ratelimit import client_address
 from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["public"])
 page_router = APIRouter(tags=["public"])
 
 
-def _limit_public(request: Request, deps: Deps) -> None:
-    allowed, retry = deps.public_limiter.allow(request.client.host if request.client else "unknown")
+async def _limit_public(request: Request, deps: Deps) -> None:
+    allowed, retry = deps.public_limiter.allow(await client_address(request))
     if not allowed:
         raise Problem(429, "rate_limited", "操作过于频繁，请稍后再试", headers={"Retry-After": str(int(retry) + 1)})
 
 
 @router.get("/surveys/{token}", response_model=SurveyPublic)
 async def get_survey(token: str, request: Request, session: SessionDep, deps: Deps) -> SurveyPublic:
-    _limit_public(request, deps)
+    await _limit_public(request, deps)
     s = await surveys.load(session, deps, token)
     return SurveyPublic(case_id=s.case_id, status=s.status, result=s.result, expires_at=s.expires_at)
 
@@ -35,7 +36,7 @@ async def get_survey(token: str, request: Request, session: SessionDep, deps: De
 async def answer_survey(token: str, body: SurveyAnswer, request: Request, session: SessionDep,
                         deps: Deps) -> SurveyPublic:
     """The citizen's answer (no login: the signed, expiring token is the guard; rate-limited per client)."""
-    _limit_public(request, deps)
+    await _limit_public(request, deps)
     async with pending.transaction(session):
         s = await surveys.answer(session, deps, token, FeedbackResult(body.result), body.comment)
     return SurveyPublic(case_id=s.case_id, status=s.status, result=s.result, expires_at=s.expires_at)
