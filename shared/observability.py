@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
+from collections.abc import Hashable
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -30,8 +32,60 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RepeatFilter) for f in handler.filters):
+            handler.addFilter(RepeatFilter())
     for noisy in ("aiokafka", "kafka"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class LogLimiter:
+    """At most one log line per key (e.g. error class + route) every ``window`` seconds.
+
+    ``allow(key)`` answers ``(True, suppressed)`` when a line may be written, with how many were held back since
+    the last one (to log as ``suppressed=N``), and ``(False, 0)`` otherwise. An outage repeats one error thousands
+    of times a minute; the log keeps one line per window with the count instead of a traceback each time.
+    """
+
+    def __init__(self, window: float = 10.0, max_keys: int = 1000) -> None:
+        self.window = window
+        self.max_keys = max_keys
+        self._last: dict[Hashable, float] = {}
+        self._suppressed: dict[Hashable, int] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: Hashable) -> tuple[bool, int]:
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last < self.window:
+                self._suppressed[key] = self._suppressed.get(key, 0) + 1
+                return False, 0
+            if len(self._last) >= self.max_keys:  # bounded memory: forget the stalest keys
+                for old in sorted(self._last, key=self._last.__getitem__)[: self.max_keys // 2]:
+                    self._last.pop(old, None)
+                    self._suppressed.pop(old, None)
+            self._last[key] = now
+            return True, self._suppressed.pop(key, 0)
+
+
+class RepeatFilter(logging.Filter):
+    """For the standard-library loggers (uvicorn, SQLAlchemy's pool, aiokafka): a warning or error repeated with the
+    same logger, message template and exception type passes once per window; the next one that passes says how
+    many were dropped."""
+
+    def __init__(self, window: float = 10.0) -> None:
+        super().__init__()
+        self.limiter = LogLimiter(window)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        exc_type = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else ""
+        ok, suppressed = self.limiter.allow((record.name, record.levelno, str(record.msg), exc_type))
+        if ok and suppressed:
+            record.msg = f"{record.msg} [suppressed {suppressed} identical in the last {self.limiter.window:g}s]"
+        return ok
 
 
 class Metrics:
@@ -65,6 +119,18 @@ class Metrics:
         )
         self.dead_lettered = Counter(
             "fq_consumer_dead_lettered_total", "Events sent to the DLQ", ["consumer", "topic"], registry=r
+        )
+        self.consumer_degraded = Gauge(
+            "fq_consumer_degraded", "1 while the consumer waits out a database or broker failure", ["consumer"],
+            registry=r,
+        )
+        self.consumer_infra_retries = Counter(
+            "fq_consumer_infra_retries_total",
+            "Batches put back after a database or broker failure (retried without limit, never dead-lettered)",
+            ["consumer"], registry=r,
+        )
+        self.dlq_messages = Gauge(
+            "fq_dlq_messages", "Dead letters waiting in a DLQ topic (not yet re-driven)", ["topic"], registry=r
         )
 
 

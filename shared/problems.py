@@ -1,4 +1,12 @@
-"""RFC 9457 problem responses for every error, with a stable machine-readable ``code``."""
+"""RFC 9457 problem responses for every error, with a stable machine-readable ``code``.
+
+An exception no handler expected ends in ``CatchAllMiddleware``: a database or broker failure
+(``shared.infra.is_infrastructure_error``) answers 503 ``database_unavailable`` with ``Retry-After``, anything
+else 500 ``internal_error``. Either is logged once, with its traceback, by us alone (Starlette's
+``ServerErrorMiddleware`` re-raises what reaches it, so uvicorn used to log every traceback a second time), and
+repeated identical errors (the same exception class on the same route) at most once per ``ERROR_LOG_WINDOW_SECONDS``
+with the count of those held back.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +17,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.infra import error_class, is_infrastructure_error
+from shared.observability import LogLimiter
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+ERROR_LOG_WINDOW_SECONDS = 10.0
+_error_log = LogLimiter(ERROR_LOG_WINDOW_SECONDS)
 
 _STATUS_CODES = {
     400: "bad_request",
@@ -136,8 +152,61 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", path=request.url.path)
-        return problem_response(request, 500, "internal_error", "unexpected error; it has been logged")
+        # only for what fails outside CatchAllMiddleware (an outer middleware); Starlette re-raises it afterwards
+        return unexpected_response(request, exc)
+
+    app.add_middleware(CatchAllMiddleware)
+
+
+def _route(scope: Scope) -> str:
+    return getattr(scope.get("route"), "path", None) or "unmatched"
+
+
+def unexpected_response(request: Request, exc: BaseException) -> JSONResponse:
+    """Log ``exc`` (rate-limited) and answer 503 for an infrastructure failure, 500 for anything else."""
+    route = _route(request.scope)
+    infra = is_infrastructure_error(exc)
+    ok, suppressed = _error_log.allow((type(exc).__name__, route))
+    if ok:
+        fields = {"route": route, "method": request.method, "error": error_class(exc), "suppressed": suppressed,
+                  "exc_info": exc}
+        if infra:
+            log.error("database_unavailable", **fields)
+        else:
+            log.error("unhandled_error", **fields)
+    if infra:
+        return problem_response(
+            request, 503, "database_unavailable",
+            "the database is unreachable for the moment; nothing was changed, try again shortly",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return problem_response(request, 500, "internal_error", "unexpected error; it has been logged")
+
+
+class CatchAllMiddleware:
+    """Innermost catch-all (inside the user middlewares, so the metrics see its 503/500): turns an exception into
+    a problem response and does not re-raise it, so the server does not log it again."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            response = unexpected_response(Request(scope), exc)
+            if not started:  # a response already under way (a stream) is cut short; the log line says why
+                await response(scope, receive, send)
 
 
 def field_problem(field: str, reason: str, code: str = "invalid", *, detail: str | None = None) -> Problem:

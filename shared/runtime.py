@@ -6,6 +6,8 @@ Nothing here runs at import time; ``create_service_app`` is called by each servi
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth import TokenVerifier
 from shared.bus import pending
 from shared.bus.consumer import ConsumerSettings, EventConsumer, Handler, Hook
+from shared.bus.dlq import pending_dead_letters
 from shared.bus.handlers import bind
 from shared.bus.outbox import OutboxRelay, RelaySettings, outbox_stats
 from shared.bus.tables import notify_channel
@@ -29,6 +32,7 @@ from shared.bus.wake import OutboxWaker
 from shared.clock import Clock
 from shared.db import asyncpg_dsn, make_engine, make_sessionmaker
 from shared.events import Event
+from shared.infra import error_class
 from shared.loops import BackgroundLoop
 from shared.observability import Metrics, MetricsMiddleware, configure_logging
 from shared.problems import install_problem_handlers
@@ -142,6 +146,12 @@ class ServiceRuntime:
         if spec.loops is not None:
             self.loops = list(spec.loops(self))
         self._resources = AsyncExitStack()
+        # dead letters waiting per DLQ topic of what this service consumes: refreshed at most every
+        # DLQ_REFRESH_SECONDS in the background, the last known counts answered meanwhile
+        self._dlq_counts: dict[str, int] | None = None
+        self._dlq_error: str | None = None
+        self._dlq_at = 0.0
+        self._dlq_task: asyncio.Task[None] | None = None
 
     async def _before_commit(self, session: AsyncSession) -> None:
         if self.spec.before_commit is not None:
@@ -152,6 +162,8 @@ class ServiceRuntime:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT pg_notify(:ch, '')"), {"ch": channel})
             await conn.commit()
+
+    DLQ_REFRESH_SECONDS = 10.0
 
     @property
     def source(self) -> str:
@@ -175,6 +187,10 @@ class ServiceRuntime:
             await loop.start()
 
     async def stop(self) -> None:
+        if self._dlq_task is not None and not self._dlq_task.done():
+            self._dlq_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._dlq_task
         for loop in reversed(self.loops):
             await loop.stop()
         await self._resources.aclose()
@@ -187,6 +203,41 @@ class ServiceRuntime:
 
     def loop_details(self) -> dict[str, str]:
         return {f"loop.{loop.name}": loop.status() for loop in self.loops}
+    async def _refresh_dead_letters(self) -> None:
+        try:
+            counts = await asyncio.wait_for(
+                pending_dead_letters(self.settings.kafka_bootstrap_servers, self.spec.consumes), 10)
+        except Exception as exc:  # the broker is down: keep the last counts, say why they are old
+            self._dlq_error = error_class(exc)
+        else:
+            self._dlq_counts, self._dlq_error = counts, None
+            for topic, n in counts.items():
+                self.metrics.dlq_messages.labels(topic).set(n)
+        finally:
+            self._dlq_at = time.monotonic()
+
+    async def dead_letters(self, wait: float = 3.0) -> dict[str, int] | None:
+        """Dead letters waiting per DLQ topic (last known counts; None before the first answer)."""
+        if not self.spec.consumes:
+            return {}
+        if time.monotonic() - self._dlq_at >= self.DLQ_REFRESH_SECONDS and (
+                self._dlq_task is None or self._dlq_task.done()):
+            self._dlq_task = asyncio.create_task(self._refresh_dead_letters(), name=f"dlq-count-{self.spec.name}")
+        if self._dlq_counts is None and self._dlq_task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._dlq_task), wait)
+        return self._dlq_counts
+
+    async def dead_letter_detail(self) -> str:
+        """``ok``, or which DLQ topics hold how many letters (a /readyz detail: it never decides readiness)."""
+        counts = await self.dead_letters()
+        if counts is None:
+            return f"unknown: {self._dlq_error or 'counting'}"
+        waiting = {t: n for t, n in counts.items() if n}
+        if not waiting:
+            return "ok" if self._dlq_error is None else f"ok (as of the last count; now {self._dlq_error})"
+        return ", ".join(f"{t}: {n} waiting (python -m services dlq list --topic {t.removesuffix('.dlq')})"
+                         for t, n in sorted(waiting.items()))
 
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
@@ -203,6 +254,8 @@ class ServiceRuntime:
         if self.consumer is not None:
             if self.consumer.crashed:
                 checks["consumer"] = f"stopped: {self.consumer.crashed!r}"
+            elif self.consumer.degraded:  # waiting out a database or broker failure, retrying without limit
+                checks["consumer"] = f"degraded: {self.consumer.last_infra_error}"
             else:
                 checks["consumer"] = "ok" if self.consumer.started else "joining"
         return checks
@@ -254,6 +307,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
         ready = all(v == "ok" for v in checks.values())
         body: dict[str, Any] = {"status": "ready" if ready else "not_ready", "checks": checks}
         details: dict[str, str] = runtime.loop_details()
+        if spec.consumes:
+            details["dead_letters"] = await runtime.dead_letter_detail()
         if spec.readiness_details is not None:
             try:
                 details.update(await spec.readiness_details(runtime))
@@ -266,10 +321,15 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
     @app.get("/metrics", tags=["ops"])
     async def metrics() -> Response:
         if spec.produces:
-            async with runtime.session() as s:
-                backlog, age = await outbox_stats(s)
-            runtime.metrics.outbox_backlog.set(backlog)
-            runtime.metrics.outbox_oldest_age.set(age)
+            try:
+                async with runtime.session() as s:
+                    backlog, age = await asyncio.wait_for(outbox_stats(s), 2)
+            except Exception:  # the database is down: the gauges keep their last values, /metrics still answers
+                pass
+            else:
+                runtime.metrics.outbox_backlog.set(backlog)
+                runtime.metrics.outbox_oldest_age.set(age)
+        await runtime.dead_letters(wait=0)  # refreshes fq_dlq_messages in the background
         return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     for router in spec.routers:

@@ -3,15 +3,27 @@
 For each message: decode the CloudEvents headers and body; in one transaction insert
 ``(consumer, ce_source, ce_id)`` into ``processed_events`` (a duplicate is skipped) and run the handler;
 commit; only then commit the Kafka offset. The messages a fetch returns for one partition share one
-transaction; when any of them fails, they are redone one by one. A failing handler is retried with backoff; after
-``max_attempts`` (or at once for a message that can never be decoded) the message goes to
-``<topic>.dlq`` with the error in headers, and the partition moves on.
+transaction; when any of them fails, they are redone one by one.
+
+Two kinds of failure (``shared.infra.is_infrastructure_error`` tells them apart):
+
+- **Infrastructure** (database or broker unreachable, connection lost, too many connections, pool timeout,
+  serialization failure, deadlock): nothing is wrong with the message. The partition is put back at the first
+  message not applied (``seek``) and paused; it is resumed after an exponential back-off capped at
+  ``backoff_max_seconds`` and retried without limit, never counted toward the dead-letter attempts. The poll loop
+  keeps running meanwhile (paused partitions fetch nothing), so the member keeps its place in the group
+  (``max_poll_interval_ms``) and a rebalance during the outage simply hands the partition over at its committed
+  offset (the inbox makes the redelivery safe). The consumer reports ``degraded`` (``/readyz``,
+  ``fq_consumer_degraded``) until a transaction succeeds again.
+- **Handler** (anything else): retried with back-off; after ``max_attempts`` (or at once for a message that can
+  never be decoded) the message goes to ``<topic>.dlq`` with the error in headers, and the partition moves on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.topics import ensure_topics
 from shared.events import Envelope, Event, InvalidEvent, Topic, decode
-from shared.observability import Metrics
+from shared.infra import error_class, is_infrastructure_error
+from shared.observability import LogLimiter, Metrics
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +74,25 @@ class _Item:
     event: Event
 
 
+@dataclass
+class _Skip:
+    """A message with no handler here (counted as ignored) or that can never be decoded (dead-lettered)."""
+
+    msg: ConsumerRecord[bytes, bytes]
+    ce_type: str | None = None
+    poison: Exception | None = None
+
+
+class _InfraFailure(Exception):
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(error_class(exc))
+        self.exc = exc
+
+
+# where each partition of a batch stopped because of an infrastructure failure: the first offset not applied
+Stalled = dict[TopicPartition, int]
+
+
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, owner: EventConsumer) -> None:
         self.owner = owner
@@ -69,8 +101,12 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         # Wait for the batch in progress, then commit what it processed before giving partitions away.
         async with self.owner._batch_lock:
             await self.owner._commit_pending()
+            for tp in revoked:  # a partition paused for an outage goes to its next owner at its committed offset
+                self.owner._paused_until.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        for tp in assigned:  # a fresh assignment is not paused: it starts (and if need be stalls) again
+            self.owner._paused_until.pop(tp, None)
         log.info("consumer_assigned", consumer=self.owner.name,
                  partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
 
@@ -107,6 +143,16 @@ class EventConsumer:
         self._stopping = asyncio.Event()
         self._started = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # infrastructure failures: partitions paused until a monotonic time, consecutive failures, last error class
+        self._paused_until: dict[TopicPartition, float] = {}
+        self._infra_streak = 0
+        self.last_infra_error: str | None = None
+        self._log_limiter = LogLimiter(10.0)
+
+    @property
+    def degraded(self) -> bool:
+        """True from a database or broker failure until a transaction succeeds again."""
+        return self._infra_streak > 0
 
     async def start(self) -> None:
         """Start in the background: joining a group takes seconds and the API must not wait for it."""
@@ -140,6 +186,7 @@ class EventConsumer:
         await self._consumer.start()
 
     async def _main(self) -> None:
+        self.metrics.consumer_degraded.labels(self.name).set(0)  # the name is final now (analytics: its epoch)
         while not self._stopping.is_set():
             try:
                 await self._connect()
@@ -185,8 +232,9 @@ class EventConsumer:
         assert self._consumer is not None
         consumer = self._consumer
         while not self._stopping.is_set():
+            timeout_ms = self._resume_due(consumer)
             try:
-                batch = await consumer.getmany(timeout_ms=300, max_records=self.settings.max_records)
+                batch = await consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.max_records)
             except KafkaError as exc:
                 log.warning("consumer_fetch_failed", consumer=self.name, error=repr(exc))
                 await asyncio.sleep(0.5)
@@ -196,19 +244,80 @@ class EventConsumer:
             if self.settings.batch_wait_ms > 0:
                 batch = await self._gather_more(consumer, batch)
             async with self._batch_lock:
-                if self.settings.batch_wait_ms > 0 or (self.settings.concurrent_partitions and len(batch) > 1):
-                    if self.settings.batch_wait_ms > 0:  # batching: every partition's messages in one transaction
-                        await self._process_partition_batch([m for messages in batch.values() for m in messages])
-                    else:
-                        await asyncio.gather(*(self._process_partition_batch(m) for m in batch.values()))
-                    for tp, messages in batch.items():
-                        self._pending[tp] = messages[-1].offset + 1
+                stalled: Stalled = {}
+                if self.settings.batch_wait_ms > 0:  # batching: every partition's messages in one transaction
+                    stalled = await self._process_partition_batch([m for ms in batch.values() for m in ms])
+                elif self.settings.concurrent_partitions and len(batch) > 1:
+                    for part in await asyncio.gather(*(self._process_partition_batch(m) for m in batch.values())):
+                        stalled.update(part)
                 else:
                     for tp, messages in batch.items():
-                        await self._process_partition_batch(messages)
+                        if stalled:  # the database just failed: do not try the others now, they wait alike
+                            stalled[tp] = messages[0].offset
+                            continue
+                        stalled.update(await self._process_partition_batch(messages))
+                for tp, messages in batch.items():
+                    if tp not in stalled:
                         self._pending[tp] = messages[-1].offset + 1
+                    elif stalled[tp] > messages[0].offset:  # applied up to there before the failure
+                        self._pending[tp] = stalled[tp]
                 await self._commit_pending()
+                if stalled:
+                    self._hold(consumer, stalled)
             await self._update_lag(consumer, batch.keys())
+
+    def _resume_due(self, consumer: AIOKafkaConsumer) -> int:
+        """Resume the paused partitions whose back-off is over; the fetch timeout until the next one is due."""
+        if not self._paused_until:
+            return 300
+        now = time.monotonic()
+        assigned = consumer.assignment()
+        for tp, until in list(self._paused_until.items()):
+            if until <= now:
+                del self._paused_until[tp]
+                if tp in assigned:
+                    consumer.resume(tp)
+        if not self._paused_until:
+            return 0
+        return max(1, min(300, int((min(self._paused_until.values()) - now) * 1000)))
+
+    def _hold(self, consumer: AIOKafkaConsumer, stalled: Stalled) -> None:
+        """Put the stalled partitions back at their first message not applied and pause them for a back-off."""
+        delay = min(self.settings.backoff_seconds * 2 ** min(self._infra_streak - 1, 30),
+                    self.settings.backoff_max_seconds)
+        assigned = consumer.assignment()
+        until = time.monotonic() + delay
+        for tp, offset in stalled.items():
+            if tp not in assigned:  # revoked meanwhile: its next owner starts at the committed offset
+                continue
+            consumer.seek(tp, offset)
+            consumer.pause(tp)
+            self._paused_until[tp] = until
+        ok, suppressed = self._log_limiter.allow(("infra", self.last_infra_error))
+        if ok:
+            log.warning("consumer_infrastructure_failure", consumer=self.name, error=self.last_infra_error,
+                        retry_in_seconds=round(delay, 3), consecutive=self._infra_streak,
+                        partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in stalled), suppressed=suppressed)
+
+    def _infra_failed(self, exc: BaseException) -> None:
+        self._infra_streak += 1
+        self.last_infra_error = error_class(exc)
+        self.metrics.consumer_infra_retries.labels(self.name).inc()
+        self.metrics.consumer_degraded.labels(self.name).set(1)
+
+    def _recovered(self) -> None:
+        if self._infra_streak == 0:
+            return
+        log.info("consumer_recovered", consumer=self.name, after_failures=self._infra_streak,
+                 error=self.last_infra_error)
+        self._infra_streak = 0
+        self.metrics.consumer_degraded.labels(self.name).set(0)
+        if self._consumer is not None and self._paused_until:  # the database is back: no need to wait longer
+            assigned = self._consumer.assignment()
+            for tp in list(self._paused_until):
+                if tp in assigned:
+                    self._consumer.resume(tp)
+            self._paused_until.clear()
 
     async def _gather_more(self, consumer: AIOKafkaConsumer,
                            batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
@@ -245,52 +354,83 @@ class EventConsumer:
                 pos = await consumer.position(tp)
                 self.metrics.consumer_lag.labels(self.name, tp.topic, str(tp.partition)).set(max(hw - pos, 0))
 
-    async def _process_partition_batch(self, messages: list[ConsumerRecord[bytes, bytes]]) -> None:
+    async def _process_partition_batch(self, messages: list[ConsumerRecord[bytes, bytes]]) -> Stalled:
         """Apply a partition's messages in one transaction; if any handler fails, redo them one by one.
 
         One commit per batch instead of one per event; the one-by-one path isolates the failing event, retries it
         with backoff and dead-letters it, so the rest of the batch is applied exactly as if processed alone.
+        An infrastructure failure stops the batch where it is: the answer says, per partition, the first offset
+        not applied (nothing of it or after it has any effect yet, a dead letter included).
         """
-        items: list[_Item] = []
-        for msg in messages:
-            item = await self._decode(msg)
-            if item is not None:
-                items.append(item)
-        if not items:
-            return
+        decoded = [self._decode(msg) for msg in messages]
+        items = [d for d in decoded if isinstance(d, _Item)]
         if len(items) > 1:
             try:
                 results = await self._apply(items)
             except Exception as exc:
-                log.info("consumer_batch_failed_retrying_singly", consumer=self.name, size=len(items), error=repr(exc))
+                if is_infrastructure_error(exc):
+                    self._infra_failed(exc)
+                    return self._first_offsets(messages)
+                log.info("consumer_batch_failed_retrying_singly", consumer=self.name, size=len(items),
+                         error=repr(exc))
             else:
+                self._recovered()
+                for d in decoded:
+                    if isinstance(d, _Skip):
+                        await self._skip(d)
                 await self._done(items, results)
-                return
-        for item in items:
-            await self._process_one(item)
+                return {}
+        for i, d in enumerate(decoded):
+            if isinstance(d, _Skip):
+                await self._skip(d)
+                continue
+            try:
+                await self._process_one(d)
+            except _InfraFailure as failure:
+                self._infra_failed(failure.exc)
+                return self._first_offsets(messages[i:])
+        return {}
 
-    async def _decode(self, msg: ConsumerRecord[bytes, bytes]) -> _Item | None:
-        """The event of a message we handle; None for types we ignore; poison goes to the DLQ at once."""
+    @staticmethod
+    def _first_offsets(messages: list[ConsumerRecord[bytes, bytes]]) -> Stalled:
+        out: Stalled = {}
+        for m in messages:
+            out.setdefault(TopicPartition(m.topic, m.partition), m.offset)
+        return out
+
+    def _decode(self, msg: ConsumerRecord[bytes, bytes]) -> _Item | _Skip:
+        """The event of a message we handle, or what to do instead (no side effect here: a batch that stalls is
+        read again, and its poison must go to the DLQ once)."""
         try:
             env = Envelope.from_headers(list(msg.headers or ()))
             if env.type not in self.handlers:
-                self.metrics.consumed.labels(self.name, env.type, "ignored").inc()
-                return None
+                return _Skip(msg, ce_type=env.type)
             return _Item(msg, env, decode(env.type, msg.value or b""))
         except (InvalidEvent, ValueError) as exc:
-            await self._dead_letter(msg, exc, attempts=1)
-            return None
+            return _Skip(msg, poison=exc)
+
+    async def _skip(self, skip: _Skip) -> None:
+        if skip.poison is not None:
+            await self._dead_letter(skip.msg, skip.poison, attempts=1)
+        else:
+            self.metrics.consumed.labels(self.name, skip.ce_type or "?", "ignored").inc()
 
     async def _process_one(self, item: _Item) -> None:
+        """Apply one event, retrying a handler failure up to ``max_attempts`` and then dead-lettering it; raise
+        ``_InfraFailure`` on an infrastructure failure (not an attempt: the caller pauses the partition)."""
         bind = {"ce_id": item.env.id, "ce_type": item.env.type}
         case_id = getattr(item.event, "case_id", None)
         if case_id is not None:
             bind["case_id"] = str(case_id)
         with structlog.contextvars.bound_contextvars(**bind):
-            for attempt in range(1, self.settings.max_attempts + 1):
+            attempt = 0
+            while True:
                 try:
                     results = await self._apply([item])
                 except Exception as exc:
+                    if is_infrastructure_error(exc):
+                        raise _InfraFailure(exc) from exc
+                    attempt += 1
                     log.warning("consumer_handler_failed", consumer=self.name, attempt=attempt, error=repr(exc))
                     if attempt >= self.settings.max_attempts:
                         await self._dead_letter(item.msg, exc, attempts=attempt)
@@ -298,6 +438,7 @@ class EventConsumer:
                     delay = min(self.settings.backoff_seconds * 2 ** (attempt - 1), self.settings.backoff_max_seconds)
                     await asyncio.sleep(delay)
                     continue
+                self._recovered()
                 await self._done([item], results)
                 return
 
