@@ -294,7 +294,7 @@ async def _effects_seq(db: BusDb) -> bool:
 
 
 async def test_dead_letters_can_be_listed_and_redriven(busdb: BusDb, infra: Infra) -> None:
-    from shared.bus.dlq import read_dead_letters, redrive
+    from shared.bus.dlq import pending_dead_letters, read_dead_letters, redrive
 
     Ping = ping_type()
     failing = Ping(key_id="k1", seq=5, fail=True)
@@ -310,6 +310,129 @@ async def test_dead_letters_can_be_listed_and_redriven(busdb: BusDb, infra: Infr
         assert await redrive(infra.broker.bootstrap, Ping.topic, letters) == 1
         again = await read_topic(infra.broker.bootstrap, Topic.dlq(Ping.topic), 2)
         assert [dict(m.headers)["ce_id"].decode() for m in again] == [env.id, env.id]
+        # what was re-driven is no longer listed nor counted: only its new failure is
+        relisted = await read_dead_letters(infra.broker.bootstrap, Ping.topic, idle_ms=500)
+        assert [(d.ce_id, d.offset) for d in relisted] == [(env.id, again[1].offset)]
+        assert await pending_dead_letters(infra.broker.bootstrap, [Ping.topic]) == {Topic.dlq(Ping.topic): 1}
     finally:
         await c.stop()
     assert await busdb.count(busdb.effects) == 0
+
+
+async def test_a_selective_redrive_keeps_the_letters_not_chosen(busdb: BusDb, infra: Infra) -> None:
+    from shared.bus.dlq import pending_dead_letters, read_dead_letters, redrive
+
+    Ping = ping_type()
+    ok = {"seq": 0}  # the handler fails for seqs above this
+    group = f"g-{uuid.uuid4().hex[:6]}"
+
+    async def handle(session: AsyncSession, event: _Ping, env: Envelope) -> None:
+        if event.seq > ok["seq"]:
+            raise RuntimeError(f"cannot handle seq {event.seq}")
+        await session.execute(busdb.effects.insert().values(ce_id=env.id, seq=event.seq))
+
+    c = EventConsumer(name=group, topics=[Ping.topic], handlers={Ping.ce_type: handle},  # type: ignore[dict-item]
+                      sessionmaker=busdb.maker, schema=busdb.schema, bootstrap=infra.broker.bootstrap,
+                      metrics=Metrics("test"),
+                      settings=ConsumerSettings(max_attempts=1, backoff_seconds=0.01, partitions=3))
+    envs = [await produce(infra.broker.bootstrap, Ping(key_id="same", seq=seq)) for seq in (1, 2, 3)]
+    await c.start()
+    try:
+        await read_topic(infra.broker.bootstrap, Topic.dlq(Ping.topic), 3)
+        assert await pending_dead_letters(infra.broker.bootstrap, [Ping.topic]) == {Topic.dlq(Ping.topic): 3}
+        letters = await read_dead_letters(infra.broker.bootstrap, Ping.topic, idle_ms=500)
+        assert [d.ce_id for d in letters] == [e.id for e in envs]
+        ok["seq"] = 2  # the cause of seq 1 and 2 is fixed; seq 3's is not: re-drive only the middle one
+        assert await redrive(infra.broker.bootstrap, Ping.topic, [letters[1]]) == 1
+
+        async def applied() -> bool:
+            async with busdb.session() as s:
+                return list((await s.execute(select(busdb.effects.c.seq))).scalars()) == [2]
+
+        await eventually(applied, what="the re-driven letter applied")
+        left = await read_dead_letters(infra.broker.bootstrap, Ping.topic, idle_ms=500)
+        assert sorted(d.ce_id for d in left) == sorted([envs[0].id, envs[2].id]), "the others still wait"
+        assert {d.failed_at for d in left} <= {d.failed_at for d in letters}, "moved unchanged"
+        assert await pending_dead_letters(infra.broker.bootstrap, [Ping.topic]) == {Topic.dlq(Ping.topic): 2}
+        await redrive(infra.broker.bootstrap, Ping.topic, [d for d in left if d.ce_id == envs[0].id])
+        await eventually(lambda: _true_if_count(busdb, 2), what="seq 1 applied")
+        assert [d.ce_id for d in await read_dead_letters(infra.broker.bootstrap, Ping.topic, idle_ms=500)] == [
+            envs[2].id]
+    finally:
+        await c.stop()
+    assert await busdb.count(busdb.effects) == 2
+
+
+async def _true_if_count(db: BusDb, n: int) -> bool:
+    return await db.count(db.effects) == n
+
+
+async def test_a_database_outage_is_retried_without_limit_in_order_and_survives_a_rebalance(
+    busdb: BusDb, infra: Infra,
+) -> None:
+    """While the gate is shut every transaction dies of a real lost connection (the handler's backend is
+    terminated): far more failures than max_attempts (2), yet nothing is dead-lettered, the consumer says it is
+    degraded, a second member joining meanwhile rebalances the partitions, and once the gate opens every event is
+    applied exactly once, in order per key."""
+    from shared.bus.dlq import pending_dead_letters
+
+    Ping = ping_type()
+    gate = asyncio.Event()
+    failures = 0
+
+    async def handle(session: AsyncSession, event: _Ping, env: Envelope) -> None:
+        nonlocal failures
+        if not gate.is_set():
+            failures += 1
+            await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        await session.execute(busdb.effects.insert().values(ce_id=env.id, seq=event.seq))
+
+    group = f"g-{uuid.uuid4().hex[:6]}"
+
+    def member() -> EventConsumer:
+        return EventConsumer(
+            name=group, topics=[Ping.topic], handlers={Ping.ce_type: handle},  # type: ignore[dict-item]
+            sessionmaker=busdb.maker, schema=busdb.schema, bootstrap=infra.broker.bootstrap,
+            metrics=Metrics("test"),
+            settings=ConsumerSettings(max_attempts=2, backoff_seconds=0.01, backoff_max_seconds=0.2, partitions=3,
+                                      session_timeout_ms=6000),
+        )
+
+    keys = [f"k{i}" for i in range(4)]
+    for seq in range(20):
+        await produce(infra.broker.bootstrap, Ping(key_id=keys[seq % 4], seq=seq))
+    a = member()
+    await a.start()
+    b: EventConsumer | None = None
+    try:
+        await eventually(lambda: _true_if(a.degraded and failures > 10), what="the consumer degraded, retrying")
+        assert a.metrics.registry.get_sample_value("fq_consumer_degraded", {"consumer": group}) == 1
+        assert (a.metrics.registry.get_sample_value("fq_consumer_infra_retries_total", {"consumer": group})
+                or 0) > 10
+        assert a.last_infra_error is not None and "ConnectionDoesNotExist" in a.last_infra_error
+        b = member()  # a rebalance while the database is "down"
+        await b.start()
+        await b.wait_started()
+        await eventually(lambda: _true_if(b is not None and b.degraded), what="the new member degraded too")
+        gate.set()
+
+        async def all_applied() -> list[int] | None:
+            async with busdb.session() as s:
+                rows = (await s.execute(select(busdb.effects.c.seq).order_by(busdb.effects.c.id))).scalars().all()
+            return list(rows) if len(rows) >= 20 else None
+
+        applied = await eventually(all_applied, timeout=60, what="every event applied")
+        await asyncio.sleep(1.0)  # a second copy would show up now
+        await eventually(lambda: _true_if(not a.degraded and b is not None and not b.degraded),
+                         what="both recovered")
+    finally:
+        await a.stop()
+        if b is not None:
+            await b.stop()
+    assert await busdb.count(busdb.effects) == 20, "each event exactly once"
+    assert sorted(applied) == list(range(20))
+    for key in range(4):
+        per_key = [seq for seq in applied if seq % 4 == key]
+        assert per_key == sorted(per_key), "order kept per key"
+    assert a.metrics.registry.get_sample_value("fq_consumer_degraded", {"consumer": group}) == 0
+    assert (await pending_dead_letters(infra.broker.bootstrap, [Ping.topic])) == {Topic.dlq(Ping.topic): 0}
