@@ -33,6 +33,7 @@ def make_engine(url: str, schema: str, pool_size: int = 20) -> AsyncEngine:
         max_overflow=0,  # overflow connections are closed on return: wait for a pooled one instead of churning
         pool_pre_ping=False,  # asyncpg reports a dead connection; a ping per checkout costs a round trip
         pool_recycle=1800,
+        hide_parameters=True,  # statement parameters (names, phones) never reach an error message, log or DLQ header
         connect_args={"server_settings": {"search_path": f"{schema},public", "application_name": schema}},
     )
 

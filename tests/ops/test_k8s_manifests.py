@@ -115,7 +115,8 @@ def test_every_required_production_variable_is_set() -> None:
     assert config["NOTIFY_PUBLIC_BASE_URL"] == f"https://{host}"
     assert config["FQ_FORWARDED_ALLOW_IPS"] and "127.0.0.1" not in config["FQ_FORWARDED_ALLOW_IPS"]
     entrypoint = (ROOT / "deploy" / "entrypoint.sh").read_text()
-    assert '--forwarded-allow-ips "${FQ_FORWARDED_ALLOW_IPS' in entrypoint and "--proxy-headers" in entrypoint
+    assert 'forwarded="${FQ_FORWARDED_ALLOW_IPS:-' in entrypoint
+    assert '--proxy-headers --forwarded-allow-ips "$forwarded"' in entrypoint
 
 
 def _routes(svc: Any) -> list[str]:
