@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -31,7 +31,7 @@ class AnalyticsSettings(ServiceSettings):
     dashboard_refresh_seconds: int = 60
     # origins (``https://portal.example``) of the pages allowed to frame the big screen and hand it fresh tokens by
     # ``postMessage`` (a wall screen's embedding page); none by default: only the dashboard's own origin
-    dashboard_embed_origins: list[str] = []
+    dashboard_embed_origins: list[str] = Field(default_factory=list)
 
     @field_validator("dashboard_embed_origins")
     @classmethod

@@ -72,6 +72,11 @@ EMBED_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>wall</ti
 </script></body></html>"""
 
 
+def shots_dir() -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
+
+
 def english(texts: list[str]) -> list[str]:
     return [t for t in texts if ENGLISH.search(t)]
 
@@ -191,7 +196,8 @@ async def test_the_big_screen_renders_the_street_numbers_without_console_errors(
             await page.mouse.click(box["x"] + x, box["y"] + y)
             await page.wait_for_function(f"document.getElementById('grid-detail').dataset.grid === '{w.org.id('G3')}'")
             assert await detail.locator("h3").inner_text() == "三网格"
-            fields = {await d.get_attribute("data-field"): await d.inner_text() for d in await detail.locator("dd").all()}
+            fields = {await d.get_attribute("data-field"): await d.inner_text()
+                      for d in await detail.locator("dd").all()}
             assert fields == {"received": "2 件", "open": "0 件", "resolved": "1 件", "resolution_rate": "50.0%",
                               "satisfaction_rate": "100.0%", "overdue": "1 件", "red": "1 件", "yellow": "1 件",
                               "blue": "0 件"}
@@ -200,7 +206,7 @@ async def test_the_big_screen_renders_the_street_numbers_without_console_errors(
 
             assert english(await page.evaluate(VISIBLE_TEXTS)) == []  # tiles, charts, map, tooltip, detail: Chinese
 
-            SHOTS.mkdir(parents=True, exist_ok=True)
+            shots_dir()
             await page.screenshot(path=str(SCREENSHOT), full_page=True)
             await page.locator(".map-panel").screenshot(path=str(SHOTS / "dashboard-map.png"))
             assert external == []  # ECharts and everything else come from us: works with no internet
