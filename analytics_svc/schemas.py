@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -100,3 +100,43 @@ class Table(StrEnum):  # what an export holds
     LEDGER = "ledger"
     KPIS = "kpis"
     BREAKDOWN = "breakdown"
+
+
+class GridNumbers(BaseModel):
+    """One grid's cases received in the window (where they happened) and their state now."""
+
+    unit_id: str
+    name: str = Field(description="网格名称")
+    received: int = Field(description="受理量")
+    open: int = Field(description="在办: no outcome yet")
+    resolved: int = Field(description="已化解")
+    overdue: int = Field(description="超期过: cases that missed a deadline at least once")
+    red: int = Field(description="红色风险")
+    yellow: int = Field(description="黄色风险")
+    blue: int = Field(description="蓝色风险")
+    resolution_rate: float | None = Field(description="化解率")
+    satisfaction_rate: float | None = Field(description="满意率")
+
+
+class PolygonArea(BaseModel):
+    type: Literal["Polygon"]
+    coordinates: list[list[list[float]]] = Field(description="GeoJSON rings of [lng, lat], the outer one first")
+
+
+class GridFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: str
+    geometry: PolygonArea
+    properties: GridNumbers
+
+
+class GridMap(BaseModel):
+    """网格地图: a GeoJSON (RFC 7946) FeatureCollection of the scope's grids, with the window in foreign members."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    from_: datetime = Field(alias="from")
+    to: datetime
+    unit_id: str | None
+    features: list[GridFeature]
+    unmapped: int = Field(description="the window's cases in the scope whose grid has no area on the map")

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -26,4 +29,15 @@ class AnalyticsSettings(ServiceSettings):
     hotspot_ratio: float = 3.0
     hotspot_baseline_days: int = 28
     dashboard_refresh_seconds: int = 60
+    # origins (``https://portal.example``) of the pages allowed to frame the big screen and hand it fresh tokens by
+    # ``postMessage`` (a wall screen's embedding page); none by default: only the dashboard's own origin
+    dashboard_embed_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("dashboard_embed_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        bad = [o for o in origins if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?", o)]
+        if bad:
+            raise ValueError(f"not an origin (scheme://host[:port], no path): {bad}")
+        return origins
     export_max_rows: int = 200_000

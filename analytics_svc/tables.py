@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Column, Date, DateTime, Float, Integer, String
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlmodel import Field, SQLModel
 
 SCHEMA = "analytics"
@@ -35,6 +36,8 @@ class Unit(SQLModel, table=True):
     parent_id: str | None = Field(default=None, sa_column=Column("parent_id", String(64)))
     path: list[str] = Field(default_factory=list, sa_column=_path("path"))
     active: bool = Field(sa_column=Column("active", Boolean, nullable=False, server_default="true"))
+    # the unit's area: a GeoJSON Polygon geometry as the event carries it (None: no area known)
+    polygon: dict[str, Any] | None = Field(default=None, sa_column=Column("polygon", JSONB))
 
 
 units = Unit.__table__  # type: ignore[attr-defined]

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from analytics_svc.api import breakdowns, dashboard, export, hotspots, kpis
+from analytics_svc.api import breakdowns, dashboard, export, grids, hotspots, kpis
 
-ROUTERS = [kpis.router, breakdowns.router, hotspots.router, export.router, dashboard.router]
+ROUTERS = [kpis.router, breakdowns.router, hotspots.router, grids.router, export.router, dashboard.router]

@@ -12,7 +12,8 @@ from shared.events import UnitUpserted
 
 async def upsert(session: AsyncSession, event: UnitUpserted) -> None:
     values = dict(unit_id=event.unit_id, name=event.name, level=event.level.value, parent_id=event.parent_id,
-                  path=list(event.path), active=event.active)
+                  path=list(event.path), active=event.active,
+                  polygon=event.polygon.model_dump(mode="json") if event.polygon is not None else None)
     await session.execute(insert(units).values(**values).on_conflict_do_update(
         index_elements=["unit_id"], set_=values))
 

@@ -26,6 +26,7 @@ from shared.auth import Principal
 from shared.bus.outbox import add_event
 from shared.events import MemberUpserted, UnitUpserted
 from shared.events.case import Level
+from shared.events.org import PolygonGeometry
 from shared.problems import Problem
 
 # --- authorizing a write ---------------------------------------------------------------------------
@@ -101,7 +102,8 @@ async def authorize_org_write(session: AsyncSession, user: Principal, *, units: 
 
 async def _unit_event(session: AsyncSession, deps: RoutingDeps, u: OrgUnit) -> None:
     await add_event(session, UnitUpserted(unit_id=u.id, name=u.name, level=Level(u.level), parent_id=u.parent_id,
-                                          path=list(u.path), active=u.active), source=deps.source)
+                                          path=list(u.path), active=u.active,
+                                          polygon=PolygonGeometry.of_ring(u.polygon)), source=deps.source)
 
 
 async def _member_event(session: AsyncSession, deps: RoutingDeps, m: Member) -> None:
@@ -158,7 +160,8 @@ async def import_org(session: AsyncSession, deps: RoutingDeps, doc: OrgImport) -
         stmt = insert(OrgUnit).values(**values)
         await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
         await add_event(session, UnitUpserted(unit_id=u.id, name=u.name, level=u.level, parent_id=u.parent_id,
-                                              path=paths[u.id], active=u.active), source=deps.source)
+                                              path=paths[u.id], active=u.active,
+                                              polygon=PolygonGeometry.of_ring(u.polygon)), source=deps.source)
     await _repath_descendants(session, deps, existing, paths, now)
     for m in doc.members:
         aad = m.id.encode()

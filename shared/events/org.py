@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.events.base import Event, Topic
 from shared.events.case import Level
@@ -13,6 +13,31 @@ from shared.events.case import Level
 
 class OrgEvent(Event):
     topic: ClassVar[str] = Topic.ORG
+
+
+Position = tuple[float, float]  # GeoJSON [longitude, latitude] (WGS-84 / GCJ-02 as the org data gives it)
+LinearRing = Annotated[list[Position], Field(min_length=4, description="closed: the last position is the first")]
+
+
+class PolygonGeometry(BaseModel):
+    """A GeoJSON (RFC 7946) ``Polygon`` geometry: the outer ring first, each ring closed. An area, not personal data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["Polygon"] = "Polygon"
+    coordinates: list[LinearRing] = Field(min_length=1, description="rings of [lng, lat], the outer one first")
+
+    @field_validator("coordinates")
+    @classmethod
+    def _closed(cls, rings: list[list[Position]]) -> list[list[Position]]:
+        if any(ring[0] != ring[-1] for ring in rings):
+            raise ValueError("each ring must end at its first position")
+        return rings
+
+    @classmethod
+    def of_ring(cls, ring: list[list[float]] | None) -> PolygonGeometry | None:
+        """The geometry of one outer ring ``[[lng, lat], ...]`` (how routing stores a unit's area); None for none."""
+        return cls(coordinates=[[(float(p[0]), float(p[1])) for p in ring]]) if ring else None
 
 
 class UnitUpserted(OrgEvent):
@@ -24,6 +49,8 @@ class UnitUpserted(OrgEvent):
     parent_id: str | None
     path: list[str] = Field(description="ids from the root down to the unit itself")
     active: bool = True
+    polygon: PolygonGeometry | None = Field(
+        default=None, description="the unit's area as a GeoJSON Polygon geometry (grids have one); absent: none known")
 
     def key(self) -> str:
         return self.unit_id

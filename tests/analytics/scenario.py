@@ -1,6 +1,7 @@
 """A scripted week (Mon 2025-03-03 … Sun 2025-03-09, Asia/Shanghai) of cases with known outcomes.
 
-Org: D › S › C1 › G1 (› building B1), G2;  D › S › C2 › G3;  D › S2 › C3 › G4.
+Org: D › S › C1 › G1 (› building B1), G2;  D › S › C2 › G3;  D › S2 › C3 › G4. Each grid has an area, a
+square side by side from west to east (G1 … G4), for the big screen's map.
 The expected values in the tests are worked out by hand from these scripts (see each case's comment).
 """
 
@@ -8,11 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.events.case import Channel, CloseReason, EscalationReason, FeedbackResult, Level, Outcome
+from shared.events.case import Channel, CloseReason, EscalationReason, FeedbackResult, Level, Outcome, RiskLevel
 from tests.analytics.conftest import Lab
 from tests.analytics.script import Org, Script, t
 
 WEEK = {"from": "2025-03-03", "to": "2025-03-09"}
+
+
+def square(i: int) -> list[list[float]]:
+    """The i-th of a row of 0.02° squares (a closed GeoJSON ring of [lng, lat])."""
+    w, s, side = 120.30 + 0.02 * i, 36.05, 0.02
+    return [[w, s], [w + side, s], [w + side, s + side], [w, s + side], [w, s]]
 
 
 def org() -> Org:
@@ -23,10 +30,10 @@ def org() -> Org:
     o.add("C1", Level.COMMUNITY, "S", "一社区")
     o.add("C2", Level.COMMUNITY, "S", "二社区")
     o.add("C3", Level.COMMUNITY, "S2", "三社区")
-    o.add("G1", Level.GRID, "C1", "一网格")
-    o.add("G2", Level.GRID, "C1", "二网格")
-    o.add("G3", Level.GRID, "C2", "三网格")
-    o.add("G4", Level.GRID, "C3", "四网格")
+    o.add("G1", Level.GRID, "C1", "一网格", square(0))
+    o.add("G2", Level.GRID, "C1", "二网格", square(1))
+    o.add("G3", Level.GRID, "C2", "三网格", square(2))
+    o.add("G4", Level.GRID, "C3", "四网格", square(3))
     o.add("B1", Level.BUILDING, "G1", "一号楼")
     return o
 
@@ -49,7 +56,7 @@ def week(o: Org) -> Week:
     # B: G1 misses its accept deadline → escalated to C1 (accepted in 54 min), resolved; unsatisfied → reopened
     # at C1 (59 min), resolved; unsatisfied → reopened one level up at S (59 min), resolved there; satisfied;
     # closed. Counted once in the reopen rate; three answers, one satisfied; 95 working hours.
-    b = Script(o).received(t(d + "3", "10:00"), grid="G1", category="neighbor.noise")
+    b = Script(o).received(t(d + "3", "10:00"), grid="G1", category="neighbor.noise", risk=RiskLevel.YELLOW)
     b.assign(t(d + "3", "10:05"), "G1", building="B1").overdue(t(d + "3", "12:05"))  # placed in building B1
     b.escalate(t(d + "3", "12:06"), "C1", EscalationReason.TIMEOUT).accept(t(d + "3", "13:00"),
                                                                          resolve_due=t(d + "5", "13:00"))
@@ -67,14 +74,15 @@ def week(o: Org) -> Week:
               .resolve(t(d + "6", "15:00")))
     # D: G3 (C2) accepts in 60 min; no extension; failed and referred after the deadline (late); the follow-up
     # reached nobody; closed for no answer; 48 working hours
-    c["D"] = (Script(o).received(t(d + "5", "09:00"), grid="G3", category="labor.wage_arrears")
+    c["D"] = (Script(o).received(t(d + "5", "09:00"), grid="G3", category="labor.wage_arrears", risk=RiskLevel.RED)
               .assign(t(d + "5", "09:05"), "G3").accept(t(d + "5", "10:05"), resolve_due=t(d + "6", "10:05"))
               .resolve(t(d + "7", "09:00"), Outcome.FAILED_REFERRED, on_time_flag=False)
               .feedback(t(d + "7", "10:00"), FeedbackResult.UNREACHED)
               .close(t(d + "7", "10:01"), CloseReason.NO_ANSWER))
     # E: G3 accepts (55 min), asks to escalate to C2, which misses its deadline → S (59 min) → the district by
     # rule (60 min); resolved at the district (credited to D, not to S); satisfied; closed
-    e = Script(o).received(t(d + "5", "10:00"), grid="G3", category="labor.wage_arrears")
+    e = Script(o).received(t(d + "5", "10:00"), grid="G3", category="labor.wage_arrears",
+                           risk=RiskLevel.YELLOW)
     e.assign(t(d + "5", "10:05"), "G3").accept(t(d + "5", "11:00"), resolve_due=t(d + "6", "11:00"))
     e.escalate(t(d + "5", "14:00"), "C2").overdue(t(d + "5", "16:00"))
     e.escalate(t(d + "5", "16:01"), "S", EscalationReason.TIMEOUT).accept(t(d + "5", "17:00"),

@@ -35,8 +35,10 @@ from shared.events.case import (
     Outcome,
     ReopenReason,
     RequestType,
+    RiskLevel,
     Track,
 )
+from shared.events.org import PolygonGeometry
 
 
 def t(day: str, hhmm: str) -> datetime:
@@ -52,12 +54,16 @@ class Org:
     paths: dict[str, list[str]] = field(default_factory=dict)
     levels: dict[str, Level] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    polygons: dict[str, list[list[float]]] = field(default_factory=dict)
 
     def id(self, short: str) -> str:
         return f"{self.prefix}-{short}"
 
-    def add(self, short: str, level: Level, parent: str | None, name: str) -> str:
+    def add(self, short: str, level: Level, parent: str | None, name: str,
+            polygon: list[list[float]] | None = None) -> str:
         uid = self.id(short)
+        if polygon is not None:
+            self.polygons[uid] = polygon
         self.paths[uid] = [*(self.paths[self.id(parent)] if parent else []), uid]
         self.levels[uid] = level
         self.names[uid] = name
@@ -65,7 +71,8 @@ class Org:
 
     def events(self) -> list[Event]:
         return [UnitUpserted(unit_id=u, name=self.names[u], level=self.levels[u],
-                             parent_id=p[-2] if len(p) > 1 else None, path=p) for u, p in self.paths.items()]
+                             parent_id=p[-2] if len(p) > 1 else None, path=p,
+                             polygon=PolygonGeometry.of_ring(self.polygons.get(u))) for u, p in self.paths.items()]
 
 
 @dataclass
@@ -82,12 +89,12 @@ class Script:
 
     def received(self, at: datetime, *, channel: Channel = Channel.WALK_IN, category: str = "neighbor.water",
                  grid: str | None = None, applicant: str | None = None, address: str | None = None,
-                 request_type: RequestType = RequestType.DISPUTE) -> Script:
+                 request_type: RequestType = RequestType.DISPUTE, risk: RiskLevel = RiskLevel.BLUE) -> Script:
         self.intake.append(CaseReceived(
             case_id=self.case_id, at=at, code=f"FQ-T-{self.case_id.hex[:8]}", channel=channel,
             request_type=request_type, category=category,
             location=LocationRef(grid_id=self.org.id(grid) if grid else None), applicant_key=applicant,
-            address_key=address))
+            address_key=address, risk_level=risk))
         return self
 
     def merged(self, at: datetime, into: Script) -> Script:

@@ -1,11 +1,14 @@
-"""The big screen in a real headless browser (Debian's chromium): rendered data, no console errors, a screenshot.
+"""The big screen in a real headless browser (Debian's chromium): rendered data and map, no console errors, no
+English on screen, token refresh from the embedding page, screenshots.
 
-The screenshot is written to tests/artifacts/analytics/dashboard.png (git-ignored).
+The screenshots are written to tests/artifacts/analytics/ (git-ignored), or under ``$FQ_SCREENSHOT_DIR``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -13,19 +16,92 @@ from typing import Any
 
 import pytest
 import uvicorn
-from playwright.async_api import async_playwright
+from playwright.async_api import Page, async_playwright
 
 from analytics_svc.app import create_app
 from services.embedded import free_port
 from services.registry import ROOT, SERVICES
-from shared.auth import Role
+from shared.auth import Role, mint_token
 from shared.clock import SHANGHAI, FrozenClock
 from tests.analytics.conftest import Lab
 from tests.analytics.scenario import Week, load, org, week
 from tests.support import eventually, settings_for, token
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOT = ROOT / "tests" / "artifacts" / "analytics" / "dashboard.png"
+SHOTS = Path(os.environ.get("FQ_SCREENSHOT_DIR") or ROOT / "tests" / "artifacts" / "analytics")
+SCREENSHOT = SHOTS / "dashboard.png"
+WALL = "http://wall.test"  # a wall screen's embedding page (served by the test through the browser's router)
+# an ASCII word on screen is English unless it is an id or a code (shown in <code>)
+ENGLISH = re.compile(r"[A-Za-z]{2,}")
+VISIBLE_TEXTS = """() => {
+    const texts = [document.title];
+    const walk = (node) => {
+        if (node.nodeType === Node.TEXT_NODE) { texts.push(node.textContent); return; }
+        if (node.nodeType !== Node.ELEMENT_NODE || node.tagName === "CODE" || node.tagName === "SCRIPT") return;
+        const style = getComputedStyle(node);
+        if (node.hidden || style.display === "none" || style.visibility === "hidden") return;
+        node.childNodes.forEach(walk);
+    };
+    walk(document.body);
+    for (const el of document.querySelectorAll("[_echarts_instance_]")) {  // what the canvases draw
+        const o = echarts.getInstanceByDom(el).getOption();
+        if (!o) continue;  // nothing drawn yet
+        for (const l of o.legend || []) texts.push(...(l.data || []).map((d) => d.name || d));
+        for (const a of o.xAxis || []) texts.push(...(a.data || []).map(String));
+        for (const v of o.visualMap || []) texts.push(...(v.text || []));
+        for (const s of o.series || []) {
+            if (s.name) texts.push(s.name);
+            if (s.type !== "map") texts.push(...(s.data || []).map((d) => (d && d.name) || ""));
+        }
+    }
+    return texts.filter((t) => t && t.trim());
+}"""
+EMBED_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>wall</title></head><body style="margin:0">
+<iframe id="screen" src="%s" style="width:1900px;height:1060px;border:0"></iframe>
+<script>
+  window.requests = [];
+  window.fresh = null;
+  window.addEventListener("message", (e) => {
+    if (e.origin === "%s" && e.data && e.data.type === "fq-dashboard-token-request") {
+      window.requests.push(e.data.reason);
+      if (window.fresh) window.answer();
+    }
+  });
+  window.answer = () => document.getElementById("screen").contentWindow.postMessage(
+    {type: "fq-dashboard-token", token: window.fresh}, "%s");
+</script></body></html>"""
+
+
+def shots_dir() -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
+
+
+def english(texts: list[str]) -> list[str]:
+    return [t for t in texts if ENGLISH.search(t)]
+
+
+async def launch(p: Any) -> Any:
+    # the fake embedding origins are answered by the test's router, not by a host: Chromium takes them for the
+    # public internet and would refuse them a frame of the loopback server (local network access checks)
+    return await p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                   args=["--headless", "--no-sandbox", "--disable-gpu",
+                                         "--disable-background-networking",
+                                         "--disable-features=LocalNetworkAccessChecks"])
+
+
+def expired_token(role: str, unit_id: str) -> str:
+    svc = next(s for s in SERVICES if s.name == "analytics")
+    return mint_token(settings_for(svc, "postgresql://unused", "unused:1"), sub="t-wall", roles=[role],
+                      unit_id=unit_id, ttl_seconds=-120)
+
+
+async def map_option(page: Page) -> dict[str, Any]:
+    return await page.evaluate("""() => {
+        const o = echarts.getInstanceByDom(document.getElementById('map')).getOption();
+        return {data: o.series[0].data.map((d) => [d.props.name, d.value, d.props.red, d.props.yellow]),
+                max: o.visualMap[0].max};
+    }""")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
 
@@ -40,7 +116,8 @@ async def scripted(lab: Lab) -> Week:
 async def server(lab: Lab, scripted: Week) -> AsyncIterator[str]:
     """A second, read-only analytics process on a real port whose clock says the scripted week just ended."""
     svc = next(s for s in SERVICES if s.name == "analytics")
-    app = create_app(settings_for(svc, lab.url, lab.bootstrap, dashboard_refresh_seconds=10),  # type: ignore[arg-type]
+    app = create_app(settings_for(svc, lab.url, lab.bootstrap, dashboard_refresh_seconds=10,  # type: ignore[arg-type]
+                                  dashboard_embed_origins=[WALL]),
                      run_relay=False, run_consumer=False,
                      clock=FrozenClock(datetime(2025, 3, 10, 0, 0, tzinfo=SHANGHAI)))
     port = free_port()
@@ -68,7 +145,6 @@ async def test_the_big_screen_renders_the_street_numbers_without_console_errors(
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
             page = await browser.new_page(viewport={"width": 1920, "height": 1080})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             external: list[str] = []
             page.on("request", lambda r: external.append(r.url) if not r.url.startswith(server) else None)
@@ -103,26 +179,113 @@ async def test_the_big_screen_renders_the_street_numbers_without_console_errors(
             assert [d["value"] for d in option["funnel"]] == [7, 2, 1, 1]
             assert option["units"] == ["一社区", "二社区"]
             assert option["cats"] == 3
-            for chart in ("trend", "categories", "units", "funnel"):
+            for chart in ("trend", "categories", "units", "funnel", "map"):
                 assert await page.locator(f"#{chart} canvas").count() == 1, chart
 
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            # 网格地图: the street's three grids (G4 is the other street's), coloured by the week's cases
+            drawn = await map_option(page)
+            assert drawn == {"data": [["一网格", 3, 0, 1], ["二网格", 2, 0, 0], ["三网格", 2, 1, 1]], "max": 3}
+            assert await page.locator("#map-empty").is_hidden()
+            detail = page.locator("#grid-detail")
+            assert await detail.get_attribute("data-grid") == w.org.id("G1")  # the busiest grid, before a click
+            # click the middle of 三网格 (square 2 of the row) on the canvas: its numbers in the side panel
+            x, y = await page.evaluate("""() => echarts.getInstanceByDom(document.getElementById('map'))
+                .convertToPixel({seriesIndex: 0}, [120.35, 36.06])""")
+            box = await page.locator("#map canvas").bounding_box()
+            assert box is not None
+            await page.mouse.click(box["x"] + x, box["y"] + y)
+            await page.wait_for_function(f"document.getElementById('grid-detail').dataset.grid === '{w.org.id('G3')}'")
+            assert await detail.locator("h3").inner_text() == "三网格"
+            fields = {await d.get_attribute("data-field"): await d.inner_text()
+                      for d in await detail.locator("dd").all()}
+            assert fields == {"received": "2 件", "open": "0 件", "resolved": "1 件", "resolution_rate": "50.0%",
+                              "satisfaction_rate": "100.0%", "overdue": "1 件", "red": "1 件", "yellow": "1 件",
+                              "blue": "0 件"}
+            tooltip = await page.locator("#map div").filter(has_text="红色风险").last.inner_text()
+            assert "三网格" in tooltip and "红色风险：1" in tooltip and "黄色风险：1" in tooltip  # the hover's tooltip
+
+            assert english(await page.evaluate(VISIBLE_TEXTS)) == []  # tiles, charts, map, tooltip, detail: Chinese
+
+            shots_dir()
             await page.screenshot(path=str(SCREENSHOT), full_page=True)
+            await page.locator(".map-panel").screenshot(path=str(SHOTS / "dashboard-map.png"))
             assert external == []  # ECharts and everything else come from us: works with no internet
         finally:
             await browser.close()
     assert errors == []
 
 
-async def test_without_a_token_the_page_says_how_to_open_it(server: str) -> None:
+async def test_without_a_token_the_page_says_how_to_open_it_in_chinese(server: str) -> None:
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                          args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = await launch(p)
         try:
             page = await browser.new_page()
             await page.goto(f"{server}/dashboard")
             notice = page.locator("#notice")
             await notice.wait_for(state="visible")
             assert "#token=" in await notice.inner_text()
+            assert english(await page.evaluate(VISIBLE_TEXTS)) == []  # the address is in <code>
+        finally:
+            await browser.close()
+
+
+async def test_a_wall_screen_gets_a_fresh_token_from_its_embedding_page(server: str, scripted: Week) -> None:
+    """An expired token: the screen says so in Chinese, asks the embedding page for a token, and runs on with it."""
+    w = scripted
+    stale = expired_token(Role.COMMUNITY_ADMIN, w.org.id("C1"))
+    async with async_playwright() as p:
+        browser = await launch(p)
+        try:
+            page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+            wall = EMBED_PAGE % (f"{server}/dashboard#token={stale}&days=7", server, server)
+            await page.route(f"{WALL}/", lambda route: route.fulfill(body=wall, content_type="text/html"))
+            await page.goto(f"{WALL}/")
+            frame = page.frame_locator("#screen")
+            notice = frame.locator("#notice")
+            await notice.wait_for(state="visible")
+            await page.wait_for_function("window.requests.length > 0")
+            text = await notice.inner_text()
+            assert text.startswith("访问令牌已过期，正在等待续期") and not ENGLISH.search(text), text
+            assert "expired" in await page.evaluate("window.requests")
+
+            fresh = token(Role.COMMUNITY_ADMIN, w.org.id("C1"))
+            await page.evaluate(f"window.fresh = {fresh!r}; window.answer()")
+            await frame.locator("body[data-loaded]").wait_for(state="attached", timeout=30000)
+            assert await notice.is_hidden()
+            assert await frame.locator("#scope").inner_text() == "范围：一社区"
+            await page.screenshot(path=str(SHOTS / "dashboard-refreshed.png"))
+
+            # a page of an origin not listed may not frame the screen at all (CSP frame-ancestors)
+            other = EMBED_PAGE % (f"{server}/dashboard#token={fresh}&days=7", server, server)
+            await page.route("http://other.test/", lambda route: route.fulfill(body=other, content_type="text/html"))
+            await page.goto("http://other.test/")
+            await page.wait_for_timeout(1500)
+            assert await page.frame_locator("#screen").locator("body[data-loaded]").count() == 0
+        finally:
+            await browser.close()
+
+
+async def test_a_token_from_an_untrusted_origin_is_ignored(server: str, scripted: Week) -> None:
+    """A window of another origin (here one that opened the screen) cannot hand the screen a token."""
+    fresh = token(Role.COMMUNITY_ADMIN, scripted.org.id("C1"))
+    async with async_playwright() as p:
+        browser = await launch(p)
+        try:
+            page = await browser.new_page()
+            await page.route("http://other.test/", lambda route: route.fulfill(body="<html></html>",
+                                                                                content_type="text/html"))
+            await page.goto("http://other.test/")
+            async with page.expect_popup() as popup_info:
+                await page.evaluate(f"window.screenWindow = window.open('{server}/dashboard')")
+            popup = await popup_info.value
+            await popup.locator("#notice").wait_for(state="visible")
+            await page.evaluate(f"window.screenWindow.postMessage({{type: 'fq-dashboard-token', token: {fresh!r}}}, "
+                                f"'{server}')")
+            await popup.wait_for_timeout(1500)
+            assert await popup.locator("body[data-loaded]").count() == 0
+            # the same message from the screen's own origin is taken
+            await popup.evaluate(f"window.postMessage({{type: 'fq-dashboard-token', token: {fresh!r}}}, "
+                                 "location.origin)")
+            await popup.locator("body[data-loaded]").wait_for(state="attached", timeout=30000)
         finally:
             await browser.close()
