@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from intake_svc.domain import PartyKind, PartyRole, normalize_mobile, validate_id_number
+from intake_svc.domain.case import PartyKind, PartyRole
+from intake_svc.domain.personal import normalize_mobile, validate_id_number
 from shared.events.case import Channel, FeedbackResult, RequestType, RiskLevel
 
 CATEGORY_PATTERN = r"^[a-z][a-z_]*(\.[a-z][a-z_]*)?$"
@@ -284,3 +285,15 @@ class UnmergeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=2, max_length=500, description="why the link was wrong (kept on the staff timeline)")
+
+
+class ContactRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(min_length=4, max_length=500, description="why the contact is needed (logged)")
+
+
+class ApplicantContact(BaseModel):
+    case_id: uuid.UUID
+    name: str | None
+    phone: str | None

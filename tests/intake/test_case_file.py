@@ -163,7 +163,7 @@ async def test_full_personal_data_only_with_a_purpose_and_every_read_is_logged(s
 
 
 async def test_citizen_progress_needs_code_and_phone_and_shows_no_personal_data(stack: Stack) -> None:
-    limiter = stack.apps["intake"].state.public_limiter
+    limiter = stack.apps["intake"].state.deps.public_limiter
     limiter._hits.clear()
     case = await _resolved_case(stack)
     last4 = case["parties"][0]["phone"][-4:]
