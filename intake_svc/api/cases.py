@@ -42,6 +42,9 @@ async def create_case(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
     """Register a case from any channel (一口受理). Emits ``fq.case.received.v1``."""
+    # a staff token naming no unit: 403 no_unit (the case would be visible to admins only); global roles register
+    # with or without one
+    user.scope_unit()
     # the hot path: a connection of the registration pool, no ORM session (its unit of work is not needed for
     # two statements, and costs as much CPU as they do); the write commits on its own, then wakes the relay
     runtime: ServiceRuntime = request.app.state.runtime
