@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from intake_svc.domain.case import PartyKind, PartyRole
+from intake_svc.domain.case import ClassifiedBy, PartyKind, PartyRole
 from intake_svc.domain.personal import normalize_mobile, validate_id_number
 from shared.events.case import Channel, FeedbackResult, RequestType, RiskLevel
 
@@ -145,7 +145,7 @@ class CasePublic(BaseModel):
     category_label: str | None = None
     category_confidence: float | None = None
     request_type_confidence: float | None = None
-    classified_by: str = "staff"
+    classified_by: str = ClassifiedBy.STAFF
     risk_level: RiskLevel
     risk_reasons: list[str]
     duplicate_of: uuid.UUID | None = None
