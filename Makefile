@@ -32,7 +32,7 @@ test: .venv/.synced
 
 lint: .venv/.synced
 	$(RUN) ruff check .
-	$(RUN) mypy shared routing_svc/domain intake_svc/domain.py analytics_svc/domain notify_svc/domain services
+	$(RUN) mypy shared routing_svc/domain intake_svc/domain intake_svc/hotline/domain.py analytics_svc/domain notify_svc/domain services
 	$(RUN) python -m shared.events.export --check
 
 fmt: .venv/.synced

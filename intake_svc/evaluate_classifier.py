@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from intake_svc.classifier import (
+from intake_svc.domain.classifier import (
     DEFAULT_CASES_PATH,
     Classifier,
     ClassifierParams,
     Prediction,
-    Taxonomy,
     load_cases,
 )
+from intake_svc.domain.taxonomy import Taxonomy
 
 DEFAULT_K = 6
 DEFAULT_SEED = 20240601

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from intake_svc.domain import PartyKind, PartyRole, normalize_mobile, validate_id_number
+from intake_svc.domain.case import ClassifiedBy, PartyKind, PartyRole
+from intake_svc.domain.personal import normalize_mobile, validate_id_number
 from shared.events.case import Channel, FeedbackResult, RequestType, RiskLevel
 
 CATEGORY_PATTERN = r"^[a-z][a-z_]*(\.[a-z][a-z_]*)?$"
@@ -144,7 +145,7 @@ class CasePublic(BaseModel):
     category_label: str | None = None
     category_confidence: float | None = None
     request_type_confidence: float | None = None
-    classified_by: str = "staff"
+    classified_by: str = ClassifiedBy.STAFF
     risk_level: RiskLevel
     risk_reasons: list[str]
     duplicate_of: uuid.UUID | None = None
@@ -284,3 +285,15 @@ class UnmergeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=2, max_length=500, description="why the link was wrong (kept on the staff timeline)")
+
+
+class ContactRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(min_length=4, max_length=500, description="why the contact is needed (logged)")
+
+
+class ApplicantContact(BaseModel):
+    case_id: uuid.UUID
+    name: str | None
+    phone: str | None

@@ -270,8 +270,9 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_session)]
 
 
-def app_deps(request: Request) -> Any:
-    """The service's deps (``ServiceSpec.deps``); each service's ``deps.py`` types it:
+async def app_deps(request: Request) -> Any:
+    """The service's deps (``ServiceSpec.deps``), async so FastAPI does not run it in a thread; each service's
+    ``deps.py`` types it:
     ``Deps = Annotated[RoutingDeps, Depends(app_deps)]``."""
     return request.app.state.deps
 

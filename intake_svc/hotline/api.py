@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake_svc.handlers import IntakeDeps
-from intake_svc.hotline import handlers, signing
-from intake_svc.hotline.handlers import HotlineDeps, MessageKind
-from intake_svc.hotline.schemas import OrderReconciliation
-from intake_svc.hotline.tables import HotlineCallback
+from intake_svc.deps import Deps, IntakeDeps
+from intake_svc.hotline import signing, store
+from intake_svc.hotline.domain import CallbackStatus, MessageKind
+from intake_svc.hotline.handlers import callbacks, messages, orders, reconciliation
+from intake_svc.hotline.schemas import (
+    CallbackPublic,
+    MessageAnswer,
+    OrderAccepted,
+    OrderReconciliation,
+    ReplyText,
+    ResultTextPublic,
+)
 from shared.auth import CurrentUser, Principal, Role, current_principal, require_roles
+from shared.bus import pending
 from shared.pagination import Page
 from shared.problems import Problem
 from shared.runtime import SessionDep
@@ -36,35 +40,23 @@ SIGNED = {
 STAFF = require_roles(Role.OPERATOR, Role.MEDIATOR, Role.GRID_WORKER, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
 
 
-def _deps(request: Request) -> HotlineDeps:
-    deps: HotlineDeps | None = getattr(request.app.state, "hotline", None)
-    if deps is None or not deps.clients:
+def _enabled(deps: IntakeDeps) -> IntakeDeps:
+    if not deps.hotline.clients:
         raise Problem(404, "hotline_disabled", "no 12345 hotline client is configured")
     return deps
 
 
-def _wake_sender(request: Request) -> None:
-    sender = getattr(request.app.state, "hotline_sender", None)
-    if sender is not None:
-        sender.wake()
-
-
-async def _signed_body(request: Request, session: AsyncSession, deps: HotlineDeps) -> tuple[str, bytes]:
+async def _signed_body(request: Request, session: AsyncSession, deps: IntakeDeps) -> tuple[str, bytes]:
+    """The signed request's client and body; its nonce committed on its own, first (a replay is refused whatever
+    happens to this request)."""
     body = await request.body()
     if len(body) > MAX_BODY:
         raise Problem(413, "payload_too_large", f"the body is larger than {MAX_BODY} bytes")
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    client_id = await handlers.authenticate(session, deps, request.method, path, dict(request.headers), body)
+    async with pending.transaction(session):
+        client_id = await orders.authenticate(session, deps.hotline, request.method, path, dict(request.headers),
+                                              body)
     return client_id, body
-
-
-class OrderAccepted(BaseModel):
-    order_no: str
-    case_id: uuid.UUID
-    case_code: str
-    status: str
-    duplicate_of: uuid.UUID | None = None
-    repeated: bool = Field(description="true when the order had been pushed before: the same case is returned")
 
 
 ORDER_EXAMPLE = {
@@ -78,90 +70,63 @@ ORDER_EXAMPLE = {
 @router.post("/orders", response_model=OrderAccepted, status_code=201, **SIGNED,  # type: ignore[arg-type]
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": {"type": "object"}, "example": ORDER_EXAMPLE}}}})
-async def push_order(request: Request, session: SessionDep) -> JSONResponse:
+async def push_order(request: Request, session: SessionDep, deps: Deps) -> JSONResponse:
     """A 12345 work order (工单), in the client's city format. Becomes a case (channel ``hotline_12345``);
     idempotent on the order number: a re-push answers 200 with the same case."""
-    deps = _deps(request)
-    client_id, body = await _signed_body(request, session, deps)
-    intake_deps: IntakeDeps = request.app.state.deps
-    async with session.begin():
-        receipt = await handlers.receive_order(session, deps, intake_deps, client_id, body)
+    client_id, body = await _signed_body(request, session, _enabled(deps))
+    async with pending.transaction(session):
+        receipt = await orders.receive_order(session, deps, client_id, body)
         answer = OrderAccepted(order_no=receipt.order.order_no, case_id=receipt.case.id, case_code=receipt.case.code,
                                status=receipt.case.status, duplicate_of=receipt.case.duplicate_of,
                                repeated=not receipt.created)
-    _wake_sender(request)
+    deps.hotline.wake_sender()
     return JSONResponse(jsonable_encoder(answer), status_code=201 if receipt.created else 200)
 
 
-class MessageAnswer(BaseModel):
-    message_id: str
-    order_no: str
-    kind: str
-    case_id: uuid.UUID | None
-    outcome: str = Field(description="feedback_<result> | reopen_requested | already_reopened | urged")
-    repeated: bool
-
-
-async def _message(request: Request, session: AsyncSession, order_no: str, kind: str) -> MessageAnswer:
-    deps = _deps(request)
-    client_id, body = await _signed_body(request, session, deps)
-    async with session.begin():
-        receipt = await handlers.receive_message(session, deps, client_id, order_no, kind, body)
+async def _message(request: Request, session: AsyncSession, deps: IntakeDeps, order_no: str,
+                   kind: MessageKind) -> MessageAnswer:
+    client_id, body = await _signed_body(request, session, _enabled(deps))
+    async with pending.transaction(session):
+        receipt = await messages.receive_message(session, deps, client_id, order_no, kind, body)
         m = receipt.message
         return MessageAnswer(message_id=m.message_id, order_no=m.order_no, kind=m.kind, case_id=m.case_id,
                              outcome=m.outcome, repeated=receipt.repeated)
 
 
 @router.post("/orders/{order_no}/feedback", response_model=MessageAnswer, **SIGNED)  # type: ignore[arg-type]
-async def platform_feedback(order_no: ORDER_NO, request: Request, session: SessionDep) -> MessageAnswer:
+async def platform_feedback(order_no: ORDER_NO, request: Request, session: SessionDep, deps: Deps) -> MessageAnswer:
     """回访 result from the platform (``{"message_id", "result": 满意|不满意|未联系上, "content"}``).
     Emits ``fq.case.feedback_received.v1`` with source ``hotline``."""
-    return await _message(request, session, order_no, MessageKind.FEEDBACK)
+    return await _message(request, session, deps, order_no, MessageKind.FEEDBACK)
 
 
 @router.post("/orders/{order_no}/redo", response_model=MessageAnswer, **SIGNED)  # type: ignore[arg-type]
-async def platform_redo(order_no: ORDER_NO, request: Request, session: SessionDep) -> MessageAnswer:
+async def platform_redo(order_no: ORDER_NO, request: Request, session: SessionDep, deps: Deps) -> MessageAnswer:
     """重办 order (``{"message_id", "content"}``): emits ``fq.case.reopen_requested.v1``; routing reopens the case."""
-    return await _message(request, session, order_no, MessageKind.REDO)
+    return await _message(request, session, deps, order_no, MessageKind.REDO)
 
 
 @router.post("/orders/{order_no}/urge", response_model=MessageAnswer, **SIGNED)  # type: ignore[arg-type]
-async def platform_urge(order_no: ORDER_NO, request: Request, session: SessionDep) -> MessageAnswer:
+async def platform_urge(order_no: ORDER_NO, request: Request, session: SessionDep, deps: Deps) -> MessageAnswer:
     """催办 (``{"message_id", "content"}``): on the timeline, and ``fq.case.urged.v1`` for notifying the assignee."""
-    return await _message(request, session, order_no, MessageKind.URGE)
+    return await _message(request, session, deps, order_no, MessageKind.URGE)
 
 
 @router.get("/orders/{order_no}", response_model=OrderReconciliation,
             responses={404: {"description": "unknown order or outside your scope"}})
-async def reconcile(order_no: ORDER_NO, request: Request, session: SessionDep,
+async def reconcile(order_no: ORDER_NO, request: Request, session: SessionDep, deps: Deps,
                     client_id: Annotated[str | None, Query(max_length=64)] = None) -> OrderReconciliation:
     """Reconciliation (对账): the case, its status, every callback sent with every answer of the platform, and the
     platform's messages. For the platform (signed request: its own orders) or a street admin (bearer token)."""
     if request.headers.get(signing.CLIENT_HEADER):
-        deps = _deps(request)
-        signed_client, _ = await _signed_body(request, session, deps)
-        order = await handlers.get_order(session, signed_client, order_no)
+        signed_client, _ = await _signed_body(request, session, _enabled(deps))
+        order = await store.get_order(session, signed_client, order_no)
     else:
         user: Principal = await current_principal(request)
         if not user.has_any(Role.STREET_ADMIN, Role.ADMIN):
             raise Problem(403, "forbidden_role", "this action needs one of the roles: street_admin")
-        order = await handlers.order_in_scope(session, order_no, user, client_id)
-    return OrderReconciliation.model_validate(await handlers.reconciliation(session, order))
-
-
-class CallbackPublic(BaseModel):
-    id: int
-    client_id: str
-    order_no: str
-    seq: int
-    action: str
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    last_status_code: int | None
-    last_error: str | None
-    created_at: datetime
-    delivered_at: datetime | None
+        order = await store.order_in_scope(session, order_no, user, client_id)
+    return OrderReconciliation.model_validate(await reconciliation.reconciliation(session, order))
 
 
 @router.get("/callbacks", response_model=Page[CallbackPublic], dependencies=[require_roles(Role.ADMIN)])
@@ -170,10 +135,7 @@ async def list_callbacks(session: SessionDep, status: Literal["pending", "failed
                          limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Page[CallbackPublic]:
     """Callbacks not delivered, oldest first: ``failed`` ones (parked: an admin retries them) or ``pending`` ones
     (being retried with back-off)."""
-    stmt = select(HotlineCallback).where(HotlineCallback.status == status)
-    if cursor:
-        stmt = stmt.where(HotlineCallback.id > int(cursor))  # type: ignore[operator]
-    rows = list((await session.execute(stmt.order_by(HotlineCallback.id).limit(limit + 1))).scalars())  # type: ignore[arg-type]
+    rows = await store.undelivered(session, CallbackStatus(status), int(cursor) if cursor else None, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=[CallbackPublic.model_validate(c, from_attributes=True) for c in rows],
@@ -182,51 +144,36 @@ async def list_callbacks(session: SessionDep, status: Literal["pending", "failed
 
 @router.post("/orders/{order_no}/callbacks/{callback_id}/retry", response_model=CallbackPublic,
              dependencies=[require_roles(Role.ADMIN)])
-async def retry_callback(order_no: ORDER_NO, callback_id: int, request: Request, session: SessionDep,
-                         user: CurrentUser,
+async def retry_callback(order_no: ORDER_NO, callback_id: int, session: SessionDep, user: CurrentUser, deps: Deps,
                          client_id: Annotated[str | None, Query(max_length=64)] = None) -> CallbackPublic:
     """Send a failed callback again (a fresh round of attempts from now); 409 when it was delivered."""
-    deps = _deps(request)
-    async with session.begin():
-        order = await handlers.order_in_scope(session, order_no, user, client_id)
-        callback = await handlers.retry_callback(session, deps, order, callback_id)
+    _enabled(deps)
+    async with pending.transaction(session):
+        order = await store.order_in_scope(session, order_no, user, client_id)
+        callback = await callbacks.retry_callback(session, deps, order, callback_id)
         answer = CallbackPublic.model_validate(callback, from_attributes=True)
-    _wake_sender(request)
+    deps.hotline.wake_sender()
     return answer
-
-
-class ReplyText(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(min_length=2, max_length=2000, description="plain Chinese, sent to the 12345 platform")
 
 
 @router.post("/orders/{order_no}/progress", response_model=CallbackPublic, status_code=201, dependencies=[STAFF])
-async def add_progress(order_no: ORDER_NO, body: ReplyText, request: Request, session: SessionDep,
-                       user: CurrentUser,
+async def add_progress(order_no: ORDER_NO, body: ReplyText, session: SessionDep, user: CurrentUser, deps: Deps,
                        client_id: Annotated[str | None, Query(max_length=64)] = None) -> CallbackPublic:
     """阶段回复: a progress note from the handling staff, sent to the platform in turn."""
-    deps = _deps(request)
-    async with session.begin():
-        callback = await handlers.add_progress(session, deps, order_no, client_id, body.text, user)
+    _enabled(deps)
+    async with pending.transaction(session):
+        callback = await callbacks.add_progress(session, deps, order_no, client_id, body.text, user)
         await session.flush()
         answer = CallbackPublic.model_validate(callback, from_attributes=True)
-    _wake_sender(request)
+    deps.hotline.wake_sender()
     return answer
 
 
-class ResultTextPublic(BaseModel):
-    order_no: str
-    result_text: str | None
-    phase: str
-
-
 @router.put("/orders/{order_no}/result", response_model=ResultTextPublic, dependencies=[STAFF])
-async def set_result_text(order_no: ORDER_NO, body: ReplyText, request: Request, session: SessionDep,
-                          user: CurrentUser,
+async def set_result_text(order_no: ORDER_NO, body: ReplyText, session: SessionDep, user: CurrentUser, deps: Deps,
                           client_id: Annotated[str | None, Query(max_length=64)] = None) -> ResultTextPublic:
     """The reply (办结回复) sent with the next 办结 callback; without one the outcome's standard wording is sent."""
-    _deps(request)
-    async with session.begin():
-        order = await handlers.set_result_text(session, order_no, client_id, body.text, user)
+    _enabled(deps)
+    async with pending.transaction(session):
+        order = await callbacks.set_result_text(session, order_no, client_id, body.text, user)
         return ResultTextPublic(order_no=order.order_no, result_text=order.result_text, phase=order.phase)

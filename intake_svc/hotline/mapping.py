@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from intake_svc.hotline.domain import CallbackAction
+
 MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "data" / "hotline_mappings"
 TYPES = ("str", "int", "bool", "datetime")
 _MISSING = object()
@@ -165,7 +167,7 @@ class HotlineMapping:
             f.target for f in order.fields}
         if missing:
             raise MappingError(f"mapping {mapping.name}: order lacks {sorted(missing)}")
-        actions = {"accepted", "returned", "extension_requested", "progress", "resolved"} - set(mapping.actions)
+        actions = {a.value for a in CallbackAction} - set(mapping.actions)
         if actions:
             raise MappingError(f"mapping {mapping.name}: callback actions lack {sorted(actions)}")
         return mapping

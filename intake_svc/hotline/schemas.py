@@ -1,4 +1,4 @@
-"""HTTP schemas of the hotline API that are not built from the platform's own format."""
+"""HTTP schemas of the hotline API (what the platform pushes is read by its mapping, not by a model)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CaseRef(BaseModel):
@@ -67,3 +67,48 @@ class OrderReconciliation(BaseModel):
     case: CaseRef | None
     callbacks: list[CallbackDetail]
     messages: list[PlatformMessage]
+
+
+class OrderAccepted(BaseModel):
+    order_no: str
+    case_id: uuid.UUID
+    case_code: str
+    status: str
+    duplicate_of: uuid.UUID | None = None
+    repeated: bool = Field(description="true when the order had been pushed before: the same case is returned")
+
+
+class MessageAnswer(BaseModel):
+    message_id: str
+    order_no: str
+    kind: str
+    case_id: uuid.UUID | None
+    outcome: str = Field(description="feedback_<result> | reopen_requested | already_reopened | urged")
+    repeated: bool
+
+
+class CallbackPublic(BaseModel):
+    id: int
+    client_id: str
+    order_no: str
+    seq: int
+    action: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class ReplyText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=2, max_length=2000, description="plain Chinese, sent to the 12345 platform")
+
+
+class ResultTextPublic(BaseModel):
+    order_no: str
+    result_text: str | None
+    phase: str

@@ -11,8 +11,8 @@ Nothing is ever deleted: a callback is delivered or visible.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,15 +21,19 @@ from urllib.parse import urlsplit
 import httpx
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake_svc.hotline import handlers, signing
-from intake_svc.hotline.handlers import HotlineDeps
-from intake_svc.hotline.tables import CallbackStatus, HotlineCallback, HotlineCallbackAttempt
-from intake_svc.tables import SCHEMA
+from intake_svc.hotline import signing, store
+from intake_svc.hotline.deps import HotlineDeps
+from intake_svc.hotline.domain import CallbackStatus
+from intake_svc.hotline.handlers.orders import purge_nonces
+from intake_svc.hotline.tables import HotlineCallback, HotlineCallbackAttempt
+from shared.loops import BackgroundLoop
 
 log = structlog.get_logger(__name__)
+
+NONCE_PURGE_SECONDS = 60.0
 
 
 @dataclass
@@ -58,76 +62,40 @@ class SenderMetrics:
                                 ["result"], registry=registry)
 
 
-_OWED = text(f"SELECT status, count(*) FROM {SCHEMA}.hotline_callbacks WHERE status <> 'delivered' GROUP BY status")
+class CallbackSender(BackgroundLoop):
+    """The sender's loop (``shared.loops``): a pass is ``run_once``; the nonces past replay are purged every minute."""
 
-_DUE_HEADS = text(f"""
-    SELECT id FROM (
-        SELECT DISTINCT ON (client_id, order_no) id, status, next_attempt_at
-        FROM {SCHEMA}.hotline_callbacks WHERE status <> 'delivered'
-        ORDER BY client_id, order_no, seq
-    ) heads
-    WHERE status = 'pending' AND next_attempt_at <= :now
-    ORDER BY next_attempt_at LIMIT :limit
-""")
+    name = "hotline-callbacks"
 
-
-class CallbackSender:
     def __init__(self, deps: HotlineDeps, session_factory: Callable[[], AsyncSession], settings: SenderSettings,
                  metrics: SenderMetrics | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(interval=settings.poll_seconds, stop_timeout=settings.timeout_seconds + 5)
         self.deps = deps
         self.metrics = metrics
         self.session_factory = session_factory
         self.settings = settings
         self._client = httpx.AsyncClient(timeout=settings.timeout_seconds, transport=transport)
-        self._stopping = asyncio.Event()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self.rounds = 0
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="hotline-callback-sender")
-
-    def wake(self) -> None:
-        self._wake.set()
+        self._purged_at = 0.0
 
     async def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, self.settings.timeout_seconds + 5)
-            except (TimeoutError, asyncio.CancelledError):
-                self._task.cancel()
-                with contextlib.suppress(BaseException):
-                    await self._task
+        await super().stop()
         await self._client.aclose()
 
-    async def _run(self) -> None:
-        purged_at = 0.0
-        loop = asyncio.get_running_loop()
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                sent = await self.run_once()
-                if loop.time() - purged_at > 60:
-                    purged_at = loop.time()
-                    async with self.session_factory() as session, session.begin():
-                        await handlers.purge_nonces(session, self.deps)
-            except Exception as exc:  # the database may be away: try again next round
-                log.warning("hotline_sender_error", error=repr(exc))
-                sent = 0
-            if sent < self.settings.batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
+    async def round(self) -> bool:
+        sent = await self.run_once()
+        if time.monotonic() - self._purged_at > NONCE_PURGE_SECONDS:
+            self._purged_at = time.monotonic()
+            async with self.session_factory() as session, session.begin():
+                await purge_nonces(session, self.deps)
+        return sent >= self.settings.batch_size
 
     async def run_once(self) -> int:
         """One round: every due head-of-order callback gets one attempt. Returns how many were tried."""
-        self.rounds += 1
         async with self.session_factory() as session:
             ids = [r[0] for r in (await session.execute(
-                _DUE_HEADS, {"now": self.deps.clock.now(), "limit": self.settings.batch_size})).all()]
+                store.DUE_HEADS, {"now": self.deps.clock.now(), "limit": self.settings.batch_size})).all()]
             if self.metrics is not None:
-                owed = dict((await session.execute(_OWED)).all())
+                owed = dict((await session.execute(store.OWED)).all())
                 for status in (CallbackStatus.PENDING, CallbackStatus.FAILED):
                     self.metrics.owed.labels(status).set(owed.get(status, 0))
         if not ids:
@@ -149,10 +117,8 @@ class CallbackSender:
                 .with_for_update(skip_locked=True))).scalar_one_or_none()
             if callback is None:
                 return  # another replica has it, or it changed
-            earlier = (await session.execute(text(
-                f"SELECT 1 FROM {SCHEMA}.hotline_callbacks WHERE client_id = :c AND order_no = :o AND seq < :s "
-                "AND status <> 'delivered' LIMIT 1"),
-                {"c": callback.client_id, "o": callback.order_no, "s": callback.seq})).first()
+            earlier = (await session.execute(store.EARLIER_OWED, {
+                "c": callback.client_id, "o": callback.order_no, "s": callback.seq})).first()
             if earlier is not None:
                 return  # in order per order: an earlier one is still owed
             client = self.deps.clients.get(callback.client_id)
@@ -185,7 +151,7 @@ class CallbackSender:
                 callback.status, callback.delivered_at, callback.last_error = CallbackStatus.DELIVERED, now, None
                 log.info("hotline_callback_delivered", callback_id=callback.id, action=callback.action,
                          attempts=callback.attempts)
-                self._wake.set()  # the order's next callback may go now
+                self.wake()  # the order's next callback may go now
                 return
             callback.last_error = error or f"HTTP {status_code}"
             if callback.attempts >= self.settings.max_attempts:

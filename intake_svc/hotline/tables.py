@@ -10,17 +10,8 @@ from sqlalchemy import BigInteger, Column, DateTime, Integer, Text, UniqueConstr
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from intake_svc.hotline.domain import CallbackStatus, OrderPhase
 from intake_svc.tables import SCHEMA
-
-
-class OrderPhase:
-    """Where a work order stands, as the platform sees it."""
-
-    RECEIVED = "received"  # pushed to us, not yet signed for
-    ACCEPTED = "accepted"  # 签收 sent
-    RESOLVED = "resolved"  # 办结 sent
-    RETURNED = "returned"  # 退单 sent: the order went back to the platform
-    REOPENED = "reopened"  # 重办: the next acceptance is signed for again
 
 
 class HotlineOrder(SQLModel, table=True):
@@ -45,12 +36,6 @@ class HotlineOrder(SQLModel, table=True):
     next_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-
-
-class CallbackStatus:
-    PENDING = "pending"  # waiting for its turn or its next attempt
-    DELIVERED = "delivered"  # the platform answered 2xx
-    FAILED = "failed"  # gave up after the maximum attempts: parked until an admin retries it
 
 
 class HotlineCallback(SQLModel, table=True):

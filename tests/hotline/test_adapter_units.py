@@ -8,12 +8,16 @@ from typing import Any
 
 import pytest
 
-from intake_svc.classifier import Taxonomy
+from intake_svc.consumers import CONSUMERS
+from intake_svc.domain.taxonomy import Taxonomy
+from intake_svc.handlers import workflow
 from intake_svc.hotline import signing
+from intake_svc.hotline.handlers import callbacks
 from intake_svc.hotline.mapping import HotlineMapping, MappingError
 from intake_svc.hotline.sender import SenderSettings, backoff
-from intake_svc.hotline.wiring import compose
 from services.hotline_sim import sign_headers
+from shared.bus.handlers import bind, merge
+from shared.events import CaseAccepted, CaseAssigned, CaseExtensionRequested, CaseResolved, CaseReturned
 from tests.hotline.conftest import ORDERS
 
 MAPPING = HotlineMapping.load("qinglan")
@@ -107,13 +111,19 @@ async def test_composed_handlers_run_in_order_for_shared_types() -> None:
     calls: list[str] = []
 
     def step(name: str) -> Any:
-        async def run(session: Any, event: Any, env: Any) -> None:
+        async def run(ctx: Any, event: Any) -> None:
             calls.append(name)
         return run
 
-    handlers = compose({"a": step("intake-a"), "b": step("intake-b")}, {"a": step("hotline-a"), "c": step("hotline-c")})
-    assert set(handlers) == {"a", "b", "c"}
-    for t in ("a", "b", "c"):
-        await handlers[t](None, None, None)  # type: ignore[arg-type]
+    merged = merge({CaseAssigned: step("intake-a"), CaseAccepted: step("intake-b")},
+                   {CaseAssigned: step("hotline-a"), CaseReturned: step("hotline-c")})
+    handlers = bind(merged, None)
+    assert set(handlers) == {CaseAssigned.ce_type, CaseAccepted.ce_type, CaseReturned.ce_type}
+    for t in (CaseAssigned, CaseAccepted, CaseReturned):
+        await handlers[t.ce_type](None, None, None)  # type: ignore[arg-type]
     assert calls == ["intake-a", "hotline-a", "intake-b", "hotline-c"]
     assert json.dumps(calls)  # plain data
+    # intake's map: its own handler first, the 12345 adapter's second, for every type both handle
+    assert CONSUMERS[CaseAssigned] == (workflow.on_case_assigned, callbacks.on_case_assigned)
+    assert CONSUMERS[CaseResolved] == (workflow.on_case_resolved, callbacks.on_case_resolved)
+    assert CONSUMERS[CaseExtensionRequested] == (callbacks.on_extension_requested,)

@@ -14,7 +14,7 @@ from tests.support import eventually
 
 async def test_replicas_racing_for_due_callbacks_deliver_each_once(env: HotlineEnv) -> None:
     app = env.apps["intake"]
-    replicas = [CallbackSender(app.state.hotline, app.state.runtime.session, SenderSettings(max_attempts=10))
+    replicas = [CallbackSender(app.state.deps.hotline, app.state.runtime.session, SenderSettings(max_attempts=10))
                 for _ in range(3)]
     orders = [make_order() for _ in range(4)]
     await env.sim.post("/sim/unreachable", json={"on": True})

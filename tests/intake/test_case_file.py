@@ -163,7 +163,7 @@ async def test_full_personal_data_only_with_a_purpose_and_every_read_is_logged(s
 
 
 async def test_citizen_progress_needs_code_and_phone_and_shows_no_personal_data(stack: Stack) -> None:
-    limiter = stack.apps["intake"].state.public_limiter
+    limiter = stack.apps["intake"].state.deps.public_limiter
     limiter._hits.clear()
     case = await _resolved_case(stack)
     last4 = case["parties"][0]["phone"][-4:]
@@ -307,3 +307,17 @@ async def test_the_same_dispute_by_phone_then_walk_in_is_linked_not_routed_twice
                                  headers=OPERATOR)).json()
     assert b["duplicate_of"] is None
     assert [c["case_id"] for c in b["duplicate_candidates"]] == [a["id"]]
+
+
+async def test_registering_needs_a_unit_unless_the_token_is_global(stack: Stack) -> None:
+    """An operator whose token names no unit would register a case only admins can see: 403 no_unit, nothing
+    written (the same answer as every endpoint that needs a unit). Service and admin tokens register as before."""
+    body = case_body(title="无单位令牌登记的案件")
+    r = await stack.intake.post("/api/v1/cases", json=body, headers=auth(Role.OPERATOR, None, "op-no-unit"))
+    assert_problem(r, 403, "no_unit")
+    admin = auth(Role.ADMIN, None, "admin-file")
+    listed = (await stack.intake.get("/api/v1/cases", params={"q": "无单位令牌登记的案件"}, headers=admin)).json()
+    assert listed["items"] == []
+    for token in (auth(Role.SERVICE, None, "svc-file"), admin):
+        created = await stack.intake.post("/api/v1/cases", json=case_body(), headers=token)
+        assert created.status_code == 201, created.text

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from intake_svc.classifier import Classifier, Prediction, Taxonomy, char_ngrams, load_cases
+from intake_svc.domain.classifier import Classifier, Prediction, char_ngrams, load_cases
+from intake_svc.domain.taxonomy import Taxonomy
 from intake_svc.evaluate_classifier import cross_validate_file, format_report, stratified_folds
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from intake_svc.domain import (
-    case_code,
+from intake_svc.domain.case import case_code
+from intake_svc.domain.personal import (
     mask_address,
     mask_id_number,
     mask_name,
@@ -52,7 +52,7 @@ def test_case_code_uses_the_shanghai_date() -> None:
 
 
 def test_risk_rules_from_data() -> None:
-    from intake_svc.risk import RiskRules, assess
+    from intake_svc.domain.risk import RiskRules, assess
 
     rules = RiskRules.load()
     quiet = assess(rules, text="楼上漏水", signals=[], people_involved=None, amount_involved=None)
@@ -72,7 +72,7 @@ def test_risk_rules_from_data() -> None:
 def test_risk_rules_on_the_sample_cases() -> None:
     import json
 
-    from intake_svc.risk import RiskRules, assess
+    from intake_svc.domain.risk import RiskRules, assess
     from services.registry import ROOT
 
     rules = RiskRules.load()
@@ -102,7 +102,7 @@ def test_no_two_different_sample_cases_look_like_the_same_matter() -> None:
     import itertools
     import json
 
-    from intake_svc.dedup import similarity
+    from intake_svc.domain.dedup import similarity
     from services.registry import ROOT
 
     texts = [json.loads(line)["text"] for line in (ROOT / "services/data/cases_dev.jsonl").read_text().splitlines()
@@ -122,7 +122,7 @@ def test_no_two_different_sample_cases_look_like_the_same_matter() -> None:
     ("松涛路18号松涛花园", "松涛路36号听松苑", False),
 ])
 def test_place_key_joins_spots_of_one_place_only(a: str, b: str, same: bool) -> None:
-    from intake_svc.dedup import place_key
+    from intake_svc.domain.dedup import place_key
 
     assert place_key(a) is not None and place_key(b) is not None
     assert (place_key(a) == place_key(b)) is same
@@ -130,7 +130,7 @@ def test_place_key_joins_spots_of_one_place_only(a: str, b: str, same: bool) -> 
 
 @pytest.mark.parametrize("home", ["松涛花园2号楼1单元402室", "海景大厦B座1203室", "滨河小区8号楼2单元", ""])
 def test_a_home_has_no_shared_place(home: str) -> None:
-    from intake_svc.dedup import place_key
+    from intake_svc.domain.dedup import place_key
 
     # two households' leaks in one building are two matters: a flat or a stairwell unit is never a shared place
     assert place_key(home) is None

@@ -86,7 +86,7 @@ def _work(stack: Stack) -> Iterator[dict[str, list[Any]]]:
 
 
 async def test_a_wrong_code_costs_the_same_work_as_a_wrong_phone(stack: Stack) -> None:
-    stack.apps["intake"].state.public_limiter._hits.clear()
+    stack.apps["intake"].state.deps.public_limiter._hits.clear()
     case = (await stack.intake.post("/api/v1/cases", json=case_body(), headers=OPERATOR)).json()
     last4 = case["parties"][0]["phone"][-4:]
     wrong = "0000" if last4 != "0000" else "1111"
@@ -104,4 +104,4 @@ async def test_a_wrong_code_costs_the_same_work_as_a_wrong_phone(stack: Stack) -
         ok = await stack.intake.get(f"/api/v1/public/cases/{case['code']}", params={"phone_last4": last4})
     assert ok.status_code == 200, ok.text
     assert seen["sql"][:len(wrong_phone["sql"])] == wrong_phone["sql"]  # the same lookup, then the timeline
-    stack.apps["intake"].state.public_limiter._hits.clear()
+    stack.apps["intake"].state.deps.public_limiter._hits.clear()

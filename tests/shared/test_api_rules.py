@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from intake_svc.handlers import request_hash
+from intake_svc.handlers.registration import request_hash
 from intake_svc.schemas import CaseCreate
+from intake_svc.store.registration import REGISTRATION_POOL
 from shared.auth import Role
 from tests.support import Stack, auth, case_body, eventually
 
@@ -175,7 +176,7 @@ async def test_a_concurrent_request_with_the_same_key_is_409_and_a_failed_one_fr
 
 
 async def test_a_claim_abandoned_for_a_minute_or_a_key_older_than_a_day_can_be_used_again(stack: Stack) -> None:
-    pool = stack.apps["intake"].state.registration_pool
+    pool = stack.apps["intake"].state.runtime.state[REGISTRATION_POOL]
     body = case_body()
     first = await stack.intake.post("/api/v1/cases", json=body, headers={**OPERATOR, "Idempotency-Key": "idem-old"})
     assert first.status_code == 201

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
 
 _NOISE = re.compile(r"[\s\d\W_]+", re.UNICODE)
 
@@ -46,3 +49,35 @@ def place_key(address: str) -> str | None:
         return None
     building = _BUILDING.search(text)
     return f"{compound}#{building.group(1)}" if building else compound
+
+
+@dataclass(frozen=True)
+class DuplicateThresholds:
+    link: float = 0.5  # at or above: linked automatically
+    suggest: float = 0.3  # at or above: suggested to staff
+    same_matter_link: float = 0.2  # "the same matter" (see ``score_duplicates``): linked at or above this
+
+
+@dataclass(frozen=True)
+class DuplicateVerdict:
+    primary: tuple[uuid.UUID, str] | None  # (id, code) of the case to link to
+    similarity: float
+    candidates: list[dict[str, Any]] = field(default_factory=list)  # suggestions when nothing is linked
+
+
+def score_duplicates(thresholds: DuplicateThresholds, recent: list[tuple[uuid.UUID, str, str, bool]],
+                     text: str) -> DuplicateVerdict:
+    """Among open cases of the same applicant, address or place (newest first: id, code, description, same
+    matter): the one to link to with its similarity, or the suggestions. Nothing is decrypted: the match was on
+    blind indexes.
+
+    An open case in the same category, either of the same applicant at the same address or from the same shared
+    place (``place_key``: two callers about one refuse station), is "the same matter" and needs less textual
+    overlap to be linked: a repeat call about an unsolved problem is worded differently (``same_matter_link``)."""
+    scored = sorted(((similarity(text, other), cid, code, same) for cid, code, other, same in recent),
+                    key=lambda t: -t[0])
+    for sim, cid, code, same in scored:
+        if sim >= thresholds.link or (same and sim >= thresholds.same_matter_link):
+            return DuplicateVerdict((cid, code), round(sim, 3))
+    return DuplicateVerdict(None, 0.0, [{"case_id": str(cid), "code": code, "similarity": round(sim, 3)}
+                                        for sim, cid, code, _ in scored if sim >= thresholds.suggest][:5])

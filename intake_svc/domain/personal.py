@@ -1,4 +1,4 @@
-"""Intake domain: case statuses, case codes, personal-data validation and masking, first risk rules.
+"""Personal data at the edge: mainland mobile numbers and resident ID numbers validated, and masked for display.
 
 Pure functions only: no I/O, no framework.
 """
@@ -6,38 +6,7 @@ Pure functions only: no I/O, no framework.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from enum import StrEnum
-
-from shared.clock import SHANGHAI
-
-
-class CaseStatus(StrEnum):
-    RECEIVED = "received"  # 已受理
-    ASSIGNED = "assigned"  # 已派发
-    IN_PROGRESS = "in_progress"  # 办理中 (签收后)
-    RESOLVED = "resolved"  # 已办结
-    SUSPENDED = "suspended"  # 已中止 (routing paused the clocks)
-    CLOSED = "closed"  # 已销号 (follow-up done: the loop is closed)
-    RETURNED = "returned"  # 已退回 (the street centre returned it to its channel, e.g. the 12345 platform)
-    MERGED = "merged"  # 已合并 (the same matter as another case)
-
-
-class PartyRole(StrEnum):
-    APPLICANT = "applicant"
-    RESPONDENT = "respondent"
-    OTHER = "other"
-
-
-class PartyKind(StrEnum):
-    PERSON = "person"
-    ORGANIZATION = "organization"
-
-
-def case_code(received_at: datetime, seq: int) -> str:
-    """``FQ-YYYYMMDD-NNNNNN``, the date in Asia/Shanghai."""
-    return f"FQ-{received_at.astimezone(SHANGHAI):%Y%m%d}-{seq:06d}"
-
+from datetime import date
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

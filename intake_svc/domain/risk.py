@@ -10,7 +10,7 @@ import yaml
 
 from shared.events.case import RiskLevel
 
-RULES_PATH = Path(__file__).parent / "data" / "risk_rules.yaml"
+RULES_PATH = Path(__file__).resolve().parents[1] / "data" / "risk_rules.yaml"
 _ORDER = {RiskLevel.BLUE: 0, RiskLevel.YELLOW: 1, RiskLevel.RED: 2}
 
 

@@ -1,0 +1,10 @@
+"""Intake's thin routers, one per resource: parse, authorize, open the transaction, call one handler, shape the
+response. The 12345 adapter's router is ``intake_svc.hotline.api``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from intake_svc.api import case_file, cases, internal, public
+
+ROUTERS: list[APIRouter] = [cases.router, case_file.router, public.router, internal.router]

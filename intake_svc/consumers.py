@@ -1,0 +1,37 @@
+"""Intake's event map: routing's workflow events on the case file, then the 12345 adapter's callbacks owed on the
+same events (run after intake's, in the same transaction)."""
+
+from __future__ import annotations
+
+from intake_svc.handlers import workflow
+from intake_svc.hotline.consumers import CONSUMERS as HOTLINE
+from shared.bus.handlers import merge
+from shared.events import (
+    CaseAccepted,
+    CaseAssigned,
+    CaseClosed,
+    CaseEscalated,
+    CaseExtended,
+    CaseExtensionRejected,
+    CaseOverdue,
+    CaseReopened,
+    CaseResolved,
+    CaseResumed,
+    CaseReturned,
+    CaseSuspended,
+)
+
+CONSUMERS = merge({
+    CaseAssigned: workflow.on_case_assigned,
+    CaseAccepted: workflow.on_case_accepted,
+    CaseResolved: workflow.on_case_resolved,
+    CaseReturned: workflow.on_case_returned,
+    CaseEscalated: workflow.on_case_escalated,
+    CaseExtended: workflow.on_case_extended,
+    CaseExtensionRejected: workflow.on_case_extension_rejected,
+    CaseSuspended: workflow.on_case_suspended,
+    CaseResumed: workflow.on_case_resumed,
+    CaseOverdue: workflow.on_case_overdue,
+    CaseReopened: workflow.on_case_reopened,
+    CaseClosed: workflow.on_case_closed,
+}, HOTLINE)
