@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.deps import NotifyDeps
+from notify_svc.domain.delivery import DeliveryStatus
 from notify_svc.domain.surveys import (
     BY_CITIZEN,
     BY_NOTIFY,
@@ -22,14 +23,12 @@ from notify_svc.domain.surveys import (
     sign,
     verify,
 )
-from notify_svc.domain.delivery import DeliveryStatus
 from notify_svc.tables import Delivery, Survey
 from shared.bus.outbox import add_event
 from shared.clock import SHANGHAI
 from shared.events import FeedbackReceived
 from shared.events.case import FeedbackResult
 from shared.problems import Problem
-
 
 SURVEY_TEMPLATE = "survey"  # the template whose deliveries carry a survey's link
 

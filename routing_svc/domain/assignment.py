@@ -2,9 +2,10 @@
 
 One assignment is one unit's stint with a case. It ends either in ``resolved`` → ``closed`` (销号), or by
 handing the case on: ``returned`` (退单), ``escalated`` (提级), ``dispatched`` (the street centre chose a unit)
-or ``reopened`` (重办) — each of those is followed by a new assignment — or, without a successor, ``merged``: the
-case was merged into another (一件事只立一案) after it was routed, and the primary case is handled instead. An extension request (延期申请) is a
-flag on an open assignment, not a status: while one is pending, the parent unit may approve or reject it.
+or ``reopened`` (重办) — each of those is followed by a new assignment — or, without a successor,
+``merged``: the case was merged into another (一件事只立一案) after it was routed; the primary case is handled.
+An extension request (延期申请) is a flag on an open assignment, not a status: while one is pending, the parent
+unit may approve or reject it.
 
 ::
 

@@ -15,7 +15,6 @@ from routing_svc.domain.routing import Reevaluation, reevaluate
 from routing_svc.handlers.assignments import apply, record, state_of
 from routing_svc.handlers.lifecycle import current_assignment
 from routing_svc.handlers.routing import context, locate_case, start_assignment, task_force_for, unit_of
-from routing_svc.tables import Assignment
 from shared.bus import pending
 from shared.bus.handlers import EventContext
 from shared.bus.outbox import add_event
@@ -60,8 +59,8 @@ async def on_risk_changed(ctx: EventContext[RoutingDeps], event: RiskChanged) ->
 
 
 async def on_reclassified(ctx: EventContext[RoutingDeps], event: CaseReclassified) -> None:
-    await _reevaluate(ctx, event.case_id, {"category": event.to_category,
-                                           "request_type": event.to_request_type.value}, "reclassified", event.changed_by)
+    changed = {"category": event.to_category, "request_type": event.to_request_type.value}
+    await _reevaluate(ctx, event.case_id, changed, "reclassified", event.changed_by)
 
 
 async def _reevaluate(ctx: EventContext[RoutingDeps], case_id: uuid.UUID, changed: dict[str, Any], trigger: str,

@@ -28,7 +28,7 @@ from tests.routing.test_scenarios import (
     routing_of,
     tick,
 )
-from tests.routing.test_scenarios import clock as clock  # noqa: F401  (the module's frozen clock fixture)
+from tests.routing.test_scenarios import clock as clock  # the module's frozen clock fixture
 from tests.support import Infra, Stack, eventually, start_stack
 
 
