@@ -21,6 +21,7 @@ from tests.notify.flows import G01_WORKER, OPERATOR, accept, new_case, resolve, 
 from tests.support import Stack, auth, eventually
 
 C1_ADMIN = auth(Role.COMMUNITY_ADMIN, "C1", "U-C1-1")
+S1_ADMIN = auth(Role.STREET_ADMIN, "S1", "U-S1-1")
 TOKEN = re.compile(r"/s/([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)")
 
 
@@ -86,12 +87,15 @@ async def test_a_merge_cancels_the_pending_survey(nstack: Stack, clock: FrozenCl
     assert pending == []
 
 
-async def test_a_returned_assignment_stops_its_reminders(nstack: Stack, clock: FrozenClock) -> None:
-    case, assignment, _ = await new_case(nstack)
+async def test_a_case_the_street_returns_to_its_channel_reminds_nobody(nstack: Stack, clock: FrozenClock) -> None:
+    """退单 by the street centre sends the case back to its channel (e.g. 12345): no assignment follows whose
+    fq.case.assigned.v1 would cancel the old reminders, so the return itself must stop them."""
+    case, assignment, _ = await new_case(nstack, location={"address": "火星路1号"})  # the street's triage queue
+    assert assignment["unit_id"] == "S1"
     await eventually(lambda: statuses(nstack, assignment["id"]), timeout=60, what="accept reminders scheduled")
-    r = await nstack.routing.post(f"/api/v1/assignments/{assignment['id']}/return", headers=G01_WORKER,
-                                  json={"reason": "不属于本网格管辖"})
-    assert r.status_code == 200, r.text
+    r = await nstack.routing.post(f"/api/v1/assignments/{assignment['id']}/return", headers=S1_ADMIN,
+                                  json={"reason": "工单地址不属于鹭鸣街道辖区"})
+    assert r.status_code == 200 and r.json()["status"] == "returned", r.text
 
     async def cancelled() -> bool:
         return await statuses(nstack, assignment["id"]) == ["cancelled", "cancelled"]
@@ -100,9 +104,7 @@ async def test_a_returned_assignment_stops_its_reminders(nstack: Stack, clock: F
     clock.set(max(r.fire_at for r in await reminders(nstack, assignment["id"])) + timedelta(minutes=1))
     await worker(nstack).tick()
     await worker(nstack).tick()
-    # the accept reminders of the grid's assignment never fire (the next unit's own reminders are its own)
-    assert [r.status for r in await reminders(nstack, assignment["id"])] == ["cancelled", "cancelled"]
-    assert await inbox(nstack, G01_WORKER, case["id"], "reminder") == []
+    assert await inbox(nstack, S1_ADMIN, case["id"], "reminder") == []
 
 
 async def test_an_extension_request_reaches_the_parent_units_leaders(nstack: Stack, clock: FrozenClock) -> None:
