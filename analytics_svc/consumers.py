@@ -1,4 +1,6 @@
-"""Analytics' event map: every case event the fold knows goes to the projection's batch; the org's units."""
+"""Analytics' event map: every case event the fold knows goes to the projection's batch; the org's units
+(``CONSUMERS``), and why it ignores every other event type of the catalog (``IGNORED``;
+``tests/contracts/test_lifecycle.py`` keeps the two complete)."""
 
 from __future__ import annotations
 
@@ -6,22 +8,32 @@ from analytics_svc.deps import AnalyticsDeps
 from analytics_svc.handlers import facts, units
 from shared.bus.handlers import Consumers
 from shared.events import (
+    CalendarChanged,
     CaseAccepted,
     CaseAssigned,
+    CaseAssignmentCancelled,
     CaseClosed,
     CaseEscalated,
     CaseExtended,
+    CaseExtensionRejected,
     CaseExtensionRequested,
     CaseMerged,
     CaseOverdue,
     CaseReceived,
     CaseReclassified,
     CaseReopened,
+    CaseReopenRequested,
     CaseResolved,
     CaseResumed,
     CaseReturned,
     CaseSuspended,
+    CaseUrged,
+    Event,
     FeedbackReceived,
+    HotspotAlert,
+    MemberUpserted,
+    NotificationDelivered,
+    NotificationFailed,
     RiskChanged,
     UnitUpserted,
 )
@@ -44,5 +56,17 @@ CONSUMERS: Consumers[AnalyticsDeps] = {
     CaseClosed: facts.on_case_event,
     RiskChanged: facts.on_case_event,
     CaseReclassified: facts.on_case_event,
+    CaseAssignmentCancelled: facts.on_case_event,
     UnitUpserted: units.on_unit_upserted,
+}
+
+IGNORED: dict[type[Event], str] = {
+    CaseExtensionRejected: "a rejected extension moves no deadline and counts in no KPI (the request is counted)",
+    CaseReopenRequested: "a request: routing's fq.case.reopened.v1 is what counts (重办率), once, if it reopens",
+    CaseUrged: "催办 counts in no KPI of design section 7",
+    MemberUpserted: "people are not analysed: KPIs are per unit",
+    CalendarChanged: "working time is counted on the shared calendar kernel (domain.worktime), not per revision",
+    NotificationDelivered: "delivery outcomes are no KPI (not subscribed to notification-events)",
+    NotificationFailed: "delivery outcomes are no KPI (not subscribed to notification-events)",
+    HotspotAlert: "analytics' own alert (not subscribed to alert-events)",
 }

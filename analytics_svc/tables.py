@@ -113,7 +113,7 @@ class AssignmentFact(SQLModel, table=True):
     __table_args__ = {"schema": SCHEMA}
 
     assignment_id: uuid.UUID = Field(sa_column=Column("assignment_id", UUID(as_uuid=True), primary_key=True))
-    case_id: uuid.UUID = Field(sa_column=Column("case_id", UUID(as_uuid=True), nullable=False))
+    case_id: uuid.UUID = Field(sa_column=Column("case_id", UUID(as_uuid=True), nullable=False, index=True))
     received_at: datetime | None = Field(default=None, sa_column=Column("received_at", TS))
     unit_id: str | None = Field(default=None, sa_column=Column("unit_id", String(64)))
     unit_path: list[str] = Field(default_factory=list, sa_column=_path("unit_path"))
@@ -131,6 +131,8 @@ class AssignmentFact(SQLModel, table=True):
     left_at: datetime | None = Field(default=None, sa_column=Column("left_at", TS))
     outcome: str | None = Field(default=None, sa_column=Column("outcome", String(32)))
     resolved_at: datetime | None = Field(default=None, sa_column=Column("resolved_at", TS))
+    # the case was merged into another (并案), before or after this assignment: it counts in no on-time figure
+    merged: bool = Field(sa_column=Column("merged", Boolean, nullable=False, server_default="false"))
 
 
 assignment_facts = AssignmentFact.__table__  # type: ignore[attr-defined]

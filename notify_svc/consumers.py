@@ -1,4 +1,5 @@
-"""Notify's event map: every event it consumes and the handler that applies it."""
+"""Notify's event map: every event it consumes and the handler that applies it (``CONSUMERS``), and why it ignores
+every other event type of the catalog (``IGNORED``; ``tests/contracts/test_lifecycle.py`` keeps the two complete)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,29 @@ from shared.events import (
     CalendarChanged,
     CaseAccepted,
     CaseAssigned,
+    CaseAssignmentCancelled,
     CaseClosed,
     CaseEscalated,
     CaseExtended,
     CaseExtensionRejected,
+    CaseExtensionRequested,
+    CaseMerged,
     CaseOverdue,
     CaseReceived,
+    CaseReclassified,
+    CaseReopened,
+    CaseReopenRequested,
     CaseResolved,
     CaseResumed,
+    CaseReturned,
     CaseSuspended,
     CaseUrged,
+    Event,
+    FeedbackReceived,
     HotspotAlert,
     MemberUpserted,
+    NotificationDelivered,
+    NotificationFailed,
     RiskChanged,
     UnitUpserted,
 )
@@ -30,8 +42,11 @@ CONSUMERS: Consumers[NotifyDeps] = {
     UnitUpserted: org.on_unit_upserted,
     CalendarChanged: reminders.on_calendar_changed,
     CaseReceived: cases.on_case_received,
+    CaseMerged: reminders.on_case_merged,
     CaseAssigned: cases.on_case_assigned,
     CaseAccepted: reminders.on_case_accepted,
+    CaseReturned: reminders.on_case_returned,
+    CaseExtensionRequested: cases.on_case_extension_requested,
     CaseExtended: reminders.on_case_extended,
     CaseExtensionRejected: cases.on_case_extension_rejected,
     CaseSuspended: reminders.on_case_suspended,
@@ -40,7 +55,23 @@ CONSUMERS: Consumers[NotifyDeps] = {
     CaseOverdue: cases.on_case_overdue,
     CaseResolved: cases.on_case_resolved,
     CaseClosed: reminders.on_case_closed,
+    CaseAssignmentCancelled: reminders.on_assignment_cancelled,
     CaseUrged: cases.on_case_urged,
     RiskChanged: cases.on_risk_changed,
     HotspotAlert: notifications.on_hotspot,
+}
+
+_OWN = "notify's own delivery outcome (not subscribed to notification-events)"
+
+IGNORED: dict[type[Event], str] = {
+    CaseReclassified: "a new category notifies nobody; if routing re-routes the case, its escalated and assigned "
+                      "events notify the units",
+    CaseReopened: "the fq.case.assigned.v1 that follows (cause reopened) cancels the old reminders, schedules the "
+                  "new ones and notifies the unit",
+    CaseReopenRequested: "a request to routing; routing's fq.case.reopened.v1 and fq.case.assigned.v1 follow if it "
+                         "reopens",
+    FeedbackReceived: "the answer closes or reopens the case in routing; its closed or reopened/assigned events "
+                      "stop or start the reminders (a survey answered here is already marked answered)",
+    NotificationDelivered: _OWN,
+    NotificationFailed: _OWN,
 }

@@ -1,14 +1,74 @@
-"""Routing's event map: what each consumed event does."""
+"""Routing's event map: what each consumed event does (``CONSUMERS``), and why it ignores every other event type of
+the catalog (``IGNORED``; ``tests/contracts/test_lifecycle.py`` keeps the two complete)."""
 
 from __future__ import annotations
 
 from routing_svc.deps import RoutingDeps
-from routing_svc.handlers import lifecycle, routing
+from routing_svc.handlers import case_changes, lifecycle, routing
 from shared.bus.handlers import Consumers
-from shared.events import CaseReceived, CaseReopenRequested, FeedbackReceived
+from shared.events import (
+    CalendarChanged,
+    CaseAccepted,
+    CaseAssigned,
+    CaseAssignmentCancelled,
+    CaseClosed,
+    CaseEscalated,
+    CaseExtended,
+    CaseExtensionRejected,
+    CaseExtensionRequested,
+    CaseMerged,
+    CaseOverdue,
+    CaseReceived,
+    CaseReclassified,
+    CaseReopened,
+    CaseReopenRequested,
+    CaseResolved,
+    CaseResumed,
+    CaseReturned,
+    CaseSuspended,
+    CaseUrged,
+    Event,
+    FeedbackReceived,
+    HotspotAlert,
+    MemberUpserted,
+    NotificationDelivered,
+    NotificationFailed,
+    RiskChanged,
+    UnitUpserted,
+)
 
 CONSUMERS: Consumers[RoutingDeps] = {
     CaseReceived: routing.on_case_received,
+    CaseMerged: case_changes.on_case_merged,
+    RiskChanged: case_changes.on_risk_changed,
+    CaseReclassified: case_changes.on_reclassified,
     FeedbackReceived: lifecycle.on_feedback_received,
     CaseReopenRequested: lifecycle.on_reopen_requested,
+}
+
+_OWN = "routing's own fact: its state changed in the transaction that published it"
+_ORG = "routing owns the org and the calendar: it publishes these and does not subscribe to org-events"
+
+IGNORED: dict[type[Event], str] = {
+    CaseAssigned: _OWN,
+    CaseAccepted: _OWN,
+    CaseReturned: _OWN,
+    CaseExtensionRequested: _OWN,
+    CaseExtensionRejected: _OWN,
+    CaseExtended: _OWN,
+    CaseSuspended: _OWN,
+    CaseResumed: _OWN,
+    CaseEscalated: _OWN,
+    CaseOverdue: _OWN,
+    CaseResolved: _OWN,
+    CaseReopened: _OWN,
+    CaseClosed: _OWN,
+    CaseAssignmentCancelled: _OWN,
+    CaseUrged: "催办 changes no assignment: notify tells the handling unit; the clocks run as they were",
+    UnitUpserted: _ORG,
+    MemberUpserted: _ORG,
+    CalendarChanged: _ORG,
+    NotificationDelivered: "delivery outcomes change nothing in routing (not subscribed to notification-events)",
+    NotificationFailed: "delivery outcomes change nothing in routing (not subscribed to notification-events)",
+    HotspotAlert: "an analytical alert routes no case (not subscribed to alert-events)",
 }

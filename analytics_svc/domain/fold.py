@@ -15,6 +15,7 @@ from analytics_svc.domain.worktime import working_seconds
 from shared.events import (
     CaseAccepted,
     CaseAssigned,
+    CaseAssignmentCancelled,
     CaseClosed,
     CaseEscalated,
     CaseExtended,
@@ -32,7 +33,7 @@ from shared.events import (
     FeedbackReceived,
     RiskChanged,
 )
-from shared.events.case import AssignCause, DeadlineClock, FeedbackResult, Level
+from shared.events.case import AssignCause, CancelReason, DeadlineClock, FeedbackResult, Level
 
 Row = dict[str, Any]
 
@@ -64,6 +65,7 @@ def new_assignment(assignment_id: uuid.UUID, case_id: uuid.UUID) -> Row:
         "unit_path": [], "level": None, "track": None, "cause": None, "assigned_at": None, "accept_due_at": None,
         "accepted_at": None, "accept_minutes": None, "accept_overdue": False, "resolve_due_at": None,
         "resolve_overdue": False, "returned_at": None, "left_at": None, "outcome": None, "resolved_at": None,
+        "merged": False,
     }
 
 
@@ -109,9 +111,21 @@ def _received(s: Store, e: CaseReceived) -> None:
 
 
 def _merged(s: Store, e: CaseMerged) -> None:
+    """并案 (at intake, or after routing): the case counts nowhere on its own — nor do its assignments' on-time
+    figures (the I/O layer preloads every assignment row of a merged case)."""
     c = s.case(e.case_id)
     c.update(code=e.code, received_at=c["received_at"] or e.at, channel=e.channel.value,
              merged_into=e.primary_case_id)
+    for a in s.assignments.values():
+        if a["case_id"] == e.case_id and not a["merged"]:
+            a["merged"] = True
+            s.dirty_assignments.add(a["assignment_id"])
+
+
+def _assignment_cancelled(s: Store, e: CaseAssignmentCancelled) -> None:
+    """Routing ended the assignment without a successor (merged): it left the case then."""
+    a = s.assignment(e.assignment_id, e.case_id)
+    a.update(left_at=a["left_at"] or e.at, merged=a["merged"] or e.reason == CancelReason.MERGED)
 
 
 def _assigned(s: Store, e: CaseAssigned) -> None:
@@ -136,7 +150,8 @@ def _assigned(s: Store, e: CaseAssigned) -> None:
         c["escalated_levels"] = _add_level(c["escalated_levels"], level)
     a = s.assignment(e.assignment_id, e.case_id)
     a.update(received_at=c["received_at"], unit_id=e.unit_id, unit_path=list(e.unit_path), level=level,
-             track=e.track.value, cause=e.cause.value, assigned_at=e.at, accept_due_at=e.accept_due_at)
+             track=e.track.value, cause=e.cause.value, assigned_at=e.at, accept_due_at=e.accept_due_at,
+             merged=a["merged"] or c["merged_into"] is not None)  # assigned after the merge reached analytics
 
 
 def _accepted(s: Store, e: CaseAccepted) -> None:
@@ -245,12 +260,17 @@ FOLDS: dict[type[Event], Callable[[Store, Any], None]] = {
     CaseReturned: _returned, CaseExtensionRequested: _extension_requested, CaseExtended: _extended,
     CaseSuspended: _suspended, CaseResumed: _resumed, CaseEscalated: _escalated, CaseOverdue: _overdue,
     CaseResolved: _resolved, FeedbackReceived: _feedback, CaseReopened: _reopened, CaseClosed: _closed,
-    RiskChanged: _risk_changed, CaseReclassified: _reclassified,
+    RiskChanged: _risk_changed, CaseReclassified: _reclassified, CaseAssignmentCancelled: _assignment_cancelled,
 }
 
 
 def apply(store: Store, event: Event) -> None:
     FOLDS[type(event)](store, event)
+
+
+def merged_cases(events: list[Event]) -> list[uuid.UUID]:
+    """The cases merged in a batch: every assignment row of theirs is preloaded (``_merged`` marks them)."""
+    return [e.case_id for e in events if isinstance(e, CaseMerged)]
 
 
 def assignment_ids(event: Event) -> list[uuid.UUID]:

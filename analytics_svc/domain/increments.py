@@ -48,8 +48,9 @@ def case_keys(row: Row) -> tuple[Key | None, Key | None]:
 
 
 def assignment_key(row: Row) -> Key | None:
+    """The rollup key of an assignment fact row; a merged case's assignments count nowhere."""
     day = _day(row)
-    return (day, row["unit_id"]) if day is not None and row["unit_id"] else None
+    return (day, row["unit_id"]) if day is not None and row["unit_id"] and not row.get("merged") else None
 
 
 def case_contributions(row: Row) -> list[Contribution]:

@@ -47,7 +47,7 @@ async def apply_batch(session: AsyncSession, events: list[Event], settings: Anal
     increments test call it with sessions of their own."""
     case_ids = list({e.case_id for e in events})  # type: ignore[attr-defined]
     assignment_ids = list({a for e in events for a in fold.assignment_ids(e)})
-    store = await facts.load(session, case_ids, assignment_ids)
+    store = await facts.load(session, case_ids, assignment_ids, fold.merged_cases(events))
     # the fold changes rows in place: their contributions before it
     before: dict[Any, list[increments.Contribution]] = {
         i: increments.case_contributions(r) for i, r in store.cases.items()}

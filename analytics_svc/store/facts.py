@@ -34,6 +34,9 @@ CASE_UPSERT = _upsert(case_facts, "case_id", CASE_COLUMNS)
 ASSIGNMENT_UPSERT = _upsert(assignment_facts, "assignment_id", ASSIGNMENT_COLUMNS)
 CASE_SELECT = _select(case_facts, "case_id")
 ASSIGNMENT_SELECT = _select(assignment_facts, "assignment_id")
+# with the assignment rows of merged cases (by case, ``ix_assignment_facts_case_id``): only for a batch with a merge
+ASSIGNMENT_OR_CASE_SELECT = text(f"SELECT * FROM {assignment_facts.fullname} WHERE assignment_id = ANY("
+                                 "CAST(:ids AS uuid[])) OR case_id = ANY(CAST(:cases AS uuid[]))")
 
 
 def rows_of(result: Any) -> list[Row]:
@@ -54,12 +57,18 @@ def _rows_json(rows: list[Row]) -> str:
     return json.dumps(rows, default=_json_value, ensure_ascii=False)
 
 
-async def load(session: AsyncSession, case_ids: list[uuid.UUID], assignment_ids: list[uuid.UUID]) -> Store:
-    """The fact rows of these cases and assignments (those that exist), as the fold's store."""
+async def load(session: AsyncSession, case_ids: list[uuid.UUID], assignment_ids: list[uuid.UUID],
+               merged_case_ids: list[uuid.UUID] | None = None) -> Store:
+    """The fact rows of these cases and assignments (those that exist), and every assignment row of the merged
+    cases, as the fold's store."""
     cases = {r["case_id"]: r for r in rows_of(await session.execute(CASE_SELECT, {"ids": case_ids}))}
-    assignments = {r["assignment_id"]: r
-                   for r in rows_of(await session.execute(ASSIGNMENT_SELECT, {"ids": assignment_ids}))
-                   } if assignment_ids else {}
+    if merged_case_ids:
+        result = await session.execute(ASSIGNMENT_OR_CASE_SELECT, {"ids": assignment_ids, "cases": merged_case_ids})
+    elif assignment_ids:
+        result = await session.execute(ASSIGNMENT_SELECT, {"ids": assignment_ids})
+    else:
+        result = None
+    assignments = {r["assignment_id"]: r for r in rows_of(result)} if result is not None else {}
     return Store(cases, assignments)
 
 

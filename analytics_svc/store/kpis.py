@@ -120,7 +120,8 @@ def _assignment_sql(f: Filters, group: str | None) -> str:
           count(*) FILTER (WHERE a.accepted_at IS NOT NULL AND a.accepted_at <= a.accept_due_at) AS accepted_on_time,
           percentile_cont(0.5) WITHIN GROUP (ORDER BY a.accept_minutes) AS median_accept_minutes
         FROM assignment_facts a{join}
-        WHERE a.received_at >= :start AND a.received_at < :end AND {_in("a.unit_path", f)}{f.facets("c")}{g_by}"""
+        WHERE a.received_at >= :start AND a.received_at < :end AND NOT a.merged
+          AND {_in("a.unit_path", f)}{f.facets("c")}{g_by}"""
 
 
 def _repeat_sql(f: Filters, group: str | None) -> str:

@@ -74,7 +74,7 @@ _REBUILD = {  # the rows of the keys ``{keys}`` (a relation aliased k with day, 
                count(*) FILTER (WHERE f.accepted_at IS NOT NULL AND f.accepted_at <= f.accept_due_at),
                coalesce(array_agg(f.accept_minutes ORDER BY f.assignment_id)
                         FILTER (WHERE f.accept_minutes IS NOT NULL), '{{}}')
-        FROM {{keys}} {{join}} assignment_facts f {{on}} f.unit_id = k.unit_id AND {_DAY}{{end}}
+        FROM {{keys}} {{join}} assignment_facts f {{on}} f.unit_id = k.unit_id AND {_DAY} AND NOT f.merged{{end}}
         GROUP BY k.day, k.unit_id""",
 }
 

@@ -12,6 +12,7 @@ from shared.events import (
     CaseAssigned,
     CaseEscalated,
     CaseExtensionRejected,
+    CaseExtensionRequested,
     CaseOverdue,
     CaseReceived,
     CaseResolved,
@@ -45,7 +46,7 @@ ADMIN_ROLES = (Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
 TRIGGERS: frozenset[str] = frozenset({CaseAssigned.ce_type, CaseOverdue.ce_type, CaseEscalated.ce_type,
                                       CaseReceived.ce_type, RiskChanged.ce_type, CaseResolved.ce_type,
                                       HotspotAlert.ce_type, CaseUrged.ce_type, CaseExtensionRejected.ce_type,
-                                      REMINDER})
+                                      CaseExtensionRequested.ce_type, REMINDER})
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,9 @@ DEFAULT_RULES: dict[str, Any] = {"rules": [
      "channels": ["sms"], "template": "reminder"},
     {"id": "urged.assignee", "on": CaseUrged.ce_type, "to": [{"unit": "event"}], "channels": ["inbox", "webhook"],
      "template": "urged"},
+    {"id": "extension_requested.approvers", "on": CaseExtensionRequested.ce_type,
+     "to": [{"unit": "parent", "roles": [r.value for r in ADMIN_ROLES]}], "channels": ["inbox"],
+     "template": "extension_requested"},
     {"id": "extension_rejected.assignee", "on": CaseExtensionRejected.ce_type, "to": [{"unit": "event"}],
      "channels": ["inbox"], "template": "extension_rejected"},
     {"id": "overdue.supervise", "on": CaseOverdue.ce_type,

@@ -15,6 +15,7 @@ class SurveyStatus(StrEnum):
     PENDING = "pending"
     ANSWERED = "answered"
     UNREACHED = "unreached"  # no answer by its expiry (未答复)
+    CANCELLED = "cancelled"  # the case left the loop before an answer (merged into another case)
 
 
 SOURCE = "survey"  # the ``source`` of the feedback events a survey records

@@ -44,6 +44,12 @@ SPECS: dict[str, TemplateSpec] = {s.key: s for s in (
                  "12345催办：案件 {{ case_code }}",
                  "{{ source_label }}第 {{ urge_count }} 次催办案件 {{ case_code }}"
                  "（承办单位：{{ unit_name or unit_id }}），请尽快办理并及时反馈办理进展。"),
+    TemplateSpec("extension_requested", "延期申请待审批（发给承办单位上级单位的负责人）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "clock_label": "办结",
+                  "due": "2026-11-25 17:30", "requested_due": "2026-12-02 17:30", "reason": "需等待鉴定结论"},
+                 "延期申请待审批：{{ case_code }}",
+                 "{{ unit_name or unit_id }}申请将案件 {{ case_code }} 的{{ clock_label }}期限"
+                 "{% if due %}由 {{ due }} {% endif %}延至 {{ requested_due }}（理由：{{ reason }}），请及时审批。"),
     TemplateSpec("extension_rejected", "延期申请未获批准（发给申请延期的承办单位）",
                  {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "clock_label": "办结",
                   "due": "2026-11-25 17:30", "rejection_reason": "事实清楚，可在期限内办结"},

@@ -16,13 +16,14 @@ from notify_svc.domain.labels import CAUSE_ZH, CLOCK_ZH, REASON_ZH, TRACK_ZH, UR
 from notify_svc.handlers.notifications import fire, unit, unit_names
 from notify_svc.handlers.reminders import cancel_reminders, queue_reminders, work_calendar
 from notify_svc.store.batch import CaseRow
-from notify_svc.tables import CaseInfo
+from notify_svc.tables import CaseInfo, Reminder
 from shared.bus import pending
 from shared.bus.handlers import EventContext
 from shared.events import (
     CaseAssigned,
     CaseEscalated,
     CaseExtensionRejected,
+    CaseExtensionRequested,
     CaseOverdue,
     CaseReceived,
     CaseResolved,
@@ -90,6 +91,23 @@ async def on_case_escalated(ctx: EventContext[NotifyDeps], event: CaseEscalated)
                 "to_unit_id": event.to_unit_id, "from_unit_name": names.get(event.from_unit_id, ""),
                 "to_unit_name": names.get(event.to_unit_id, ""), "reason_label": REASON_ZH[event.reason],
                 "note": event.note, "unit_id": event.to_unit_id, "unit_path": info.unit_path})
+
+
+async def on_case_extension_requested(ctx: EventContext[NotifyDeps], event: CaseExtensionRequested) -> None:
+    """延期申请: the leaders of the unit above the handling unit decide, so they hear of it (with the deadline that
+    holds now, as the clock's reminders know it)."""
+    session, deps = ctx.session, ctx.deps
+    await pending.flush(session)
+    info = await case_facts(session, deps, event.case_id)
+    names = await unit_names(session, event.unit_id)
+    due = (await session.execute(select(Reminder.due_at).where(
+        Reminder.assignment_id == event.assignment_id, Reminder.clock == event.clock.value).limit(1)  # type: ignore[arg-type]
+    )).scalar_one_or_none()
+    await fire(session, deps, ctx.env.type, ctx.env.id, {"clock": event.clock.value},
+               {"case_id": event.case_id, "case_code": info.case_code or "", "unit_id": event.unit_id,
+                "unit_name": names.get(event.unit_id, ""), "unit_path": info.unit_path,
+                "clock_label": CLOCK_ZH[event.clock.value], "due": local_minute(due) if due else "",
+                "requested_due": local_minute(event.requested_due_at), "reason": event.reason})
 
 
 async def on_case_extension_rejected(ctx: EventContext[NotifyDeps], event: CaseExtensionRejected) -> None:

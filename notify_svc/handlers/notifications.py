@@ -24,7 +24,7 @@ from shared.bus.outbox import outbox_row
 from shared.events import HotspotAlert, NotificationDelivered
 from shared.events.case import Level
 
-SURVEY_TEMPLATE = "survey"  # the template whose deliveries carry a new survey's link
+SURVEY_TEMPLATE = surveys.SURVEY_TEMPLATE  # the template whose deliveries carry a new survey's link
 
 
 async def unit(session: AsyncSession, unit_id: str | None) -> Unit | None:

@@ -18,12 +18,23 @@ from notify_svc.deps import NotifyDeps
 from notify_svc.domain.labels import CLOCK_ZH, local_minute
 from notify_svc.domain.reminders import OPEN, ReminderStatus, WorkPoints, trigger_id
 from notify_svc.domain.rules import REMINDER
+from notify_svc.handlers import surveys
 from notify_svc.handlers.notifications import fire, unit_names
 from notify_svc.store.batch import ReminderRow
 from notify_svc.tables import CalendarState, CaseInfo, Reminder
 from shared.bus import pending
 from shared.bus.handlers import EventContext
-from shared.events import CalendarChanged, CaseAccepted, CaseClosed, CaseExtended, CaseResumed, CaseSuspended
+from shared.events import (
+    CalendarChanged,
+    CaseAccepted,
+    CaseAssignmentCancelled,
+    CaseClosed,
+    CaseExtended,
+    CaseMerged,
+    CaseResumed,
+    CaseReturned,
+    CaseSuspended,
+)
 from shared.events.case import DeadlineClock
 
 log = structlog.get_logger(__name__)
@@ -153,3 +164,24 @@ async def on_case_resumed(ctx: EventContext[NotifyDeps], event: CaseResumed) -> 
 async def on_case_closed(ctx: EventContext[NotifyDeps], event: CaseClosed) -> None:
     await pending.flush(ctx.session)
     await cancel_reminders(ctx.session, case_id=event.case_id)
+
+
+async def on_case_returned(ctx: EventContext[NotifyDeps], event: CaseReturned) -> None:
+    """退单: the returning unit's clock stopped; the next assignment (if any) brings its own reminders."""
+    await pending.flush(ctx.session)
+    await cancel_reminders(ctx.session, assignment_id=event.assignment_id)
+
+
+async def on_case_merged(ctx: EventContext[NotifyDeps], event: CaseMerged) -> None:
+    """并案: the case is handled as its primary; nothing reminds anyone of it or asks its applicant about it."""
+    await pending.flush(ctx.session)
+    await cancel_reminders(ctx.session, case_id=event.case_id)
+    await surveys.cancel(ctx.session, event.case_id)
+
+
+async def on_assignment_cancelled(ctx: EventContext[NotifyDeps], event: CaseAssignmentCancelled) -> None:
+    """Routing ended the assignment (merged after routing): its reminders and surveys go, including those of an
+    assignment whose fq.case.assigned.v1 reached notify after the case's fq.case.merged.v1."""
+    await pending.flush(ctx.session)
+    await cancel_reminders(ctx.session, assignment_id=event.assignment_id)
+    await surveys.cancel(ctx.session, event.case_id, event.assignment_id)

@@ -8,10 +8,11 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.deps import NotifyDeps
+from notify_svc.domain.delivery import DeliveryStatus
 from notify_svc.domain.surveys import (
     BY_CITIZEN,
     BY_NOTIFY,
@@ -22,12 +23,14 @@ from notify_svc.domain.surveys import (
     sign,
     verify,
 )
-from notify_svc.tables import Survey
+from notify_svc.tables import Delivery, Survey
 from shared.bus.outbox import add_event
 from shared.clock import SHANGHAI
 from shared.events import FeedbackReceived
 from shared.events.case import FeedbackResult
 from shared.problems import Problem
+
+SURVEY_TEMPLATE = "survey"  # the template whose deliveries carry a survey's link
 
 
 def _not_found() -> Problem:
@@ -71,6 +74,8 @@ async def load(session: AsyncSession, deps: NotifyDeps, token: str, *, for_updat
 async def answer(session: AsyncSession, deps: NotifyDeps, token: str, result: FeedbackResult,
                  comment: str | None) -> Survey:
     survey = await load(session, deps, token, for_update=True)
+    if survey.status == SurveyStatus.CANCELLED:
+        raise Problem(410, "survey_cancelled", "此事项已与其他事项合并办理，本次回访已取消")
     if survey.status != SurveyStatus.PENDING:
         raise Problem(409, "survey_already_answered", "此回访已完成，感谢您的评价")
     now = deps.clock.now()
@@ -79,6 +84,20 @@ async def answer(session: AsyncSession, deps: NotifyDeps, token: str, result: Fe
     await add_event(session, FeedbackReceived(case_id=survey.case_id, at=now, result=result, source=SOURCE,
                                               recorded_by=BY_CITIZEN), source=deps.source)
     return survey
+
+
+async def cancel(session: AsyncSession, case_id: uuid.UUID, assignment_id: uuid.UUID | None = None) -> None:
+    """Cancel the case's (or one assignment's) pending surveys and the survey messages not sent yet (an sms held
+    for the quiet hours): the case left the loop (merged), nobody is asked about it."""
+    stmt = update(Survey).where(Survey.case_id == case_id, Survey.status == SurveyStatus.PENDING.value)  # type: ignore[arg-type]
+    if assignment_id is not None:
+        stmt = stmt.where(Survey.assignment_id == assignment_id)  # type: ignore[arg-type]
+    await session.execute(stmt.values(status=SurveyStatus.CANCELLED.value))
+    if assignment_id is None:
+        await session.execute(update(Delivery).where(
+            Delivery.case_id == case_id, Delivery.template_key == SURVEY_TEMPLATE,  # type: ignore[arg-type]
+            Delivery.status == DeliveryStatus.PENDING.value,  # type: ignore[arg-type]
+        ).values(status=DeliveryStatus.CANCELLED.value))
 
 
 async def expire_due(session: AsyncSession, deps: NotifyDeps, limit: int) -> int:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
-from sqlalchemy import and_, not_, or_, select
+from sqlalchemy import and_, func, not_, or_, select
 
 from routing_svc.deps import Deps
 from routing_svc.domain.assignment import HANDED_ON, AssignmentStatus, allowed_actions
@@ -76,6 +76,9 @@ async def list_assignments(
     status: AssignmentStatus | None = None,
     overdue: bool | None = Query(default=None, description="only assignments past their running deadline "
                                                            "(or, with false, only those within it)"),
+    pending_approval: bool | None = Query(default=None, description="only assignments whose extension request "
+                                          "(延期申请) waits for the caller's unit (or ``unit_id``) to decide: "
+                                          "those of units below it, not its own (with false: none pending)"),
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[AssignmentPublic]:
@@ -94,6 +97,14 @@ async def list_assignments(
     if overdue is not None:
         late = _overdue(deps.clock.now())
         stmt = stmt.where(late if overdue else not_(late))
+    if pending_approval is not None:
+        waiting = func.jsonb_typeof(Assignment.pending_extension) == "object"
+        if pending_approval:
+            stmt = stmt.where(waiting)
+            if scope:  # decided by the leaders of a unit above the handling unit, never by itself
+                stmt = stmt.where(Assignment.unit_id != scope)
+        else:
+            stmt = stmt.where(or_(Assignment.pending_extension.is_(None), not_(waiting)))  # type: ignore[union-attr]
     rows, next_cursor = await keyset_page(session, stmt, Assignment, cursor, limit)
     return Page(items=[_public(a) for a in rows], next_cursor=next_cursor)
 

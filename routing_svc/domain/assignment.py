@@ -2,8 +2,10 @@
 
 One assignment is one unit's stint with a case. It ends either in ``resolved`` → ``closed`` (销号), or by
 handing the case on: ``returned`` (退单), ``escalated`` (提级), ``dispatched`` (the street centre chose a unit)
-or ``reopened`` (重办) — each of those is followed by a new assignment. An extension request (延期申请) is a
-flag on an open assignment, not a status: while one is pending, the parent unit may approve or reject it.
+or ``reopened`` (重办) — each of those is followed by a new assignment — or, without a successor,
+``merged``: the case was merged into another (一件事只立一案) after it was routed; the primary case is handled.
+An extension request (延期申请) is a flag on an open assignment, not a status: while one is pending, the parent
+unit may approve or reject it.
 
 ::
 
@@ -13,6 +15,7 @@ flag on an open assignment, not a status: while one is pending, the parent unit 
        ├─return──▶ returned  ├─escalate──▶ escalated
        ├─escalate            └─dispatch──▶ dispatched
        └─dispatch
+    assigned | accepted | suspended | resolved ──merge──▶ merged (terminal: no clocks, nothing escalates it)
 """
 
 from __future__ import annotations
@@ -31,13 +34,16 @@ class AssignmentStatus(StrEnum):
     ESCALATED = "escalated"  # 提级: left for the next level up
     DISPATCHED = "dispatched"  # the street centre sent it to a chosen unit
     REOPENED = "reopened"  # 重办: a new assignment took over
+    MERGED = "merged"  # 并案: the case was merged into another; no successor, the primary case is handled
 
 
 # An assignment in one of these no longer has the case.
 HANDED_ON = frozenset({AssignmentStatus.RETURNED, AssignmentStatus.ESCALATED, AssignmentStatus.DISPATCHED,
                        AssignmentStatus.REOPENED})
+# Ended without a successor: the case is no longer routing's (merged into another case).
+CANCELLED = frozenset({AssignmentStatus.MERGED})
 # The statuses of the assignment that has the case now (at most one per case).
-CURRENT = frozenset(AssignmentStatus) - HANDED_ON
+CURRENT = frozenset(AssignmentStatus) - HANDED_ON - CANCELLED
 OPEN = frozenset({AssignmentStatus.ASSIGNED, AssignmentStatus.ACCEPTED, AssignmentStatus.SUSPENDED})
 
 
@@ -54,6 +60,7 @@ class Action(StrEnum):
     RESOLVE = "resolve"  # 办结
     REOPEN = "reopen"  # 重办
     CLOSE = "close"  # 销号
+    MERGE = "merge"  # 并案 (from intake's fq.case.merged.v1, never an API action)
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ _MOVES: dict[AssignmentStatus, dict[Action, AssignmentStatus]] = {
         Action.SUSPEND: AssignmentStatus.SUSPENDED,
         Action.ESCALATE: AssignmentStatus.ESCALATED,
         Action.DISPATCH: AssignmentStatus.DISPATCHED,
+        Action.MERGE: AssignmentStatus.MERGED,
     },
     AssignmentStatus.ACCEPTED: {
         Action.REQUEST_EXTENSION: AssignmentStatus.ACCEPTED,
@@ -78,16 +86,22 @@ _MOVES: dict[AssignmentStatus, dict[Action, AssignmentStatus]] = {
         Action.ESCALATE: AssignmentStatus.ESCALATED,
         Action.DISPATCH: AssignmentStatus.DISPATCHED,
         Action.RESOLVE: AssignmentStatus.RESOLVED,
+        Action.MERGE: AssignmentStatus.MERGED,
     },
-    AssignmentStatus.SUSPENDED: {Action.RESUME: AssignmentStatus.SUSPENDED},  # target from suspended_from
-    AssignmentStatus.RESOLVED: {Action.REOPEN: AssignmentStatus.REOPENED, Action.CLOSE: AssignmentStatus.CLOSED},
+    AssignmentStatus.SUSPENDED: {Action.RESUME: AssignmentStatus.SUSPENDED,  # target from suspended_from
+                                 Action.MERGE: AssignmentStatus.MERGED},
+    AssignmentStatus.RESOLVED: {Action.REOPEN: AssignmentStatus.REOPENED, Action.CLOSE: AssignmentStatus.CLOSED,
+                                Action.MERGE: AssignmentStatus.MERGED},
     AssignmentStatus.CLOSED: {},
     AssignmentStatus.RETURNED: {},
     AssignmentStatus.ESCALATED: {},
     AssignmentStatus.DISPATCHED: {},
     AssignmentStatus.REOPENED: {},
+    AssignmentStatus.MERGED: {},
 }
 _DECIDE_EXTENSION = (Action.APPROVE_EXTENSION, Action.REJECT_EXTENSION)
+# actions routing takes on an event, never offered to a client
+_INTERNAL = frozenset({Action.MERGE})
 
 
 class IllegalTransition(Exception):
@@ -99,9 +113,10 @@ class IllegalTransition(Exception):
         self.allowed = allowed_actions(state)
 
 
-def allowed_actions(state: State) -> list[str]:
-    """The actions legal in ``state``, sorted (what a 409 lists and what a client may offer)."""
-    actions = set(_MOVES[state.status])
+def allowed_actions(state: State, *, internal: bool = False) -> list[str]:
+    """The actions legal in ``state``, sorted (what a 409 lists and what a client may offer); with ``internal``, also
+    those routing takes on an event (merge)."""
+    actions = set(_MOVES[state.status]) if internal else set(_MOVES[state.status]) - _INTERNAL
     if state.extension_pending:
         actions.discard(Action.REQUEST_EXTENSION)
         actions.update(_DECIDE_EXTENSION)
@@ -110,7 +125,7 @@ def allowed_actions(state: State) -> list[str]:
 
 def transition(state: State, action: Action) -> State:
     """The state after ``action``; raises IllegalTransition when the action is not allowed in ``state``."""
-    if action.value not in allowed_actions(state):
+    if action.value not in allowed_actions(state, internal=True):
         raise IllegalTransition(state, action)
     if action == Action.REQUEST_EXTENSION:
         return replace(state, extension_pending=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from routing_svc.domain.locate import UnitInfo, grid_of
@@ -18,7 +19,7 @@ from routing_svc.domain.org import RANK
 from routing_svc.domain.rules import CaseFacts, Decision
 from shared.clock import SHANGHAI
 from shared.events import CaseReceived
-from shared.events.case import Level
+from shared.events.case import Level, Track
 
 
 @dataclass(frozen=True)
@@ -77,3 +78,38 @@ def route(evaluate: Callable[[CaseFacts], Decision], doc: Mapping[str, Any], loc
     unit that follows from it."""
     decision = evaluate(case_facts(doc, located, at, working_time))
     return Routed(decision, target_unit(units, located, decision))
+
+
+class Reevaluation(StrEnum):
+    """What routing did when a case's facts changed after it was routed (risk raised, reclassified)."""
+
+    UNCHANGED = "unchanged"  # the rules still say this unit and track
+    REROUTED = "rerouted"  # not accepted yet and the rules say a unit above: handed over (提级, reason rule)
+    KEPT = "kept"  # the rules say otherwise, but the unit keeps the case (see ``reevaluate``)
+
+
+@dataclass(frozen=True)
+class Choice:
+    outcome: Reevaluation
+    why: str
+
+
+def reevaluate(current: UnitInfo, track: Track, accepted: bool, routed: Routed) -> Choice:
+    """The choice after a re-evaluation: the current unit and track against the rules' (``route`` over the changed
+    facts). A case not accepted yet goes to the rules' unit when that unit is above the current one; a case a
+    handler already accepted (签收) stays with its unit — the handler's work is not taken away, and the choice is
+    recorded on the assignment; a case never climbs down (a lowered risk keeps its unit), and the track stays with
+    the unit (a new track comes with a new assignment only)."""
+    target, wanted = routed.target, routed.decision.track
+    if target.id == current.id and Track(wanted) == track:
+        return Choice(Reevaluation.UNCHANGED, "the rules still say this unit and track")
+    if target.id == current.id:
+        return Choice(Reevaluation.KEPT, f"the rules say this unit with the {Track(wanted).value} track: the unit "
+                                         f"keeps the case on its {track.value} track")
+    if RANK[target.level] >= RANK[current.level]:
+        return Choice(Reevaluation.KEPT, f"the rules say {target.id} ({target.level.value}, {Track(wanted).value}), "
+                                         "not above the current unit: a case never climbs down, the unit keeps it")
+    if accepted:
+        return Choice(Reevaluation.KEPT, f"the rules say {target.id} ({target.level.value}, {Track(wanted).value}), "
+                                         "but the handling unit already accepted the case: it keeps it")
+    return Choice(Reevaluation.REROUTED, f"the rules say {target.id} ({target.level.value}, {Track(wanted).value})")

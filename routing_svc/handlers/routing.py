@@ -131,13 +131,13 @@ async def on_case_received(ctx: EventContext[RoutingDeps], event: CaseReceived) 
         rc, now, case_id=event.case_id, case_code=event.code, unit=unit, track=decision.track,
         forces=list(decision.forces), deadlines=decision.deadlines, rule_id=decision.rule_id,
         explanation=f"{located.explanation}; {decision.explanation}", cause=AssignCause.ROUTED, previous=None,
-        task_force=_task_force(decision, rc, now), facts=doc,
+        task_force=task_force_for(decision, rc, now), facts=doc,
     )
     queue_routed(session, values, _assigned(values, unit, located.building), source=deps.source)
     log.debug("case_routed", unit_id=unit.id, rule_id=decision.rule_id, method=located.method)
 
 
-def _task_force(decision: Decision, ctx: Context, now: datetime) -> dict[str, Any] | None:
+def task_force_for(decision: Decision, ctx: Context, now: datetime) -> dict[str, Any] | None:
     tf = decision.task_force
     return None if tf is None else {"lead": tf.lead, "plan_due_at": ctx.add(now, tf.plan)}
 

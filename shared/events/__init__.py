@@ -16,6 +16,7 @@ from shared.events.base import (
 from shared.events.case import (
     CaseAccepted,
     CaseAssigned,
+    CaseAssignmentCancelled,
     CaseClosed,
     CaseEscalated,
     CaseExtended,
@@ -45,6 +46,7 @@ __all__ = [
     "CalendarDayOverride",
     "CaseAccepted",
     "CaseAssigned",
+    "CaseAssignmentCancelled",
     "CaseClosed",
     "CaseEscalated",
     "CaseExtended",

@@ -367,6 +367,26 @@ class CaseClosed(CaseEvent):
     closed_by: str
 
 
+class CancelReason(StrEnum):
+    """Why routing ended an assignment without handing the case on."""
+
+    MERGED = "merged"  # the case was merged into another (一件事只立一案): the primary case is handled instead
+
+
+class CaseAssignmentCancelled(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.assignment_cancelled.v1"
+    description: ClassVar[str] = (
+        "Routing ended the case's live assignment without a successor (e.g. the case was merged into another after "
+        "it was routed): its clocks stop, nothing escalates it, its reminders and surveys are cancelled."
+    )
+    assignment_id: uuid.UUID
+    unit_id: str
+    level: Level
+    reason: CancelReason
+    primary_case_id: uuid.UUID | None = Field(default=None, description="the case it was merged into")
+    cancelled_by: str = Field(description="e.g. 'merge:<linked_by>'")
+
+
 # --- from the 12345 hotline platform (intake's hotline adapter) -----------------------------------------
 
 

@@ -76,21 +76,17 @@ async def test_staff_merge_a_suggested_candidate(stack: Stack) -> None:
     assert event["primary_case_id"] == a["id"] and event["linked_by"] == "op-dup"
     assert event["similarity"] == b["duplicate_candidates"][0]["similarity"]
 
-    # b had been routed: its unit's workflow events no longer move it, it follows its primary
+    # b had been routed: routing ends its assignment as merged (issue 15), so its unit can no longer act on it
     worker = auth(Role.GRID_WORKER, "G02", "U-G02-1")
 
-    async def b_assignment() -> dict[str, Any] | None:
+    async def b_assignment_merged() -> dict[str, Any] | None:
         r = await stack.routing.get(f"/api/v1/cases/{b['id']}/routing", headers=worker)
-        return r.json()["current"] if r.status_code == 200 else None
+        current = r.json()["current"] if r.status_code == 200 else None
+        return current if current and current["status"] == "merged" else None
 
-    assignment = await eventually(b_assignment, what="b's assignment", timeout=60)
+    assignment = await eventually(b_assignment_merged, what="b's assignment ended as merged", timeout=60)
     r = await stack.routing.post(f"/api/v1/assignments/{assignment['id']}/accept", headers=worker)
-    assert r.status_code == 200, r.text
-
-    async def accepted_seen() -> bool:
-        return "accepted" in await _kinds(stack, b["id"])
-
-    await eventually(accepted_seen, what="accepted on b's timeline", timeout=60)
+    assert r.status_code == 409 and r.json()["code"] == "illegal_transition", r.text
     assert (await stack.intake.get(f"/api/v1/cases/{b['id']}", headers=ADMIN)).json()["status"] == "merged"
 
     # merged is not open: neither side of another merge; a staff merge is final here

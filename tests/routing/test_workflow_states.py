@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from routing_svc.domain.assignment import (
+    CANCELLED,
     CURRENT,
     HANDED_ON,
     OPEN,
@@ -23,13 +24,15 @@ S, A = AssignmentStatus, Action
 # the legal moves, written out independently of the implementation's table
 EXPECTED: dict[AssignmentStatus, dict[Action, AssignmentStatus]] = {
     S.ASSIGNED: {A.ACCEPT: S.ACCEPTED, A.RETURN: S.RETURNED, A.REQUEST_EXTENSION: S.ASSIGNED,
-                 A.SUSPEND: S.SUSPENDED, A.ESCALATE: S.ESCALATED, A.DISPATCH: S.DISPATCHED},
+                 A.SUSPEND: S.SUSPENDED, A.ESCALATE: S.ESCALATED, A.DISPATCH: S.DISPATCHED, A.MERGE: S.MERGED},
     S.ACCEPTED: {A.REQUEST_EXTENSION: S.ACCEPTED, A.SUSPEND: S.SUSPENDED, A.ESCALATE: S.ESCALATED,
-                 A.DISPATCH: S.DISPATCHED, A.RESOLVE: S.RESOLVED},
-    S.SUSPENDED: {A.RESUME: S.ACCEPTED},  # from a suspension of an accepted assignment (see below)
-    S.RESOLVED: {A.REOPEN: S.REOPENED, A.CLOSE: S.CLOSED},
-    S.CLOSED: {}, S.RETURNED: {}, S.ESCALATED: {}, S.DISPATCHED: {}, S.REOPENED: {},
+                 A.DISPATCH: S.DISPATCHED, A.RESOLVE: S.RESOLVED, A.MERGE: S.MERGED},
+    S.SUSPENDED: {A.RESUME: S.ACCEPTED, A.MERGE: S.MERGED},  # from a suspension of an accepted assignment (below)
+    S.RESOLVED: {A.REOPEN: S.REOPENED, A.CLOSE: S.CLOSED, A.MERGE: S.MERGED},
+    S.CLOSED: {}, S.RETURNED: {}, S.ESCALATED: {}, S.DISPATCHED: {}, S.REOPENED: {}, S.MERGED: {},
 }
+# routing merges on intake's event, never on a client's request: a client is never offered it
+INTERNAL = {A.MERGE}
 
 
 def _state(status: AssignmentStatus) -> State:
@@ -44,13 +47,14 @@ def test_every_status_and_action(status: AssignmentStatus, action: Action) -> No
     if target is None:
         with pytest.raises(IllegalTransition) as e:
             transition(state, action)
-        assert e.value.allowed == sorted(a.value for a in EXPECTED[status])
+        assert e.value.allowed == sorted(a.value for a in EXPECTED[status] if a not in INTERNAL)
         assert action.value not in e.value.allowed
         assert status.value in str(e.value)
     else:
         after = transition(state, action)
         assert after.status == target
         assert after.extension_pending == (action == A.REQUEST_EXTENSION)
+        assert (action.value in allowed_actions(state)) == (action not in INTERNAL)
 
 
 @pytest.mark.parametrize("status", [S.ASSIGNED, S.ACCEPTED])
@@ -92,7 +96,8 @@ def test_a_pending_request_survives_a_suspension_and_ends_with_the_assignment() 
 
 
 def test_status_groups_partition_the_statuses() -> None:
-    assert CURRENT | HANDED_ON == set(AssignmentStatus) and not CURRENT & HANDED_ON
+    assert CURRENT | HANDED_ON | CANCELLED == set(AssignmentStatus)
+    assert not CURRENT & HANDED_ON and not CURRENT & CANCELLED and not HANDED_ON & CANCELLED
     assert OPEN < CURRENT
-    for status in HANDED_ON | {S.CLOSED}:
+    for status in HANDED_ON | CANCELLED | {S.CLOSED}:
         assert allowed_actions(State(status)) == []

@@ -1,0 +1,42 @@
+"""Why intake ignores the event types of the catalog it has no handler for (its handlers: ``app.SPEC`` and the 12345
+adapter's, being moved to ``consumers.py``). ``tests/contracts/test_lifecycle.py`` keeps the decisions complete."""
+
+from __future__ import annotations
+
+from shared.events import (
+    CalendarChanged,
+    CaseAssignmentCancelled,
+    CaseMerged,
+    CaseReceived,
+    CaseReclassified,
+    CaseReopenRequested,
+    CaseUrged,
+    Event,
+    FeedbackReceived,
+    HotspotAlert,
+    MemberUpserted,
+    NotificationDelivered,
+    NotificationFailed,
+    RiskChanged,
+    UnitUpserted,
+)
+
+_OWN = "intake's own fact: the case file changed in the transaction that published it"
+_NOT_SUBSCRIBED = "intake does not subscribe to {topic}: the case file holds no {what}"
+
+IGNORED: dict[type[Event], str] = {
+    CaseReceived: _OWN,
+    CaseMerged: _OWN,
+    CaseReclassified: _OWN,
+    RiskChanged: _OWN,
+    FeedbackReceived: _OWN + " (回访 recorded by staff or the 12345 adapter; a citizen's survey answer is notify's)",
+    CaseReopenRequested: _OWN + " (routing reopens; intake follows fq.case.reopened.v1)",
+    CaseUrged: _OWN + " (the 12345 adapter records 催办 and publishes it for notify)",
+    CaseAssignmentCancelled: "intake merged the case itself: its file already says merged (status, timeline)",
+    UnitUpserted: _NOT_SUBSCRIBED.format(topic="org-events", what="org data"),
+    MemberUpserted: _NOT_SUBSCRIBED.format(topic="org-events", what="org data"),
+    CalendarChanged: _NOT_SUBSCRIBED.format(topic="org-events", what="org data"),
+    NotificationDelivered: _NOT_SUBSCRIBED.format(topic="notification-events", what="delivery outcomes"),
+    NotificationFailed: _NOT_SUBSCRIBED.format(topic="notification-events", what="delivery outcomes"),
+    HotspotAlert: _NOT_SUBSCRIBED.format(topic="alert-events", what="analytical alerts"),
+}
