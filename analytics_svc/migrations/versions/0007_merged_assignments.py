@@ -3,15 +3,15 @@
 The flag is backfilled from the case facts; the rollups of days before this revision keep what they counted until a
 replay (``python -m services replay analytics``) rebuilds them.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 SCHEMA = "analytics"
