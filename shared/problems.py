@@ -1,5 +1,8 @@
 """RFC 9457 problem responses for every error, with a stable machine-readable ``code``.
 
+``install_problem_handlers`` also puts ``shared.inputs.ControlCharacterGuard`` in front of every route: control
+characters in any path, query, header or body field answer 422 ``validation_failed`` naming the field.
+
 An exception no handler expected ends in ``CatchAllMiddleware``: a database or broker failure
 (``shared.infra.is_infrastructure_error``) answers 503 ``database_unavailable`` with ``Retry-After``, anything
 else 500 ``internal_error``. Either is logged once, with its traceback, by us alone (Starlette's
@@ -20,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.infra import error_class, is_infrastructure_error
+from shared.inputs import ControlCharacterGuard
 from shared.observability import LogLimiter
 
 PROBLEM_JSON = "application/problem+json"
@@ -156,6 +160,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         return unexpected_response(request, exc)
 
     app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(ControlCharacterGuard)  # outside the catch-all: its 422s are answers, not errors
 
 
 def _route(scope: Scope) -> str:
