@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.infra import error_class, is_infrastructure_error
+from shared.infra import error_class, is_infrastructure_error, is_unstorable_value
 from shared.inputs import ControlCharacterGuard
 from shared.observability import LogLimiter
 
@@ -168,8 +168,18 @@ def _route(scope: Scope) -> str:
 
 
 def unexpected_response(request: Request, exc: BaseException) -> JSONResponse:
-    """Log ``exc`` (rate-limited) and answer 503 for an infrastructure failure, 500 for anything else."""
+    """Log ``exc`` (rate-limited) and answer 503 for an infrastructure failure, 422 for a value PostgreSQL cannot
+    store (a data exception: a number out of its column's range, an unrepresentable character), 500 for anything
+    else."""
     route = _route(request.scope)
+    if is_unstorable_value(exc):  # the request carried a value the edge let through: a 422, and a warning
+        ok, suppressed = _error_log.allow((type(exc).__name__, route))
+        if ok:  # the statement's parameters are not logged (shared.db hides them): they may be personal data
+            log.warning("value_not_storable", route=route, method=request.method, error=error_class(exc),
+                        suppressed=suppressed)
+        return problem_response(
+            request, 422, "value_not_storable",
+            "a value in the request cannot be stored (out of range or not representable); nothing was changed")
     infra = is_infrastructure_error(exc)
     ok, suppressed = _error_log.allow((type(exc).__name__, route))
     if ok:
