@@ -161,6 +161,59 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(ControlCharacterGuard)  # outside the catch-all: its 422s are answers, not errors
+    _document_problems(app)
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem: every error answer of every service, with a stable machine-readable code.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "description": "stable, e.g. validation_failed, not_found, database_unavailable"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "description": "for validation_failed: one entry per field at fault",
+                   "items": {"type": "object", "required": ["field", "reason", "code"], "properties": {
+                       "field": {"type": "string", "description": "e.g. description, parties.0.name, query.q"},
+                       "location": {"type": "string"}, "reason": {"type": "string"},
+                       "code": {"type": "string", "description": "e.g. missing, control_character"}}}},
+    },
+    "additionalProperties": True,
+}
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Declares in the app's OpenAPI document what it really answers on errors: the one ``Problem`` schema as
+    ``application/problem+json`` for 422 (instead of FastAPI's ``HTTPValidationError``), every other 4xx
+    (``4XX`` and the codes an operation names) and 503 ``database_unavailable``. Operation-specific documentation
+    (which codes, examples) stays with each operation."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = build()
+        doc.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        for item in doc.get("paths", {}).values():
+            for operation in item.values():
+                responses = operation.setdefault("responses", {})
+                for status, response in responses.items():
+                    if status.startswith("4") or status.startswith("5"):
+                        response["content"] = _PROBLEM_CONTENT
+                responses.setdefault("4XX", {"description": "a problem (RFC 9457)", "content": _PROBLEM_CONTENT})
+                responses.setdefault("503", {"description": "database_unavailable: try again after Retry-After",
+                                             "content": _PROBLEM_CONTENT})
+        for name in ("HTTPValidationError", "ValidationError"):
+            doc["components"]["schemas"].pop(name, None)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _route(scope: Scope) -> str:
