@@ -85,3 +85,17 @@ def error_class(exc: BaseException) -> str:
             code = _sqlstate(e)
             return f"{type(e).__name__}({code})" if code else type(e).__name__
     return type(exc).__name__
+
+
+def is_unstorable_value(exc: BaseException) -> bool:
+    """True when ``exc`` (or what it wraps) says a value could not be stored or compared: asyncpg could not encode a
+    query argument (an integer beyond its column's range), or PostgreSQL raised a data exception (SQLSTATE class
+    22: NUL in text, a string too long, an invalid text representation) — bad input the edge let through, not a
+    failure of ours. Division by zero (22012) stays a bug."""
+    for e in _causes(exc):
+        if isinstance(e, asyncpg.DataError):
+            return True
+        code = _sqlstate(e)
+        if code is not None and code.startswith("22") and code != "22012":
+            return True
+    return False

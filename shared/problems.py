@@ -1,5 +1,8 @@
 """RFC 9457 problem responses for every error, with a stable machine-readable ``code``.
 
+``install_problem_handlers`` also puts ``shared.inputs.ControlCharacterGuard`` in front of every route: control
+characters in any path, query, header or body field answer 422 ``validation_failed`` naming the field.
+
 An exception no handler expected ends in ``CatchAllMiddleware``: a database or broker failure
 (``shared.infra.is_infrastructure_error``) answers 503 ``database_unavailable`` with ``Retry-After``, anything
 else 500 ``internal_error``. Either is logged once, with its traceback, by us alone (Starlette's
@@ -19,7 +22,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.infra import error_class, is_infrastructure_error
+from shared.infra import error_class, is_infrastructure_error, is_unstorable_value
+from shared.inputs import ControlCharacterGuard
 from shared.observability import LogLimiter
 
 PROBLEM_JSON = "application/problem+json"
@@ -156,6 +160,60 @@ def install_problem_handlers(app: FastAPI) -> None:
         return unexpected_response(request, exc)
 
     app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(ControlCharacterGuard)  # outside the catch-all: its 422s are answers, not errors
+    _document_problems(app)
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem: every error answer of every service, with a stable machine-readable code.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "description": "stable, e.g. validation_failed, not_found, database_unavailable"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "description": "for validation_failed: one entry per field at fault",
+                   "items": {"type": "object", "required": ["field", "reason", "code"], "properties": {
+                       "field": {"type": "string", "description": "e.g. description, parties.0.name, query.q"},
+                       "location": {"type": "string"}, "reason": {"type": "string"},
+                       "code": {"type": "string", "description": "e.g. missing, control_character"}}}},
+    },
+    "additionalProperties": True,
+}
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Declares in the app's OpenAPI document what it really answers on errors: the one ``Problem`` schema as
+    ``application/problem+json`` for 422 (instead of FastAPI's ``HTTPValidationError``), every other 4xx
+    (``4XX`` and the codes an operation names) and 503 ``database_unavailable``. Operation-specific documentation
+    (which codes, examples) stays with each operation."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = build()
+        doc.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        for item in doc.get("paths", {}).values():
+            for operation in item.values():
+                responses = operation.setdefault("responses", {})
+                for status, response in responses.items():
+                    if status.startswith("4") or status.startswith("5"):
+                        response["content"] = _PROBLEM_CONTENT
+                responses.setdefault("4XX", {"description": "a problem (RFC 9457)", "content": _PROBLEM_CONTENT})
+                responses.setdefault("503", {"description": "database_unavailable: try again after Retry-After",
+                                             "content": _PROBLEM_CONTENT})
+        for name in ("HTTPValidationError", "ValidationError"):
+            doc["components"]["schemas"].pop(name, None)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _route(scope: Scope) -> str:
@@ -163,8 +221,18 @@ def _route(scope: Scope) -> str:
 
 
 def unexpected_response(request: Request, exc: BaseException) -> JSONResponse:
-    """Log ``exc`` (rate-limited) and answer 503 for an infrastructure failure, 500 for anything else."""
+    """Log ``exc`` (rate-limited) and answer 503 for an infrastructure failure, 422 for a value PostgreSQL cannot
+    store (a data exception: a number out of its column's range, an unrepresentable character), 500 for anything
+    else."""
     route = _route(request.scope)
+    if is_unstorable_value(exc):  # the request carried a value the edge let through: a 422, and a warning
+        ok, suppressed = _error_log.allow((type(exc).__name__, route))
+        if ok:  # the statement's parameters are not logged (shared.db hides them): they may be personal data
+            log.warning("value_not_storable", route=route, method=request.method, error=error_class(exc),
+                        suppressed=suppressed)
+        return problem_response(
+            request, 422, "value_not_storable",
+            "a value in the request cannot be stored (out of range or not representable); nothing was changed")
     infra = is_infrastructure_error(exc)
     ok, suppressed = _error_log.allow((type(exc).__name__, route))
     if ok:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +39,9 @@ from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
+
+# the prefix of a /readyz check that is not ok but does not take the service out of a load balancer
+DEGRADED = "degraded: "
 
 
 @dataclass
@@ -77,6 +80,10 @@ class ServiceSpec:
     before_commit: Callable[[AsyncSession], Awaitable[None]] | None = None
     # extra /readyz details that do not decide readiness (e.g. routing's calendar gap): name → "ok" or a warning
     readiness_details: Callable[[ServiceRuntime], Awaitable[dict[str, str]]] | None = None
+    # true for a service whose HTTP API cannot answer without the broker: /readyz then fails while it is
+    # unreachable. None of the four does (their routes read PostgreSQL and write through the outbox): they stay
+    # ready with the broker ``degraded``
+    needs_broker_to_serve: bool = False
 
     @property
     def source(self) -> str:
@@ -247,17 +254,25 @@ class ServiceRuntime:
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
-        ok = await broker_reachable(self.settings.kafka_bootstrap_servers)
-        checks["broker"] = "ok" if ok else "unreachable"
+        broker_ok = await broker_reachable(self.settings.kafka_bootstrap_servers)
+        if broker_ok:
+            checks["broker"] = "ok"
+        elif self.spec.needs_broker_to_serve:
+            checks["broker"] = "unreachable"
+        else:  # the HTTP API works on: writes wait in the outbox, events are consumed when the broker is back
+            checks["broker"] = f"{DEGRADED}unreachable; the outbox keeps every event until it is back"
         if self.relay is not None and self.relay.last_error:
-            checks["outbox_relay"] = f"failing: {self.relay.last_error[:300]}"
+            failing = f"failing: {self.relay.last_error[:300]}"
+            checks["outbox_relay"] = failing if broker_ok else DEGRADED + failing
         if self.consumer is not None:
             if self.consumer.crashed:
                 checks["consumer"] = f"stopped: {self.consumer.crashed!r}"
             elif self.consumer.degraded:  # waiting out a database or broker failure, retrying without limit
-                checks["consumer"] = f"degraded: {self.consumer.last_infra_error}"
+                checks["consumer"] = f"{DEGRADED}{self.consumer.last_infra_error}"
+            elif self.consumer.started:
+                checks["consumer"] = "ok"
             else:
-                checks["consumer"] = "ok" if self.consumer.started else "joining"
+                checks["consumer"] = "joining" if broker_ok else f"{DEGRADED}joining; the broker is unreachable"
         return checks
 
 
@@ -305,8 +320,11 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
     @app.get("/readyz", tags=["ops"])
     async def readyz() -> JSONResponse:
         checks = await runtime.readiness()
-        ready = all(v == "ok" for v in checks.values())
-        body: dict[str, Any] = {"status": "ready" if ready else "not_ready", "checks": checks}
+        # a degraded check (the broker, a consumer or relay waiting for it) leaves the service ready: it answers
+        # what it can, and the database check decides whether it can answer at all
+        ready = all(v == "ok" or v.startswith(DEGRADED) for v in checks.values())
+        status = ("ready" if all(v == "ok" for v in checks.values()) else "degraded") if ready else "not_ready"
+        body: dict[str, Any] = {"status": status, "checks": checks}
         details: dict[str, str] = runtime.loop_details()
         if spec.consumes:
             details["dead_letters"] = await runtime.dead_letter_detail()
@@ -319,7 +337,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
             body["details"] = details
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)  # the Prometheus text format
     async def metrics() -> Response:
         if spec.produces:
             try:

@@ -121,7 +121,7 @@ def _if_match(value: str | None) -> int | None:
     if value is None:
         return None
     raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # isdigit alone takes "²", which int() refuses
         raise Problem(422, "validation_failed", "If-Match must be a rules version ETag, e.g. \"3\"",
                       errors=[{"field": "header.if-match", "reason": "not a version ETag", "code": "invalid"}])
     return int(raw)
