@@ -511,6 +511,7 @@ class Faults:
         self.stack, self.ledger = stack, ledger
         self.rng = random.Random(seed + 1)
         self.stopped: set[int] = set()
+        self.pg_stopped: set[int] = set()
 
     def _replica(self) -> tuple[str, int]:
         pids = self.stack.pids()
@@ -557,18 +558,35 @@ class Faults:
         """PostgreSQL shut down (fast) and kept down ``hold`` seconds: the stack runner, which would start it again
         at once, is paused (SIGSTOP) meanwhile and resumed after; its next look starts PostgreSQL again."""
         runner = self.stack.proc.pid if self.stack.proc is not None else None
-        pid = self.stack.pids()["postgres"]
+        pid = await self._postgres_up()
         if runner is not None:
             os.kill(runner, signal.SIGSTOP)
             self.stopped.add(runner)
         try:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGINT)
+            self.pg_stopped.add(pid)
             self.note("PostgreSQL stop", f"postgres (pid {pid}) stopped for {hold:.0f} s")
             await asyncio.sleep(hold)
         finally:
             if runner is not None:
                 self.cont(runner)
+
+    async def _postgres_up(self, timeout: float = 90) -> int:
+        """The pid of a PostgreSQL that accepts connections (after an earlier stop, once the runner restarted it)."""
+        end = time.monotonic() + timeout
+        while True:
+            pid = self.stack.pids()["postgres"]
+            try:
+                conn = await asyncpg.connect(self.stack.database_url, timeout=3)
+                await conn.close()
+                if pid not in self.pg_stopped:
+                    return pid
+            except (OSError, asyncpg.PostgresError, TimeoutError):
+                pass
+            if time.monotonic() > end:
+                return pid
+            await asyncio.sleep(0.5)
 
     async def run(self, seconds: float, stop: asyncio.Event) -> None:
         """At least one of each kind, spread over the run; PostgreSQL stopped 15–30 s."""
