@@ -4,7 +4,7 @@ PY ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PY) -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: run test lint fmt bench bench-intake bench-routing bench-notify bench-analytics migrate docs status token clean help
+.PHONY: run test lint fmt bench bench-intake bench-routing bench-notify bench-analytics chaos migrate docs status token clean help
 
 help:
 	@echo "make run      start the whole stack on embedded PostgreSQL + broker (Ctrl-C stops it)"
@@ -15,6 +15,7 @@ help:
 	@echo "  make bench-routing    received events/s one routing replica turns into assignments"
 	@echo "  make bench-notify     fq.case.assigned.v1 published → inbox item on the SSE stream, at 100 events/s"
 	@echo "  make bench-analytics  /kpis over 1,000,000 cases and the projection's catch-up rate"
+	@echo "make chaos    5-minute soak: two replicas per service, kill -9/SIGSTOP/broker amnesia/PostgreSQL stop, invariants checked (SECONDS=300)"
 	@echo "make migrate  run every service's migrations"
 	@echo "make docs     regenerate event JSON schemas and the AsyncAPI document"
 
@@ -51,6 +52,9 @@ bench-notify: .venv/.synced
 
 bench-analytics: .venv/.synced
 	$(RUN) python -m bench.analytics
+
+chaos: .venv/.synced
+	$(RUN) python -m bench.chaos --seconds $(or $(SECONDS),300)
 
 migrate: .venv/.synced
 	$(RUN) python -m services migrate

@@ -70,6 +70,11 @@ class StackSettings(BaseSettings):
     restart_backoff_seconds: float = 1.0
     restart_backoff_max_seconds: float = 30.0
     restart_reset_seconds: float = 60.0
+    # processes per service (intake: per front door and per intake-events): replica k (from 2) is named
+    # "<name>-k" and listens on the first one's port + (k - 1) * replica_port_step, with the same settings; the
+    # relays elect a leader, the consumers share the partitions, any replica answers requests
+    replicas: int = 1
+    replica_port_step: int = 1000
 
 
 INTAKE_EVENTS = "intake-events"
@@ -126,18 +131,25 @@ def proxy_args(settings: ServiceSettings) -> list[str]:
     return ["--forwarded-allow-ips", trusted] if trusted else ["--no-proxy-headers"]
 
 
+def _replica_name(name: str, replica: int) -> str:
+    return name if replica == 1 else f"{name}-{replica}"
+
+
 def _service_proc(svc: ServiceInfo, env: dict[str, str], log_dir: Path,
-                  stack: StackSettings | None = None, *, events: bool = False) -> subprocess.Popen[bytes]:
+                  stack: StackSettings | None = None, *, events: bool = False,
+                  replica: int = 1) -> subprocess.Popen[bytes]:
     """A service's uvicorn process. With ``stack.intake_split``, intake is two: the front door (no relay, no
-    consumer) and, with ``events``, the process that runs them (serving the same API on its own port)."""
+    consumer) and, with ``events``, the process that runs them (serving the same API on its own port). Replica
+    ``k`` > 1 listens ``(k - 1) * replica_port_step`` ports higher."""
     stack = stack or StackSettings()
     if svc.name == "intake" and stack.intake_split:
         env = {**env, "INTAKE_RUN_RELAY": str(events).lower(), "INTAKE_RUN_CONSUMER": str(events).lower()}
-        if events:
-            env["INTAKE_PORT"] = str(stack.intake_events_port)
     settings = svc.settings_cls()
-    port = stack.intake_events_port if events else settings.port
-    log = open(log_dir / f"{INTAKE_EVENTS if events else svc.name}.log", "ab")
+    port = (stack.intake_events_port if events else settings.port) + (replica - 1) * stack.replica_port_step
+    prefix = str(svc.settings_cls.model_config.get("env_prefix", ""))
+    if events or replica > 1:
+        env = {**env, f"{prefix}PORT": str(port)}
+    log = open(log_dir / f"{_replica_name(INTAKE_EVENTS if events else svc.name, replica)}.log", "ab")
     workers = stack.intake_workers if svc.name == "intake" and not events else 1
     pdeath = die_with_parent()
 
@@ -380,9 +392,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         intake = next(s for s in SERVICES if s.name == "intake")
 
         def start(name: str) -> subprocess.Popen[bytes]:
-            if name == INTAKE_EVENTS:
-                return _service_proc(intake, env, log_dir, stack, events=True)
-            return _service_proc(next(s for s in SERVICES if s.name == name), env, log_dir, stack)
+            base, _, k = name.rpartition("-") if name.rpartition("-")[2].isdigit() else (name, "", "1")
+            if base == INTAKE_EVENTS:
+                return _service_proc(intake, env, log_dir, stack, events=True, replica=int(k))
+            return _service_proc(next(s for s in SERVICES if s.name == base), env, log_dir, stack,
+                                 replica=int(k))
 
         for svc in SERVICES:
             procs[svc.name] = start(svc.name)
@@ -391,6 +405,13 @@ def cmd_up(args: argparse.Namespace) -> int:
         if stack.intake_split:
             procs[INTAKE_EVENTS] = start(INTAKE_EVENTS)
             background[INTAKE_EVENTS] = f"http://{intake.settings_cls().host}:{stack.intake_events_port}"
+        for k in range(2, stack.replicas + 1):  # the same settings, ports shifted
+            step = (k - 1) * stack.replica_port_step
+            for name in [s.name for s in SERVICES] + ([INTAKE_EVENTS] if stack.intake_split else []):
+                procs[_replica_name(name, k)] = start(_replica_name(name, k))
+                host, port = (intake.settings_cls().host, stack.intake_events_port) if name == INTAKE_EVENTS \
+                    else (lambda s: (s.host, s.port))(next(x for x in SERVICES if x.name == name).settings_cls())
+                background[_replica_name(name, k)] = f"http://{host}:{port + step}"
         urls.update(background)
         write_state()
         _wait_ready(urls)
@@ -415,7 +436,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         if env.get("INTAKE_HOTLINE_CLIENTS") and DEV_HOTLINE["client_id"] in env["INTAKE_HOTLINE_CLIENTS"]:
             _say(f"\n12345 demo platform: python -m services.hotline_sim --client-id {DEV_HOTLINE['client_id']} "
                  f"--secret {DEV_HOTLINE['secret']} --callback-secret {DEV_HOTLINE['callback_secret']}")
-        consumers = [name for name in procs if name != "intake"]
+        front_doors = {_replica_name("intake", k) for k in range(1, stack.replicas + 1)}
+        consumers = [name for name in procs if name not in front_doors]
         if stack.consumer_nice:
             for name in consumers:
                 lower_priority(procs[name].pid, stack.consumer_nice)
@@ -445,7 +467,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             supervisor.watch(name, *service(name), log=log_dir / f"{name}.log")
         while True:
             if nicer is not None:
-                nicer.run_once({p.pid for n, p in procs.items() if n != "intake"})
+                nicer.run_once({p.pid for n, p in procs.items() if n not in front_doors})
             supervisor.check()
             time.sleep(1)
     except KeyboardInterrupt:

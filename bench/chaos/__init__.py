@@ -1,0 +1,1 @@
+"""`make chaos`: a bounded soak of the whole stack under faults, checked against its own ledger (see __main__)."""
