@@ -31,6 +31,7 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -138,6 +139,8 @@ class EventConsumer:
         self.before_commit = before_commit
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._cluster_id = ""  # the cluster the positions and pending offsets belong to
         self._pending: dict[TopicPartition, int] = {}
         self._batch_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
@@ -184,6 +187,13 @@ class EventConsumer:
         )
         self._consumer.subscribe(self.topics, listener=_Rebalance(self))
         await self._consumer.start()
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
+        await self._admin.start()
+        self._cluster_id = await self._current_cluster_id()
+
+    async def _current_cluster_id(self) -> str:
+        assert self._admin is not None
+        return str((await self._admin.describe_cluster()).get("cluster_id") or "")
 
     async def _main(self) -> None:
         self.metrics.consumer_degraded.labels(self.name).set(0)  # the name is final now (analytics: its epoch)
@@ -209,7 +219,11 @@ class EventConsumer:
             if client is not None:
                 with contextlib.suppress(Exception):
                     await client.stop()
+        if self._admin is not None:
+            with contextlib.suppress(Exception):
+                await self._admin.close()
         self._consumer = self._producer = None
+        self._admin = None
 
     async def stop(self) -> None:
         """Graceful: finish the batch in progress, commit its offsets, leave the group."""
@@ -339,6 +353,24 @@ class EventConsumer:
             return
         offsets = dict(self._pending)
         self._pending.clear()
+        # Broker amnesia (an empty broker on the same address: the embedded one after a restart, a wiped cluster):
+        # offsets read on the old cluster mean other events on the new one, where the relays re-publish from offset
+        # 0. Committing them there would skip every re-published event below them; instead start over from the
+        # beginning — the inbox skips what was applied already.
+        try:
+            cluster_id = await self._current_cluster_id()
+        except KafkaError as exc:  # the broker is away: the commit could not go through either; keep the offsets
+            self._pending = {**offsets, **self._pending}
+            log.warning("consumer_commit_deferred", consumer=self.name, error=error_class(exc))
+            return
+        if cluster_id and self._cluster_id and cluster_id != self._cluster_id:
+            log.warning("consumer_broker_amnesia", consumer=self.name, old=self._cluster_id, new=cluster_id)
+            self._cluster_id = cluster_id
+            assigned = list(self._consumer.assignment())
+            if assigned:
+                await self._consumer.seek_to_beginning(*assigned)
+            return
+        self._cluster_id = cluster_id or self._cluster_id
         try:
             await self._consumer.commit(offsets)
         except (CommitFailedError, KafkaError) as exc:
@@ -347,10 +379,10 @@ class EventConsumer:
 
     async def _update_lag(self, consumer: AIOKafkaConsumer, tps: Any) -> None:
         for tp in tps:
-            hw = consumer.highwater(tp)
-            if hw is None:
-                continue
             with contextlib.suppress(KafkaError, AssertionError):  # a partition revoked meanwhile
+                hw = consumer.highwater(tp)
+                if hw is None:
+                    continue
                 pos = await consumer.position(tp)
                 self.metrics.consumer_lag.labels(self.name, tp.topic, str(tp.partition)).set(max(hw - pos, 0))
 

@@ -170,6 +170,7 @@ class OutboxRelay:
                 if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock):
                     await conn.close()
                     conn = None
+                    self.last_error = None  # a standby that reached the database is healthy: another replica leads
                     await self._sleep(self.settings.standby_seconds)
                     continue
                 self.is_leader = True
