@@ -27,7 +27,7 @@ async def search_cases(
     code: Annotated[str | None, Query(pattern=r"^[Ff][Qq]-\d{8}-\d{6,}$", max_length=32,
                                       description="案件编号, e.g. FQ-20261123-000042")] = None,
     ref: Annotated[str | None, Query(
-        min_length=1, max_length=100, description="外部编号: the 12345 order number or a transfer's file number")] = None,
+        min_length=1, max_length=100, description="外部编号: a 12345 order number or a transfer's file number")] = None,
     phone: Annotated[str | None, Query(min_length=11, max_length=20,
                                        description="申请人手机号 (matched through the blind index; logged)")] = None,
 ) -> list[CaseSummary]:
