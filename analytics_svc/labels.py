@@ -1,43 +1,30 @@
-"""Chinese labels for codes shown on the dashboard and in exports."""
+"""Chinese labels for codes shown on the dashboard and in exports (the tables are ``shared.dictionaries``)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
-import yaml
+from shared import dictionaries
+from shared.dictionaries import CHANNEL, FEEDBACK, LEVEL, OUTCOME, REQUEST_TYPE, RISK, TRACK
 
-CHANNEL = {"walk_in": "来访", "phone": "来电", "hotline_12345": "12345工单", "grid_patrol": "网格排查",
-           "online": "线上", "police_transfer": "警情转调", "court_transfer": "诉调对接",
-           "petition_transfer": "信访转办"}
-REQUEST_TYPE = {"dispute": "纠纷", "complaint": "投诉", "report": "举报", "help": "求助", "consult": "咨询",
-                "suggestion": "建议"}
-LEVEL = {"district": "区", "street": "街道", "community": "社区", "village": "村居", "grid": "网格",
-         "building": "楼栋"}
-TRACK = {"general": "普通门诊", "specialist": "专科门诊", "special": "特需门诊", "followup": "社区门诊"}
-RISK = {"blue": "蓝色", "yellow": "黄色", "red": "红色"}
-OUTCOME = {"resolved": "调解成功", "failed_referred": "调解不成（引导诉讼/仲裁）", "withdrawn": "撤回",
-           "not_applicable": "不予受理"}
-FEEDBACK = {"satisfied": "满意", "unsatisfied": "不满意", "unreached": "未联系上"}
-NONE = "（未知）"
+NONE = dictionaries.UNKNOWN
 
-DIMENSION_LABELS = {"channel": CHANNEL, "request_type": REQUEST_TYPE, "level": LEVEL,
-                    "track": TRACK, "risk_level": RISK}
+DIMENSION_LABELS: dict[str, dict[str, str]] = {
+    "channel": dict(CHANNEL), "request_type": dict(REQUEST_TYPE), "level": dict(LEVEL), "track": dict(TRACK),
+    "risk_level": dict(RISK)}
 
-TAXONOMY = Path(__file__).resolve().parents[1] / "intake_svc" / "data" / "taxonomy.yaml"
+__all__ = ["CHANNEL", "FEEDBACK", "LEVEL", "OUTCOME", "REQUEST_TYPE", "RISK", "TRACK", "categories", "label"]
 
 
 @lru_cache(maxsize=1)
 def categories() -> dict[str, str]:
-    """Category code → label, from the taxonomy data file when it ships with this deployment (else codes)."""
-    if not TAXONOMY.exists():
-        return {}
-    doc = yaml.safe_load(TAXONOMY.read_text(encoding="utf-8")) or {}
+    """Category code → label (``邻里纠纷`` for a group, ``邻里纠纷·噪声扰民`` for a two-level code)."""
+    tax = dictionaries.taxonomy()
     out: dict[str, str] = {}
-    for code, group in (doc.get("categories") or {}).items():
-        out[code] = str(group.get("label", code))
-        for child, spec in (group.get("children") or {}).items():
-            out[f"{code}.{child}"] = f"{out[code]}·{(spec or {}).get('label', child)}"
+    for group in tax.groups:
+        out[group] = tax.label(group)
+        for child in tax.children(group):
+            out[child] = f"{out[group]}·{tax.label(child)}"
     return out
 
 

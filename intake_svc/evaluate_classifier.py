@@ -23,7 +23,7 @@ from intake_svc.domain.classifier import (
     Prediction,
     load_cases,
 )
-from intake_svc.domain.taxonomy import Taxonomy
+from shared.taxonomy import Taxonomy
 
 DEFAULT_K = 6
 DEFAULT_SEED = 20240601

@@ -297,3 +297,38 @@ class ApplicantContact(BaseModel):
     case_id: uuid.UUID
     name: str | None
     phone: str | None
+
+
+class CasePreviewIn(BaseModel):
+    """The intake form as far as it is filled in (登记预检): nothing is saved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200, examples=["楼上噪音扰民"])
+    description: str = Field(min_length=1, max_length=10000, examples=["楼上住户每晚十一点后装修敲打，多次沟通无果。"])
+    category: str | None = Field(default=None, max_length=64, pattern=CATEGORY_PATTERN)
+    location: LocationIn = Field(default_factory=LocationIn)
+    parties: list[PartyIn] = Field(default_factory=list, max_length=50)
+    people_involved: int | None = Field(default=None, ge=1, le=100000)
+    amount_involved: Decimal | None = Field(default=None, ge=0, le=Decimal("1e12"), decimal_places=2)
+    risk_signals: list[str] = Field(default_factory=list, max_length=20)
+
+
+class SuggestedCategory(BaseModel):
+    code: str = Field(examples=["neighbor.noise"])
+    label: str = Field(examples=["邻里纠纷/噪声扰民"])
+    confidence: float
+
+
+class CasePreview(BaseModel):
+    """What registering would decide: the suggested category (建议分类, top 3), request type, risk (红黄蓝) and the
+    open cases it may duplicate (疑似重复; ``duplicate_of``: the one it would be merged into)."""
+
+    category: SuggestedCategory
+    alternatives: list[SuggestedCategory]
+    request_type: RequestType
+    request_type_confidence: float
+    risk_level: RiskLevel
+    risk_reasons: list[str]
+    duplicate_of: DuplicateCandidate | None = None
+    duplicate_candidates: list[DuplicateCandidate] = Field(default_factory=list)

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.infra import error_class, is_infrastructure_error, is_unstorable_value
 from shared.inputs import ControlCharacterGuard
 from shared.observability import LogLimiter
+from shared.problems_zh import DETAIL_ZH, TITLE_ZH, prefers_chinese
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger(__name__)
@@ -99,6 +100,10 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
+    if prefers_chinese(request.headers.get("accept-language")):  # the code stays; title and detail in Chinese
+        title, detail = TITLE_ZH.get(status, title), DETAIL_ZH.get(code, detail)
+        headers = {**(headers or {}), "Content-Language": "zh-CN"}
+    headers = {**(headers or {}), "Vary": "Accept-Language"}
     body: dict[str, Any] = {
         "type": f"https://fengqiao.example/problems/{code}",
         "title": title or _TITLES.get(status, "Error"),

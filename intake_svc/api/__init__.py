@@ -5,6 +5,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from intake_svc.api import case_file, cases, internal, public
+from intake_svc.api import case_file, cases, internal, public, search
 
-ROUTERS: list[APIRouter] = [cases.router, case_file.router, public.router, internal.router]
+ROUTERS: list[APIRouter] = [search.router, cases.router, case_file.router, public.router, internal.router]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-from intake_svc.domain.taxonomy import Taxonomy
+from shared.taxonomy import Taxonomy
 
 DEFAULT_CASES_PATH = Path(__file__).resolve().parents[2] / "services" / "data" / "cases_dev.jsonl"
 

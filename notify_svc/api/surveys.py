@@ -53,9 +53,9 @@ margin:.5rem .5rem .5rem 0;padding:.6rem 1.2rem}textarea{width:100%;height:6rem}
 <script>
 async function send(result) {
   const r = await fetch('/api/v1/surveys/' + encodeURIComponent(location.pathname.split('/').pop()), {
-    method: 'POST', headers: {'Content-Type': 'application/json'},
+    method: 'POST', headers: {'Content-Type': 'application/json', 'Accept-Language': 'zh-CN'},
     body: JSON.stringify({result: result, comment: document.getElementById('c').value || null})});
-  const body = await r.json();
+  const body = await r.json().catch(() => ({}));
   document.getElementById('m').textContent = r.ok ? '感谢您的评价！' : (body.detail || '提交失败，请稍后再试');
 }
 </script></body></html>"""

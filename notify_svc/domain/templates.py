@@ -74,10 +74,11 @@ SPECS: dict[str, TemplateSpec] = {s.key: s for s in (
                  "案件 {{ case_code }} 风险等级为红色{% if reasons %}（{{ reasons }}）{% endif %}，"
                  "请立即关注并部署稳控。"),
     TemplateSpec("survey", "办结后回访短信（发给申请人）",
-                 {**_CASE, "link": "https://fq.example.cn/s/abc", "reply_code": "482913", "expires": "2026-11-30"},
+                 {**_CASE, "link": "https://fq.example.cn/s/abc", "expires": "2026-11-30"},
                  "回访：{{ case_code }}",
+                 # no "reply 1/2": nothing receives SMS replies, so the message does not ask for one
                  "【枫桥】您反映的事项（{{ case_code }}）已办结。请点击 {{ link }} 评价办理结果，"
-                 "或回复 {{ reply_code }}1 表示满意、{{ reply_code }}2 表示不满意。{{ expires }} 前有效。"),
+                 "{{ expires }} 前有效。"),
     TemplateSpec("hotspot", "热点预警（某单位某类纠纷激增）",
                  {"unit_id": "C1", "unit_name": "松涛社区", "category": "邻里纠纷", "count": 12, "baseline": 3.0,
                   "ratio": 4.0, "window_start": "2026-11-20", "window_end": "2026-11-23"},

@@ -34,7 +34,7 @@ SURVEY_TEMPLATE = "survey"  # the template whose deliveries carry a survey's lin
 
 
 def _not_found() -> Problem:
-    return Problem(404, "survey_not_found", "this survey link is not valid")
+    return Problem(404, "survey_not_found", "此回访链接无效")
 
 
 async def create(session: AsyncSession, deps: NotifyDeps, case_id: uuid.UUID,

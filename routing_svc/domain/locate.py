@@ -48,6 +48,7 @@ class Located:
     method: LocateMethod
     explanation: str
     building: UnitInfo | None = None  # when the case was placed in a building (楼栋), which resolved to ``unit``
+    keyword: str | None = None  # the unit's address keyword that matched (ADDRESS_KEYWORD)
 
 
 def grid_of(u: UnitInfo, units: Mapping[str, UnitInfo]) -> UnitInfo:
@@ -103,7 +104,7 @@ def locate(grid_id: str | None, address: str | None, units: dict[str, UnitInfo],
             _, kw, matched = best
             u = grid_of(matched, units)
             return Located(u, LocateMethod.ADDRESS_KEYWORD, f"address keyword '{kw}' → {u.id} {u.name}",
-                           _building(matched))
+                           _building(matched), keyword=kw)
     if point_unit is not None:
         return Located(point_unit, LocateMethod.POLYGON, f"point ({lat:.5f}, {lng:.5f}) lies in no grid but in "
                                               f"{point_unit.id} {point_unit.name}")

@@ -105,6 +105,9 @@ class Decision:
     task_force: TaskForce | None
     explanation: str
     trace: tuple[TraceStep, ...] = field(default=())  # every rule looked at, in order; the last one matched
+    description: str = ""  # the matched rule's own description (written by the rules' author)
+    conditions: tuple[str, ...] = ()  # the names of the matched rule's conditions (``category``, ``risk_level``…)
+    channel_deadline_days: int | None = None  # a channel-imposed resolve deadline the decision honoured
 
 # --- matching --------------------------------------------------------------------------------------
 
@@ -248,7 +251,9 @@ class RuleSet:
         task_force = TaskForce(then.task_force.lead, then.task_force.plan) if then.task_force else None
         return Decision(rule_id=rule.id, level=level, unit_id=then.unit, track=then.track,
                         forces=tuple(then.forces), deadlines=deadlines, task_force=task_force,
-                        explanation=" — ".join(notes), trace=trace)
+                        explanation=" — ".join(notes), trace=trace, description=rule.description,
+                        conditions=tuple(k for k, v in rule.when if v is not None),
+                        channel_deadline_days=facts.deadline_days or None)
 
 
 def load_document(text: str) -> Any:

@@ -7,12 +7,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from shared.dictionaries import FORCE
 from shared.events.case import Channel, Level, RequestType, RiskLevel, Track
 from shared.worktime import WorkSpan
 
 # Forces (七调联动 and the others named in DESIGN.md §2).
-FORCES = frozenset({"police", "court", "petition", "people_mediation", "social", "arbitration", "procuratorate",
-                    "legal_aid", "psychology", "labor"})
+FORCES = frozenset(FORCE)  # the codes and their Chinese labels: shared.dictionaries.FORCE
 HANDLING_LEVELS = (Level.GRID, Level.COMMUNITY, Level.STREET, Level.DISTRICT)
 NAME = r"^[a-z][a-z0-9_]*$"
 RULE_ID = r"^[A-Za-z0-9_.\-]+$"

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing_svc.deps import RoutingDeps
 from routing_svc.domain.assignment import Action, AssignmentStatus, IllegalTransition, State
 from routing_svc.domain.assignment import transition as next_state
+from routing_svc.domain.explain import explain_zh
 from routing_svc.domain.locate import LocateMethod, UnitInfo
 from routing_svc.domain.org import RANK
 from routing_svc.handlers.routing import (
@@ -194,8 +195,8 @@ async def return_case(session: AsyncSession, deps: RoutingDeps, assignment_id: u
                 return await start_assignment(
                     session, deps, ctx, previous=a, unit=unit, track=decision.track, forces=list(decision.forces),
                     deadlines=decision.deadlines, rule_id=decision.rule_id,
-                    explanation=f"re-routed after a return by {a.unit_id}: {located.explanation}; "
-                                f"{decision.explanation}", cause=AssignCause.RETURNED, task_force=task_force_of(a))
+                    explanation=explain_zh(located, decision, unit, "returned"),
+                    cause=AssignCause.RETURNED, task_force=task_force_of(a))
     if street is None:
         raise Problem(409, "no_street_centre", "no street centre to take the returned case")
     if count < 2:

@@ -11,6 +11,7 @@ import structlog
 from routing_svc.deps import RoutingDeps
 from routing_svc.domain.assignment import OPEN, Action, AssignmentStatus
 from routing_svc.domain.assignment import transition as next_state
+from routing_svc.domain.explain import explain_zh
 from routing_svc.domain.routing import Reevaluation, reevaluate
 from routing_svc.handlers.assignments import apply, record, state_of
 from routing_svc.handlers.lifecycle import current_assignment
@@ -99,7 +100,7 @@ async def _reevaluate(ctx: EventContext[RoutingDeps], case_id: uuid.UUID, change
     await start_assignment(
         session, deps, rc, previous=a, unit=target, track=decision.track, forces=list(decision.forces),
         deadlines=decision.deadlines, rule_id=decision.rule_id,
-        explanation=f"re-evaluated after {trigger}: {decision.explanation}", cause=AssignCause.ESCALATED,
+        explanation=explain_zh(None, decision, target, "escalated"), cause=AssignCause.ESCALATED,
         task_force=task_force_for(decision, rc, now),
     )
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.deps import RoutingDeps
 from routing_svc.domain.assignment import AssignmentStatus
+from routing_svc.domain.explain import explain_zh
 from routing_svc.domain.locate import Located, UnitInfo, locate
 from routing_svc.domain.routing import Routed, facts_doc, route
 from routing_svc.domain.rules import CaseFacts, Deadlines, Decision, RuleSet
@@ -130,7 +131,7 @@ async def on_case_received(ctx: EventContext[RoutingDeps], event: CaseReceived) 
     values = _assignment_values(
         rc, now, case_id=event.case_id, case_code=event.code, unit=unit, track=decision.track,
         forces=list(decision.forces), deadlines=decision.deadlines, rule_id=decision.rule_id,
-        explanation=f"{located.explanation}; {decision.explanation}", cause=AssignCause.ROUTED, previous=None,
+        explanation=explain_zh(located, decision, unit), cause=AssignCause.ROUTED, previous=None,
         task_force=task_force_for(decision, rc, now), facts=doc,
     )
     queue_routed(session, values, _assigned(values, unit, located.building), source=deps.source)

@@ -98,7 +98,7 @@ async def test_a_case_with_no_location_goes_to_the_street_triage_queue(stack: St
 
     routing = await eventually(routed, what="routing of the case")
     assert routing["current"]["unit_id"] == "S1"
-    assert "triage" in routing["current"]["explanation"]
+    assert "街道中心分拨" in routing["current"]["explanation"]
 
 
 async def test_a_grid_imported_later_is_used_for_locating_at_once(stack: Stack) -> None:

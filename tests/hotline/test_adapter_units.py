@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from intake_svc.consumers import CONSUMERS
-from intake_svc.domain.taxonomy import Taxonomy
 from intake_svc.handlers import workflow
 from intake_svc.hotline import signing
 from intake_svc.hotline.handlers import callbacks
@@ -18,6 +17,7 @@ from intake_svc.hotline.sender import SenderSettings, backoff
 from services.hotline_sim import sign_headers
 from shared.bus.handlers import bind, merge
 from shared.events import CaseAccepted, CaseAssigned, CaseExtensionRequested, CaseResolved, CaseReturned
+from shared.taxonomy import Taxonomy
 from tests.hotline.conftest import ORDERS
 
 MAPPING = HotlineMapping.load("qinglan")

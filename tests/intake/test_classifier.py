@@ -5,8 +5,8 @@ import re
 import pytest
 
 from intake_svc.domain.classifier import Classifier, Prediction, char_ngrams, load_cases
-from intake_svc.domain.taxonomy import Taxonomy
 from intake_svc.evaluate_classifier import cross_validate_file, format_report, stratified_folds
+from shared.taxonomy import Taxonomy
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

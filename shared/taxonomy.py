@@ -1,4 +1,5 @@
-"""The configurable two-level category taxonomy and the request-type cues (``intake_svc/data/taxonomy.yaml``)."""
+"""The configurable two-level category taxonomy and the request-type cues (``shared/data/taxonomy.yaml``): one source
+for intake (classifier, validation), routing and analytics (labels) and the dictionaries endpoint."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any, Self
 
 import yaml
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_TAXONOMY_PATH = PACKAGE_DIR / "data" / "taxonomy.yaml"
 
 
