@@ -45,6 +45,16 @@ def id_number(serial: int) -> str:
     return body + check
 
 
+def _sim(out: Path, port: int, control: int, intake_port: int, secret: str, callback_secret: str
+         ) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.hotline_sim", "--port", str(port), "--control-port", str(control),
+         "--intake-url", f"http://127.0.0.1:{intake_port}", "--client-id", CLIENT_ID, "--secret", secret,
+         "--callback-secret", callback_secret],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=(out / "sim.log").open("wb"),
+        stderr=subprocess.STDOUT)
+
+
 async def main(out: Path) -> None:
     secret = f"platform-{secrets.token_hex(12)}"
     callback_secret = f"callback-{secrets.token_hex(12)}"
@@ -112,12 +122,7 @@ async def main(out: Path) -> None:
         c = clients_http
         try:
             await eventually(lambda: asyncio.sleep(0, server.started), what="intake serving")
-            sim = subprocess.Popen(
-                [sys.executable, "-m", "services.hotline_sim", "--port", str(sim_port), "--control-port",
-                 str(control_port), "--intake-url", f"http://127.0.0.1:{intake_port}", "--client-id", CLIENT_ID,
-                 "--secret", secret, "--callback-secret", callback_secret],
-                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=(out / "sim.log").open("wb"),
-                stderr=subprocess.STDOUT)
+            sim = _sim(out, sim_port, control_port, intake_port, secret, callback_secret)
             r = await c["routing"].post("/api/v1/org/import", json=json.loads(DEMO_ORG.read_text()),
                                         headers=hdr["service"])
             assert r.status_code == 200, r.text
