@@ -78,7 +78,8 @@ def make_provider(service: str, *processors: SpanProcessor, env: Mapping[str, st
     the environment names, each behind a ``BatchSpanProcessor``."""
     env = os.environ if env is None else env
     attributes = {} if env.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service}
-    provider = TracerProvider(resource=Resource.create(attributes))
+    # shut down (flushed) by the runtime when the service stops
+    provider = TracerProvider(resource=Resource.create(attributes), shutdown_on_exit=False)
     for processor in processors or tuple(BatchSpanProcessor(e) for e in _exporters(env)):
         provider.add_span_processor(processor)
     return provider
