@@ -4,6 +4,7 @@ and bytes). ``python -m bench.otlp_sink PORT``; then run the bench with
 
 from __future__ import annotations
 
+import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -26,7 +27,12 @@ class Sink(BaseHTTPRequestHandler):
         pass
 
 
+def _stop(*_: object) -> None:
+    raise SystemExit(0)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop)
     server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink)
     try:
         server.serve_forever()
