@@ -4,6 +4,7 @@ consumer, to notify's inbox item (the SDK's in-memory exporter, real services, b
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,7 +13,10 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from sqlalchemy import func, select
 
+from notify_svc.tables import Recipient, Unit
+from services.registry import DEMO_ORG
 from shared import tracing
 from shared.auth import Role
 from shared.bus.outbox import outbox_row
@@ -36,7 +40,16 @@ async def traced(infra: Infra, tmp_path_factory: pytest.TempPathFactory
         url = await asyncio.to_thread(infra.database, "fq_trace")
         stack = await start_stack(url, broker.bootstrap, names=("intake", "routing", "notify"),
                                   **{n: {"tracer_provider": p} for n, p in providers.items()})
+        org = json.loads(DEMO_ORG.read_text())
+
+        async def org_known() -> bool:  # notify's recipients come from routing's org events
+            async with stack.apps["notify"].state.runtime.session() as session:
+                units = (await session.execute(select(func.count()).select_from(Unit))).scalar_one()
+                members = (await session.execute(select(func.count()).select_from(Recipient))).scalar_one()
+            return bool(units >= len(org["units"]) and members >= len(org["members"]))
+
         try:
+            await eventually(org_known, timeout=60, what="notify learns the demo org from routing's events")
             yield stack, exporter
         finally:
             await stack.close()
