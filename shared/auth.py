@@ -12,6 +12,7 @@ import jwt
 from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
+from shared.observability import PRINCIPAL_STATE
 from shared.problems import Problem
 from shared.settings import ServiceSettings
 
@@ -162,8 +163,11 @@ async def current_principal(request: Request) -> Principal:
         raise _unauthenticated("missing_token", "send an Authorization: Bearer <token> header")
     verifier: TokenVerifier = request.app.state.runtime.verifier
     if verifier.uses_jwks:  # may fetch the key set over HTTP: keep it off the event loop
-        return await asyncio.to_thread(verifier.verify, token.strip())
-    return verifier.verify(token.strip())
+        principal = await asyncio.to_thread(verifier.verify, token.strip())
+    else:
+        principal = verifier.verify(token.strip())
+    setattr(request.state, PRINCIPAL_STATE, principal)  # the caller in the access log
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]

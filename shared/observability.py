@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import logging.handlers
 import sys
 import threading
 import time
 from collections.abc import Hashable
+from datetime import UTC, datetime
+from typing import Any
 
 import structlog
+from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,8 +40,29 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, RepeatFilter) for f in handler.filters):
             handler.addFilter(RepeatFilter())
-    for noisy in ("aiokafka", "kafka"):
+    # httpx logs every request's full URL at INFO: a robot webhook's access_token, a signed query string
+    for noisy in ("aiokafka", "kafka", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+ACCESS_LOGGER = "fq.access"
+access_log = logging.getLogger(ACCESS_LOGGER)
+
+
+def configure_access_log(enabled: bool = True, file: str = "", keep_days: int = 190) -> None:
+    """The access log: one JSON line per request on the ``fq.access`` logger (``AccessLog``), on stdout, or with
+    ``file`` in that file rotated at midnight UTC and kept ``keep_days`` days (the 网络安全法's six months: 190)."""
+    access_log.propagate = False
+    access_log.setLevel(logging.INFO if enabled else logging.CRITICAL + 1)
+    for old in list(access_log.handlers):
+        access_log.removeHandler(old)
+        old.close()
+    handler: logging.Handler = (
+        logging.handlers.TimedRotatingFileHandler(file, when="midnight", backupCount=keep_days, utc=True,
+                                                  encoding="utf-8")
+        if file else logging.StreamHandler(sys.stdout))
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access_log.addHandler(handler)
 
 
 class LogLimiter:
@@ -134,18 +160,31 @@ class Metrics:
         )
 
 
-class MetricsMiddleware:
-    """Counts and times every request by route template (a plain ASGI middleware: no per-request task)."""
+# requests left out of the access log: the probes and the scrapes (not a person's access)
+_NOT_ACCESS = frozenset({"/healthz", "/readyz", "/metrics"})
+# where ``shared.auth.current_principal`` leaves the caller for the access log (in the request's state)
+PRINCIPAL_STATE = "fq_principal"
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+
+class MetricsMiddleware:
+    """Counts and times every request by route template, and writes its access-log line (a plain ASGI middleware:
+    no per-request task).
+
+    The access line holds the method, the route template (never the path's values or the query string: they may
+    carry a name, a phone number or a token), the status, the duration, the caller's token subject and unit, and
+    the trace id when tracing is on."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, service: str = "") -> None:
         self.app = app
         self.metrics = metrics
+        self.service = service or metrics.service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         structlog.contextvars.clear_contextvars()  # handlers bind case_id; nothing leaks between requests
+        state = scope.setdefault("state", {})  # shared with the request (shared.auth puts the caller there)
         start = time.perf_counter()
         status = 500
 
@@ -160,5 +199,20 @@ class MetricsMiddleware:
         finally:
             path = getattr(scope.get("route"), "path", "unmatched")
             method = scope.get("method", "")
+            elapsed = time.perf_counter() - start
             self.metrics.http_requests.labels(method, path, str(status)).inc()
-            self.metrics.http_latency.labels(method, path).observe(time.perf_counter() - start)
+            self.metrics.http_latency.labels(method, path).observe(elapsed)
+            if access_log.isEnabledFor(logging.INFO) and scope.get("path") not in _NOT_ACCESS:
+                self._access(method, path, status, elapsed, state.get(PRINCIPAL_STATE))
+
+    def _access(self, method: str, route: str, status: int, elapsed: float, principal: Any) -> None:
+        line: dict[str, Any] = {
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"), "logger": ACCESS_LOGGER,
+            "service": self.service, "method": method, "route": route, "status": status,
+            "duration_ms": round(elapsed * 1000, 2),
+            "caller": getattr(principal, "sub", None), "unit": getattr(principal, "unit_id", None),
+        }
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            line["trace_id"] = f"{span_context.trace_id:032x}"
+        access_log.info(json.dumps(line, ensure_ascii=False))

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,9 +35,10 @@ from shared.db import asyncpg_dsn, make_engine, make_sessionmaker
 from shared.events import Event
 from shared.infra import error_class
 from shared.loops import BackgroundLoop
-from shared.observability import Metrics, MetricsMiddleware, configure_logging
+from shared.observability import Metrics, MetricsMiddleware, configure_access_log, configure_logging
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
+from shared.tracing import INSTRUMENTATION, instrument_app, provider_from_env
 
 log = structlog.get_logger(__name__)
 
@@ -98,8 +100,9 @@ class ServiceSpec:
 class ServiceRuntime:
     def __init__(self, spec: ServiceSpec, settings: ServiceSettings, *, after_db_commit: Hook | None = None,
                  run_relay: bool | None = None, run_consumer: bool | None = None,
-                 clock: Clock | None = None) -> None:
-        """``run_relay`` / ``run_consumer`` left out: the settings decide (``<PREFIX>RUN_RELAY``, ``RUN_CONSUMER``)."""
+                 clock: Clock | None = None, tracer_provider: TracerProvider | None = None) -> None:
+        """``run_relay`` / ``run_consumer`` left out: the settings decide (``<PREFIX>RUN_RELAY``, ``RUN_CONSUMER``).
+        ``tracer_provider`` left out: the ``OTEL_*`` settings decide (``shared.tracing``; none: tracing off)."""
         run_relay = settings.run_relay if run_relay is None else run_relay
         run_consumer = settings.run_consumer if run_consumer is None else run_consumer
         self.spec = spec
@@ -108,6 +111,8 @@ class ServiceRuntime:
         self.metrics = Metrics(spec.name)
         self.engine = make_engine(settings.database_url, spec.schema, settings.db_pool_size)
         self.verifier = TokenVerifier(settings)
+        self.tracer_provider = tracer_provider or provider_from_env(spec.name)
+        tracer = self.tracer_provider.get_tracer(INSTRUMENTATION) if self.tracer_provider else None
         self.relay: OutboxRelay | None = None
         self.consumer: EventConsumer | None = None
         self.loops: list[BackgroundLoop] = []
@@ -123,6 +128,7 @@ class ServiceRuntime:
                     partitions=settings.kafka_topic_partitions,
                     replication_factor=settings.kafka_replication_factor,
                 ),
+                tracer=tracer,
             )
         # every writer commits without NOTIFY; its session wakes the relay after the commit (shared.bus.pending)
         self.waker = OutboxWaker(self.relay, self._notify, notify_channel(spec.schema))
@@ -136,7 +142,7 @@ class ServiceRuntime:
                 topics=spec.consumes, handlers=handlers,
                 sessionmaker=self.sessionmaker, schema=spec.schema,
                 bootstrap=settings.kafka_bootstrap_servers, metrics=self.metrics,
-                after_db_commit=after_db_commit, before_commit=self._before_commit,
+                after_db_commit=after_db_commit, before_commit=self._before_commit, tracer=tracer,
                 settings=ConsumerSettings(
                     max_attempts=settings.consumer_max_attempts,
                     backoff_seconds=settings.consumer_backoff_seconds,
@@ -207,6 +213,8 @@ class ServiceRuntime:
             await self.relay.stop()
         await self.waker.stop()
         await self.engine.dispose()
+        if self.tracer_provider is not None:
+            await asyncio.to_thread(self.tracer_provider.shutdown)  # exports what is left
 
     def loop_details(self) -> dict[str, str]:
         return {f"loop.{loop.name}": loop.status() for loop in self.loops}
@@ -294,6 +302,7 @@ async def app_deps(request: Request) -> Any:
 
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_kwargs: Any) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
+    configure_access_log(settings.access_log, settings.access_log_file, settings.access_log_keep_days)
     runtime = ServiceRuntime(spec, settings, **runtime_kwargs)
 
     @asynccontextmanager
@@ -311,7 +320,9 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
     app.state.settings = settings
     app.state.deps = spec.deps
     install_problem_handlers(app)
-    app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)
+    app.add_middleware(MetricsMiddleware, metrics=runtime.metrics, service=spec.name)
+    if runtime.tracer_provider is not None:
+        instrument_app(app, runtime.tracer_provider)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -51,6 +51,11 @@ class ServiceSettings(BaseSettings):
     # (FQ_WORK_HOURS) keeps routing's deadlines and notify's reminders on the same clock
     work_hours: str = DEFAULT_HOURS_TEXT
     log_json: bool = True
+    # the access log (shared.observability.configure_access_log): a JSON line per request on the logger fq.access,
+    # on stdout, or in access_log_file rotated daily and kept access_log_keep_days days (six months and more)
+    access_log: bool = True
+    access_log_file: str = ""
+    access_log_keep_days: int = 190
     # proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's --forwarded-allow-ips syntax:
     # comma-separated addresses or networks, "*" for all); empty: none, the connection's address is the client's
     forwarded_allow_ips: str = ""

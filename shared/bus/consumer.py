@@ -33,6 +33,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, KafkaError
+from opentelemetry.trace import Tracer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,6 +41,7 @@ from shared.bus.topics import ensure_topics
 from shared.events import Envelope, Event, InvalidEvent, Topic, decode
 from shared.infra import error_class, is_infrastructure_error
 from shared.observability import LogLimiter, Metrics
+from shared.tracing import consumer_span
 
 log = structlog.get_logger(__name__)
 
@@ -126,8 +128,10 @@ class EventConsumer:
         settings: ConsumerSettings | None = None,
         after_db_commit: Hook | None = None,
         before_commit: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.name = name
+        self.tracer = tracer  # tracing on: each event's handler runs in a consumer span (shared.tracing)
         self.topics = list(topics)
         self.handlers = dict(handlers)
         self.sessionmaker = sessionmaker
@@ -503,11 +507,27 @@ class EventConsumer:
                     applied.append(False)
                     continue
                 new.discard(key)
-                await self.handlers[item.env.type](session, item.event, item.env)
+                with consumer_span(self.tracer, item.env.traceparent, f"process {item.env.type}",
+                                   self._span_attributes(item)):
+                    await self.handlers[item.env.type](session, item.event, item.env)
                 applied.append(True)
             if self.before_commit is not None:
                 await self.before_commit(session)
         return applied
+
+    def _span_attributes(self, item: _Item) -> dict[str, str | int]:
+        if self.tracer is None:
+            return {}
+        attributes: dict[str, str | int] = {
+            "messaging.system": "kafka", "messaging.operation.type": "process",
+            "messaging.destination.name": item.msg.topic, "messaging.consumer.group.name": self.name,
+            "messaging.message.id": item.env.id, "messaging.destination.partition.id": str(item.msg.partition),
+            "messaging.kafka.offset": item.msg.offset, "cloudevents.event_type": item.env.type,
+        }
+        case_id = getattr(item.event, "case_id", None)
+        if case_id is not None:  # an id, never personal data: finds a case's traces
+            attributes["fq.case_id"] = str(case_id)
+        return attributes
 
     async def _dead_letter(self, msg: ConsumerRecord[bytes, bytes], exc: BaseException, attempts: int) -> None:
         assert self._producer is not None

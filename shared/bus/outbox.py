@@ -27,6 +27,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
+from opentelemetry.trace import Span, StatusCode, Tracer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +36,7 @@ from shared.bus.tables import notify_channel
 from shared.bus.topics import ensure_topics
 from shared.events import Event, encode, envelope_for
 from shared.observability import Metrics
+from shared.tracing import TRACEPARENT, current_traceparent, producer_span
 
 log = structlog.get_logger(__name__)
 
@@ -73,8 +75,9 @@ async def add_event(session: AsyncSession, event: Event, *, source: str, tracepa
 
 def outbox_row(event: Event, *, source: str, traceparent: str | None = None) -> dict[str, object]:
     """The outbox columns of ``event`` (``headers`` and ``payload`` as JSON text), for a caller that writes the row
-    in its own statement (``outbox_insert_select``)."""
-    env = envelope_for(event, source, traceparent)
+    in its own statement (``outbox_insert_select``). ``traceparent`` left out: the current span's (the request's or
+    the consumed event's, ``shared.tracing``), so the relay continues the trace; none when tracing is off."""
+    env = envelope_for(event, source, traceparent or current_traceparent())
     return {
         "event_id": uuid.UUID(env.id),
         "topic": event.topic,
@@ -120,6 +123,7 @@ class OutboxRelay:
         topics: Sequence[str],
         metrics: Metrics,
         settings: RelaySettings | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.dsn = dsn
         self.schema = schema
@@ -127,6 +131,7 @@ class OutboxRelay:
         self.topics = list(topics)
         self.metrics = metrics
         self.settings = settings or RelaySettings()
+        self.tracer = tracer  # tracing on: a producer span per row that carries a traceparent
         self.is_leader = False
         self.last_error: str | None = None  # the latest failure, cleared by the next successful round
         self._wake = asyncio.Event()
@@ -232,12 +237,26 @@ class OutboxRelay:
         if not rows:
             return 0
         futures = []
+        spans: list[Span | None] = []
         for r in rows:
-            headers = [(k, v.encode()) for k, v in json.loads(r["headers"])]
+            pairs = json.loads(r["headers"])
+            span = None
+            if self.tracer is not None:
+                span = self._publish_span(r["topic"], pairs)
+            spans.append(span)
+            headers = [(k, v.encode()) for k, v in pairs]
             futures.append(await producer.send(
                 r["topic"], value=r["payload"].encode(), key=r["key"].encode(), headers=headers
             ))
         results = await asyncio.gather(*futures, return_exceptions=True)
+        for span, res in zip(spans, results, strict=True):
+            if span is not None:
+                if isinstance(res, BaseException):
+                    span.set_status(StatusCode.ERROR, type(res).__name__)
+                else:
+                    span.set_attribute("messaging.destination.partition.id", str(res.partition))
+                    span.set_attribute("messaging.kafka.offset", res.offset)
+                span.end()
         ids, parts, offsets = [], [], []
         failure: BaseException | None = None
         for r, res in zip(rows, results, strict=True):
@@ -259,6 +278,23 @@ class OutboxRelay:
                 await self._recover_amnesia(conn, "topic unknown to the broker")
             raise failure if isinstance(failure, Exception) else RuntimeError(repr(failure))
         return len(rows)
+
+    def _publish_span(self, topic: str, pairs: list[list[str]]) -> Span | None:
+        """A producer span, child of the row's stored ``traceparent``, whose own ``traceparent`` replaces it in
+        ``pairs`` (the message's headers)."""
+        assert self.tracer is not None
+        for pair in pairs:
+            if pair[0] == TRACEPARENT:
+                ce = dict(pairs)
+                started = producer_span(self.tracer, pair[1], f"publish {ce.get('ce_type', topic)}", {
+                    "messaging.system": "kafka", "messaging.operation.type": "publish",
+                    "messaging.destination.name": topic, "messaging.message.id": ce.get("ce_id", ""),
+                })
+                if started is None:
+                    return None
+                span, pair[1] = started
+                return span
+        return None
 
     async def _check_broker(self, conn: asyncpg.Connection) -> None:
         """Detect broker amnesia: a topic we publish to is gone, or the cluster is not the one we wrote to."""
