@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -255,8 +256,11 @@ class ControlCharacterGuard:
     """Refuses control characters in the path, query, headers and text bodies (see the module's policy) with a
     422 problem; everything else passes on unchanged (a checked body is replayed to the route as one message)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, respond: Callable[..., Response]) -> None:
+        """``respond``: builds the problem response (``shared.problems.problem_response``, passed in by the
+        installer so this module does not import the one that installs it)."""
         self.app = app
+        self.respond = respond
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -286,12 +290,9 @@ class ControlCharacterGuard:
             return
         await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)
 
-    @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, errors: list[dict[str, str]]) -> None:
-        from shared.problems import problem_response  # problems installs this guard
-
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, errors: list[dict[str, str]]) -> None:
         fields = ", ".join(sorted({e["field"] for e in errors}))
-        response = problem_response(Request(scope), 422, "validation_failed", f"invalid fields: {fields}",
+        response = self.respond(Request(scope), 422, "validation_failed", f"invalid fields: {fields}",
                                     errors=errors)
         await response(scope, receive, send)
 

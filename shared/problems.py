@@ -165,7 +165,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         return unexpected_response(request, exc)
 
     app.add_middleware(CatchAllMiddleware)
-    app.add_middleware(ControlCharacterGuard)  # outside the catch-all: its 422s are answers, not errors
+    # outside the catch-all: its 422s are answers, not errors
+    app.add_middleware(ControlCharacterGuard, respond=problem_response)
     _document_problems(app)
 
 

@@ -23,25 +23,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, KafkaError
 from opentelemetry.trace import Tracer
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.bus.fetching import ConsumerSettings, Pauses, Stalled, gather_more, update_lag
+from shared.bus.inbox import Item, Skip, apply_items, dead_letter_headers
 from shared.bus.topics import ensure_topics
 from shared.events import Envelope, Event, InvalidEvent, Topic, decode
 from shared.infra import error_class, is_infrastructure_error
 from shared.observability import LogLimiter, Metrics
-from shared.tracing import consumer_span
 
 log = structlog.get_logger(__name__)
 
@@ -49,51 +45,10 @@ Handler = Callable[[AsyncSession, Event, Envelope], Awaitable[None]]
 Hook = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
 
 
-@dataclass
-class ConsumerSettings:
-    max_attempts: int = 5
-    backoff_seconds: float = 0.2
-    backoff_max_seconds: float = 5.0
-    max_records: int = 200
-    partitions: int = 6
-    replication_factor: int = 1
-    metadata_max_age_ms: int = 3000
-    session_timeout_ms: int = 10000
-    fetch_max_wait_ms: int = 100  # how long the broker may hold a fetch when nothing is new (latency bound)
-    # after a fetch returned something, gather what else arrives within this many ms into the same batch, and apply
-    # the whole fetch (all partitions, each in its order) in one transaction: fewer, larger transactions and offset
-    # commits at the price of this much latency; 0 = process at once, one transaction per partition
-    batch_wait_ms: int = 0
-    # the partitions of one fetch in concurrent transactions (one session each) instead of one after the other;
-    # only for handlers whose transactions of different partitions cannot conflict (analytics: its rollups lock).
-    # Ignored with batch_wait_ms (then the whole fetch is one transaction)
-    concurrent_partitions: bool = False
-
-
-@dataclass
-class _Item:
-    msg: ConsumerRecord[bytes, bytes]
-    env: Envelope
-    event: Event
-
-
-@dataclass
-class _Skip:
-    """A message with no handler here (counted as ignored) or that can never be decoded (dead-lettered)."""
-
-    msg: ConsumerRecord[bytes, bytes]
-    ce_type: str | None = None
-    poison: Exception | None = None
-
-
 class _InfraFailure(Exception):
     def __init__(self, exc: BaseException) -> None:
         super().__init__(error_class(exc))
         self.exc = exc
-
-
-# where each partition of a batch stopped because of an infrastructure failure: the first offset not applied
-Stalled = dict[TopicPartition, int]
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -105,11 +60,11 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         async with self.owner._batch_lock:
             await self.owner._commit_pending()
             for tp in revoked:  # a partition paused for an outage goes to its next owner at its committed offset
-                self.owner._paused_until.pop(tp, None)
+                self.owner._pauses.drop(tp)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         for tp in assigned:  # a fresh assignment is not paused: it starts (and if need be stalls) again
-            self.owner._paused_until.pop(tp, None)
+            self.owner._pauses.drop(tp)
         log.info("consumer_assigned", consumer=self.owner.name,
                  partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
 
@@ -151,7 +106,7 @@ class EventConsumer:
         self._started = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         # infrastructure failures: partitions paused until a monotonic time, consecutive failures, last error class
-        self._paused_until: dict[TopicPartition, float] = {}
+        self._pauses = Pauses()
         self._infra_streak = 0
         self.last_infra_error: str | None = None
         self._log_limiter = LogLimiter(10.0)
@@ -250,7 +205,7 @@ class EventConsumer:
         assert self._consumer is not None
         consumer = self._consumer
         while not self._stopping.is_set():
-            timeout_ms = self._resume_due(consumer)
+            timeout_ms = self._pauses.resume_due(consumer)
             try:
                 batch = await consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.max_records)
             except KafkaError as exc:
@@ -260,7 +215,7 @@ class EventConsumer:
             if not batch:
                 continue
             if self.settings.batch_wait_ms > 0:
-                batch = await self._gather_more(consumer, batch)
+                batch = await gather_more(consumer, batch, self.settings)
             async with self._batch_lock:
                 stalled: Stalled = {}
                 if self.settings.batch_wait_ms > 0:  # batching: every partition's messages in one transaction
@@ -282,35 +237,13 @@ class EventConsumer:
                 await self._commit_pending()
                 if stalled:
                     self._hold(consumer, stalled)
-            await self._update_lag(consumer, batch.keys())
-
-    def _resume_due(self, consumer: AIOKafkaConsumer) -> int:
-        """Resume the paused partitions whose back-off is over; the fetch timeout until the next one is due."""
-        if not self._paused_until:
-            return 300
-        now = time.monotonic()
-        assigned = consumer.assignment()
-        for tp, until in list(self._paused_until.items()):
-            if until <= now:
-                del self._paused_until[tp]
-                if tp in assigned:
-                    consumer.resume(tp)
-        if not self._paused_until:
-            return 0
-        return max(1, min(300, int((min(self._paused_until.values()) - now) * 1000)))
+            await update_lag(consumer, batch.keys(), self.metrics, self.name)
 
     def _hold(self, consumer: AIOKafkaConsumer, stalled: Stalled) -> None:
         """Put the stalled partitions back at their first message not applied and pause them for a back-off."""
         delay = min(self.settings.backoff_seconds * 2 ** min(self._infra_streak - 1, 30),
                     self.settings.backoff_max_seconds)
-        assigned = consumer.assignment()
-        until = time.monotonic() + delay
-        for tp, offset in stalled.items():
-            if tp not in assigned:  # revoked meanwhile: its next owner starts at the committed offset
-                continue
-            consumer.seek(tp, offset)
-            consumer.pause(tp)
-            self._paused_until[tp] = until
+        self._pauses.hold(consumer, stalled, delay)
         ok, suppressed = self._log_limiter.allow(("infra", self.last_infra_error))
         if ok:
             log.warning("consumer_infrastructure_failure", consumer=self.name, error=self.last_infra_error,
@@ -330,27 +263,8 @@ class EventConsumer:
                  error=self.last_infra_error)
         self._infra_streak = 0
         self.metrics.consumer_degraded.labels(self.name).set(0)
-        if self._consumer is not None and self._paused_until:  # the database is back: no need to wait longer
-            assigned = self._consumer.assignment()
-            for tp in list(self._paused_until):
-                if tp in assigned:
-                    self._consumer.resume(tp)
-            self._paused_until.clear()
-
-    async def _gather_more(self, consumer: AIOKafkaConsumer,
-                           batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
-                           ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
-        room = self.settings.max_records - sum(len(m) for m in batch.values())
-        if room <= 0:
-            return batch
-        await asyncio.sleep(self.settings.batch_wait_ms / 1000)
-        try:
-            more = await consumer.getmany(timeout_ms=0, max_records=room)
-        except KafkaError:
-            return batch
-        for tp, messages in more.items():
-            batch[tp] = [*batch.get(tp, []), *messages]  # later offsets of the same partition: order kept
-        return batch
+        if self._consumer is not None:  # the database is back: no need to wait longer
+            self._pauses.resume_all(self._consumer)
 
     async def _commit_pending(self) -> None:
         if not self._pending or self._consumer is None:
@@ -381,15 +295,6 @@ class EventConsumer:
             # Partitions moved on; the next owner re-reads these messages and the inbox skips them.
             log.warning("consumer_commit_failed", consumer=self.name, error=repr(exc))
 
-    async def _update_lag(self, consumer: AIOKafkaConsumer, tps: Any) -> None:
-        for tp in tps:
-            with contextlib.suppress(KafkaError, AssertionError):  # a partition revoked meanwhile
-                hw = consumer.highwater(tp)
-                if hw is None:
-                    continue
-                pos = await consumer.position(tp)
-                self.metrics.consumer_lag.labels(self.name, tp.topic, str(tp.partition)).set(max(hw - pos, 0))
-
     async def _process_partition_batch(self, messages: list[ConsumerRecord[bytes, bytes]]) -> Stalled:
         """Apply a partition's messages in one transaction; if any handler fails, redo them one by one.
 
@@ -399,7 +304,7 @@ class EventConsumer:
         not applied (nothing of it or after it has any effect yet, a dead letter included).
         """
         decoded = [self._decode(msg) for msg in messages]
-        items = [d for d in decoded if isinstance(d, _Item)]
+        items = [d for d in decoded if isinstance(d, Item)]
         if len(items) > 1:
             try:
                 results = await self._apply(items)
@@ -412,12 +317,12 @@ class EventConsumer:
             else:
                 self._recovered()
                 for d in decoded:
-                    if isinstance(d, _Skip):
+                    if isinstance(d, Skip):
                         await self._skip(d)
                 await self._done(items, results)
                 return {}
         for i, d in enumerate(decoded):
-            if isinstance(d, _Skip):
+            if isinstance(d, Skip):
                 await self._skip(d)
                 continue
             try:
@@ -434,24 +339,24 @@ class EventConsumer:
             out.setdefault(TopicPartition(m.topic, m.partition), m.offset)
         return out
 
-    def _decode(self, msg: ConsumerRecord[bytes, bytes]) -> _Item | _Skip:
+    def _decode(self, msg: ConsumerRecord[bytes, bytes]) -> Item | Skip:
         """The event of a message we handle, or what to do instead (no side effect here: a batch that stalls is
         read again, and its poison must go to the DLQ once)."""
         try:
             env = Envelope.from_headers(list(msg.headers or ()))
             if env.type not in self.handlers:
-                return _Skip(msg, ce_type=env.type)
-            return _Item(msg, env, decode(env.type, msg.value or b""))
+                return Skip(msg, ce_type=env.type)
+            return Item(msg, env, decode(env.type, msg.value or b""))
         except (InvalidEvent, ValueError) as exc:
-            return _Skip(msg, poison=exc)
+            return Skip(msg, poison=exc)
 
-    async def _skip(self, skip: _Skip) -> None:
+    async def _skip(self, skip: Skip) -> None:
         if skip.poison is not None:
             await self._dead_letter(skip.msg, skip.poison, attempts=1)
         else:
             self.metrics.consumed.labels(self.name, skip.ce_type or "?", "ignored").inc()
 
-    async def _process_one(self, item: _Item) -> None:
+    async def _process_one(self, item: Item) -> None:
         """Apply one event, retrying a handler failure up to ``max_attempts`` and then dead-lettering it; raise
         ``_InfraFailure`` on an infrastructure failure (not an attempt: the caller pauses the partition)."""
         bind = {"ce_id": item.env.id, "ce_type": item.env.type}
@@ -478,68 +383,20 @@ class EventConsumer:
                 await self._done([item], results)
                 return
 
-    async def _done(self, items: list[_Item], applied: list[bool]) -> None:
+    async def _done(self, items: list[Item], applied: list[bool]) -> None:
         for item, was_applied in zip(items, applied, strict=True):
             self.metrics.consumed.labels(self.name, item.env.type, "applied" if was_applied else "duplicate").inc()
         if self.after_db_commit is not None:
             for item in items:
                 await self.after_db_commit(item.msg)
 
-    async def _apply(self, items: list[_Item]) -> list[bool]:
-        """One transaction: the inbox rows of all events in one statement, then the handler of each event that is
-        not a duplicate (an event seen before, or a second copy within the batch), in order."""
-        applied = []
-        async with self.sessionmaker() as session, session.begin():
-            session.info["schema"] = self.schema
-            inserted = await session.execute(
-                text(
-                    f'INSERT INTO "{self.schema}".processed_events (consumer, ce_source, ce_id, ce_type) '
-                    "SELECT :c, s, i, t FROM unnest(CAST(:s AS varchar[]), CAST(:i AS varchar[]), "
-                    "CAST(:t AS varchar[])) AS x(s, i, t) ON CONFLICT DO NOTHING RETURNING ce_source, ce_id"
-                ),
-                {"c": self.name, "s": [it.env.source for it in items], "i": [it.env.id for it in items],
-                 "t": [it.env.type for it in items]},
-            )
-            new = {(row[0], row[1]) for row in inserted}
-            for item in items:
-                key = (item.env.source, item.env.id)
-                if key not in new:
-                    applied.append(False)
-                    continue
-                new.discard(key)
-                with consumer_span(self.tracer, item.env.traceparent, f"process {item.env.type}",
-                                   self._span_attributes(item)):
-                    await self.handlers[item.env.type](session, item.event, item.env)
-                applied.append(True)
-            if self.before_commit is not None:
-                await self.before_commit(session)
-        return applied
-
-    def _span_attributes(self, item: _Item) -> dict[str, str | int]:
-        if self.tracer is None:
-            return {}
-        attributes: dict[str, str | int] = {
-            "messaging.system": "kafka", "messaging.operation.type": "process",
-            "messaging.destination.name": item.msg.topic, "messaging.consumer.group.name": self.name,
-            "messaging.message.id": item.env.id, "messaging.destination.partition.id": str(item.msg.partition),
-            "messaging.kafka.offset": item.msg.offset, "cloudevents.event_type": item.env.type,
-        }
-        case_id = getattr(item.event, "case_id", None)
-        if case_id is not None:  # an id, never personal data: finds a case's traces
-            attributes["fq.case_id"] = str(case_id)
-        return attributes
+    async def _apply(self, items: list[Item]) -> list[bool]:
+        return await apply_items(self.sessionmaker, self.schema, self.name, self.handlers, items,
+                                 before_commit=self.before_commit, tracer=self.tracer)
 
     async def _dead_letter(self, msg: ConsumerRecord[bytes, bytes], exc: BaseException, attempts: int) -> None:
         assert self._producer is not None
-        headers = [*list(msg.headers or ()),
-                   ("fq_error", str(exc)[:4000].encode()),
-                   ("fq_error_type", type(exc).__name__.encode()),
-                   ("fq_attempts", str(attempts).encode()),
-                   ("fq_consumer", self.name.encode()),
-                   ("fq_original_topic", msg.topic.encode()),
-                   ("fq_original_partition", str(msg.partition).encode()),
-                   ("fq_original_offset", str(msg.offset).encode()),
-                   ("fq_failed_at", datetime.now(UTC).isoformat().encode())]
+        headers = dead_letter_headers(msg, exc, attempts, self.name)
         delay = self.settings.backoff_seconds
         while True:  # never drop a message: keep trying the DLQ until the broker takes it
             try:

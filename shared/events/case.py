@@ -7,71 +7,32 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shared.events.base import Event, Topic
 
-
-class Channel(StrEnum):
-    WALK_IN = "walk_in"  # 来访
-    PHONE = "phone"  # 来电
-    HOTLINE_12345 = "hotline_12345"  # 12345 工单
-    GRID_PATROL = "grid_patrol"  # 网格排查
-    ONLINE = "online"  # 线上
-    POLICE_TRANSFER = "police_transfer"  # 警情转调
-    COURT_TRANSFER = "court_transfer"  # 诉调对接
-    PETITION_TRANSFER = "petition_transfer"  # 信访转办
-
-
-class RequestType(StrEnum):
-    DISPUTE = "dispute"  # 纠纷
-    COMPLAINT = "complaint"  # 投诉
-    REPORT = "report"  # 举报
-    HELP = "help"  # 求助
-    CONSULT = "consult"  # 咨询
-    SUGGESTION = "suggestion"  # 建议
-
-
-class RiskLevel(StrEnum):
-    BLUE = "blue"
-    YELLOW = "yellow"
-    RED = "red"
-
-
-class Level(StrEnum):
-    DISTRICT = "district"
-    STREET = "street"
-    COMMUNITY = "community"
-    VILLAGE = "village"
-    GRID = "grid"
-    BUILDING = "building"
-
-
-class Track(StrEnum):
-    GENERAL = "general"  # 普通门诊
-    SPECIALIST = "specialist"  # 专科门诊
-    SPECIAL = "special"  # 特需门诊
-    FOLLOWUP = "followup"  # 社区门诊
-
-
-class Outcome(StrEnum):
-    RESOLVED = "resolved"  # 调解成功
-    FAILED_REFERRED = "failed_referred"
-    WITHDRAWN = "withdrawn"
-    NOT_APPLICABLE = "not_applicable"
-
-
-class LocationRef(BaseModel):
-    """Where the case happened, without plain address text.
-
-    ``address_sealed`` is the address encrypted (AES-GCM) with the transport key shared by intake and
-    routing, so routing can locate the case while the topic carries no readable address.
-    """
-
-    grid_id: str | None = None
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lng: float | None = Field(default=None, ge=-180, le=180)
-    address_sealed: str | None = None
+# re-exported: the vocabulary lives in case_types
+from shared.events.case_types import (
+    Channel as Channel,
+)
+from shared.events.case_types import (
+    Level as Level,
+)
+from shared.events.case_types import (
+    LocationRef as LocationRef,
+)
+from shared.events.case_types import (
+    Outcome as Outcome,
+)
+from shared.events.case_types import (
+    RequestType as RequestType,
+)
+from shared.events.case_types import (
+    RiskLevel as RiskLevel,
+)
+from shared.events.case_types import (
+    Track as Track,
+)
 
 
 class CaseEvent(Event):

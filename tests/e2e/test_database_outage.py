@@ -186,7 +186,7 @@ async def _diagnose(stack: Stack, own: Infra) -> dict[str, Any]:
                      "relay_error": runtime.relay.last_error if runtime.relay else None,
                      "paused": sorted(map(str, c._consumer.paused())) if c._consumer else None,
                      "assigned": sorted(map(str, c._consumer.assignment())) if c._consumer else None,
-                     "paused_until": {str(k): v for k, v in c._paused_until.items()}}
+                     "paused_until": {str(k): v for k, v in c._pauses.until.items()}}
     out["dlq"] = [(d.consumer, d.ce_type, d.error_type, d.error[:200])
                   for d in await read_dead_letters(own.broker.bootstrap, Topic.CASE, idle_ms=500)]
     return out
