@@ -5,6 +5,7 @@ transaction is redone on a deadlock (``pending.run``)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Response
 
@@ -34,8 +35,9 @@ router = APIRouter(prefix="/api/v1", tags=["cases"])
 STAFF = require_roles(Role.OPERATOR, Role.MEDIATOR, Role.GRID_WORKER, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
 
 
-IDEMPOTENT = {409: {"description": "a request with the same Idempotency-Key is still in progress"},
-              422: {"description": "invalid body, or Idempotency-Key reused with another body"}}
+IDEMPOTENT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "a request with the same Idempotency-Key is still in progress"},
+    422: {"description": "invalid body, or Idempotency-Key reused with another body"}}
 
 
 def _case_answer(case: Case, deps: IntakeDeps, status_code: int = 200) -> Answer:
