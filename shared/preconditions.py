@@ -4,7 +4,8 @@
 - an ``If-Match`` that is not one of our ETags (``"3"``, ``W/"3"``) → 422 naming the header;
 - another version than the resource's → 412 ``precondition_failed`` with the current version (read it again).
 
-Routes take ``IfMatch`` (the version the client saw) and the handler checks it under the row's lock
+Routes take ``IfMatch`` (the version the client saw; a route that authorizes in its body calls ``parse_if_match``
+after that, so a caller without the role gets 403 first) and the handler checks it under the row's lock
 (``check_version``), so two clients cannot both update what they both read.
 """
 
@@ -17,7 +18,7 @@ from fastapi import Depends, Header
 
 from shared.problems import Problem
 
-_ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$')
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')  # "3" (also W/"3", and 3 as older clients sent it)
 
 
 def etag(version: int) -> str:
