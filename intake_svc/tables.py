@@ -40,6 +40,8 @@ class Case(SQLModel, table=True):
     # transfer {organization, reference} or patrol {reporter_id, grid_id}, by channel
     channel_details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     attachments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    urgent: bool = False  # marked urgent by the channel or the operator
+    deadline_days: int | None = None  # a resolve deadline in working days imposed by the channel (12345 工单)
     status: str = Field(max_length=32)
     current_unit_id: str | None = Field(default=None, max_length=64)
     assignment_id: uuid.UUID | None = None
@@ -68,6 +70,7 @@ class IdempotencyKey(SQLModel, table=True):
     request_hash: str = Field(max_length=64)
     status_code: int
     response: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    headers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 

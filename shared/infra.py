@@ -78,6 +78,15 @@ def is_infrastructure_error(exc: BaseException) -> bool:
     return any(_one_is_infrastructure(e) for e in causes)
 
 
+_CONTENTION_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+
+
+def is_contention(exc: BaseException) -> bool:
+    """True when ``exc`` (or what it wraps) is a deadlock or a serialization failure: PostgreSQL rolled the
+    transaction back to let another one through, and running the same transaction again is expected to succeed."""
+    return any(_sqlstate(e) in _CONTENTION_SQLSTATES for e in _causes(exc))
+
+
 def error_class(exc: BaseException) -> str:
     """A short name of the failure for /readyz and logs (never the message: it may quote data)."""
     for e in _causes(exc):

@@ -16,7 +16,8 @@ from intake_svc.domain.case import CaseStatus
 from intake_svc.handlers import case_file, registration
 from intake_svc.schemas import CaseCreate, CasePublic, CaseSummary, TimelineItem
 from intake_svc.store.registration import REGISTRATION_POOL
-from intake_svc.tables import Case
+from intake_svc.tables import SCHEMA, Case
+from shared import idempotency
 from shared.auth import CurrentUser, Principal, Role, require_roles
 from shared.events.case import Channel, RequestType, RiskLevel
 from shared.pagination import Page, keyset_page
@@ -53,11 +54,10 @@ async def create_case(
     try:
         async with pool.acquire() as conn:
             if idempotency_key:  # the key's claim commits at once: a concurrent request with the key gets 409
-                earlier = await registration.claim_idempotency_key(conn, deps, idempotency_key, user,
-                                                                   registration.request_hash(body))
+                earlier = await idempotency.claim(conn, SCHEMA, idempotency_key, user.sub,
+                                                  registration.request_hash(body), deps.clock.now())
                 if earlier is not None:
-                    return Response(earlier.body, status_code=earlier.status_code, media_type="application/json",
-                                    headers={"Idempotent-Replayed": "true"})
+                    return earlier.response()
                 claimed = True
             created = await registration.create_case(conn, deps, body, user, runtime.waker, idempotency_key)
     except BaseException:
@@ -73,14 +73,14 @@ async def _release(pool: asyncpg.Pool, key: str, user: Principal) -> None:
     as abandoned after ``IDEMPOTENCY_ABANDONED`` and the key can be used again."""
     try:
         async with pool.acquire() as conn:
-            await registration.release_idempotency_key(conn, key, user)
+            await idempotency.release(conn, SCHEMA, key, user.sub)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         log.warning("idempotency_release_failed", error=repr(exc))
 
 
 def _created(created: registration.CreatedCase) -> Response:
-    return Response(created.body, status_code=201, media_type="application/json", headers={
-        "Location": f"/api/v1/cases/{created.id}", "ETag": f'"{created.version}"'})
+    return Response(created.body, status_code=201, media_type="application/json",
+                    headers=registration.created_headers(created.id, created.version))
 
 
 @router.get("/cases", response_model=Page[CaseSummary])

@@ -31,6 +31,7 @@ from shared.auth import Principal, Role
 from shared.bus.outbox import add_event
 from shared.events import CaseReclassified, FeedbackReceived, RiskChanged
 from shared.events.case import FeedbackResult, RequestType, RiskLevel
+from shared.preconditions import check_version
 from shared.problems import Problem
 
 log = structlog.get_logger(__name__)
@@ -88,10 +89,12 @@ def to_public(case: Case, deps: IntakeDeps) -> CasePublic:
 
 
 async def reclassify(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, body: Reclassify,
-                     user: Principal) -> Case:
-    """Staff override: kept, put on the timeline and published, so analytics counts the corrected category."""
+                     user: Principal, if_match: int) -> Case:
+    """Staff override: kept, put on the timeline and published, so analytics counts the corrected category.
+    ``if_match``: the case's version the staff member read (412 when it moved on)."""
     check_category(deps, body.category)
     case = await get_case_in_scope(session, case_id, user, for_update=True)
+    check_version(case.version, if_match, "case")
     before_cat, before_type = case.category, RequestType(case.request_type)
     after_type = body.request_type or before_type
     if body.category == before_cat and after_type == before_type:
@@ -141,10 +144,13 @@ async def record_feedback(session: AsyncSession, deps: IntakeDeps, case_id: uuid
 
 
 async def add_feedback(session: AsyncSession, deps: IntakeDeps, case: Case, result: FeedbackResult,
-                       comment: str | None, *, source: FeedbackSource, actor: str, at: datetime) -> Feedback:
+                       comment: str | None, *, source: FeedbackSource, actor: str, at: datetime,
+                       resolution_reported: bool = False) -> Feedback:
     """A 回访 result on a resolved case (``case`` locked by the caller), from staff or the 12345 platform: the
-    result with its comment, the timeline entry and ``fq.case.feedback_received.v1``; 409 before resolution."""
-    if case.status != CaseStatus.RESOLVED:
+    result with its comment, the timeline entry and ``fq.case.feedback_received.v1``; 409 before resolution.
+    ``resolution_reported``: the channel was told the case is resolved (the 12345 办结 callback), so its 回访 is
+    accepted whatever the case's status says by now."""
+    if case.status != CaseStatus.RESOLVED and not resolution_reported:
         raise Problem(409, "case_not_resolved", f"回访 is recorded after resolution; the case is {case.status}",
                       status_now=case.status)
     feedback = Feedback(case_id=case.id, result=result.value, source=source, comment=comment, recorded_by=actor,

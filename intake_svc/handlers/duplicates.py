@@ -11,14 +11,14 @@ from intake_svc.deps import IntakeDeps
 from intake_svc.domain import dedup
 from intake_svc.domain.case import LINKED_AUTOMATICALLY, OPEN_STATUSES, CaseStatus, TimelineKind
 from intake_svc.handlers.case_file import get_case_in_scope
-from intake_svc.handlers.registration import aad
+from intake_svc.handlers.registration import aad, received_event
 from intake_svc.schemas import MergeRequest, UnmergeRequest
 from intake_svc.store import cases as store
 from intake_svc.tables import Case
 from shared.auth import Principal
 from shared.bus.outbox import add_event
-from shared.events import CaseMerged, CaseReceived
-from shared.events.case import Channel, LocationRef, RequestType, RiskLevel
+from shared.events import CaseMerged
+from shared.events.case import Channel, RequestType, RiskLevel
 from shared.problems import Problem, field_problem
 
 
@@ -102,18 +102,16 @@ async def unmerge_case(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UU
         store.add_timeline(session, primary.id, now, TimelineKind.DUPLICATE_UNLINKED,
                            f"案件 {case.code} 经核实不是同一事项，已单独办理", actor=user.sub, public=False,
                            data={"case_id": str(case.id)})
-    sealed_to = aad(case.id)
     address_sealed = case.location.get("address_sealed")
-    await add_event(session, CaseReceived(
-        case_id=case.id, at=case.created_at, code=case.code, channel=Channel(case.channel),
+    # routed and counted now, as registration would have: the same event, dated when the report was registered
+    await add_event(session, received_event(
+        deps, case_id=case.id, at=case.created_at, code=case.code, channel=Channel(case.channel),
         request_type=RequestType(case.request_type), category=case.category, risk_level=RiskLevel(case.risk_level),
-        risk_signals=[r.split("(", 1)[0] for r in case.risk_reasons],
-        people_involved=case.people_involved,
+        risk_signals=[r.split("(", 1)[0] for r in case.risk_reasons], people_involved=case.people_involved,
         amount_involved=float(case.amount_involved) if case.amount_involved is not None else None,
-        location=LocationRef(
-            grid_id=case.location.get("grid_id"), lat=case.location.get("lat"), lng=case.location.get("lng"),
-            address_sealed=deps.transport.seal(deps.pii.open(address_sealed, sealed_to), sealed_to)
-            if address_sealed else None),
-        received_unit_id=received.data.get("unit_id") if received else None,
-    ), source=deps.source)
+        grid_id=case.location.get("grid_id"), lat=case.location.get("lat"), lng=case.location.get("lng"),
+        address=deps.pii.open(address_sealed, aad(case.id)) if address_sealed else None,
+        received_unit_id=received.data.get("unit_id") if received else None, urgent=case.urgent,
+        deadline_days=case.deadline_days, applicant_index=list(case.applicant_index),
+        address_index=case.address_index), source=deps.source)
     return case

@@ -8,7 +8,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -33,8 +33,8 @@ from shared.auth import Principal
 from shared.bus.outbox import outbox_row
 from shared.crypto import blind_index
 from shared.events import CaseMerged, CaseReceived
-from shared.events.case import Channel, LocationRef, RequestType
-from shared.problems import Problem, field_problem
+from shared.events.case import Channel, LocationRef, RequestType, RiskLevel
+from shared.problems import field_problem
 
 
 def aad(case_id: uuid.UUID) -> bytes:
@@ -97,8 +97,6 @@ async def create_case(conn: Any, deps: IntakeDeps, cmd: CaseCreate, user: Princi
     amount = float(cmd.amount_involved) if cmd.amount_involved is not None else None
     index = sorted({blind_index(deps.index_key, kind, value) for p in cmd.parties if p.role == PartyRole.APPLICANT
                     for kind, value in (("phone", p.phone), ("id", p.id_number)) if value})
-    # one applicant key for events: the phone's when there is one (people give their phone more often than an ID)
-    applicant = next((i for i in index if i.startswith("phone:")), index[0] if index else None)
     loc = cmd.location
     address_index = blind_index(deps.index_key, "addr", dedup.normalize_address(loc.address)) \
         if loc.address else None
@@ -143,15 +141,12 @@ async def create_case(conn: Any, deps: IntakeDeps, cmd: CaseCreate, user: Princi
         event = CaseMerged(case_id=case_id, at=now, code=code, primary_case_id=primary_id, similarity=similar,
                            channel=cmd.channel, linked_by=LINKED_AUTOMATICALLY)
     else:
-        event = CaseReceived(
-            case_id=case_id, at=now, code=code, channel=cmd.channel, request_type=request_type,
+        event = received_event(
+            deps, case_id=case_id, at=now, code=code, channel=cmd.channel, request_type=request_type,
             category=category, risk_level=risk_level, risk_signals=assessment.signals,
-            people_involved=cmd.people_involved, amount_involved=amount,
-            location=LocationRef(grid_id=loc.grid_id, lat=loc.lat, lng=loc.lng,
-                                 address_sealed=deps.transport.seal(loc.address, sealed_to) if loc.address else None),
-            received_unit_id=user.unit_id, urgent=cmd.urgent, deadline_days=cmd.deadline_days,
-            applicant_key=_event_key(deps, "evt-applicant", applicant) if applicant else None,
-            address_key=_event_key(deps, "evt-address", address_index) if address_index else None)
+            people_involved=cmd.people_involved, amount_involved=amount, grid_id=loc.grid_id, lat=loc.lat,
+            lng=loc.lng, address=loc.address, received_unit_id=user.unit_id, urgent=cmd.urgent,
+            deadline_days=cmd.deadline_days, applicant_index=index, address_index=address_index)
     classified_by = ClassifiedBy.STAFF if category_confidence is None and request_type_confidence is None \
         else ClassifiedBy.CLASSIFIER
     public = CasePublic(
@@ -182,7 +177,8 @@ async def create_case(conn: Any, deps: IntakeDeps, cmd: CaseCreate, user: Princi
         "occurred_at": cmd.occurred_at, "location": location, "parties": parties,
         "people_involved": cmd.people_involved, "amount_involved": cmd.amount_involved,
         "external_ref": cmd.external_ref, "channel_details": channel_details, "attachments": attachments,
-        "status": status, "visible_units": visible_units, "applicant_index": index, "address_index": address_index,
+        "urgent": cmd.urgent, "deadline_days": cmd.deadline_days, "status": status, "visible_units": visible_units,
+        "applicant_index": index, "address_index": address_index,
         "place_index": place_index, "duplicate_of": primary[0] if primary else None, "duplicate_candidates": candidates,
         "created_by": user.sub, "created_at": now, "updated_at": now, "version": 1,
     }
@@ -196,9 +192,37 @@ async def create_case(conn: Any, deps: IntakeDeps, cmd: CaseCreate, user: Princi
         [json.dumps(r[5], ensure_ascii=False) for r in timeline_rows],
         out["event_id"], out["topic"], out["key"], out["ce_type"], out["headers"], out["payload"],
         body.decode() if idempotency_key else None, idempotency_key, user.sub,
+        json.dumps(created_headers(case_id, 1)) if idempotency_key else None,
     )
     written()
     return CreatedCase(case_id, 1, body)
+
+
+def received_event(deps: IntakeDeps, *, case_id: uuid.UUID, at: datetime, code: str, channel: Channel,
+                   request_type: RequestType, category: str | None, risk_level: RiskLevel, risk_signals: list[str],
+                   people_involved: int | None, amount_involved: float | None, grid_id: str | None,
+                   lat: float | None, lng: float | None, address: str | None, received_unit_id: str | None,
+                   urgent: bool, deadline_days: int | None, applicant_index: list[str],
+                   address_index: str | None) -> CaseReceived:
+    """``fq.case.received.v1``, the one way it is built: at registration and when an unmerged case is routed on its
+    own (everything the case had: urgency, the channel's deadline, the applicant and address keys). ``address`` in
+    clear, sealed here for routing; no personal data otherwise."""
+    # one applicant key for events: the phone's when there is one (people give their phone more often than an ID)
+    applicant = next((i for i in applicant_index if i.startswith("phone:")),
+                     applicant_index[0] if applicant_index else None)
+    return CaseReceived(
+        case_id=case_id, at=at, code=code, channel=channel, request_type=request_type, category=category,
+        risk_level=risk_level, risk_signals=risk_signals, people_involved=people_involved,
+        amount_involved=amount_involved,
+        location=LocationRef(grid_id=grid_id, lat=lat, lng=lng,
+                             address_sealed=deps.transport.seal(address, aad(case_id)) if address else None),
+        received_unit_id=received_unit_id, urgent=urgent, deadline_days=deadline_days,
+        applicant_key=_event_key(deps, "evt-applicant", applicant) if applicant else None,
+        address_key=_event_key(deps, "evt-address", address_index) if address_index else None)
+
+
+def created_headers(case_id: uuid.UUID, version: int) -> dict[str, str]:
+    return {"Location": f"/api/v1/cases/{case_id}", "ETag": f'"{version}"'}
 
 
 def _event_key(deps: IntakeDeps, kind: str, index: str) -> str:
@@ -207,54 +231,7 @@ def _event_key(deps: IntakeDeps, kind: str, index: str) -> str:
     return blind_index(deps.index_key, kind, index)
 
 
-IDEMPOTENCY_TTL = timedelta(hours=24)
-IDEMPOTENCY_ABANDONED = timedelta(minutes=1)
-
-
 def request_hash(cmd: CaseCreate) -> str:
+    """What an Idempotency-Key of ``POST /cases`` stands for (the parsed command: spacing and key order aside)."""
     body = json.dumps(jsonable_encoder(cmd), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()
-
-
-@dataclass
-class StoredAnswer:
-    status_code: int
-    body: str  # JSON
-
-
-async def claim_idempotency_key(conn: Any, deps: IntakeDeps, key: str, user: Principal,
-                                digest: str) -> StoredAnswer | None:
-    """Reserve ``key`` for this request, committed at once (``conn``: an asyncpg connection in autocommit), so a
-    concurrent request with the key sees the claim. One statement when the key is new.
-
-    Returns the stored earlier answer for a repeat; 422 when the key was used with another body; 409 while
-    another request with the key is still running. Keys are kept 24 h; a claim abandoned for a minute (its
-    process died) may be taken over.
-    """
-    now = deps.clock.now()
-    expired, abandoned = now - IDEMPOTENCY_TTL, now - IDEMPOTENCY_ABANDONED
-    for _ in range(2):
-        if await conn.fetchval(sql.CLAIM, key, user.sub, digest, now) is not None:
-            return None
-        row = await conn.fetchrow(sql.EARLIER, key, user.sub)
-        if row is None:  # released meanwhile: claim again
-            continue
-        if row["created_at"] < expired or (row["status_code"] == 0 and row["created_at"] < abandoned):
-            await conn.execute(sql.FORGET, key, user.sub, expired, abandoned)  # only if still so: then claim again
-            continue
-        if row["request_hash"] != digest:
-            raise Problem(422, "idempotency_key_reused",
-                          "this Idempotency-Key was already used with a different request body",
-                          errors=[{"field": "header.idempotency-key", "reason": "reused with another body",
-                                   "code": "idempotency_key_reused"}])
-        if row["status_code"] == 0:
-            break
-        return StoredAnswer(row["status_code"], row["body"])
-    raise Problem(409, "idempotency_in_progress", "a request with this Idempotency-Key is still in progress")
-
-
-async def release_idempotency_key(conn: Any, key: str, user: Principal) -> None:
-    """Free a claim whose request failed before anything was created, so the client can retry with the key."""
-    await conn.execute(sql.RELEASE, key, user.sub)
-
-

@@ -3,11 +3,15 @@ Chinese, without personal data).
 
 ``fq.case.assigned.v1`` follows every return, escalation, dispatch and reopen and sets the new unit (one statement:
 the consumer's hot path); the other handlers add the "why" to the timeline and keep the status right in between.
+
+A merged case stays merged whatever routing says about it afterwards (it follows its primary; routing closes its
+own assignment of it): routing's events on it are kept on the staff timeline only, and never change its status.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from intake_svc.deps import IntakeDeps
 from intake_svc.domain.case import CaseStatus, TimelineKind
@@ -21,6 +25,7 @@ from intake_svc.domain.timeline import (
 )
 from intake_svc.store import cases as store
 from intake_svc.store import workflow as sql
+from intake_svc.tables import Case
 from shared.bus.handlers import EventContext
 from shared.events import CaseAccepted, CaseAssigned, CaseResolved
 from shared.events.case import (
@@ -35,6 +40,18 @@ from shared.events.case import (
     CaseSuspended,
     Level,
 )
+
+
+def _set_status(case: Case, status: CaseStatus, at: datetime) -> None:
+    """Routing's view of the case's status, unless the case is merged (final here: it follows its primary)."""
+    if case.status != CaseStatus.MERGED:
+        case.status = status
+    store.touch(case, at)
+
+
+def _public(case: Case) -> bool:
+    """Whether routing's entry shows on the citizen's page: not for a merged case (its primary's page tells)."""
+    return case.status != CaseStatus.MERGED
 
 
 async def on_case_assigned(ctx: EventContext[IntakeDeps], event: CaseAssigned) -> None:
@@ -55,22 +72,18 @@ async def on_case_assigned(ctx: EventContext[IntakeDeps], event: CaseAssigned) -
 async def on_case_accepted(ctx: EventContext[IntakeDeps], event: CaseAccepted) -> None:
     case = await store.lock_case(ctx.session, event.case_id)
     if case.assignment_id == event.assignment_id:
-        if case.status != CaseStatus.MERGED:  # a merged case follows its primary
-            case.status = CaseStatus.IN_PROGRESS
-        store.touch(case, event.at)
+        _set_status(case, CaseStatus.IN_PROGRESS, event.at)
     store.add_timeline(ctx.session, case.id, event.at, TimelineKind.ACCEPTED,
-                       "承办单位已签收，正在办理", actor=event.unit_id,
+                       "承办单位已签收，正在办理", actor=event.unit_id, public=_public(case),
                        data={"unit_id": event.unit_id, "on_time": event.accepted_on_time})
 
 
 async def on_case_resolved(ctx: EventContext[IntakeDeps], event: CaseResolved) -> None:
     case = await store.lock_case(ctx.session, event.case_id)
-    if case.status != CaseStatus.MERGED:  # a merged case follows its primary
-        case.status = CaseStatus.RESOLVED
     case.outcome = event.outcome.value
-    store.touch(case, event.at)
+    _set_status(case, CaseStatus.RESOLVED, event.at)
     store.add_timeline(ctx.session, case.id, event.at, TimelineKind.RESOLVED,
-                       OUTCOME_ZH[event.outcome], actor=event.unit_id,
+                       OUTCOME_ZH[event.outcome], actor=event.unit_id, public=_public(case),
                        data={"unit_id": event.unit_id, "outcome": event.outcome.value,
                              "mediation_agreement": event.mediation_agreement})
 
@@ -81,11 +94,10 @@ async def on_case_returned(ctx: EventContext[IntakeDeps], event: CaseReturned) -
     # case back to its channel (e.g. the 12345 platform) and nothing follows
     back_to_channel = event.level in (Level.STREET, Level.DISTRICT)
     if case.assignment_id == event.assignment_id:
-        case.status = CaseStatus.RETURNED if back_to_channel else CaseStatus.RECEIVED
-        store.touch(case, event.at)
+        _set_status(case, CaseStatus.RETURNED if back_to_channel else CaseStatus.RECEIVED, event.at)
     summary = "不属于本辖区，已退回来源渠道" if back_to_channel else "承办单位退单，正在重新派发"
     store.add_timeline(ctx.session, case.id, event.at, TimelineKind.RETURNED,
-                       summary, actor=event.unit_id,
+                       summary, actor=event.unit_id, public=_public(case),
                        data={"unit_id": event.unit_id, "return_count": event.return_count})
 
 
@@ -93,6 +105,7 @@ async def on_case_escalated(ctx: EventContext[IntakeDeps], event: CaseEscalated)
     case = await store.lock_case(ctx.session, event.case_id)
     store.add_timeline(ctx.session, case.id, event.at, TimelineKind.ESCALATED,
                        f"{ESCALATION_ZH[event.reason]}提级至上级单位办理", actor=event.escalated_by,
+                       public=_public(case),
                        data={"from_unit_id": event.from_unit_id, "to_unit_id": event.to_unit_id,
                              "reason": event.reason.value})
 
@@ -101,7 +114,7 @@ async def on_case_extended(ctx: EventContext[IntakeDeps], event: CaseExtended) -
     case = await store.lock_case(ctx.session, event.case_id)
     store.add_timeline(ctx.session, case.id, event.at, TimelineKind.EXTENDED,
                        f"经上级单位批准延期，{CLOCK_ZH[event.clock]}期限调整为{local_time(event.new_due_at)}",
-                       actor=event.approved_by, data={"clock": event.clock.value,
+                       actor=event.approved_by, public=_public(case), data={"clock": event.clock.value,
                                                       "new_due_at": event.new_due_at.isoformat()})
 
 
@@ -120,10 +133,9 @@ async def on_case_extension_rejected(ctx: EventContext[IntakeDeps], event: CaseE
 async def on_case_suspended(ctx: EventContext[IntakeDeps], event: CaseSuspended) -> None:
     case = await store.lock_case(ctx.session, event.case_id)
     if case.assignment_id == event.assignment_id:
-        case.status = CaseStatus.SUSPENDED
-        store.touch(case, event.at)
+        _set_status(case, CaseStatus.SUSPENDED, event.at)
     store.add_timeline(ctx.session, case.id, event.at, TimelineKind.SUSPENDED,
-                       "案件办理中止，办理时限暂停计算", actor=event.unit_id,
+                       "案件办理中止，办理时限暂停计算", actor=event.unit_id, public=_public(case),
                        data={"unit_id": event.unit_id})
 
 
@@ -131,10 +143,9 @@ async def on_case_resumed(ctx: EventContext[IntakeDeps], event: CaseResumed) -> 
     case = await store.lock_case(ctx.session, event.case_id)
     if case.assignment_id == event.assignment_id:
         accepted = event.resolve_due_at is not None or event.accept_due_at is None
-        case.status = CaseStatus.IN_PROGRESS if accepted else CaseStatus.ASSIGNED
-        store.touch(case, event.at)
+        _set_status(case, CaseStatus.IN_PROGRESS if accepted else CaseStatus.ASSIGNED, event.at)
     store.add_timeline(ctx.session, case.id, event.at, TimelineKind.RESUMED,
-                       "案件恢复办理，办理时限相应顺延", actor=event.unit_id,
+                       "案件恢复办理，办理时限相应顺延", actor=event.unit_id, public=_public(case),
                        data={"unit_id": event.unit_id})
 
 
@@ -148,17 +159,16 @@ async def on_case_overdue(ctx: EventContext[IntakeDeps], event: CaseOverdue) -> 
 
 async def on_case_reopened(ctx: EventContext[IntakeDeps], event: CaseReopened) -> None:
     case = await store.lock_case(ctx.session, event.case_id)
-    case.status = CaseStatus.RECEIVED  # the new assignment follows
-    store.touch(case, event.at)
+    _set_status(case, CaseStatus.RECEIVED, event.at)  # the new assignment follows
     store.add_timeline(ctx.session, case.id, event.at, TimelineKind.REOPENED,
                        f"{REOPEN_ZH[event.reason]}，案件重新办理",
-                       actor=event.reopened_by, data={"reason": event.reason.value, "reopen_count": event.reopen_count})
+                       actor=event.reopened_by, public=_public(case),
+                       data={"reason": event.reason.value, "reopen_count": event.reopen_count})
 
 
 async def on_case_closed(ctx: EventContext[IntakeDeps], event: CaseClosed) -> None:
     case = await store.lock_case(ctx.session, event.case_id)
-    case.status = CaseStatus.CLOSED
-    store.touch(case, event.at)
+    _set_status(case, CaseStatus.CLOSED, event.at)
     store.add_timeline(ctx.session, case.id, event.at, TimelineKind.CLOSED,
-                       CLOSE_ZH[event.reason], actor=event.unit_id,
+                       CLOSE_ZH[event.reason], actor=event.unit_id, public=_public(case),
                        data={"reason": event.reason.value})

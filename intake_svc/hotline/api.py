@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,7 @@ from intake_svc.hotline.schemas import (
 )
 from shared.auth import CurrentUser, Principal, Role, current_principal, require_roles
 from shared.bus import pending
+from shared.idempotency import Answer, Idempotent
 from shared.pagination import Page
 from shared.problems import Problem
 from shared.runtime import SessionDep
@@ -74,23 +75,29 @@ async def push_order(request: Request, session: SessionDep, deps: Deps) -> JSONR
     """A 12345 work order (工单), in the client's city format. Becomes a case (channel ``hotline_12345``);
     idempotent on the order number: a re-push answers 200 with the same case."""
     client_id, body = await _signed_body(request, session, _enabled(deps))
-    async with pending.transaction(session):
+
+    async def work() -> tuple[OrderAccepted, bool]:
         receipt = await orders.receive_order(session, deps, client_id, body)
-        answer = OrderAccepted(order_no=receipt.order.order_no, case_id=receipt.case.id, case_code=receipt.case.code,
-                               status=receipt.case.status, duplicate_of=receipt.case.duplicate_of,
-                               repeated=not receipt.created)
+        return OrderAccepted(order_no=receipt.order.order_no, case_id=receipt.case.id, case_code=receipt.case.code,
+                             status=receipt.case.status, duplicate_of=receipt.case.duplicate_of,
+                             repeated=not receipt.created), receipt.created
+
+    answer, created = await pending.run(session, work)
     deps.hotline.wake_sender()
-    return JSONResponse(jsonable_encoder(answer), status_code=201 if receipt.created else 200)
+    return JSONResponse(jsonable_encoder(answer), status_code=201 if created else 200)
 
 
 async def _message(request: Request, session: AsyncSession, deps: IntakeDeps, order_no: str,
                    kind: MessageKind) -> MessageAnswer:
     client_id, body = await _signed_body(request, session, _enabled(deps))
-    async with pending.transaction(session):
+
+    async def work() -> MessageAnswer:
         receipt = await messages.receive_message(session, deps, client_id, order_no, kind, body)
         m = receipt.message
         return MessageAnswer(message_id=m.message_id, order_no=m.order_no, kind=m.kind, case_id=m.case_id,
                              outcome=m.outcome, repeated=receipt.repeated)
+
+    return await pending.run(session, work)
 
 
 @router.post("/orders/{order_no}/feedback", response_model=MessageAnswer, **SIGNED)  # type: ignore[arg-type]
@@ -148,23 +155,33 @@ async def retry_callback(order_no: ORDER_NO, callback_id: int, session: SessionD
                          client_id: Annotated[str | None, Query(max_length=64)] = None) -> CallbackPublic:
     """Send a failed callback again (a fresh round of attempts from now); 409 when it was delivered."""
     _enabled(deps)
-    async with pending.transaction(session):
+
+    async def work() -> CallbackPublic:
         order = await store.order_in_scope(session, order_no, user, client_id)
         callback = await callbacks.retry_callback(session, deps, order, callback_id)
-        answer = CallbackPublic.model_validate(callback, from_attributes=True)
+        return CallbackPublic.model_validate(callback, from_attributes=True)
+
+    answer = await pending.run(session, work)
     deps.hotline.wake_sender()
     return answer
 
 
-@router.post("/orders/{order_no}/progress", response_model=CallbackPublic, status_code=201, dependencies=[STAFF])
+@router.post("/orders/{order_no}/progress", response_model=CallbackPublic, status_code=201, dependencies=[STAFF],
+             responses={409: {"description": "order not accepted, or the same Idempotency-Key still in progress"},
+                        422: {"description": "invalid body, or Idempotency-Key reused with another body"}})
 async def add_progress(order_no: ORDER_NO, body: ReplyText, session: SessionDep, user: CurrentUser, deps: Deps,
-                       client_id: Annotated[str | None, Query(max_length=64)] = None) -> CallbackPublic:
-    """阶段回复: a progress note from the handling staff, sent to the platform in turn."""
+                       idem: Idempotent,
+                       client_id: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    """阶段回复: a progress note from the handling staff, sent to the platform in turn (once per
+    ``Idempotency-Key``)."""
     _enabled(deps)
-    async with pending.transaction(session):
+
+    async def work() -> Answer:
         callback = await callbacks.add_progress(session, deps, order_no, client_id, body.text, user)
         await session.flush()
-        answer = CallbackPublic.model_validate(callback, from_attributes=True)
+        return Answer(201, CallbackPublic.model_validate(callback, from_attributes=True))
+
+    answer = await idem.run(session, work)
     deps.hotline.wake_sender()
     return answer
 
@@ -174,6 +191,9 @@ async def set_result_text(order_no: ORDER_NO, body: ReplyText, session: SessionD
                           client_id: Annotated[str | None, Query(max_length=64)] = None) -> ResultTextPublic:
     """The reply (办结回复) sent with the next 办结 callback; without one the outcome's standard wording is sent."""
     _enabled(deps)
-    async with pending.transaction(session):
+
+    async def work() -> ResultTextPublic:
         order = await callbacks.set_result_text(session, order_no, client_id, body.text, user)
         return ResultTextPublic(order_no=order.order_no, result_text=order.result_text, phase=order.phase)
+
+    return await pending.run(session, work)

@@ -42,8 +42,8 @@ EARLIER_OWED = text(f"SELECT 1 FROM {SCHEMA}.hotline_callbacks WHERE client_id =
 
 async def get_order(session: AsyncSession, client_id: str, order_no: str, *, for_update: bool = False) -> HotlineOrder:
     stmt = select(HotlineOrder).where(HotlineOrder.client_id == client_id, HotlineOrder.order_no == order_no)
-    if for_update:
-        stmt = stmt.with_for_update()
+    if for_update:  # read again under the lock, even when this session loaded the row before
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     order = (await session.execute(stmt)).scalar_one_or_none()
     if order is None:
         raise Problem(404, "order_not_found", f"no work order {order_no}")
@@ -52,12 +52,11 @@ async def get_order(session: AsyncSession, client_id: str, order_no: str, *, for
 
 async def order_in_scope(session: AsyncSession, order_no: str, user: Principal, client_id: str | None,
                          *, for_update: bool = False) -> HotlineOrder:
-    """The order whose case the user may see (``client_id`` needed only when two platforms used the number)."""
+    """The order whose case the user may see (``client_id`` needed only when two platforms used the number);
+    ``for_update``: the case handled for it locked first, then the order (the one lock order)."""
     stmt = select(HotlineOrder).where(HotlineOrder.order_no == order_no)
     if client_id:
         stmt = stmt.where(HotlineOrder.client_id == client_id)
-    if for_update:
-        stmt = stmt.with_for_update()
     orders = list((await session.execute(stmt)).scalars())
     if len(orders) > 1:
         raise Problem(409, "order_ambiguous", f"several platforms sent an order {order_no}; pass client_id",
@@ -68,20 +67,33 @@ async def order_in_scope(session: AsyncSession, order_no: str, user: Principal, 
     case = await session.get(Case, order.case_id) if order.case_id else None
     if case is None or not user.can_see(case.visible_units):
         raise Problem(404, "order_not_found", f"no work order {order_no} in your scope")
+    if for_update:
+        order, _ = await lock_order_and_case(session, order.client_id, order.order_no)
     return order
 
 
 async def effective_case(session: AsyncSession, order: HotlineOrder) -> Case:
     """The case that is handled for this order, locked: its own, or the one it was linked to as a duplicate."""
     case_id = order.primary_case_id or order.case_id
-    case = (await session.execute(select(Case).where(Case.id == case_id).with_for_update())).scalar_one_or_none()
+    case = (await session.execute(select(Case).where(Case.id == case_id).with_for_update()
+                                  .execution_options(populate_existing=True))).scalar_one_or_none()
     if case is None:
         raise Problem(404, "order_not_found", f"work order {order.order_no} has no case")
     return case
 
 
+async def lock_order_and_case(session: AsyncSession, client_id: str, order_no: str) -> tuple[HotlineOrder, Case]:
+    """The order and the case handled for it, both locked in the one lock order of the code base: the case row
+    first, then the order (intake's consumer locks the case of an event, then its orders: ``orders_of_case``).
+    Which case an order is handled as is fixed when it is received, so it is read before the locks."""
+    order = await get_order(session, client_id, order_no)
+    case = await effective_case(session, order)
+    return await get_order(session, client_id, order_no, for_update=True), case
+
+
 async def orders_of_case(session: AsyncSession, case_id: uuid.UUID) -> list[tuple[HotlineOrder, str | None]]:
-    """The orders that became this case or were linked to it as duplicates, locked, with their case codes."""
+    """The orders that became this case or were linked to it as duplicates, locked (the caller holds the case's
+    lock: case first, then orders), with their case codes."""
     rows = (await session.execute(
         select(HotlineOrder, Case.code).join(Case, Case.id == HotlineOrder.case_id)  # type: ignore[arg-type]
         .where(or_(HotlineOrder.case_id == case_id, HotlineOrder.primary_case_id == case_id))

@@ -12,6 +12,7 @@ import asyncpg
 from intake_svc.tables import SCHEMA
 from shared.bus.outbox import OUTBOX_COLUMNS, outbox_insert_select
 from shared.db import asyncpg_dsn
+from shared.idempotency import answer_sql
 from shared.runtime import ServiceRuntime
 
 REGISTRATION_POOL = "registration_pool"  # the pool's key in ``ServiceRuntime.state``
@@ -51,15 +52,17 @@ FROM (SELECT array_agg(id ORDER BY created_at DESC) AS ids, array_agg(code ORDER
 PRIMARY_UNITS = f"SELECT visible_units FROM {SCHEMA}.cases WHERE id = $1"
 
 # 2. One write, atomic on its own: the case, its timeline rows, its event in the outbox (the shared insert
-#    fragment), and the stored answer of an Idempotency-Key (no key: the UPDATE matches nothing). No NOTIFY: it
+#    fragment), and the stored answer of an Idempotency-Key (``shared.idempotency``'s fragment; no key: the
+#    UPDATE matches nothing). No NOTIFY: it
 #    takes a database-wide lock held until the commit is flushed, which lines up every registration (and every
 #    other service's outbox write) behind one WAL flush at a time. The caller wakes the relay once the write
 #    has returned (on the pool: ``ServiceRuntime.waker``; inside a session: ``pending.mark_outbox_written``).
 CASE_COLUMNS = ("id", "code", "channel", "request_type", "title", "description", "category", "category_confidence",
                 "request_type_confidence", "classified_by", "risk_level", "risk_reasons", "occurred_at", "location",
                 "parties", "people_involved", "amount_involved", "external_ref", "channel_details", "attachments",
-                "status", "visible_units", "applicant_index", "address_index", "place_index", "duplicate_of",
-                "duplicate_candidates", "created_by", "created_at", "updated_at", "version")
+                "urgent", "deadline_days", "status", "visible_units", "applicant_index", "address_index",
+                "place_index", "duplicate_of", "duplicate_candidates", "created_by", "created_at", "updated_at",
+                "version")
 JSONB_COLUMNS = {"location", "parties", "channel_details", "attachments", "duplicate_candidates"}
 _N = len(CASE_COLUMNS)
 # the outbox row's parameters (``outbox_row``'s columns, in ``OUTBOX_COLUMNS`` order), typed for the VALUES list
@@ -76,21 +79,10 @@ WITH c AS (
 ), o AS (
     {outbox_insert_select(SCHEMA, f"(VALUES ({_OUTBOX_ROW})) AS r({OUTBOX_COLUMNS})")}
 ), i AS (
-    UPDATE {SCHEMA}.idempotency_keys SET status_code = 201, response = ${_N + 14}::jsonb
-    WHERE key = ${_N + 15} AND principal = ${_N + 16}
+    {answer_sql(SCHEMA, "201", f"${_N + 14}::jsonb", f"${_N + 17}::jsonb", f"${_N + 15}", f"${_N + 16}")}
 )
 SELECT 1
 """
-
-# Idempotency-Key claims: committed at once (autocommit), so a concurrent request with the key sees the claim
-CLAIM = (f"INSERT INTO {SCHEMA}.idempotency_keys (key, principal, request_hash, status_code, response, created_at) "
-         "VALUES ($1, $2, $3, 0, '{}'::jsonb, $4) ON CONFLICT DO NOTHING RETURNING key")
-EARLIER = (f"SELECT request_hash, status_code, response::text AS body, created_at FROM {SCHEMA}.idempotency_keys "
-           "WHERE key = $1 AND principal = $2")
-FORGET = (f"DELETE FROM {SCHEMA}.idempotency_keys WHERE key = $1 AND principal = $2 "
-          "AND (created_at < $3 OR (status_code = 0 AND created_at < $4))")
-RELEASE = f"DELETE FROM {SCHEMA}.idempotency_keys WHERE key = $1 AND principal = $2 AND status_code = 0"
-
 
 async def _reset(conn: asyncpg.Connection) -> None:
     """What a registration leaves to undo: at most an open transaction (it sets nothing, listens to nothing).

@@ -7,7 +7,7 @@ from sqlalchemy import text
 from intake_svc.tables import SCHEMA
 
 # the case row updated (status, unit, assignment, who may see it: the unit's path added, order kept), its timeline
-# entry added; nothing returned when the case is unknown
+# entry added (staff-only on a merged case: it follows its primary); nothing returned when the case is unknown
 ASSIGNED = text(f"""
 WITH u AS (
     UPDATE {SCHEMA}.cases c SET current_unit_id = :unit_id, assignment_id = :assignment_id,
@@ -17,9 +17,9 @@ WITH u AS (
             GROUP BY v) AS firsts), c.visible_units),
         updated_at = :at, version = c.version + 1
     WHERE c.id = :case_id
-    RETURNING c.id
+    RETURNING c.id, c.status
 )
 INSERT INTO {SCHEMA}.timeline (case_id, at, kind, actor, summary, public, data)
-SELECT id, :at, :kind, :unit_id, :summary, true, CAST(:data AS jsonb) FROM u
+SELECT id, :at, :kind, :unit_id, :summary, status <> :merged, CAST(:data AS jsonb) FROM u
 RETURNING case_id
 """)

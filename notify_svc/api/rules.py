@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Response
 
 from notify_svc.deps import Deps
 from notify_svc.domain.rules import DEFAULT_RULES, RuleSet, RulesInvalid
@@ -14,6 +14,7 @@ from notify_svc.schemas import RulesPublic
 from notify_svc.store.config import TEMPLATE_KEYS, rules_doc
 from shared.auth import CurrentUser, Role, require_roles
 from shared.bus import pending
+from shared.preconditions import IfMatch, etag
 from shared.problems import Problem
 from shared.runtime import SessionDep
 
@@ -29,19 +30,24 @@ def _rules_public(version: int, doc: dict[str, Any], by: str | None, at: datetim
 
 
 @router.get("/notification-rules", response_model=RulesPublic)
-async def get_rules(session: SessionDep, user: CurrentUser) -> RulesPublic:
+async def get_rules(session: SessionDep, user: CurrentUser, response: Response) -> RulesPublic:
+    """The active rules (``ETag`` = their version: send it back as ``If-Match`` to replace them)."""
     version, doc, row = await rules_doc(session)
+    response.headers["ETag"] = etag(version)
     return _rules_public(version, doc, row.created_by if row else None, row.created_at if row else None)
 
 
-@router.put("/notification-rules", response_model=RulesPublic, dependencies=[AdminOnly])
-async def put_rules(doc: dict[str, Any], session: SessionDep, user: CurrentUser, deps: Deps,
-                    if_match: Annotated[str | None, Header()] = None) -> RulesPublic:
-    """Replace the notification rules (a new version; who and when are kept with every version)."""
+@router.put("/notification-rules", response_model=RulesPublic, dependencies=[AdminOnly],
+            responses={412: {"description": "saved by someone else since you read them"},
+                       428: {"description": "If-Match missing"}})
+async def put_rules(doc: dict[str, Any], session: SessionDep, user: CurrentUser, deps: Deps, version: IfMatch,
+                    response: Response) -> RulesPublic:
+    """Replace the notification rules (a new version; who and when are kept with every version). Needs
+    ``If-Match`` with the version read (428 without, 412 when someone saved in between)."""
     try:
         RuleSet.parse(doc, TEMPLATE_KEYS)
     except RulesInvalid as exc:
         raise Problem(422, "invalid_rules", str(exc), errors=exc.errors) from exc
-    async with pending.transaction(session):
-        row = await admin.save_rules(session, deps, doc, user.sub, if_match)
+    row = await pending.run(session, lambda: admin.save_rules(session, deps, doc, user.sub, version))
+    response.headers["ETag"] = etag(row.version)
     return _rules_public(row.version, doc, user.sub, row.created_at)

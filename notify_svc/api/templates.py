@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Response
 
 from notify_svc.deps import Deps
 from notify_svc.domain import templates
@@ -13,6 +13,7 @@ from notify_svc.schemas import TemplatePreview, TemplatePreviewIn, TemplatePubli
 from notify_svc.store.config import TEMPLATE_KEYS, active_template
 from shared.auth import CurrentUser, Role, require_roles
 from shared.bus import pending
+from shared.preconditions import IfMatch, etag
 from shared.problems import Problem
 from shared.runtime import SessionDep
 
@@ -45,22 +46,30 @@ async def list_templates(session: SessionDep, user: CurrentUser) -> list[Templat
 
 
 @router.get("/templates/{key}", response_model=TemplatePublic)
-async def get_template(key: str, session: SessionDep, user: CurrentUser) -> TemplatePublic:
-    return await _template_public(session, key)
+async def get_template(key: str, session: SessionDep, user: CurrentUser, response: Response) -> TemplatePublic:
+    """The active version (``ETag`` = its version: send it back as ``If-Match`` to save a new one)."""
+    out = await _template_public(session, key)
+    response.headers["ETag"] = etag(out.version)
+    return out
 
 
-@router.put("/templates/{key}", response_model=TemplatePublic, dependencies=[AdminOnly])
+@router.put("/templates/{key}", response_model=TemplatePublic, dependencies=[AdminOnly],
+            responses={412: {"description": "saved by someone else since you read it"},
+                       428: {"description": "If-Match missing"}})
 async def put_template(key: str, body: TemplateUpdate, session: SessionDep, user: CurrentUser, deps: Deps,
-                       if_match: Annotated[str | None, Header()] = None) -> TemplatePublic:
-    """Save a new version; a variable the key does not offer, or a syntax error, is a 422 naming it."""
+                       version: IfMatch, response: Response) -> TemplatePublic:
+    """Save a new version; a variable the key does not offer, or a syntax error, is a 422 naming it. Needs
+    ``If-Match`` with the version read (428 without, 412 when someone saved in between)."""
     _spec(key)
     try:
         templates.check(key, body.subject, body.body)
     except templates.TemplateInvalid as exc:
         raise _template_problem(exc) from exc
-    async with pending.transaction(session):
-        await admin.save_template(session, deps, key, body.subject, body.body, user.sub, if_match)
-    return await _template_public(session, key)
+    await pending.run(session, lambda: admin.save_template(session, deps, key, body.subject, body.body, user.sub,
+                                                           version))
+    out = await _template_public(session, key)
+    response.headers["ETag"] = etag(out.version)
+    return out
 
 
 @router.post("/templates/{key}/preview", response_model=TemplatePreview)

@@ -16,32 +16,26 @@ from notify_svc.domain.rules import Channel
 from notify_svc.store.config import active_template, rules_doc
 from notify_svc.tables import ChannelTarget, RuleSetVersion, TemplateVersion
 from shared.bus import pending
-from shared.problems import Problem
-
-
-def _check_version(what: str, version: int, if_match: str | None) -> None:
-    if if_match is not None and if_match.strip('"') != str(version):
-        raise Problem(412, "version_mismatch", f"the {what} at version {version}, not {if_match}",
-                      current_version=version)
+from shared.preconditions import check_version
 
 
 async def save_template(session: AsyncSession, deps: NotifyDeps, key: str, subject: str, body: str, by: str,
-                        if_match: str | None) -> None:
-    """A new version of the template ``key`` (already checked by the caller)."""
+                        if_match: int) -> None:
+    """A new version of the template ``key`` (already checked by the caller); ``if_match``: the version read."""
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"notify-template:{key}"))))
     version = (await active_template(session, key))[0]
-    _check_version("template is", version, if_match)
+    check_version(version, if_match, f"template {key}")
     session.add(TemplateVersion(key=key, version=version + 1, subject=subject, body=body, created_by=by,
                                 created_at=deps.clock.now()))
     pending.on_commit(session, deps.templates.invalidate)
 
 
 async def save_rules(session: AsyncSession, deps: NotifyDeps, doc: dict[str, Any], by: str,
-                     if_match: str | None) -> RuleSetVersion:
-    """A new version of the notification rules (already parsed by the caller)."""
+                     if_match: int) -> RuleSetVersion:
+    """A new version of the notification rules (already parsed by the caller); ``if_match``: the version read."""
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtext("notify-rules"))))
     version = (await rules_doc(session))[0]
-    _check_version("rules are", version, if_match)
+    check_version(version, if_match, "notification rules")
     row = RuleSetVersion(version=version + 1, doc=doc, created_by=by, created_at=deps.clock.now())
     session.add(row)
     pending.on_commit(session, deps.rules.invalidate)

@@ -29,6 +29,7 @@ from routing_svc.schemas import (
 from routing_svc.tables import RuleVersion
 from shared.auth import CurrentUser, Principal, Role
 from shared.bus import pending
+from shared.preconditions import parse_if_match
 from shared.problems import Problem, require_aware
 from shared.runtime import SessionDep
 
@@ -117,37 +118,30 @@ async def rule_version(version: int, session: SessionDep, user: CurrentUser) -> 
     return RulesPublic(**_info(row), document=row.document)
 
 
-def _if_match(value: str | None) -> int | None:
-    if value is None:
-        return None
-    raw = value.strip().removeprefix("W/").strip('"')
-    if not (raw.isascii() and raw.isdigit()):  # isdigit alone takes "²", which int() refuses
-        raise Problem(422, "validation_failed", "If-Match must be a rules version ETag, e.g. \"3\"",
-                      errors=[{"field": "header.if-match", "reason": "not a version ETag", "code": "invalid"}])
-    return int(raw)
-
-
 @router.put("/rules", response_model=RulesPublic, tags=["rules"],
             openapi_extra={"requestBody": {"required": True, "content": {
                 "application/yaml": {"schema": {"type": "string"}},
                 "application/json": {"schema": {"type": "object"}}}}})
 async def put_rules(request: Request, deps: Deps, session: SessionDep, user: CurrentUser, response: Response,
                     comment: Annotated[str, Query(max_length=500)] = "",
-                    if_match: Annotated[str | None, Header()] = None,
+                    if_match: Annotated[str | None, Header(max_length=64)] = None,
                     content_type: Annotated[str, Header()] = "") -> RulesPublic:
     """Save a new rules version (YAML or JSON by ``Content-Type``); every replica applies it without restart.
 
     Invalid documents answer 422 with ``errors[].field`` like ``rules[2].when.amount_involved``;
-    ``If-Match: "<version>"`` guards against overwriting someone else's change (412)."""
+    ``If-Match: "<version>"`` (required: 428 without) guards against overwriting someone else's change (412)."""
     admin_only(user, "the routing rules")
+    version = parse_if_match(if_match)
     body = await request.body()
     if len(body) > MAX_RULES_BYTES:
         raise Problem(413, "too_large", f"a rules document is at most {MAX_RULES_BYTES} bytes")
     rules, source = parse_rules_body(body, content_type)
-    async with pending.transaction(session):
+    async def work() -> tuple[RuleVersion, RulesPublic]:
         row = await save_rules(session, rules, source, who=user.sub, comment=comment, now=deps.clock.now(),
-                               if_match=_if_match(if_match))
-        out = RulesPublic(**_info(row), document=row.document)
+                               if_match=version)
+        return row, RulesPublic(**_info(row), document=row.document)
+
+    row, out = await pending.run(session, work)
     deps.rules.invalidate()
     response.headers["ETag"] = f'"{row.version}"'
     return out

@@ -16,7 +16,7 @@ from routing_svc.store.revisions import Revision, bump_revision, calendar_revisi
 from routing_svc.tables import CalendarDay, CalendarYear, RuleVersion
 from shared.bus.outbox import add_event
 from shared.events import CalendarChanged, CalendarDayOverride
-from shared.problems import Problem
+from shared.preconditions import check_version
 from shared.worktime import WorkCalendar, package_years
 
 log = structlog.get_logger(__name__)
@@ -32,14 +32,12 @@ async def active_version(session: AsyncSession) -> RuleVersion | None:
 
 
 async def save_rules(session: AsyncSession, rules: RuleSet, source: str, *, who: str, comment: str,
-                     now: datetime, if_match: int | None) -> RuleVersion:
+                     now: datetime, if_match: int) -> RuleVersion:
     """Store ``rules`` as the next version (serialised across replicas by an advisory lock)."""
     await lock_rule_versions(session)
     current = await active_version(session)
     current_no = current.version if current else 0
-    if if_match is not None and if_match != current_no:
-        raise Problem(412, "version_mismatch", f"the rules are at version {current_no}, not {if_match}",
-                      current_version=current_no)
+    check_version(current_no, if_match, "routing rules")
     try:
         previous: RuleSet | None = RuleSet.parse(current.document) if current else default_rules()
     except RulesInvalid:  # stored under looser checks: the summary then lists everything as new

@@ -7,6 +7,11 @@ before it commits: each kind's writer then writes everything queued for it in on
 transaction drops what it queued. Committing with rows still queued is a bug and raises (``guard_session``), so a
 forgotten flush fails loudly instead of losing writes.
 
+A deadlock or a serialization failure is not the request's fault: ``run`` is ``transaction`` around a unit of work
+that it redoes (a few times, with a short jittered pause) when PostgreSQL picked it as the victim, so a route
+never answers 500 for it (and answers 503 only when contention persists: ``shared.infra``). The consumer redoes its
+batches the same way (``shared.bus.consumer``).
+
 The same module carries the transaction's "wake the outbox relay after commit" flag: no NOTIFY inside a
 transaction (it holds a database-wide lock until the commit is flushed, serializing every writer); a writer marks
 the session (``mark_outbox_written``) and the session's ``after_commit`` calls the service's waker.
@@ -14,6 +19,8 @@ the session (``mark_outbox_written``) and the session's ``after_commit`` calls t
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +30,8 @@ import structlog
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
+
+from shared.infra import error_class, is_contention
 
 log = structlog.get_logger(__name__)
 
@@ -128,3 +137,25 @@ async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     async with session.begin():
         yield session
         await flush(session)
+
+
+RETRY_ATTEMPTS = 5
+RETRY_PAUSE_SECONDS = 0.02  # doubled after every attempt, jittered
+
+
+async def run(session: AsyncSession, work: Callable[[], Awaitable[T]], *, attempts: int = RETRY_ATTEMPTS) -> T:
+    """``work()`` in the entry point's transaction (``transaction``), run again from the start when PostgreSQL
+    aborted it for a deadlock or a serialization failure (SQLSTATE 40P01/40001). ``work`` must do everything
+    that depends on the database inside (loads included): a retried attempt sees the other transaction's commit.
+    The last failure is raised (``shared.problems`` answers an infrastructure error with 503, never 500)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            async with transaction(session):
+                return await work()
+        except Exception as exc:
+            if attempt == attempts or not is_contention(exc):
+                raise
+            log.info("transaction_retried", attempt=attempt, error=error_class(exc))
+            await asyncio.sleep(RETRY_PAUSE_SECONDS * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+    raise AssertionError("unreachable")
+

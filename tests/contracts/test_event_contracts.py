@@ -37,7 +37,14 @@ async def _scripted_run(stack: Stack) -> str:
 
     a = await eventually(assignment, what="assignment")
     assert (await stack.routing.post(f"/api/v1/assignments/{a['id']}/accept", headers=worker)).status_code == 200
-    r = await stack.intake.put(f"/api/v1/cases/{case['id']}/category", headers=operator,
+
+    async def accepted() -> Any:  # the case's version moves with routing's events: read it once they are applied
+        read = await stack.intake.get(f"/api/v1/cases/{case['id']}", headers=operator)
+        return read if read.json()["status"] == "in_progress" else None
+
+    read = await eventually(accepted, what="the acceptance applied in intake")
+    r = await stack.intake.put(f"/api/v1/cases/{case['id']}/category",
+                               headers={**operator, "If-Match": read.headers["ETag"]},
                                json={"category": "neighbor.space", "request_type": "complaint"})
     assert r.status_code == 200, r.text
     r = await stack.intake.post(f"/api/v1/cases/{case['id']}/risk", headers=operator,

@@ -204,18 +204,24 @@ async def test_missing_category_and_type_are_classified_and_staff_can_override(s
     assert case["category_label"] == "劳动争议/拖欠工资" or case["category_label"].startswith("劳动")
     assert case["request_type"] in {"help", "dispute", "complaint"}
 
-    r = await stack.intake.put(f"/api/v1/cases/{case['id']}/category", headers=OPERATOR,
-                               json={"category": "labor.contract", "request_type": "dispute"})
+    url, change = f"/api/v1/cases/{case['id']}/category", {"category": "labor.contract", "request_type": "dispute"}
+    # an update needs the version read: none → 428, an old one → 412 with the current ETag
+    assert_problem(await stack.intake.put(url, headers=OPERATOR, json=change), 428, "precondition_required")
+    stale = await stack.intake.put(url, headers={**OPERATOR, "If-Match": '"0"'}, json=change)
+    assert assert_problem(stale, 412, "precondition_failed")["current_version"] == case["version"]
+    read = await stack.intake.get(f"/api/v1/cases/{case['id']}", headers=OPERATOR)
+    r = await stack.intake.put(url, headers={**OPERATOR, "If-Match": read.headers["ETag"]}, json=change)
     assert r.status_code == 200, r.text
+    assert r.headers["ETag"] == f'"{r.json()["version"]}"' != read.headers["ETag"]
     fixed = r.json()
     assert (fixed["category"], fixed["request_type"], fixed["classified_by"]) == ("labor.contract", "dispute", "staff")
     assert fixed["category_confidence"] is None
     timeline = (await stack.intake.get(f"/api/v1/cases/{case['id']}/timeline", headers=OPERATOR)).json()
     assert timeline[-1]["kind"] == "reclassified" and timeline[-1]["data"]["from"] == "labor.wage_arrears"
-    assert_problem(await stack.intake.put(f"/api/v1/cases/{case['id']}/category", headers=OPERATOR,
-                                          json={"category": "labor.contract"}), 409, "classification_unchanged")
-    bad = await stack.intake.put(f"/api/v1/cases/{case['id']}/category", headers=OPERATOR,
-                                 json={"category": "space.aliens"})
+    now = {**OPERATOR, "If-Match": r.headers["ETag"]}
+    assert_problem(await stack.intake.put(url, headers=now, json={"category": "labor.contract"}), 409,
+                   "classification_unchanged")
+    bad = await stack.intake.put(url, headers=now, json={"category": "space.aliens"})
     assert assert_problem(bad, 422, "validation_failed")["errors"][0]["code"] == "unknown_category"
 
 

@@ -21,19 +21,24 @@ async def test_template_versions_preview_and_unknown_variables(nstack: Stack) ->
     original = r.json()
     assert original["version"] == 0 and "count" in original["variables"]
 
+    assert r.headers["ETag"] == '"0"'
     bad = {"subject": "热点：{{ unit_name }}", "body": "{{ count }} 件，{{ applicant_name }}，{{ secret_thing }}"}
+    # an update needs the version read (If-Match)
     r = await nstack.notify.put("/api/v1/templates/hotspot", headers=ADMIN, json=bad)
+    assert r.status_code == 428 and r.json()["code"] == "precondition_required"
+    at0 = {**ADMIN, "If-Match": '"0"'}
+    r = await nstack.notify.put("/api/v1/templates/hotspot", headers=at0, json=bad)
     assert r.status_code == 422
     problem = r.json()
     assert problem["code"] == "invalid_template"
     assert [(e["field"], e["code"]) for e in problem["errors"]] == [("body", "unknown_variable")] * 2
     assert "'applicant_name'" in problem["errors"][0]["reason"] and "'secret_thing'" in problem["errors"][1]["reason"]
 
-    r = await nstack.notify.put("/api/v1/templates/hotspot", headers=ADMIN, json={"subject": "{% if %}", "body": "x"})
+    r = await nstack.notify.put("/api/v1/templates/hotspot", headers=at0, json={"subject": "{% if %}", "body": "x"})
     assert r.status_code == 422 and r.json()["errors"][0]["code"] == "template_syntax"
     r = await nstack.notify.put("/api/v1/templates/hotspot", headers=WORKER, json=bad)
     assert r.status_code == 403
-    r = await nstack.notify.put("/api/v1/templates/nope", headers=ADMIN, json={"subject": "a", "body": "b"})
+    r = await nstack.notify.put("/api/v1/templates/nope", headers=at0, json={"subject": "a", "body": "b"})
     assert r.status_code == 404 and r.json()["code"] == "template_not_found"
 
     good = {"subject": "【预警】{{ unit_name }}",
@@ -41,9 +46,9 @@ async def test_template_versions_preview_and_unknown_variables(nstack: Stack) ->
     r = await nstack.notify.put("/api/v1/templates/hotspot", headers={**ADMIN, "If-Match": '"0"'}, json=good)
     assert r.status_code == 200, r.text
     saved = r.json()
-    assert (saved["version"], saved["updated_by"]) == (1, "admin-1")
+    assert (saved["version"], saved["updated_by"]) == (1, "admin-1") and r.headers["ETag"] == '"1"'
     r = await nstack.notify.put("/api/v1/templates/hotspot", headers={**ADMIN, "If-Match": '"0"'}, json=good)
-    assert r.status_code == 412 and r.json()["code"] == "version_mismatch"
+    assert r.status_code == 412 and r.json()["code"] == "precondition_failed" and r.json()["current_version"] == 1
 
     r = await nstack.notify.post("/api/v1/templates/hotspot/preview", headers=ADMIN, json={})
     assert r.json() == {"key": "hotspot", "subject": "【预警】松涛社区",
@@ -55,7 +60,7 @@ async def test_template_versions_preview_and_unknown_variables(nstack: Stack) ->
                                  json={"body": "{{ phone }}"})
     assert r.status_code == 422 and "'phone'" in r.json()["errors"][0]["reason"]
     # back to the shipped wording, as a third version
-    r = await nstack.notify.put("/api/v1/templates/hotspot", headers=ADMIN,
+    r = await nstack.notify.put("/api/v1/templates/hotspot", headers={**ADMIN, "If-Match": '"1"'},
                                 json={"subject": original["subject"], "body": original["body"]})
     assert r.json()["version"] == 2
 
@@ -63,6 +68,7 @@ async def test_template_versions_preview_and_unknown_variables(nstack: Stack) ->
 async def test_rules_are_validated_versioned_and_applied(nstack: Stack, clock: FrozenClock) -> None:
     r = await nstack.notify.get("/api/v1/notification-rules", headers=ADMIN)
     current = r.json()
+    now = {**ADMIN, "If-Match": r.headers["ETag"]}
     ids = [rule["id"] for rule in current["doc"]["rules"]]
     assert {"assigned.handlers", "reminder.assignee", "overdue.supervise", "escalated.both", "received.red_risk",
             "resolved.survey", "hotspot.street"} <= set(ids)
@@ -71,7 +77,7 @@ async def test_rules_are_validated_versioned_and_applied(nstack: Stack, clock: F
         {"id": "y", "on": "fq.case.resolved.v1", "to": [{"applicant": True}], "channels": ["inbox"],
          "template": "survey"},
     ]}
-    r = await nstack.notify.put("/api/v1/notification-rules", headers=ADMIN, json=broken)
+    r = await nstack.notify.put("/api/v1/notification-rules", headers=now, json=broken)
     assert r.status_code == 422
     fields = {e["field"] for e in r.json()["errors"]}
     assert {"rules[0].on", "rules[0].to[0].unit", "rules[0].channels[0]", "rules[0].template",
@@ -93,15 +99,18 @@ async def test_rules_are_validated_versioned_and_applied(nstack: Stack, clock: F
         d = await wait_delivery(nstack, case["id"], rule_id="assigned.community")
         assert (d.recipient_id, d.channel, d.status) == ("U-C1-1", "inbox", "delivered")
     finally:
-        r = await nstack.notify.put("/api/v1/notification-rules", headers=ADMIN, json=current["doc"])
+        r = await nstack.notify.put("/api/v1/notification-rules", json=current["doc"],
+                                    headers={**ADMIN, "If-Match": f'"{current["version"] + 1}"'})
         assert r.status_code == 200
 
 
 async def test_saved_rules_show_the_shipped_rules_they_lack(nstack: Stack) -> None:
-    current = (await nstack.notify.get("/api/v1/notification-rules", headers=ADMIN)).json()
+    read = await nstack.notify.get("/api/v1/notification-rules", headers=ADMIN)
+    current = read.json()
     # saved before this release shipped extension_rejected.assignee: the admin is shown it, ready to add
     older = {"rules": [r for r in current["doc"]["rules"] if r["id"] != "extension_rejected.assignee"]}
-    r = await nstack.notify.put("/api/v1/notification-rules", headers=ADMIN, json=older)
+    r = await nstack.notify.put("/api/v1/notification-rules", headers={**ADMIN, "If-Match": read.headers["ETag"]},
+                                json=older)
     assert r.status_code == 200, r.text
     try:
         assert [m["id"] for m in r.json()["shipped_missing"]] == ["extension_rejected.assignee"]
@@ -109,7 +118,7 @@ async def test_saved_rules_show_the_shipped_rules_they_lack(nstack: Stack) -> No
         assert got["shipped_missing"] == r.json()["shipped_missing"]
         assert got["shipped_missing"][0]["on"] == "fq.case.extension_rejected.v1"
     finally:
-        r = await nstack.notify.put("/api/v1/notification-rules", headers=ADMIN,
+        r = await nstack.notify.put("/api/v1/notification-rules", headers={**ADMIN, "If-Match": r.headers["ETag"]},
                                     json={"rules": [*older["rules"], *r.json()["shipped_missing"]]})
         assert r.status_code == 200 and r.json()["shipped_missing"] == []
 

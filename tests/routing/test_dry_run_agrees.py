@@ -71,7 +71,8 @@ async def lab(infra: Infra) -> AsyncIterator[Lab]:
         doc: dict[str, Any] = yaml.safe_load(DEFAULT_RULES_FILE.read_text(encoding="utf-8"))
         doc["rules"][:0] = [{"id": f"probe.{level}", "when": {"category": f"probe.{level}"},
                              "then": {"level": level}} for level in LEVELS]
-        r = await client.put("/api/v1/rules", json=doc, headers=ADMIN)
+        etag = (await client.get("/api/v1/rules", headers=ADMIN)).headers["ETag"]
+        r = await client.put("/api/v1/rules", json=doc, headers={**ADMIN, "If-Match": etag})
         assert r.status_code == 200, r.text
         yield Lab(app, client)
 

@@ -97,12 +97,15 @@ async def test_rules_lifecycle_across_replicas(replicas: Replicas) -> None:
     # an invalid document points at the rule and field
     bad = shipped()
     bad["rules"][2]["when"]["people_involved"] = {"min": 9, "max": 2}
-    body = problem(await a.put("/api/v1/rules", json=bad, headers=ADMIN), 422, "invalid_rules")
+    # an update needs the version read
+    problem(await a.put("/api/v1/rules", json=bad, headers=ADMIN), 428, "precondition_required")
+    at0 = {**ADMIN, "If-Match": '"0"'}
+    body = problem(await a.put("/api/v1/rules", json=bad, headers=at0), 422, "invalid_rules")
     assert body["errors"][0]["field"] == "rules[2].when.people_involved"
-    body = problem(await a.put("/api/v1/rules", content="rules: [", headers={**ADMIN, "Content-Type":
+    body = problem(await a.put("/api/v1/rules", content="rules: [", headers={**at0, "Content-Type":
                                                                              "application/yaml"}), 422, "invalid_rules")
     assert body["errors"][0]["field"] == "document" and "line" in body["errors"][0]["reason"]
-    problem(await a.put("/api/v1/rules", content="x", headers={**ADMIN, "Content-Type": "application/xml"}),
+    problem(await a.put("/api/v1/rules", content="x", headers={**at0, "Content-Type": "application/xml"}),
             415, "unsupported_media_type")
 
     # save a new version as YAML: wage disputes of 3+ go to the street
@@ -116,7 +119,8 @@ async def test_rules_lifecycle_across_replicas(replicas: Replicas) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["version"] == 1 and r.json()["changes"] == ["added rule labor3.street"]
     # a stale If-Match is refused
-    problem(await a.put("/api/v1/rules", json=doc, headers={**ADMIN, "If-Match": '"0"'}), 412, "version_mismatch")
+    stale = problem(await a.put("/api/v1/rules", json=doc, headers=at0), 412, "precondition_failed")
+    assert stale["current_version"] == 1
 
     wage = {"category": "labor.wage_arrears", "people_involved": 3, "location": {"grid_id": "G01"}}
     # the saving replica applies it at once; the other one within its check interval, without a restart
@@ -141,7 +145,8 @@ async def test_rules_lifecycle_across_replicas(replicas: Replicas) -> None:
     problem(await a.get("/api/v1/rules/versions/99", headers=GRID), 404, "rules_version_not_found")
 
     # restore the shipped rules for the other tests of this module
-    r = await a.put("/api/v1/rules", json=shipped(), headers=ADMIN, params={"comment": "back to the default"})
+    r = await a.put("/api/v1/rules", json=shipped(), headers={**ADMIN, "If-Match": '"2"'},
+                    params={"comment": "back to the default"})
     assert r.status_code == 200 and r.json()["version"] == 3
 
 

@@ -503,11 +503,11 @@ async def test_every_action_on_a_closed_assignment_is_a_409_listing_no_allowed_a
 
 async def test_a_missed_resolve_deadline_escalates_when_the_rules_say_so(flow: Stack, clock: FrozenClock) -> None:
     """Last in this module: it saves a rules version (one more rule, matching only three-person cases)."""
-    current_rules = (await flow.routing.get("/api/v1/rules", headers=ADMIN)).json()
-    doc = current_rules["document"]
+    read = await flow.routing.get("/api/v1/rules", headers=ADMIN)
+    doc = read.json()["document"]
     doc["rules"].insert(0, {"id": "test.three_people_special", "when": {"people_involved": {"min": 3, "max": 3}},
                             "then": {"level": "grid", "track": "special", "forces": ["psychology"]}})
-    r = await flow.routing.put("/api/v1/rules", json=doc, headers=ADMIN)
+    r = await flow.routing.put("/api/v1/rules", json=doc, headers={**ADMIN, "If-Match": read.headers["ETag"]})
     assert r.status_code == 200, r.text
 
     next_working_morning(clock)

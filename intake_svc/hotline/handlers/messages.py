@@ -53,14 +53,15 @@ async def receive_message(session: AsyncSession, deps: IntakeDeps, client_id: st
         if earlier.order_no != order_no or earlier.kind != kind:
             raise Problem(409, "message_id_reused", "this message_id was already used for another message")
         return MessageReceipt(earlier, repeated=True)
-    order = await store.get_order(session, client_id, order_no, for_update=True)
-    case = await store.effective_case(session, order)
+    order, case = await store.lock_order_and_case(session, client_id, order_no)
     actor = f"hotline:{client_id}"
     if kind == MessageKind.FEEDBACK:
         result = FeedbackResult(fields["result"])
-        # the case file's 回访, as staff record it: the 12345 platform is its source
+        # the case file's 回访, as staff record it: the 12345 platform is its source. It answers our 办结 callback:
+        # the order's phase decides (办结 owed or sent), not the case's status, which may still move with routing's
+        # events that reach intake after the resolution (e.g. the assignment of a reopen asked twice)
         await add_feedback(session, deps, case, result, fields.get("text"), source=FeedbackSource.HOTLINE,
-                           actor=actor, at=now)
+                           actor=actor, at=now, resolution_reported=order.phase == OrderPhase.RESOLVED)
         outcome = feedback_outcome(result.value)
     elif kind == MessageKind.REDO:
         outcome = await _redo(session, deps, order, case, actor, now)
