@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from intake_svc.api import case_file, cases, internal, public
+from intake_svc.api import attachments, case_file, cases, internal, notes, parties, public
 
-ROUTERS: list[APIRouter] = [cases.router, case_file.router, public.router, internal.router]
+ROUTERS: list[APIRouter] = [cases.router, case_file.router, public.router, internal.router, notes.router,
+                            parties.router, attachments.router]
