@@ -49,8 +49,8 @@ def _opened(deps: IntakeDeps, case_id: uuid.UUID, sealed: dict[str, Any]) -> dic
 def _applicant_index(deps: IntakeDeps, case: Case) -> list[str]:
     """The blind index of the applicants' phones and ID numbers, as registration computes it."""
     values = [_opened(deps, case.id, p) for p in case.parties if p["role"] == PartyRole.APPLICANT]
-    return sorted({blind_index(deps.index_key, kind, v[field]) for v in values
-                   for kind, field in (("phone", "phone"), ("id", "id_number")) if v[field]})
+    return sorted({blind_index(deps.index_key, kind, value) for v in values
+                   for kind, field in (("phone", "phone"), ("id", "id_number")) if (value := v[field])})
 
 
 def _log_write(session: AsyncSession, deps: IntakeDeps, case: Case, user: Principal, purpose: str,

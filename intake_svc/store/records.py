@@ -18,9 +18,9 @@ async def load_note(session: AsyncSession, case_id: uuid.UUID, note_id: uuid.UUI
 
 
 async def notes(session: AsyncSession, case_id: uuid.UUID, *, public_only: bool = False) -> list[Note]:
-    stmt = select(Note).where(Note.case_id == case_id)
+    stmt = select(Note).where(Note.case_id == case_id)  # type: ignore[arg-type]
     if public_only:
-        stmt = stmt.where(Note.visibility == NoteVisibility.PUBLIC)
+        stmt = stmt.where(Note.visibility == NoteVisibility.PUBLIC)  # type: ignore[arg-type]
     return list((await session.execute(stmt.order_by(Note.at, Note.created_at))).scalars())  # type: ignore[arg-type]
 
 

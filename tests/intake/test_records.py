@@ -148,7 +148,8 @@ async def test_parties_are_added_and_corrected_after_registration(stack: Stack) 
     assert r.json()["party_no"] == 1 and r.json()["party"] == {"role": "respondent", "kind": "person",
                                                                "name": "李**", "phone": "137****1111",
                                                                "id_number": None}
-    again = await stack.intake.post(url, headers={**OPERATOR, **key}, json={"party": respondent, "reason": "调解中得知"})
+    again = await stack.intake.post(url, headers={**OPERATOR, **key},
+                                    json={"party": respondent, "reason": "调解中得知"})
     assert again.json() == r.json() and again.headers["Idempotent-Replayed"] == "true"
     got = (await stack.intake.get(f"/api/v1/cases/{case['id']}", headers=OPERATOR))
     assert [p["name"] for p in got.json()["parties"]] == ["王**", "李**"]
