@@ -132,6 +132,7 @@ async def test_notes_take_idempotency_keys_and_edits_need_if_match_and_keep_vers
 
 async def test_parties_are_added_and_corrected_after_registration(stack: Stack) -> None:
     case, _ = await _case(stack)
+    await _visible_to_worker(stack, case["id"])  # routed: no workflow event changes the case's version meanwhile
     url = f"/api/v1/cases/{case['id']}/parties"
     respondent = {"role": "respondent", "name": "李大伟", "phone": "13700001111"}
     bad = await stack.intake.post(url, headers=OPERATOR, json={"party": {**respondent, "phone": "12345"},
