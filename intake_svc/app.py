@@ -11,11 +11,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from intake_svc.adapters.storage import BlobStorage, LocalStorage, S3Storage, opened
 from intake_svc.api import ROUTERS
 from intake_svc.consumers import CONSUMERS
-from intake_svc.deps import IntakeDeps
+from intake_svc.deps import IntakeDeps, RecordLimits
 from intake_svc.domain.classifier import Classifier
 from intake_svc.domain.dedup import DuplicateThresholds
+from intake_svc.domain.records import normalize_type
 from intake_svc.domain.risk import RiskRules
 from intake_svc.hotline.api import router as hotline_router
 from intake_svc.hotline.deps import HotlineDeps, load_mappings
@@ -29,6 +31,7 @@ from shared.events import Topic
 from shared.loops import BackgroundLoop
 from shared.ratelimit import RateLimiter
 from shared.runtime import ServiceRuntime, ServiceSpec, create_service_app
+from shared.settings import Environment
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -61,7 +64,7 @@ def build_spec(deps: IntakeDeps, settings: IntakeSettings) -> ServiceSpec:
         routers=[*ROUTERS, hotline_router],
         loops=workers,
         # POST /cases' own pool, then what the start built frozen out of the garbage collector's way
-        resources=[registration_pool, _freeze_start],
+        resources=[registration_pool, lambda runtime: opened(deps.storage), _freeze_start],
     )
 
 
@@ -85,8 +88,20 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
         dedup_window=timedelta(days=settings.dedup_window_days),
         dedup=DuplicateThresholds(link=settings.dedup_link_similarity, suggest=settings.dedup_suggest_similarity,
                                   same_matter_link=settings.dedup_same_matter_similarity),
+        records=RecordLimits(note_edit_window=timedelta(minutes=settings.note_edit_window_minutes),
+                             attachment_max_bytes=settings.attachment_max_bytes,
+                             attachment_types=frozenset(normalize_type(t) for t in settings.attachment_types)),
+        storage=_storage(settings),
     )
     return create_service_app(build_spec(deps, settings), settings, clock=clock, **runtime_kwargs)
+
+
+def _storage(settings: IntakeSettings) -> BlobStorage:
+    if settings.storage_backend == "s3":
+        return S3Storage(bucket=settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+                         access_key_id=settings.s3_access_key_id, secret_access_key=settings.s3_secret_access_key,
+                         create_bucket=settings.env != Environment.PROD)
+    return LocalStorage(Path(settings.storage_dir))
 
 
 @asynccontextmanager

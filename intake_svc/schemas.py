@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from intake_svc.domain.case import ClassifiedBy, PartyKind, PartyRole
 from intake_svc.domain.personal import normalize_mobile, validate_id_number
+from intake_svc.domain.textscan import mask_text
 from shared.events.case import Channel, FeedbackResult, RequestType, RiskLevel
 
 CATEGORY_PATTERN = r"^[a-z][a-z_]*(\.[a-z][a-z_]*)?$"
@@ -166,6 +167,9 @@ class CasePublic(BaseModel):
     updated_at: datetime
     version: int
 
+    # phone and ID numbers typed into the texts are masked in every answer (the full text: POST …/texts/reveal)
+    _masked = field_validator("title", "description")(mask_text)
+
 
 class FeedbackCreate(BaseModel):
     """A 回访 result recorded by staff."""
@@ -216,6 +220,8 @@ class CaseSummary(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    _masked = field_validator("title")(mask_text)
+
 
 class RevealRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -252,6 +258,14 @@ class PublicTimelineItem(BaseModel):
     summary: str
 
 
+class PublicNote(BaseModel):
+    """A staff note marked public (phone and ID numbers masked)."""
+
+    at: datetime
+    kind_label: str
+    text: str
+
+
 class PublicProgress(BaseModel):
     """What a citizen sees with the case code and the last four digits of the phone: no personal data."""
 
@@ -261,6 +275,7 @@ class PublicProgress(BaseModel):
     received_at: datetime
     updated_at: datetime
     timeline: list[PublicTimelineItem]
+    notes: list[PublicNote] = Field(default_factory=list)
 
 
 class Reclassify(BaseModel):

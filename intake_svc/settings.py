@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from intake_svc.domain.records import DEFAULT_ATTACHMENT_TYPES
 from intake_svc.hotline.config import HotlineClient
 from shared.settings import DEV_INDEX_KEY, DEV_PII_KEY, ServiceSettings
 
@@ -34,6 +37,19 @@ class IntakeSettings(ServiceSettings):
     hotline_callback_backoff_max_seconds: float = 900.0
     hotline_callback_max_attempts: int = 12  # then the callback is parked as failed until an admin retries it
     hotline_sender_poll_seconds: float = 1.0
+    # the case file's records: how long the author may still edit a note (each edit a version)
+    note_edit_window_minutes: float = 30.0
+    # attachments: the largest file and the types allowed, as the file's content (magic bytes) tells them
+    attachment_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    attachment_types: list[str] = Field(default_factory=lambda: list(DEFAULT_ATTACHMENT_TYPES))
+    # where attachments' bytes live: "local" (a directory; the embedded default) or "s3" (any S3-compatible store)
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: str = "./var/intake-files"
+    s3_endpoint_url: str | None = None  # None: AWS itself; e.g. https://minio.internal:9000
+    s3_bucket: str = "fengqiao-intake"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None  # None: the client's own chain (env, instance role)
+    s3_secret_access_key: str | None = None
 
     def secret_fields(self) -> list[str]:
         return [*super().secret_fields(), "pii_keys", "blind_index_key"]

@@ -119,3 +119,67 @@ class PiiAccess(SQLModel, table=True):
     purpose: str = Field(sa_column=Column(Text, nullable=False))
     fields: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
     at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Note(SQLModel, table=True):
+    """A staff note on a case (处置记录): the text sealed (it may hold phone and ID numbers), its masked copy for
+    every ordinary read. ``version`` grows with each edit; earlier versions are in ``note_versions``."""
+
+    __tablename__ = "notes"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    case_id: uuid.UUID = Field(index=True)
+    kind: str = Field(max_length=32)
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))  # when it was done
+    text_sealed: str = Field(sa_column=Column(Text, nullable=False))
+    text_masked: str = Field(sa_column=Column(Text, nullable=False))
+    visibility: str = Field(max_length=16)
+    author: str = Field(max_length=128)
+    unit_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False))
+
+
+class NoteVersion(SQLModel, table=True):
+    """A note as it was before an edit."""
+
+    __tablename__ = "note_versions"
+    __table_args__ = {"schema": SCHEMA}
+
+    note_id: uuid.UUID = Field(primary_key=True)
+    version: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    kind: str = Field(max_length=32)
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    text_sealed: str = Field(sa_column=Column(Text, nullable=False))
+    text_masked: str = Field(sa_column=Column(Text, nullable=False))
+    visibility: str = Field(max_length=16)
+    written_by: str = Field(max_length=128)
+    written_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Attachment(SQLModel, table=True):
+    """A file filed with a case, owned by the case or one of its records (``owner_kind`` + ``owner_id``). The bytes
+    live in the storage backend under ``storage_key``; a redacted copy (images) under ``redacted_key``."""
+
+    __tablename__ = "attachments"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    case_id: uuid.UUID = Field(index=True)
+    owner_kind: str = Field(max_length=16)
+    owner_id: uuid.UUID
+    name: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)  # as detected from the content
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sha256: str = Field(max_length=64)
+    storage_key: str = Field(max_length=200)
+    redacted_key: str | None = Field(default=None, max_length=200)
+    redacted_content_type: str | None = Field(default=None, max_length=100)
+    redacted_size: int | None = Field(default=None, sa_column=Column(BigInteger))
+    redacted_sha256: str | None = Field(default=None, max_length=64)
+    redacted_by: str | None = Field(default=None, max_length=128)
+    uploaded_by: str = Field(max_length=128)
+    uploaded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False))

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import json
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -58,6 +59,7 @@ def settings_for(svc: ServiceInfo, database_url: str, bootstrap: str, **override
     if svc.name == "intake":
         base["pii_keys"] = f"k1:{_KEYS['pii']}"
         base["blind_index_key"] = _KEYS["index"]
+        base["storage_dir"] = tempfile.mkdtemp(prefix="fq-intake-files-")  # attachments: never under ./var
     if svc.name == "routing":
         base["pii_key"] = _KEYS["routing_pii"]
     base.update(overrides)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from intake_svc.api import case_file, cases, internal, public, search
+from intake_svc.api import attachments, case_file, cases, internal, notes, parties, public, search
 
-ROUTERS: list[APIRouter] = [search.router, cases.router, case_file.router, public.router, internal.router]
+ROUTERS: list[APIRouter] = [search.router, cases.router, case_file.router, public.router, internal.router, notes.router,
+                            parties.router, attachments.router]

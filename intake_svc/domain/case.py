@@ -50,6 +50,13 @@ class TimelineKind(StrEnum):
     RECLASSIFIED = "reclassified"
     RISK_CHANGED = "risk_changed"
     FEEDBACK = "feedback"  # 回访
+    # the case file's records (intake_svc.domain.records)
+    NOTE_ADDED = "note_added"  # 处置记录
+    NOTE_EDITED = "note_edited"
+    PARTY_ADDED = "party_added"
+    PARTY_CORRECTED = "party_corrected"
+    ATTACHMENT_ADDED = "attachment_added"
+    ATTACHMENT_REDACTED = "attachment_redacted"
     # from routing's workflow
     ASSIGNED = "assigned"
     ACCEPTED = "accepted"  # 签收

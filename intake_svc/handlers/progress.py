@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake_svc.deps import IntakeDeps
 from intake_svc.domain.case import CaseStatus, PartyRole
 from intake_svc.domain.timeline import STATUS_ZH
+from intake_svc.handlers.notes import public_notes
 from intake_svc.handlers.registration import aad
 from intake_svc.schemas import PublicProgress, PublicTimelineItem
 from intake_svc.store import cases as store
@@ -30,7 +31,8 @@ async def public_progress(session: AsyncSession, deps: IntakeDeps, code: str, ph
     entries = await store.timeline(session, row.id, public_only=True)
     return PublicProgress(code=row.code, status=row.status, status_label=STATUS_ZH[CaseStatus(row.status)],
                           received_at=row.created_at, updated_at=row.updated_at,
-                          timeline=[PublicTimelineItem(at=e.at, summary=e.summary) for e in entries])
+                          timeline=[PublicTimelineItem(at=e.at, summary=e.summary) for e in entries],
+                          notes=await public_notes(session, row.id))
 
 
 _DECOY_CASE = uuid.UUID(int=0)

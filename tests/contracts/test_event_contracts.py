@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import jsonschema
+import structlog
 from aiokafka import AIOKafkaConsumer
 
 from shared.auth import Role
@@ -18,6 +22,9 @@ SCHEMAS = ROOT / "docs" / "events"
 PARTY = {"role": "applicant", "kind": "person", "name": "欧阳春花", "phone": "13955554444",
          "id_number": "11010519491231002X"}
 ADDRESS = "松涛花园7号楼1203室"
+RESPONDENT = {"role": "respondent", "name": "司马青云", "phone": "13766667777"}
+SECRETS = (PARTY["name"], PARTY["phone"], PARTY["id_number"], ADDRESS, "松涛花园7号楼", RESPONDENT["name"],
+           RESPONDENT["phone"])
 
 
 def test_committed_event_docs_are_up_to_date() -> None:
@@ -50,6 +57,24 @@ async def _scripted_run(stack: Stack) -> str:
     r = await stack.intake.post(f"/api/v1/cases/{case['id']}/risk", headers=operator,
                                 json={"level": "yellow", "reasons": ["tension"]})
     assert r.status_code == 200
+    # the case file's records: a public note naming the applicant's phone and ID number, a party added, a file
+    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/notes", headers=worker, json={
+        "kind": "phone_call", "visibility": "public",
+        "text": f"联系{PARTY['name']}，电话{PARTY['phone']}，身份证{PARTY['id_number']}"})
+    assert r.status_code == 201, r.text
+    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/parties", headers=operator,
+                                json={"party": RESPONDENT, "reason": "调解中得知被申请人"})
+    assert r.status_code == 201, r.text
+    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/attachments", headers=worker,
+                                files={"file": (f"{PARTY['name']}身份证.png", b"\x89PNG\r\n\x1a\n" + bytes(64),
+                                                "image/png")})
+    assert r.status_code == 201, r.text
+    r = await stack.intake.get(f"/api/v1/cases/{case['id']}/attachments/{r.json()['id']}/content", headers=worker)
+    assert r.status_code == 200
+    for reveal in ("texts", "parties"):
+        r = await stack.intake.post(f"/api/v1/cases/{case['id']}/{reveal}/reveal", headers=operator,
+                                    json={"purpose": "合同核对"})
+        assert r.status_code == 200 and PARTY["phone"] in r.text
     r = await stack.routing.post(f"/api/v1/assignments/{a['id']}/resolve", headers=worker,
                                  json={"outcome": "resolved"})
     assert r.status_code == 200
@@ -82,8 +107,26 @@ async def _all_messages(bootstrap: str, case_id: str) -> list[Any]:
     return got
 
 
+@contextmanager
+def _captured_logs() -> Iterator[list[dict[str, Any]]]:
+    """Every structlog event of the services, whatever the level, while the block runs."""
+    capture = structlog.testing.LogCapture()
+    before = structlog.get_config()
+    structlog.configure(processors=[structlog.contextvars.merge_contextvars, capture],
+                        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    try:
+        yield capture.entries
+    finally:
+        structlog.configure(**before)
+
+
 async def test_every_published_event_matches_its_schema_and_carries_no_personal_data(stack: Stack) -> None:
-    case_id = await _scripted_run(stack)
+    with _captured_logs() as logs:
+        case_id = await _scripted_run(stack)
+    logged = json.dumps(logs, ensure_ascii=False, default=str)
+    assert {"pii_revealed", "pii_written", "attachment_downloaded"} <= {e["event"] for e in logs}
+    for secret in SECRETS:
+        assert secret not in logged, "a log line carries personal data"
     messages = await _all_messages(stack.bootstrap, case_id)
     schemas = {t: json.loads((SCHEMAS / f"{t}.json").read_text()) for t in CATALOG if (SCHEMAS / f"{t}.json").exists()}
     seen: set[str] = set()
@@ -98,7 +141,7 @@ async def test_every_published_event_matches_its_schema_and_carries_no_personal_
         jsonschema.validate(json.loads(m.value), schemas[ce_type])
         seen.add(ce_type)
         text = m.value.decode() + json.dumps(headers, ensure_ascii=False)
-        for secret in (PARTY["name"], PARTY["phone"], PARTY["id_number"], ADDRESS, "松涛花园7号楼"):
+        for secret in SECRETS:
             assert secret not in text, f"{ce_type} leaks personal data"
     assert {"fq.case.received.v1", "fq.case.assigned.v1", "fq.case.accepted.v1", "fq.case.resolved.v1",
             "fq.case.risk_changed.v1", "fq.case.feedback_received.v1", "fq.case.reclassified.v1",

@@ -1,0 +1,63 @@
+"""Parties after registration: add a respondent or other party, correct a party."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+from fastapi.encoders import jsonable_encoder
+
+from intake_svc.api.preconditions import IdempotencyKey, IfMatch, etag, version
+from intake_svc.deps import Deps
+from intake_svc.domain.personal import mask_id_number, mask_name, mask_phone
+from intake_svc.handlers import parties
+from intake_svc.schemas import PartyIn, PartyPublic
+from intake_svc.schemas_records import PartyChange, PartyChanged
+from intake_svc.store import idempotency
+from shared.auth import CurrentUser, Role, require_roles
+from shared.bus import pending
+from shared.runtime import SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["parties"])
+
+# who may write parties' personal data: those who may read it in full
+WRITERS = require_roles(Role.OPERATOR, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
+
+
+def _masked(p: PartyIn) -> PartyPublic:
+    return PartyPublic(role=p.role, kind=p.kind, name=mask_name(p.name),
+                       phone=mask_phone(p.phone) if p.phone else None,
+                       id_number=mask_id_number(p.id_number) if p.id_number else None)
+
+
+@router.post("/cases/{case_id}/parties", status_code=201, response_model=PartyChanged, dependencies=[WRITERS])
+async def add_party(case_id: uuid.UUID, body: PartyChange, session: SessionDep, deps: Deps, user: CurrentUser,
+                    idempotency_key: IdempotencyKey = None, if_match: IfMatch = None) -> Response:
+    """Add a respondent or other party (applicants are named at registration). ``If-Match`` (the case's ETag) is
+    optional here; the answer's ``ETag`` is the case's new version."""
+    expected = version(if_match, required=False)
+    async with pending.transaction(session):
+        digest = idempotency.digest("parties.add", str(case_id), jsonable_encoder(body))
+        replay = await idempotency.claim(session, idempotency_key, user, digest, deps.clock.now())
+        if replay is not None:
+            return replay.response()
+        case, number = await parties.add_party(session, deps, case_id, body, user, expected)
+        answer = PartyChanged(case_id=case.id, party_no=number, party=_masked(body.party),
+                              case_version=case.version).model_dump_json()
+        await idempotency.remember(session, idempotency_key, user, 201, answer)
+    return Response(answer, status_code=201, media_type="application/json", headers={"ETag": etag(case.version)})
+
+
+@router.put("/cases/{case_id}/parties/{party_no}", response_model=PartyChanged, dependencies=[WRITERS],
+            responses={412: {"description": "stale If-Match"}, 428: {"description": "If-Match missing"}})
+async def correct_party(case_id: uuid.UUID, party_no: Annotated[int, Path(ge=0, le=1000)], body: PartyChange,
+                        session: SessionDep, deps: Deps, user: CurrentUser, response: Response,
+                        if_match: IfMatch = None) -> PartyChanged:
+    """Correct party ``party_no`` (its position in the case's ``parties``); ``If-Match``: the case's ETag."""
+    expected = version(if_match, required=True)
+    assert expected is not None
+    async with pending.transaction(session):
+        case = await parties.correct_party(session, deps, case_id, party_no, body, user, expected)
+    response.headers["ETag"] = etag(case.version)
+    return PartyChanged(case_id=case.id, party_no=party_no, party=_masked(body.party), case_version=case.version)
