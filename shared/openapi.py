@@ -6,7 +6,7 @@
   ``shared.auth.current_principal`` (directly, through ``CurrentUser``/``ScopedUser`` or ``require_roles``);
   ``hotlineHmac`` on the 12345 hotline's signed endpoints (under ``/api/v1/hotline``, no bearer dependency);
 - every status an operation can answer documented with the shared ``Problem`` schema (problem+json): 401/403 for
-  protected operations, 404 where the path names an id, 409/412/428 where ``If-Match`` or ``Idempotency-Key`` is
+  protected operations, 400 where a body is read, 404 where the path or the query names an id, 409/412/428 where ``If-Match`` or ``Idempotency-Key`` is
   taken, 422 everywhere, 429 on rate-limited public operations, 503 ``database_unavailable`` everywhere;
 - operation ids are the route functions' names (``operation_id``), checked unique per document.
 
@@ -53,6 +53,7 @@ SECURITY_SCHEMES: dict[str, Any] = {
 
 # status → (description, example code, example detail); the descriptions name the Chinese terms users see
 _STATUSES: dict[str, tuple[str, str, str]] = {
+    "400": ("请求体无法解析（bad_request）：不是有效的 JSON", "bad_request", "There was an error parsing the body"),
     "401": ("未认证（unauthenticated）：缺少、过期或无效的令牌或签名", "missing_token",
             "send an Authorization: Bearer <token> header"),
     "403": ("无权限（forbidden）：角色或所属单位不允许此操作", "forbidden_role",
@@ -64,6 +65,7 @@ _STATUSES: dict[str, tuple[str, str, str]] = {
             "precondition_failed", "the resource changed since the ETag you sent"),
     "428": ("需要前提条件（precondition_required）：此操作需要 If-Match 头（取自上次读取的 ETag）",
             "precondition_required", "send If-Match with the ETag of your last read"),
+    "413": ("请求体过大（payload_too_large）", "payload_too_large", "the body is larger than 262144 bytes"),
     "422": ("请求无效（validation_failed）：errors[] 逐项指出出错的字段", "validation_failed",
             "invalid fields: description"),
     "429": ("请求过于频繁（rate_limited）：请按 Retry-After 稍后再试", "rate_limited", "查询过于频繁，请稍后再试"),
@@ -83,10 +85,11 @@ def _calls(dependant: Dependant) -> Iterator[Any]:
         yield from _calls(dep)
 
 
-def _headers(dependant: Dependant) -> set[str]:
-    out = {p.alias.lower().replace("_", "-") for p in dependant.header_params}
+def _names(dependant: Dependant, kind: str) -> set[str]:
+    """The names of the ``kind`` (``header``, ``query``) parameters of ``dependant`` and its dependencies."""
+    out = {p.alias.lower() for p in getattr(dependant, f"{kind}_params")}
     for dep in dependant.dependencies:
-        out |= _headers(dep)
+        out |= _names(dep, kind)
     return out
 
 
@@ -101,13 +104,18 @@ def _problem(status: str, description: str | None = None) -> dict[str, Any]:
 def statuses_for(route: Any) -> tuple[list[str], str | None]:
     """The error statuses ``route`` can answer and its security scheme (``None``: public)."""
     protected = current_principal in set(_calls(route.dependant))
-    headers = _headers(route.dependant)
+    headers = {h.replace("_", "-") for h in _names(route.dependant, "header")}
     path = route.path_format
     scheme = BEARER if protected else HMAC if path.startswith(SIGNED_PREFIX) else None
     codes = ["422", "503"]
     if scheme is not None:
-        codes += ["401", "403"] if scheme == BEARER else ["401"]
-    if "{" in path:
+        codes += ["401", "403"]
+    if scheme == HMAC:  # 404 hotline_disabled where no client is configured, 413 past the body limit
+        codes += ["404", "413"]
+    if route.body_field is not None:
+        codes.append("400")
+    ids = [q for q in _names(route.dependant, "query") if q.endswith("_id")]
+    if "{" in path or ids:  # a path id, or a query naming a unit or case (unit_not_found, case_not_found)
         codes.append("404")
     if "if-match" in headers:
         codes += ["409", "412", "428"]
