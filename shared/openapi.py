@@ -6,8 +6,9 @@
   ``shared.auth.current_principal`` (directly, through ``CurrentUser``/``ScopedUser`` or ``require_roles``);
   ``hotlineHmac`` on the 12345 hotline's signed endpoints (under ``/api/v1/hotline``, no bearer dependency);
 - every status an operation can answer documented with the shared ``Problem`` schema (problem+json): 401/403 for
-  protected operations, 400 where a body is read, 404 where the path or the query names an id, 409/412/428 where ``If-Match`` or ``Idempotency-Key`` is
-  taken, 422 everywhere, 429 on rate-limited public operations, 503 ``database_unavailable`` everywhere;
+  protected (and signed) operations, 400 where a body is read, 404 where the path or the query names an id (and
+  on the signed ones: hotline_disabled), 409/412/428 where ``If-Match`` or ``Idempotency-Key`` is taken, 413 on the
+  signed ones, 422 everywhere, 429 on rate-limited public operations, 503 ``database_unavailable`` everywhere;
 - operation ids are the route functions' names (``operation_id``), checked unique per document.
 
 ``offline_docs`` serves Swagger UI and ReDoc from the assets the ``fastapi-offline`` package ships (PyPI), so
@@ -38,6 +39,9 @@ SIGNED_PREFIX = "/api/v1/hotline"
 RATE_LIMITED_PREFIXES = ("/api/v1/public/", "/api/v1/surveys/")
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 DOCS_STATIC = "/docs-static"
+# the pages may load only from the service itself: ReDoc's own "API docs by Redocly" logo points at its CDN
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'")
 
 SECURITY_SCHEMES: dict[str, Any] = {
     BEARER: {
@@ -171,15 +175,20 @@ def offline_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
+        return _no_cdn(get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json", title=f"{title} — 接口文档",
             swagger_js_url=f"{DOCS_STATIC}/swagger-ui-bundle.js", swagger_css_url=f"{DOCS_STATIC}/swagger-ui.css",
             swagger_favicon_url=f"{DOCS_STATIC}/favicon.png",
-            swagger_ui_parameters={"persistAuthorization": True})
+            swagger_ui_parameters={"persistAuthorization": True}))
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(
+        return _no_cdn(get_redoc_html(
             openapi_url=app.openapi_url or "/openapi.json", title=f"{title} — 接口文档",
             redoc_js_url=f"{DOCS_STATIC}/redoc.standalone.js", redoc_favicon_url=f"{DOCS_STATIC}/favicon.png",
-            with_google_fonts=False)
+            with_google_fonts=False))
+
+
+def _no_cdn(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = DOCS_CSP
+    return page
