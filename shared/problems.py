@@ -211,7 +211,6 @@ def _document_problems(app: FastAPI) -> None:
                 for status, response in responses.items():
                     if status.startswith("4") or status.startswith("5"):
                         response["content"] = _PROBLEM_CONTENT
-                responses.setdefault("4XX", {"description": "a problem (RFC 9457)", "content": _PROBLEM_CONTENT})
                 responses.setdefault("503", {"description": "database_unavailable: try again after Retry-After",
                                              "content": _PROBLEM_CONTENT})
         for name in ("HTTPValidationError", "ValidationError"):

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -36,6 +37,7 @@ from shared.events import Event
 from shared.infra import error_class
 from shared.loops import BackgroundLoop
 from shared.observability import Metrics, MetricsMiddleware, configure_access_log, configure_logging
+from shared.openapi import document_operations, offline_docs, operation_id
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
 from shared.tracing import INSTRUMENTATION, instrument_app, provider_from_env
@@ -315,11 +317,17 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
             await runtime.stop()
             log.info("service_stopped", service=spec.name)
 
-    app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan,
+                  generate_unique_id_function=operation_id, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.deps = spec.deps
     install_problem_handlers(app)
+    if settings.cors_origins:  # none by default: the four services sit behind one origin (deploy/README.md)
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["*"], allow_headers=["*"], expose_headers=["ETag", "Location",
+                                                                                   "Retry-After"])
+    offline_docs(app)
     app.add_middleware(MetricsMiddleware, metrics=runtime.metrics, service=spec.name)
     if runtime.tracer_provider is not None:
         instrument_app(app, runtime.tracer_provider)
@@ -364,4 +372,21 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
 
     for router in spec.routers:
         app.include_router(router)
+    _document(app)
     return app
+
+
+def _document(app: FastAPI) -> None:
+    """The app's document, completed by ``shared.openapi.document_operations`` once, on first request."""
+    build = app.openapi
+    done = False
+
+    def openapi() -> dict[str, Any]:
+        nonlocal done
+        if not done:
+            app.openapi_schema = document_operations(app, build())
+            done = True
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -59,6 +59,9 @@ class ServiceSettings(BaseSettings):
     # proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's --forwarded-allow-ips syntax:
     # comma-separated addresses or networks, "*" for all); empty: none, the connection's address is the client's
     forwarded_allow_ips: str = ""
+    # browser origins allowed to call the API cross-origin (FQ_CORS_ORIGINS, a JSON list): none by default, the
+    # four services answer behind one origin (deploy/README.md's Ingress)
+    cors_origins: list[str] = []
 
     database_url: str = "postgresql://postgres@127.0.0.1:15432/fengqiao"
     db_pool_size: int = 20

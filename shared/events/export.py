@@ -46,6 +46,19 @@ def event_schemas() -> dict[str, dict[str, Any]]:
     return out
 
 
+def consumed_events() -> dict[str, list[str]]:
+    """service → the ce_types its event map (``<package>.consumers.CONSUMERS``) handles. Imported lazily: the
+    services depend on shared, not the other way round, except for writing this document."""
+    from services.registry import SERVICES
+
+    by_class = {cls: ce_type for ce_type, cls in CATALOG.items()}
+    out = {}
+    for svc in SERVICES:
+        module = __import__(f"{svc.package}.consumers", fromlist=["CONSUMERS"])
+        out[svc.name] = sorted(by_class[cls] for cls in module.CONSUMERS)
+    return out
+
+
 def asyncapi() -> dict[str, Any]:
     schemas = event_schemas()
     channels: dict[str, Any] = {}
@@ -82,6 +95,20 @@ def asyncapi() -> dict[str, Any]:
                 "channel": {"$ref": f"#/channels/{topic.replace('-', '_')}"},
                 "messages": [{"$ref": f"#/channels/{topic.replace('-', '_')}/messages/{m}"}
                              for m in channel_msgs],
+            }
+    for service, consumed in consumed_events().items():
+        for topic in TOPICS:
+            mids = [ce_type.replace(".", "_") for ce_type in consumed if CATALOG[ce_type].topic == topic]
+            if not mids:
+                continue
+            cid = topic.replace("-", "_").replace(".", "_")
+            operations[f"{service}_receive_{cid}"] = {
+                "action": "receive",
+                "title": f"{service} consumes {topic}",
+                "summary": f"The events of {topic} the {service} service handles (its consumers.py); it ignores "
+                           "the others.",
+                "channel": {"$ref": f"#/channels/{cid}"},
+                "messages": [{"$ref": f"#/channels/{cid}/messages/{m}"} for m in mids],
             }
     return {
         "asyncapi": "3.0.0",
