@@ -167,7 +167,8 @@ async def test_neighbour_dispute_is_resolved_at_the_grid_and_closed_after_satisf
     await intake_shows(flow, case["id"], status="closed", kind="closed")
 
 
-async def test_a_grid_that_never_accepts_goes_to_the_community_then_the_street(flow: Stack, clock: FrozenClock) -> None:
+async def test_a_grid_that_never_accepts_goes_to_the_community_the_street_then_the_district(
+        flow: Stack, clock: FrozenClock) -> None:
     next_working_morning(clock)
     case = await new_case(flow)
     grid = await current(flow, case["id"])
@@ -196,14 +197,19 @@ async def test_a_grid_that_never_accepts_goes_to_the_community_then_the_street(f
     await intake_shows(flow, case["id"], status="assigned", kind="escalated")
     await eventually(lambda: _unit_in_intake(flow, case["id"], "S1"), timeout=60, what="intake follows to S1")
 
-    # the street is the top of the ladder here (the district has no handlers): overdue once, no escalation
+    # the district rung (the demo org's district_admin at D1) is next, and the top of the ladder
     clock.set(parse(street["accept_due_at"]) + timedelta(seconds=1))
     await tick(flow)
+    district = await current(flow, case["id"], history=4)
+    assert (district["unit_id"], district["level"], district["cause"]) == ("D1", "district", "escalated")
+    # at the top: overdue once, no escalation
+    clock.set(parse(district["accept_due_at"]) + timedelta(seconds=1))
     await tick(flow)
-    d = await detail(flow, street["id"])
+    await tick(flow)
+    d = await detail(flow, district["id"])
     assert d["status"] == "assigned"
     assert [h["action"] for h in d["history"]].count("overdue") == 1
-    assert len((await routing_of(flow, case["id"]))["history"]) == 3  # type: ignore[index]
+    assert len((await routing_of(flow, case["id"]))["history"]) == 4  # type: ignore[index]
     assert (await flow.routing.get("/readyz")).json()["details"]["scheduler"] == "ok"
     metrics = (await flow.routing.get("/metrics")).text
     assert 'fq_scheduler_actions_total{outcome="done",queue="accept_overdue"}' in metrics
