@@ -29,7 +29,7 @@ _ON_ACCEPT = (Assignment.status == AssignmentStatus.ASSIGNED.value) | (
     (Assignment.status == AssignmentStatus.SUSPENDED.value)
     & (Assignment.suspended_from == AssignmentStatus.ASSIGNED.value))
 # the running clock's deadline; none for a followup case (no hard resolve deadline)
-DUE = case((_ON_ACCEPT, Assignment.accept_due_at),
+DUE = case((_ON_ACCEPT, Assignment.accept_due_at),  # type: ignore[arg-type]
            (Assignment.resolve_span.is_(None), None),  # type: ignore[union-attr]
            else_=Assignment.resolve_due_at)
 
@@ -106,8 +106,8 @@ async def my_work(
     if overdue is not None:
         late = _overdue(now) & Assignment.suspended_at.is_(None)  # type: ignore[union-attr]
         where.append(late if overdue else not_(late))
-    counts = dict((await session.execute(
-        select(Assignment.status, func.count()).where(*where).group_by(Assignment.status)
+    counts: dict[str, int] = dict((await session.execute(
+        select(Assignment.status, func.count()).where(*where).group_by(Assignment.status)  # type: ignore[call-overload]
     )).all())
     if status is not None:
         where.append(Assignment.status == status.value)
