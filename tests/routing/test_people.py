@@ -116,6 +116,13 @@ async def test_a_taken_case_is_first_in_its_takers_list_and_in_no_other_workers(
     assert mine["counts"]["assigned"] >= 2 and mine["counts"]["accepted"] == 0
     assert [i["assignment_id"] for i in (await work(people, G01B, sort="-due"))["items"]][-2:] == [later["id"],
                                                                                                sooner["id"]]
+    async def ids_for(**params: Any) -> list[str]:
+        return [i["assignment_id"] for i in (await work(people, G01B, **params))["items"]]
+
+    assert sooner["id"] in await ids_for(risk="blue", track="general", status="assigned", overdue="false")
+    for miss in ({"risk": "red"}, {"track": "special"}, {"status": "accepted"}, {"overdue": "true"},
+                 {"pending_approval": "true"}):
+        assert sooner["id"] not in await ids_for(**miss), miss
     for other in (G01, G02):
         assert sooner["id"] not in [i["assignment_id"] for i in (await work(people, other))["items"]]
     # nothing is hidden from the unit: its leader sees both, with the taker
