@@ -11,6 +11,7 @@ from shared.events import (
     CalendarChanged,
     CaseAccepted,
     CaseAssigned,
+    CaseAssigneeSet,
     CaseAssignmentCancelled,
     CaseClosed,
     CaseEscalated,
@@ -61,6 +62,7 @@ CONSUMERS: Consumers[AnalyticsDeps] = {
 }
 
 IGNORED: dict[type[Event], str] = {
+    CaseAssigneeSet: "who in the unit holds the case counts in no unit KPI (per-person figures are not built yet)",
     CaseExtensionRejected: "a rejected extension moves no deadline and counts in no KPI (the request is counted)",
     CaseReopenRequested: "a request: routing's fq.case.reopened.v1 is what counts (重办率), once, if it reopens",
     CaseUrged: "催办 counts in no KPI of design section 7",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from shared.events import (
     CalendarChanged,
+    CaseAssigneeSet,
     CaseAssignmentCancelled,
     CaseMerged,
     CaseReceived,
@@ -26,6 +27,8 @@ _NOT_SUBSCRIBED = "intake does not subscribe to {topic}: the case file holds no 
 
 IGNORED: dict[type[Event], str] = {
     CaseReceived: _OWN,
+    CaseAssigneeSet: "the case file follows the handling unit, not who in it holds the case (routing's "
+                     "assignment does)",
     CaseMerged: _OWN,
     CaseReclassified: _OWN,
     RiskChanged: _OWN,

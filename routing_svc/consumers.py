@@ -10,6 +10,7 @@ from shared.events import (
     CalendarChanged,
     CaseAccepted,
     CaseAssigned,
+    CaseAssigneeSet,
     CaseAssignmentCancelled,
     CaseClosed,
     CaseEscalated,
@@ -50,6 +51,7 @@ _OWN = "routing's own fact: its state changed in the transaction that published 
 _ORG = "routing owns the org and the calendar: it publishes these and does not subscribe to org-events"
 
 IGNORED: dict[type[Event], str] = {
+    CaseAssigneeSet: _OWN,
     CaseAssigned: _OWN,
     CaseAccepted: _OWN,
     CaseReturned: _OWN,

@@ -104,6 +104,8 @@ class AssignmentPublic(BaseModel):
     previous_assignment_id: uuid.UUID | None = None
     close_due_at: datetime | None = None
     closed_at: datetime | None = None
+    assignee_id: str | None = Field(default=None, description="the member (承办人) holding it; none: the unit's")
+    assignee_at: datetime | None = None
 
 
 class CaseRouting(BaseModel):
@@ -164,6 +166,55 @@ class ResumeBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: str | None = Field(default=None, max_length=2000)
+
+
+class TakeBody(BaseModel):
+    """认领: a member of the handling unit takes the assignment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class AssignMemberBody(BaseModel):
+    """派单到人: the unit's leader gives the assignment to one of its members; a reason is required when it already
+    has a 承办人 (改派)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: str = Field(min_length=1, max_length=128, pattern=ID_PATTERN)
+    reason: str | None = Field(default=None, min_length=1, max_length=2000,
+                               description="why it is re-dispatched (required once a member holds it)")
+
+
+class WorkItem(BaseModel):
+    """One open assignment in a work list (我的待办 / 单位待办)."""
+
+    assignment_id: uuid.UUID
+    case_id: uuid.UUID
+    case_code: str
+    title: str | None = Field(default=None, description="routing does not hold case titles: always null; the case "
+                              "file (intake) has it")
+    unit_id: str
+    assignee_id: str | None
+    risk_level: RiskLevel | None
+    track: Track
+    status: AssignmentStatus
+    accept_due_at: datetime
+    resolve_due_at: datetime | None
+    due_at: datetime | None = Field(description="the running clock's deadline (accept while 待签收, else resolve)")
+    clock: str | None = Field(description="accept or resolve: which deadline is running")
+    working_seconds_left: float | None = Field(description="working time until due_at (negative: overdue by that "
+                                               "much); none without a hard deadline")
+    overdue: bool
+    pending_extension: bool
+    version: int
+
+
+class WorkList(BaseModel):
+    items: list[WorkItem]
+    counts: dict[str, int] = Field(description="open assignments per status under the same filters, status aside")
+    total: int
 
 
 class DispatchBody(BaseModel):

@@ -87,6 +87,9 @@ class Assignment(SQLModel, table=True):
     close_reason: str | None = Field(default=None, max_length=16)
     # the case's facts the rules matched on (no personal data; the address stays sealed), to re-route it later
     facts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    # --- the 承办人 (migration 0004): the member of the unit who took it or was dispatched it; None = the unit's
+    assignee_id: str | None = Field(default=None, max_length=128)
+    assignee_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 # --- the assignment workflow (routing-flow) -----------------------------------------------------------

@@ -24,6 +24,7 @@ class Role(StrEnum):
     COMMUNITY_ADMIN = "community_admin"
     STREET_ADMIN = "street_admin"
     DISTRICT_VIEWER = "district_viewer"
+    DISTRICT_ADMIN = "district_admin"  # 区综治中心: handles escalated cases and decides streets' 延期
     ADMIN = "admin"
     SERVICE = "service"
 

@@ -15,6 +15,10 @@ Semantics of a ``WorkSpan``:
   the start's local day (the start day itself is not counted, whether the start is in working hours or
   not). This is how 12345 and petition offices count "N 个工作日内办结".
 - A span with both first counts the days, then adds the hours in working time from that point.
+- ``today`` (当天) ends at the close of the start's working day; when the start is not on a workday, or after
+  that day's close, at the close of the next workday. ``today<16:00`` is the same with a cut-off: received
+  before 16:00 on a workday, the close of that day; else the close of the next workday (当天受理、当天办结).
+  A same-day span is written alone (no days or hours with it).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ DEFAULT_HOURS: tuple[tuple[time, time], ...] = ((time(8, 30), time(12, 0)), (tim
 DEFAULT_HOURS_TEXT = "08:30-12:00,13:30-17:30"
 MAX_SEARCH_DAYS = 3660  # a calendar with no workday in ten years is a configuration error, not a loop
 
+_TODAY = re.compile(r"^\s*today\s*(?:<\s*(?P<cut>\d{1,2}:\d{2})\s*)?$")
 _SPAN = re.compile(r"^\s*(?:(?P<d>\d+)\s*d)?\s*(?:(?P<h>\d+(?:\.\d+)?)\s*h)?\s*(?:(?P<m>\d+(?:\.\d+)?)\s*m)?\s*$")
 
 
@@ -45,25 +50,42 @@ class WorkSpan:
 
     hours: float = 0
     days: int = 0
+    same_day: bool = False  # ``today``: to the close of the start's working day
+    cutoff: time | None = None  # with ``same_day``: started at or after this local time, the next workday's close
 
     def __post_init__(self) -> None:
         if self.hours < 0 or self.days < 0:
             raise ValueError("a working-time span cannot be negative")
+        if self.same_day and (self.hours or self.days):
+            raise ValueError("a same-day span (today) is written alone, without days or hours")
+        if self.cutoff is not None and not self.same_day:
+            raise ValueError("a cut-off time goes with a same-day span (today<16:00)")
 
     @classmethod
     def parse(cls, text: str) -> WorkSpan:
-        """``"4h"``, ``"2d"``, ``"30m"``, ``"1d4h"``, ``"1.5h"``; raises ``ValueError`` otherwise."""
+        """``"4h"``, ``"2d"``, ``"30m"``, ``"1d4h"``, ``"1.5h"``, ``"today"``, ``"today<16:00"``; raises
+        ``ValueError`` otherwise."""
+        today = _TODAY.match(text) if isinstance(text, str) else None
+        if today is not None:
+            cut = today.group("cut")
+            try:
+                cutoff = time.fromisoformat(cut.zfill(5)) if cut else None
+            except ValueError as exc:
+                raise ValueError(f"not a time of day in {text!r} (use e.g. today<16:00)") from exc
+            return cls(same_day=True, cutoff=cutoff)
         m = _SPAN.match(text) if isinstance(text, str) else None
         if m is None or not any(m.group(g) for g in "dhm"):
-            raise ValueError(f"not a working-time span: {text!r} (use e.g. 4h, 30m, 2d, 1d4h)")
+            raise ValueError(f"not a working-time span: {text!r} (use e.g. 4h, 30m, 2d, 1d4h, today, today<16:00)")
         hours = float(m.group("h") or 0) + float(m.group("m") or 0) / 60
         return cls(hours=hours, days=int(m.group("d") or 0))
 
     @property
     def is_zero(self) -> bool:
-        return self.days == 0 and self.hours == 0
+        return self.days == 0 and self.hours == 0 and not self.same_day
 
     def __str__(self) -> str:
+        if self.same_day:
+            return "today" if self.cutoff is None else f"today<{self.cutoff.strftime('%H:%M')}"
         parts = []
         if self.days:
             parts.append(f"{self.days}d")
@@ -148,6 +170,8 @@ class WorkCalendar:
     def add(self, start: datetime, span: WorkSpan) -> datetime:
         """The instant ``span`` of working time after ``start`` (UTC)."""
         at = self._local(start)
+        if span.same_day:
+            return self._same_day_close(at, span.cutoff).astimezone(UTC)
         if span.days:
             d = at.date()
             for _ in range(span.days):
@@ -156,6 +180,14 @@ class WorkCalendar:
         if span.hours:
             at = self._add_seconds(at, span.hours * 3600)
         return at.astimezone(UTC)
+
+    def _same_day_close(self, at: datetime, cutoff: time | None) -> datetime:
+        close = self.hours[-1][1]
+        d = at.date()
+        before = at.time() < min(cutoff, close) if cutoff is not None else at.time() < close
+        if not (self.is_workday(d) and before):
+            d = self._next_workday(d)
+        return datetime.combine(d, close, self.tz)
 
     def _next_workday(self, d: date) -> date:
         for _ in range(MAX_SEARCH_DAYS):

@@ -10,6 +10,7 @@ from typing import Any
 from shared.auth import Role
 from shared.events import (
     CaseAssigned,
+    CaseAssigneeSet,
     CaseEscalated,
     CaseExtensionRejected,
     CaseExtensionRequested,
@@ -41,12 +42,12 @@ class UnitRef(StrEnum):
     STREET = "street"  # the street (街道) above the case's or the event's unit
 
 
-ADMIN_ROLES = (Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
+ADMIN_ROLES = (Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 
 TRIGGERS: frozenset[str] = frozenset({CaseAssigned.ce_type, CaseOverdue.ce_type, CaseEscalated.ce_type,
                                       CaseReceived.ce_type, RiskChanged.ce_type, CaseResolved.ce_type,
                                       HotspotAlert.ce_type, CaseUrged.ce_type, CaseExtensionRejected.ce_type,
-                                      CaseExtensionRequested.ce_type, REMINDER})
+                                      CaseExtensionRequested.ce_type, CaseAssigneeSet.ce_type, REMINDER})
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Selector:
     unit: UnitRef | None = None  # None with applicant=True
     roles: tuple[str, ...] = ()  # empty = every active member of the unit
     applicant: bool = False
+    assignee: bool = False  # the event's 承办人 (a member of the event's unit), alone
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,9 @@ class RuleSet:
                 if s.get("applicant"):
                     selectors.append(Selector(applicant=True))
                     continue
+                if s.get("assignee"):
+                    selectors.append(Selector(unit=UnitRef.EVENT, assignee=True))
+                    continue
                 try:
                     unit = UnitRef(str(s.get("unit")))
                 except ValueError:
@@ -164,6 +169,8 @@ _STREET_ADMINS = [{"unit": "street", "roles": [Role.STREET_ADMIN.value]}]
 DEFAULT_RULES: dict[str, Any] = {"rules": [
     {"id": "assigned.handlers", "on": CaseAssigned.ce_type, "to": [{"unit": "event"}],
      "channels": ["inbox", "webhook"], "template": "case_assigned"},
+    {"id": "assignee_set.dispatched", "on": CaseAssigneeSet.ce_type, "when": {"how": "dispatch"},
+     "to": [{"assignee": True}], "channels": ["inbox"], "template": "assignee_dispatched"},
     {"id": "reminder.assignee", "on": REMINDER, "to": [{"unit": "event"}], "channels": ["inbox"],
      "template": "reminder"},
     {"id": "reminder.assignee.sms", "on": REMINDER, "when": {"fraction": 0.8}, "to": [{"unit": "event"}],

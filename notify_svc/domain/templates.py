@@ -32,6 +32,11 @@ SPECS: dict[str, TemplateSpec] = {s.key: s for s in (
                  "新案件待签收：{{ case_code }}",
                  "案件 {{ case_code }} 已派发至{{ unit_name or unit_id }}（{{ cause_label }}），"
                  "请在 {{ accept_due }} 前签收。派发依据：{{ explanation }}"),
+    TemplateSpec("assignee_dispatched", "案件派给承办人（发给被指派的成员）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "redispatch": False, "reason": ""},
+                 "派单到人：{{ case_code }}",
+                 "{{ unit_name or unit_id }}已将案件 {{ case_code }} {% if redispatch %}改派{% else %}指派{% endif %}"
+                 "给您承办{% if reason %}（理由：{{ reason }}）{% endif %}，请及时办理。"),
     TemplateSpec("reminder", "签收或办结时限过半/将到（催办）",
                  {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "clock": "resolve", "clock_label": "办结",
                   "due": "2026-11-25 17:30", "percent": 80},

@@ -21,6 +21,7 @@ from shared.bus import pending
 from shared.bus.handlers import EventContext
 from shared.events import (
     CaseAssigned,
+    CaseAssigneeSet,
     CaseEscalated,
     CaseExtensionRejected,
     CaseExtensionRequested,
@@ -108,6 +109,19 @@ async def on_case_extension_requested(ctx: EventContext[NotifyDeps], event: Case
                 "unit_name": names.get(event.unit_id, ""), "unit_path": info.unit_path,
                 "clock_label": CLOCK_ZH[event.clock.value], "due": local_minute(due) if due else "",
                 "requested_due": local_minute(event.requested_due_at), "reason": event.reason})
+
+
+async def on_case_assignee_set(ctx: EventContext[NotifyDeps], event: CaseAssigneeSet) -> None:
+    """派单到人: the member dispatched the case hears of it (a member who took it knows already)."""
+    session, deps = ctx.session, ctx.deps
+    await pending.flush(session)
+    info = await case_facts(session, deps, event.case_id)
+    names = await unit_names(session, event.unit_id)
+    await fire(session, deps, ctx.env.type, ctx.env.id, {"how": event.how.value},
+               {"case_id": event.case_id, "case_code": info.case_code or "", "unit_id": event.unit_id,
+                "unit_name": names.get(event.unit_id, ""), "unit_path": info.unit_path,
+                "assignee_id": event.assignee_id, "redispatch": event.previous_assignee_id is not None,
+                "reason": event.reason})
 
 
 async def on_case_extension_rejected(ctx: EventContext[NotifyDeps], event: CaseExtensionRejected) -> None:

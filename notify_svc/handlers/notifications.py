@@ -85,6 +85,9 @@ async def _recipients(session: AsyncSession, deps: NotifyDeps, rule: Rule,
             continue
         units = await _selector_units(session, sel, ctx)
         members = await deps.members.members(session, units, sel.roles) if units else []
+        if sel.assignee:  # the 承办人 alone, while still an active member of the unit
+            members = [m for m in members if m == ctx.get("assignee_id")]
+            units = []
         for channel in rule.channels:
             if channel in (Channel.INBOX, Channel.SMS):
                 out += [(channel, m) for m in members]

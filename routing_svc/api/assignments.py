@@ -12,10 +12,14 @@ from sqlalchemy import and_, func, not_, or_, select
 
 from routing_svc.deps import Deps
 from routing_svc.domain.assignment import HANDED_ON, AssignmentStatus, allowed_actions
-from routing_svc.handlers import assignments, extensions, lifecycle
+from routing_svc.handlers import assignees, assignments, extensions, lifecycle
+from routing_svc.handlers.assignees import LEADER_ROLES
+from routing_svc.handlers.extensions import APPROVER_ROLES
+from routing_svc.handlers.routing import HANDLER_ROLES
 from routing_svc.schemas import (
     AcceptBody,
     ApproveExtensionBody,
+    AssignMemberBody,
     AssignmentDetail,
     AssignmentPublic,
     CaseRouting,
@@ -27,6 +31,7 @@ from routing_svc.schemas import (
     ReopenBody,
     ResolveBody,
     ResumeBody,
+    TakeBody,
 )
 from routing_svc.tables import Assignment, AssignmentLog, OrgUnit
 from shared.auth import CurrentUser, Principal, Role, require_roles
@@ -37,9 +42,10 @@ from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/api/v1")
 
-HANDLERS = require_roles(Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
-APPROVERS = require_roles(Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
-REOPENERS = require_roles(Role.SERVICE, Role.OPERATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
+HANDLERS = require_roles(*HANDLER_ROLES)
+APPROVERS = require_roles(*APPROVER_ROLES)
+LEADERS = require_roles(*LEADER_ROLES)
+REOPENERS = require_roles(Role.SERVICE, Role.OPERATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 
 
 def _if_match(value: str | None) -> int | None:
@@ -243,6 +249,28 @@ async def dispatch(assignment_id: uuid.UUID, body: DispatchBody, deps: Deps, ses
     cause ``decided``; answers with the NEW assignment."""
     async with pending.transaction(session):
         a = await assignments.dispatch(session, deps, assignment_id, user, body, _if_match(if_match))
+    return await _respond(session, a, user, response)
+
+
+@router.post("/assignments/{assignment_id}/take", response_model=AssignmentDetail, tags=["assignments"],
+             dependencies=[HANDLERS])
+async def take(assignment_id: uuid.UUID, deps: Deps, session: SessionDep, user: CurrentUser, response: Response,
+               body: TakeBody | None = None, if_match: IfMatch = None) -> AssignmentDetail:
+    """认领: the caller, a member of the handling unit, becomes its 承办人 (the unit still sees and acts on it).
+    Emits ``fq.case.assignee_set.v1`` (how ``take``)."""
+    async with pending.transaction(session):
+        a = await assignees.take(session, deps, assignment_id, user, body or TakeBody(), _if_match(if_match))
+    return await _respond(session, a, user, response)
+
+
+@router.post("/assignments/{assignment_id}/assign-member", response_model=AssignmentDetail, tags=["assignments"],
+             dependencies=[LEADERS])
+async def assign_member(assignment_id: uuid.UUID, body: AssignMemberBody, deps: Deps, session: SessionDep,
+                        user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
+    """派单到人 by the unit's leaders (or those above it): ``member_id`` of the handling unit becomes the 承办人;
+    改派 (it has one already) needs a ``reason``. Emits ``fq.case.assignee_set.v1`` (how ``dispatch``)."""
+    async with pending.transaction(session):
+        a = await assignees.assign_member(session, deps, assignment_id, user, body, _if_match(if_match))
     return await _respond(session, a, user, response)
 
 

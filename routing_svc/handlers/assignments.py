@@ -157,7 +157,7 @@ async def accept(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.U
     record(session, a, now, "accept", user.sub, note=body.note, resolve_due_at=a.resolve_due_at)
     await add_event(session, CaseAccepted(
         case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, accepted_by=user.sub,
-        resolve_due_at=event_due, accepted_on_time=now <= a.accept_due_at,
+        assignee_id=a.assignee_id, resolve_due_at=event_due, accepted_on_time=now <= a.accept_due_at,
     ), source=deps.source)
     return a
 
@@ -214,6 +214,7 @@ async def suspend(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.
     a.suspended_at = now
     record(session, a, now, "suspend", user.sub, reason=body.reason)
     await add_event(session, CaseSuspended(case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id,
+                                           assignee_id=a.assignee_id,
                                            reason=body.reason, suspended_by=user.sub), source=deps.source)
     return a
 
@@ -237,6 +238,7 @@ async def resume(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.U
     record(session, a, now, "resume", user.sub, note=body.note, paused_working_seconds=paused,
             accept_due_at=accept_due, resolve_due_at=resolve_due)
     await add_event(session, CaseResumed(case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id,
+                                         assignee_id=a.assignee_id,
                                          resumed_by=user.sub, accept_due_at=accept_due, resolve_due_at=resolve_due),
                     source=deps.source)
     return a
@@ -260,7 +262,7 @@ async def escalate_to(session: AsyncSession, deps: RoutingDeps, ctx: Context, a:
     record(session, a, now, "escalate", actor, reason=reason.value, note=note, to_unit_id=up.id)
     await add_event(session, CaseEscalated(
         case_id=a.case_id, at=now, assignment_id=a.id, from_unit_id=a.unit_id, from_level=Level(a.level),
-        to_unit_id=up.id, to_level=up.level, reason=reason, note=note, escalated_by=actor,
+        assignee_id=a.assignee_id, to_unit_id=up.id, to_level=up.level, reason=reason, note=note, escalated_by=actor,
     ), source=deps.source)
     return await handover(session, deps, ctx, a, up, AssignCause.ESCALATED,
                            f"escalated from {a.unit_id} ({reason.value}{': ' + note if note else ''})")
@@ -302,7 +304,7 @@ async def resolve(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.
             mediation_agreement=body.mediation_agreement, judicial_confirmation=body.judicial_confirmation)
     await add_event(session, CaseResolved(
         case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, level=Level(a.level),
-        outcome=Outcome(body.outcome), resolved_by=user.sub,
+        assignee_id=a.assignee_id, outcome=Outcome(body.outcome), resolved_by=user.sub,
         resolved_on_time=a.resolve_span is None or a.resolve_due_at is None or now <= a.resolve_due_at,
         mediation_agreement=body.mediation_agreement, judicial_confirmation=body.judicial_confirmation,
     ), source=deps.source)

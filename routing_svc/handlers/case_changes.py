@@ -95,6 +95,7 @@ async def _reevaluate(ctx: EventContext[RoutingDeps], case_id: uuid.UUID, change
     note = f"{trigger}: {decision.rule_id}"
     await add_event(session, CaseEscalated(
         case_id=a.case_id, at=now, assignment_id=a.id, from_unit_id=a.unit_id, from_level=Level(a.level),
+        assignee_id=a.assignee_id,
         to_unit_id=target.id, to_level=target.level, reason=EscalationReason.RULE, note=note, escalated_by=actor,
     ), source=deps.source)
     await start_assignment(

@@ -18,7 +18,8 @@ from shared.bus.outbox import add_event
 from shared.events.case import CaseExtended, CaseExtensionRejected, CaseExtensionRequested, DeadlineClock
 from shared.problems import Problem
 
-APPROVER_ROLES = (Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)  # 延期审批: the parent unit's leaders
+# 延期审批: the parent unit's leaders (a street's extension is decided at the district)
+APPROVER_ROLES = (Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 
 
 async def request_extension(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
@@ -39,7 +40,7 @@ async def request_extension(session: AsyncSession, deps: RoutingDeps, assignment
             requested_due_at=body.due_at)
     await add_event(session, CaseExtensionRequested(
         case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, clock=clock, reason=body.reason,
-        requested_by=user.sub, requested_due_at=body.due_at,
+        assignee_id=a.assignee_id, requested_by=user.sub, requested_due_at=body.due_at,
     ), source=deps.source)
     return a
 
@@ -92,6 +93,6 @@ async def decide_extension(session: AsyncSession, deps: RoutingDeps, assignment_
             new_due_at=new_due, note=getattr(body, "note", None))
     await add_event(session, CaseExtended(
         case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, clock=clock, reason=pending["reason"],
-        approved_by=user.sub, previous_due_at=previous, new_due_at=new_due,
+        assignee_id=a.assignee_id, approved_by=user.sub, previous_due_at=previous, new_due_at=new_due,
     ), source=deps.source)
     return a

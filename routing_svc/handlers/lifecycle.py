@@ -152,7 +152,7 @@ async def _overdue(session: AsyncSession, deps: RoutingDeps, a: Assignment, cloc
     assert due is not None
     await add_event(session, CaseOverdue(
         case_id=a.case_id, at=now, assignment_id=a.id, unit_id=a.unit_id, unit_path=list(a.unit_path),
-        level=Level(a.level), clock=clock, due_at=due, escalated=up is not None,
+        assignee_id=a.assignee_id, level=Level(a.level), clock=clock, due_at=due, escalated=up is not None,
     ), source=deps.source)
     if clock == DeadlineClock.ACCEPT:
         a.accept_overdue_at = now

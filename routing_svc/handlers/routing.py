@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, time
 from functools import lru_cache
 from typing import Any
 
@@ -36,7 +36,7 @@ from shared.worktime import WorkCalendar, WorkSpan
 
 log = structlog.get_logger(__name__)
 
-HANDLER_ROLES = (Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
+HANDLER_ROLES = (Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 
 
 @dataclass
@@ -94,10 +94,17 @@ async def context(session: AsyncSession, deps: RoutingDeps) -> Context:
 
 
 def span_doc(span: WorkSpan | None) -> dict[str, Any] | None:
-    return None if span is None else {"days": span.days, "hours": span.hours}
+    if span is None:
+        return None
+    if span.same_day:  # 当天: {"same_day": true, "cutoff": "16:00" | null}
+        return {"days": 0, "hours": 0, "same_day": True,
+                "cutoff": span.cutoff.strftime("%H:%M") if span.cutoff else None}
+    return {"days": span.days, "hours": span.hours}
 
 
 def span_of(doc: dict[str, Any]) -> WorkSpan:
+    if doc.get("same_day"):
+        return WorkSpan(same_day=True, cutoff=time.fromisoformat(doc["cutoff"]) if doc.get("cutoff") else None)
     return WorkSpan(hours=float(doc.get("hours", 0)), days=int(doc.get("days", 0)))
 
 

@@ -16,6 +16,7 @@ from shared.events.base import (
 from shared.events.case import (
     CaseAccepted,
     CaseAssigned,
+    CaseAssigneeSet,
     CaseAssignmentCancelled,
     CaseClosed,
     CaseEscalated,
@@ -46,6 +47,7 @@ __all__ = [
     "CalendarDayOverride",
     "CaseAccepted",
     "CaseAssigned",
+    "CaseAssigneeSet",
     "CaseAssignmentCancelled",
     "CaseClosed",
     "CaseEscalated",

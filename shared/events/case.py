@@ -114,6 +114,29 @@ class CaseAccepted(CaseEvent):
     accepted_by: str
     resolve_due_at: datetime
     accepted_on_time: bool
+    assignee_id: str | None = Field(default=None, max_length=128, description="the member (承办人) who holds the "
+                                    "assignment, by member id; none while it is the unit's alone")
+
+class AssigneeHow(StrEnum):
+    """How a member came to hold an assignment."""
+
+    TAKE = "take"  # a member of the unit claimed it (认领)
+    DISPATCH = "dispatch"  # the unit's leader assigned a member (派单到人)
+
+
+class CaseAssigneeSet(CaseEvent):
+    ce_type: ClassVar[str] = "fq.case.assignee_set.v1"
+    description: ClassVar[str] = (
+        "A member of the handling unit became the assignment's 承办人: taken by the member, or dispatched (again, "
+        "with a reason) by the unit's leader. Member ids only."
+    )
+    assignment_id: uuid.UUID
+    unit_id: str
+    assignee_id: str = Field(max_length=128, description="the member who holds the assignment now")
+    previous_assignee_id: str | None = Field(default=None, max_length=128)
+    how: AssigneeHow
+    set_by: str = Field(max_length=128, description="the member id who took or dispatched it")
+    reason: str = Field(default="", description="why it was re-dispatched, staff text without personal data")
 
 
 class CaseResolved(CaseEvent):
@@ -127,6 +150,8 @@ class CaseResolved(CaseEvent):
     resolved_on_time: bool
     mediation_agreement: bool = False
     judicial_confirmation: bool = False
+    assignee_id: str | None = Field(default=None, max_length=128, description="the member (承办人) who holds the "
+                                    "assignment, by member id; none while it is the unit's alone")
 
 
 class FeedbackResult(StrEnum):
@@ -217,6 +242,8 @@ class CaseExtensionRequested(CaseEvent):
     reason: str
     requested_by: str
     requested_due_at: datetime
+    assignee_id: str | None = Field(default=None, max_length=128, description="the member (承办人) who holds the "
+                                    "assignment, by member id; none while it is the unit's alone")
 
 
 class CaseExtensionRejected(CaseEvent):
@@ -244,6 +271,8 @@ class CaseExtended(CaseEvent):
     approved_by: str
     previous_due_at: datetime
     new_due_at: datetime
+    assignee_id: str | None = Field(default=None, max_length=128, description="the member (承办人) who holds the "
+                                    "assignment, by member id; none while it is the unit's alone")
 
 
 class CaseSuspended(CaseEvent):
@@ -253,6 +282,8 @@ class CaseSuspended(CaseEvent):
     unit_id: str
     reason: str
     suspended_by: str
+    assignee_id: str | None = Field(default=None, max_length=128, description="the member (承办人) who holds the "
+                                    "assignment, by member id; none while it is the unit's alone")
 
 
 class CaseResumed(CaseEvent):
@@ -263,6 +294,8 @@ class CaseResumed(CaseEvent):
     resumed_by: str
     accept_due_at: datetime | None = None
     resolve_due_at: datetime | None = None
+    assignee_id: str | None = Field(default=None, max_length=128, description="the member (承办人) who holds the "
+                                    "assignment, by member id; none while it is the unit's alone")
 
 
 class CaseEscalated(CaseEvent):
@@ -279,6 +312,8 @@ class CaseEscalated(CaseEvent):
     reason: EscalationReason
     note: str = ""
     escalated_by: str = Field(description="a staff member's id, or 'scheduler' for timeouts")
+    assignee_id: str | None = Field(default=None, max_length=128, description="the member (承办人) who holds the "
+                                    "assignment, by member id; none while it is the unit's alone")
 
 
 class CaseOverdue(CaseEvent):
@@ -293,6 +328,8 @@ class CaseOverdue(CaseEvent):
     clock: DeadlineClock
     due_at: datetime
     escalated: bool = Field(description="whether the case was escalated because of this")
+    assignee_id: str | None = Field(default=None, max_length=128, description="the member (承办人) who holds the "
+                                    "assignment, by member id; none while it is the unit's alone")
 
 
 class ReopenReason(StrEnum):

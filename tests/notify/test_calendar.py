@@ -10,7 +10,7 @@ from typing import Any
 from notify_svc.tables import CalendarState, Reminder
 from shared.clock import SHANGHAI, FrozenClock
 from shared.worktime import WorkCalendar
-from tests.notify.flows import ADMIN, accept, new_case
+from tests.notify.flows import ADMIN, new_case
 from tests.notify.test_reminders import CAL, next_workday_at, reminders
 from tests.support import Stack, eventually
 
@@ -34,8 +34,12 @@ async def _set_day(s: Stack, body: dict[str, Any]) -> None:
 async def _accepted_case(s: Stack, clock: FrozenClock
                          ) -> tuple[dict[str, Any], datetime, datetime, dict[float, Reminder]]:
     """A new case accepted now: (assignment, accepted at, resolve deadline, its resolve reminders once scheduled)."""
-    _, assignment, _ = await new_case(s)
-    accepted = await accept(s, assignment)
+    # a street specialist case (a group dispute): a resolve window of many working days (the grid's general
+    # track resolves the same day)
+    _, assignment, _ = await new_case(s, people_involved=6)
+    r = await s.routing.post(f"/api/v1/assignments/{assignment['id']}/accept", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    accepted = r.json()
     start, due = clock.now(), datetime.fromisoformat(accepted["resolve_due_at"])
     rows = await eventually(lambda: _resolve_reminders(s, assignment["id"]), timeout=60,
                             what="resolve reminders scheduled")

@@ -54,7 +54,7 @@ def minimal_doc() -> dict[str, Any]:
 def test_simple_dispute_stays_at_the_grid() -> None:
     d = default_rules().evaluate(facts())
     assert (d.rule_id, d.level, d.track, d.forces) == ("default.grid", Level.GRID, Track.GENERAL, ())
-    assert d.deadlines.accept == WorkSpan(hours=4) and d.deadlines.resolve == WorkSpan(days=3)
+    assert d.deadlines.accept == WorkSpan(hours=4) and d.deadlines.resolve == WorkSpan.parse("today<16:00")
     assert [s.matched for s in d.trace] == [False] * (len(default_rules().rules) - 1) + [True]
 
 

@@ -145,11 +145,9 @@ async def test_neighbour_dispute_is_resolved_at_the_grid_and_closed_after_satisf
     assert r.status_code == 200, r.text
     accepted = r.json()
     assert accepted["status"] == "accepted" and r.headers["etag"] == '"2"'
-    # general track at the grid: 3 working days to resolve, to the close of the 3rd working day
+    # general track at the grid (普通门诊): accepted at 09:00, before the 16:00 cut-off, so resolved by today's close
     today = clock.now().astimezone(SHANGHAI).date()
-    assert parse(accepted["resolve_due_at"]) == CAL.add(clock.now(), WorkSpan(days=3))
-    assert parse(accepted["resolve_due_at"]).astimezone(SHANGHAI).time() == time(17, 30)
-    assert parse(accepted["resolve_due_at"]).astimezone(SHANGHAI).date() > today
+    assert parse(accepted["resolve_due_at"]) == at(today, 17, 30)
 
     resolved = await act(flow, a["id"], "resolve", {**G01, "If-Match": '"2"'},
                          {"outcome": "resolved", "mediation_agreement": True})
@@ -169,7 +167,8 @@ async def test_neighbour_dispute_is_resolved_at_the_grid_and_closed_after_satisf
     await intake_shows(flow, case["id"], status="closed", kind="closed")
 
 
-async def test_a_grid_that_never_accepts_goes_to_the_community_then_the_street(flow: Stack, clock: FrozenClock) -> None:
+async def test_a_grid_that_never_accepts_goes_to_the_community_the_street_then_the_district(
+        flow: Stack, clock: FrozenClock) -> None:
     next_working_morning(clock)
     case = await new_case(flow)
     grid = await current(flow, case["id"])
@@ -198,14 +197,19 @@ async def test_a_grid_that_never_accepts_goes_to_the_community_then_the_street(f
     await intake_shows(flow, case["id"], status="assigned", kind="escalated")
     await eventually(lambda: _unit_in_intake(flow, case["id"], "S1"), timeout=60, what="intake follows to S1")
 
-    # the street is the top of the ladder here (the district has no handlers): overdue once, no escalation
+    # the district rung (the demo org's district_admin at D1) is next, and the top of the ladder
     clock.set(parse(street["accept_due_at"]) + timedelta(seconds=1))
     await tick(flow)
+    district = await current(flow, case["id"], history=4)
+    assert (district["unit_id"], district["level"], district["cause"]) == ("D1", "district", "escalated")
+    # at the top: overdue once, no escalation
+    clock.set(parse(district["accept_due_at"]) + timedelta(seconds=1))
     await tick(flow)
-    d = await detail(flow, street["id"])
+    await tick(flow)
+    d = await detail(flow, district["id"])
     assert d["status"] == "assigned"
     assert [h["action"] for h in d["history"]].count("overdue") == 1
-    assert len((await routing_of(flow, case["id"]))["history"]) == 3  # type: ignore[index]
+    assert len((await routing_of(flow, case["id"]))["history"]) == 4  # type: ignore[index]
     assert (await flow.routing.get("/readyz")).json()["details"]["scheduler"] == "ok"
     metrics = (await flow.routing.get("/metrics")).text
     assert 'fq_scheduler_actions_total{outcome="done",queue="accept_overdue"}' in metrics

@@ -116,3 +116,23 @@ def test_reminder_points_split_the_working_time(start: datetime, length: timedel
     total = cal.working_seconds(begin, end)
     if total > 0:
         assert cal.working_seconds(begin, at) == pytest.approx(total * fraction, abs=1e-3)
+
+
+def test_same_day_spans_end_at_todays_close_or_the_next_workdays() -> None:
+    cal = WorkCalendar()
+    close = local(2026, 12, 1, 17, 30).astimezone(UTC)  # Tuesday
+    assert cal.add(local(2026, 12, 1, 10), WorkSpan.parse("today")) == close
+    assert cal.add(local(2026, 12, 1, 7), WorkSpan.parse("today")) == close  # before opening: still today
+    assert cal.add(local(2026, 12, 1, 17, 30), WorkSpan.parse("today")) == local(2026, 12, 2, 17, 30).astimezone(UTC)
+    cut = WorkSpan.parse("today<16:00")
+    assert cal.add(local(2026, 12, 1, 15, 59), cut) == close
+    assert cal.add(local(2026, 12, 1, 16, 0), cut) == local(2026, 12, 2, 17, 30).astimezone(UTC)
+    # received on Saturday: Monday's close; over the 2026 National Day holiday: Thu Oct 8's close
+    assert cal.add(local(2026, 12, 5, 10), cut) == local(2026, 12, 7, 17, 30).astimezone(UTC)
+    assert cal.add(local(2026, 10, 2, 10), WorkSpan.parse("today")) == local(2026, 10, 8, 17, 30).astimezone(UTC)
+    assert (str(cut), str(WorkSpan.parse(" today "))) == ("today<16:00", "today")
+    for bad in ("today<25:00", "today2d", "today<16", "tomorrow"):
+        with pytest.raises(ValueError):
+            WorkSpan.parse(bad)
+    with pytest.raises(ValueError):
+        WorkSpan(days=1, same_day=True)
