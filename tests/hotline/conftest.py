@@ -29,8 +29,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from services.embedded import EmbeddedBroker, free_port
 from services.registry import DEMO_ORG, ROOT, SERVICES
-from shared.auth import Role
 from shared import tracing
+from shared.auth import Role
 from shared.clock import Clock
 from tests.support import Infra, auth, eventually, settings_for
 
@@ -115,7 +115,8 @@ async def hotline(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Asy
     sim_port, control_port, intake_port = free_port(), free_port(), free_port()
     clock = MovableClock()
     spans = InMemorySpanExporter()
-    providers = {name: tracing.make_provider(name, SimpleSpanProcessor(spans), env={}) for name in ("intake", "routing")}
+    providers = {name: tracing.make_provider(name, SimpleSpanProcessor(spans), env={})
+                 for name in ("intake", "routing")}
     proc: subprocess.Popen[bytes] | None = None
     try:
         url = await asyncio.to_thread(infra.database, "fq_hotline")
