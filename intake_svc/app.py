@@ -32,6 +32,7 @@ from shared.loops import BackgroundLoop
 from shared.ratelimit import RateLimiter
 from shared.runtime import ServiceRuntime, ServiceSpec, create_service_app
 from shared.settings import Environment
+from shared.tracing import INSTRUMENTATION
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -48,7 +49,8 @@ def build_spec(deps: IntakeDeps, settings: IntakeSettings) -> ServiceSpec:
             backoff_seconds=settings.hotline_callback_backoff_seconds,
             backoff_max_seconds=settings.hotline_callback_backoff_max_seconds,
             max_attempts=settings.hotline_callback_max_attempts,
-        ), SenderMetrics(runtime.metrics.registry))
+        ), SenderMetrics(runtime.metrics.registry), tracer=runtime.tracer_provider.get_tracer(INSTRUMENTATION)
+            if runtime.tracer_provider is not None else None)
         deps.hotline.wake_sender = sender.wake  # a route that owed the platform a callback sends it at once
         return [sender]
 

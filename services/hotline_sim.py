@@ -131,7 +131,8 @@ class Simulator:
             failure = st.failures.pop(0) if st.failures else None
             duplicate = key in st.applied
             record = {"at": time.time(), "idempotency_key": key, "order_no": doc.get("order_no"),
-                      "action": doc.get("action_type"), "seq": doc.get("seq"), "body": doc, "duplicate": duplicate}
+                      "action": doc.get("action_type"), "seq": doc.get("seq"), "body": doc, "duplicate": duplicate,
+                      "traceparent": headers.get("traceparent")}
             if failure is not None and not failure[1]:
                 st.deliveries.append({**record, "status": failure[0], "applied": False})
                 return failure[0], {"code": failure[0], "message": "平台内部错误"}

@@ -20,6 +20,10 @@ Routes take ``Idempotent`` and hand it their unit of work::
             return Answer(201, FeedbackPublic.model_validate(feedback, from_attributes=True))
         return await idem.run(session, work)
 
+A multipart upload takes ``IdempotentUpload`` instead: its body cannot be read again once the form is parsed, and
+its boundary differs on every retry, so the route names what the request stands for (the file's sha256, the
+owner) with ``idem.covering(...)`` before ``run``.
+
 ``run`` is ``shared.bus.pending.run`` (deadlocks retried) with the key around it. ``POST /api/v1/cases`` (intake's
 hot path) uses ``claim``/``release`` on its own asyncpg connection and embeds ``ANSWER_SQL`` in its one write.
 """
@@ -30,7 +34,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -164,6 +168,12 @@ def digest(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest()
 
 
+def fingerprint(method: str, path: str, parts: tuple[str, ...]) -> str:
+    """The request a key stands for when its body is not compared as sent (a multipart upload): method, path and
+    the parts the route names (the file's sha256 among them)."""
+    return hashlib.sha256(json.dumps([method, path, *parts], ensure_ascii=False).encode()).hexdigest()
+
+
 # --- the route side -------------------------------------------------------------------------------------------
 
 @dataclass
@@ -200,11 +210,19 @@ class Idempotency:
     schema: str
     engine: AsyncEngine
     clock: Clock
+    method: str = "POST"
+    path: str = ""
+
+    def covering(self, *parts: str) -> Idempotency:
+        """This key checked against ``parts`` (what the request stands for) instead of the body as sent."""
+        return replace(self, digest=fingerprint(self.method, self.path, parts) if self.key else "")
 
     async def run(self, session: AsyncSession, work: Callable[[], Awaitable[Answer]]) -> Response:
         """``work`` in the route's transaction (deadlocks retried: ``pending.run``); with a key, once per key."""
         if self.key is None:
             return (await pending.run(session, work)).response()
+        if not self.digest:
+            raise RuntimeError("an upload's Idempotency-Key needs covering(...) before run")
         key = self.key
         async with _autocommit(self.engine) as conn:
             earlier = await claim(conn, self.schema, key, self.principal, self.digest, self.clock.now())
@@ -247,7 +265,18 @@ async def idempotency(request: Request, user: CurrentUser,
     runtime = request.app.state.runtime
     return Idempotency(key=idempotency_key, principal=user.sub,
                        digest=digest(request.method, request.url.path, await request.body()) if idempotency_key
-                       else "", schema=runtime.spec.schema, engine=runtime.engine, clock=runtime.clock)
+                       else "", schema=runtime.spec.schema, engine=runtime.engine, clock=runtime.clock,
+                       method=request.method, path=request.url.path)
+
+
+async def upload_idempotency(request: Request, user: CurrentUser,
+                             idempotency_key: Annotated[str | None, Header(max_length=200, min_length=1)] = None,
+                             ) -> Idempotency:
+    """For a multipart body (read once, by the form parser): no digest until the route calls ``covering``."""
+    runtime = request.app.state.runtime
+    return Idempotency(key=idempotency_key, principal=user.sub, digest="", schema=runtime.spec.schema,
+                       engine=runtime.engine, clock=runtime.clock, method=request.method, path=request.url.path)
 
 
 Idempotent = Annotated[Idempotency, Depends(idempotency)]
+IdempotentUpload = Annotated[Idempotency, Depends(upload_idempotency)]

@@ -142,6 +142,22 @@ def producer_span(tracer: Tracer, traceparent: str, name: str, attributes: Mappi
     return span, carrier.get(TRACEPARENT, traceparent)
 
 
+@contextmanager
+def client_span(tracer: Tracer | None, traceparent: str | None, name: str,
+                attributes: Mapping[str, Any]) -> Iterator[tuple[trace.Span | None, str | None]]:
+    """An outgoing request made for a stored ``traceparent`` (a row written while a request or event was traced)
+    and the ``traceparent`` to send with it: with a tracer, a client span (child of the stored one, a trace of its
+    own without one) and that span's ``traceparent``; without one (tracing off), no span and the stored
+    ``traceparent`` passed on as it is (None when malformed), so the trace does not break."""
+    parent = context_of(traceparent)
+    if tracer is None:
+        yield None, traceparent if parent is not None else None
+        return
+    with tracer.start_as_current_span(name, context=parent, kind=SpanKind.CLIENT,
+                                      attributes=dict(attributes)) as span:
+        yield span, current_traceparent()
+
+
 # request attributes that may carry a query string (personal data, tokens): replaced by the URL without it
 _URL_KEYS = ("http.url", "url.full")
 

@@ -12,14 +12,15 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Request, Response, UploadFile
 
 from intake_svc.adapters.storage import new_key
-from intake_svc.api.preconditions import IdempotencyKey, IfMatch, etag, version
+from intake_svc.api.case_file import IDEMPOTENT
+from intake_svc.api.preconditions import IfMatch, etag, version
 from intake_svc.deps import Deps, IntakeDeps
 from intake_svc.domain.records import OwnerKind
 from intake_svc.handlers import attachments
 from intake_svc.schemas_records import AttachmentPublic
-from intake_svc.store import idempotency
 from shared.auth import CurrentUser, Role, require_roles
 from shared.bus import pending
+from shared.idempotency import Answer, Idempotency, IdempotentUpload
 from shared.problems import Problem
 from shared.runtime import SessionDep
 
@@ -63,45 +64,54 @@ async def _read(request: Request, file: UploadFile, deps: IntakeDeps) -> attachm
 
 async def _upload(case_id: uuid.UUID, owner: OwnerKind, owner_id: uuid.UUID | None, request: Request,
                   file: UploadFile, session: SessionDep, deps: IntakeDeps, user: CurrentUser,
-                  idempotency_key: str | None) -> Response:
+                  idem: Idempotency) -> Response:
     upload = await _read(request, file, deps)
-    key = new_key(case_id)
-    stored = False
+    # the multipart body's boundary differs on every retry: the key stands for the file's bytes and name
+    idem = idem.covering(hashlib.sha256(upload.data).hexdigest(), upload.name)
+    keys: list[str] = []  # a blob per try (``run`` redoes the work on a deadlock)
+
+    async def work() -> Answer:
+        keys.append(new_key(case_id))
+        row = await attachments.add_attachment(session, deps, case_id, owner, owner_id, upload, keys[-1], user)
+        return Answer(201, attachments.to_public(row), {
+            "ETag": etag(row.version), "Location": f"/api/v1/cases/{case_id}/attachments/{row.id}"})
+
     try:
-        async with pending.transaction(session):
-            digest = idempotency.digest("attachments.add", str(case_id), owner.value, str(owner_id), upload.name,
-                                        hashlib.sha256(upload.data).hexdigest())
-            replay = await idempotency.claim(session, idempotency_key, user, digest, deps.clock.now())
-            if replay is not None:
-                return replay.response()
-            stored = True
-            row = await attachments.add_attachment(session, deps, case_id, owner, owner_id, upload, key, user)
-            answer = attachments.to_public(row).model_dump_json()
-            await idempotency.remember(session, idempotency_key, user, 201, answer)
+        answer = await idem.run(session, work)
     except BaseException:
-        if stored:  # nothing refers to the blob: remove it (deleting a key never written is fine)
-            await deps.storage.delete(key)
+        await _delete(deps, keys)
         raise
-    return Response(answer, status_code=201, media_type="application/json", headers={
-        "ETag": etag(row.version), "Location": f"/api/v1/cases/{case_id}/attachments/{row.id}"})
+    await _delete(deps, keys[:-1])  # the blobs of tries rolled back for a deadlock
+    return answer
+
+
+async def _delete(deps: IntakeDeps, keys: list[str]) -> None:
+    """Blobs nothing refers to (deleting a key never written is fine)."""
+    for key in keys:
+        await deps.storage.delete(key)
+
+
+UPLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
+    **IDEMPOTENT, 413: {"description": "larger than INTAKE_ATTACHMENT_MAX_BYTES"},
+    422: {"description": "the content is not an allowed type, or not the declared one; or Idempotency-Key reused "
+                         "with another file"}}
 
 
 @router.post("/cases/{case_id}/attachments", status_code=201, response_model=AttachmentPublic, dependencies=[STAFF],
-             responses={413: {"description": "larger than INTAKE_ATTACHMENT_MAX_BYTES"},
-                        422: {"description": "the content is not an allowed type, or not the declared one"}})
+             responses=UPLOAD_RESPONSES)
 async def upload_to_case(case_id: uuid.UUID, request: Request, file: FileIn, session: SessionDep, deps: Deps,
-                         user: CurrentUser, idempotency_key: IdempotencyKey = None) -> Response:
-    """File a document with the case (``multipart/form-data``, part ``file``)."""
-    return await _upload(case_id, OwnerKind.CASE, None, request, file, session, deps, user, idempotency_key)
+                         user: CurrentUser, idem: IdempotentUpload) -> Response:
+    """File a document with the case (``multipart/form-data``, part ``file``). With an ``Idempotency-Key`` the same
+    file sent again is filed once (the first answer is replayed)."""
+    return await _upload(case_id, OwnerKind.CASE, None, request, file, session, deps, user, idem)
 
 
 @router.post("/cases/{case_id}/notes/{note_id}/attachments", status_code=201, response_model=AttachmentPublic,
-             dependencies=[STAFF], responses={413: {"description": "larger than INTAKE_ATTACHMENT_MAX_BYTES"}})
+             dependencies=[STAFF], responses=UPLOAD_RESPONSES)
 async def upload_to_note(case_id: uuid.UUID, note_id: uuid.UUID, request: Request, file: FileIn,
-                         session: SessionDep, deps: Deps, user: CurrentUser,
-                         idempotency_key: IdempotencyKey = None) -> Response:
+                         session: SessionDep, deps: Deps, user: CurrentUser, idem: IdempotentUpload) -> Response:
     """File a document with one of the case's notes (e.g. the photo of a 上门走访)."""
-    return await _upload(case_id, OwnerKind.NOTE, note_id, request, file, session, deps, user, idempotency_key)
+    return await _upload(case_id, OwnerKind.NOTE, note_id, request, file, session, deps, user, idem)
 
 
 @router.get("/cases/{case_id}/attachments", response_model=list[AttachmentPublic])

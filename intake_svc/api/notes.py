@@ -5,16 +5,16 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Response
-from fastapi.encoders import jsonable_encoder
 
-from intake_svc.api.preconditions import IdempotencyKey, IfMatch, etag, version
+from intake_svc.api.case_file import IDEMPOTENT
+from intake_svc.api.preconditions import IfMatch, etag, version
 from intake_svc.deps import Deps
 from intake_svc.handlers import case_file, notes
 from intake_svc.schemas import RevealRequest
 from intake_svc.schemas_records import NoteCreate, NotePublic, NoteUpdate, NoteVersionPublic, RevealedTexts
-from intake_svc.store import idempotency
 from shared.auth import CurrentUser, Role, require_roles
 from shared.bus import pending
+from shared.idempotency import Answer, Idempotent
 from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["notes"])
@@ -22,21 +22,19 @@ router = APIRouter(prefix="/api/v1", tags=["notes"])
 STAFF = require_roles(Role.OPERATOR, Role.MEDIATOR, Role.GRID_WORKER, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
 
 
-@router.post("/cases/{case_id}/notes", status_code=201, response_model=NotePublic, dependencies=[STAFF])
+@router.post("/cases/{case_id}/notes", status_code=201, response_model=NotePublic, dependencies=[STAFF],
+             responses=IDEMPOTENT)
 async def add_note(case_id: uuid.UUID, body: NoteCreate, session: SessionDep, deps: Deps, user: CurrentUser,
-                   idempotency_key: IdempotencyKey = None) -> Response:
+                   idem: Idempotent) -> Response:
     """A note of what was done (电话联系, 上门走访, 调解, 会商, 其他); ``public`` ones appear on the citizen's page.
-    Phone and ID numbers in the text are masked in every read."""
-    async with pending.transaction(session):
-        digest = idempotency.digest("notes.add", str(case_id), jsonable_encoder(body))
-        replay = await idempotency.claim(session, idempotency_key, user, digest, deps.clock.now())
-        if replay is not None:
-            return replay.response()
+    Phone and ID numbers in the text are masked in every read. With an ``Idempotency-Key`` a repeat is written
+    once (the first answer is replayed)."""
+    async def work() -> Answer:
         note = notes.to_public(await notes.add_note(session, deps, case_id, body, user), deps)
-        answer = note.model_dump_json()
-        await idempotency.remember(session, idempotency_key, user, 201, answer)
-    return Response(answer, status_code=201, media_type="application/json",
-                    headers={"ETag": etag(note.version), "Location": f"/api/v1/cases/{case_id}/notes/{note.id}"})
+        return Answer(201, note, {"ETag": etag(note.version),
+                                  "Location": f"/api/v1/cases/{case_id}/notes/{note.id}"})
+
+    return await idem.run(session, work)
 
 
 @router.get("/cases/{case_id}/notes", response_model=list[NotePublic])

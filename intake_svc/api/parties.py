@@ -6,17 +6,17 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
-from fastapi.encoders import jsonable_encoder
 
-from intake_svc.api.preconditions import IdempotencyKey, IfMatch, etag, version
+from intake_svc.api.case_file import IDEMPOTENT
+from intake_svc.api.preconditions import IfMatch, etag, version
 from intake_svc.deps import Deps
 from intake_svc.domain.personal import mask_id_number, mask_name, mask_phone
 from intake_svc.handlers import parties
 from intake_svc.schemas import PartyIn, PartyPublic
 from intake_svc.schemas_records import PartyChange, PartyChanged
-from intake_svc.store import idempotency
 from shared.auth import CurrentUser, Role, require_roles
 from shared.bus import pending
+from shared.idempotency import Answer, Idempotent
 from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["parties"])
@@ -31,22 +31,21 @@ def _masked(p: PartyIn) -> PartyPublic:
                        id_number=mask_id_number(p.id_number) if p.id_number else None)
 
 
-@router.post("/cases/{case_id}/parties", status_code=201, response_model=PartyChanged, dependencies=[WRITERS])
+@router.post("/cases/{case_id}/parties", status_code=201, response_model=PartyChanged, dependencies=[WRITERS],
+             responses=IDEMPOTENT)
 async def add_party(case_id: uuid.UUID, body: PartyChange, session: SessionDep, deps: Deps, user: CurrentUser,
-                    idempotency_key: IdempotencyKey = None, if_match: IfMatch = None) -> Response:
+                    idem: Idempotent, if_match: IfMatch = None) -> Response:
     """Add a respondent or other party (applicants are named at registration). ``If-Match`` (the case's ETag) is
-    optional here; the answer's ``ETag`` is the case's new version."""
+    optional here; the answer's ``ETag`` is the case's new version. With an ``Idempotency-Key`` a repeat adds the
+    party once (the first answer is replayed)."""
     expected = version(if_match, required=False)
-    async with pending.transaction(session):
-        digest = idempotency.digest("parties.add", str(case_id), jsonable_encoder(body))
-        replay = await idempotency.claim(session, idempotency_key, user, digest, deps.clock.now())
-        if replay is not None:
-            return replay.response()
+
+    async def work() -> Answer:
         case, number = await parties.add_party(session, deps, case_id, body, user, expected)
-        answer = PartyChanged(case_id=case.id, party_no=number, party=_masked(body.party),
-                              case_version=case.version).model_dump_json()
-        await idempotency.remember(session, idempotency_key, user, 201, answer)
-    return Response(answer, status_code=201, media_type="application/json", headers={"ETag": etag(case.version)})
+        return Answer(201, PartyChanged(case_id=case.id, party_no=number, party=_masked(body.party),
+                                        case_version=case.version), {"ETag": etag(case.version)})
+
+    return await idem.run(session, work)
 
 
 @router.put("/cases/{case_id}/parties/{party_no}", response_model=PartyChanged, dependencies=[WRITERS],

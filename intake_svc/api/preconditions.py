@@ -1,5 +1,5 @@
-"""The headers of the record writes: ``If-Match`` (the ETag of the version the client saw) and
-``Idempotency-Key``."""
+"""The header of the record writes' updates: ``If-Match`` (the ETag of the version the client saw). Their creating
+POSTs take ``Idempotency-Key`` through ``shared.idempotency``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from fastapi import Header
 from shared.problems import Problem
 
 IfMatch = Annotated[str | None, Header(description='the ETag of the version you saw, e.g. "3" (412 otherwise)')]
-IdempotencyKey = Annotated[str | None, Header(max_length=200, description="repeat-safe: the same key answers the "
-                                              "first request's response (kept 24 h)")]
 
 
 def version(value: str | None, *, required: bool) -> int | None:

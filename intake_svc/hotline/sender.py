@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import structlog
+from opentelemetry.trace import StatusCode, Tracer
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,7 @@ from intake_svc.hotline.domain import CallbackStatus
 from intake_svc.hotline.handlers.orders import purge_nonces
 from intake_svc.hotline.tables import HotlineCallback, HotlineCallbackAttempt
 from shared.loops import BackgroundLoop
+from shared.tracing import TRACEPARENT, client_span
 
 log = structlog.get_logger(__name__)
 
@@ -68,12 +70,14 @@ class CallbackSender(BackgroundLoop):
     name = "hotline-callbacks"
 
     def __init__(self, deps: HotlineDeps, session_factory: Callable[[], AsyncSession], settings: SenderSettings,
-                 metrics: SenderMetrics | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 metrics: SenderMetrics | None = None, transport: httpx.AsyncBaseTransport | None = None,
+                 tracer: Tracer | None = None) -> None:
         super().__init__(interval=settings.poll_seconds, stop_timeout=settings.timeout_seconds + 5)
         self.deps = deps
         self.metrics = metrics
         self.session_factory = session_factory
         self.settings = settings
+        self.tracer = tracer  # tracing on: each send in a client span, child of the trace the callback was owed in
         self._client = httpx.AsyncClient(timeout=settings.timeout_seconds, transport=transport)
         self._purged_at = 0.0
 
@@ -135,11 +139,22 @@ class CallbackSender(BackgroundLoop):
                                                  now.timestamp())
                 headers[signing.IDEMPOTENCY_HEADER] = str(callback.idempotency_key)
                 headers["Content-Type"] = "application/json; charset=utf-8"
-                try:
-                    response = await self._client.post(client.callback_url, content=body, headers=headers)
-                    status_code, answer = response.status_code, response.text[:2000]
-                except httpx.HTTPError as exc:
-                    error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+                with client_span(self.tracer, callback.traceparent, f"POST 12345 callback {callback.action}", {
+                        "http.request.method": "POST", "server.address": parts.hostname or "",
+                        "url.path": parts.path, "fq.hotline.action": callback.action,
+                        "fq.hotline.attempt": callback.attempts + 1}) as (span, traceparent):
+                    if traceparent is not None:
+                        headers[TRACEPARENT] = traceparent
+                    try:
+                        response = await self._client.post(client.callback_url, content=body, headers=headers)
+                        status_code, answer = response.status_code, response.text[:2000]
+                    except httpx.HTTPError as exc:
+                        error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+                    if span is not None:
+                        if status_code is not None:
+                            span.set_attribute("http.response.status_code", status_code)
+                        if status_code is None or status_code >= 300:
+                            span.set_status(StatusCode.ERROR, error or f"HTTP {status_code}")
             callback.attempts += 1
             callback.last_status_code = status_code
             session.add(HotlineCallbackAttempt(callback_id=callback.id, at=now, status_code=status_code,  # type: ignore[arg-type]

@@ -52,6 +52,7 @@ class HotlineCallback(SQLModel, table=True):
     action: str = Field(max_length=32)
     idempotency_key: uuid.UUID = Field(default_factory=uuid.uuid4, unique=True)
     payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))  # canonical; mapped when sent
+    traceparent: str | None = Field(default=None, max_length=55)  # the trace it was owed in: sent with it
     status: str = Field(default=CallbackStatus.PENDING, max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

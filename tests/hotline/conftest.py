@@ -1,5 +1,6 @@
 """The hotline environment: intake + routing on their own broker and database, intake served on a real port,
-and the 12345 platform simulator (services/hotline_sim.py) running as its own process.
+and the 12345 platform simulator (services/hotline_sim.py) running as its own process. Both services trace (each its
+own provider, one in-memory exporter: ``spans``), so a callback's ``traceparent`` can be followed back.
 
 Intake runs on an adjustable clock (real time plus an offset the tests move), so callback back-off is
 exercised without waiting: the simulator signs with real time, so tests keep the offset within the ±5 min skew.
@@ -23,9 +24,12 @@ import httpx
 import pytest
 import uvicorn
 from asgi_lifespan import LifespanManager
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from services.embedded import EmbeddedBroker, free_port
 from services.registry import DEMO_ORG, ROOT, SERVICES
+from shared import tracing
 from shared.auth import Role
 from shared.clock import Clock
 from tests.support import Infra, auth, eventually, settings_for
@@ -59,6 +63,7 @@ class HotlineEnv:
     clock: MovableClock
     database_url: str
     apps: dict[str, Any]
+    spans: InMemorySpanExporter  # intake's and routing's finished spans
 
     async def push(self, *order_nos: str, orders: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         doc: dict[str, Any] = {"orders": orders} if orders is not None else {"order_nos": list(order_nos)}
@@ -109,6 +114,9 @@ async def hotline(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Asy
     broker.start()
     sim_port, control_port, intake_port = free_port(), free_port(), free_port()
     clock = MovableClock()
+    spans = InMemorySpanExporter()
+    providers = {name: tracing.make_provider(name, SimpleSpanProcessor(spans), env={})
+                 for name in ("intake", "routing")}
     proc: subprocess.Popen[bytes] | None = None
     try:
         url = await asyncio.to_thread(infra.database, "fq_hotline")
@@ -121,8 +129,10 @@ async def hotline(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Asy
         intake_app = create_intake(settings_for(
             services["intake"], url, broker.bootstrap, hotline_clients=clients, hotline_sender_poll_seconds=0.1,
             hotline_callback_backoff_seconds=2.0, hotline_callback_backoff_max_seconds=16.0,
-            hotline_callback_max_attempts=10, hotline_callback_timeout_seconds=5.0), clock=clock)
-        routing_app = create_routing(settings_for(services["routing"], url, broker.bootstrap))
+            hotline_callback_max_attempts=10, hotline_callback_timeout_seconds=5.0), clock=clock,
+            tracer_provider=providers["intake"])
+        routing_app = create_routing(settings_for(services["routing"], url, broker.bootstrap),
+                                     tracer_provider=providers["routing"])
         async with LifespanManager(intake_app, startup_timeout=60, shutdown_timeout=60), \
                 LifespanManager(routing_app, startup_timeout=60, shutdown_timeout=60):
             server = uvicorn.Server(uvicorn.Config(intake_app, host="127.0.0.1", port=intake_port, lifespan="off",
@@ -148,7 +158,8 @@ async def hotline(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Asy
                                        headers=auth(Role.SERVICE, None))
                 assert r.status_code == 200, r.text
                 yield HotlineEnv(intake=intake, routing=routing, sim=sim, intake_url=intake_url, clock=clock,
-                                 database_url=url, apps={"intake": intake_app, "routing": routing_app})
+                                 database_url=url, apps={"intake": intake_app, "routing": routing_app},
+                                 spans=spans)
             server.should_exit = True
             await serving
     finally:

@@ -103,6 +103,8 @@ async def test_notes_take_idempotency_keys_and_edits_need_if_match_and_keep_vers
     again = await stack.intake.post(f"/api/v1/cases/{case['id']}/notes", headers=key, json=body)
     assert first.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true" and again.json()["id"] == first.json()["id"]
+    # the replay carries the first answer's headers too (shared.idempotency stores them)
+    assert (again.headers["ETag"], again.headers["Location"]) == (first.headers["ETag"], first.headers["Location"])
     assert len((await stack.intake.get(f"/api/v1/cases/{case['id']}/notes", headers=OPERATOR)).json()) == 1
     assert_problem(await stack.intake.post(f"/api/v1/cases/{case['id']}/notes", headers=key,
                                            json={**body, "text": "别的内容"}), 422, "idempotency_key_reused")
@@ -198,6 +200,9 @@ async def test_a_file_round_trips_byte_for_byte_and_another_grid_gets_404(stack:
     case, _ = await _case(stack)
     await _visible_to_worker(stack, case["id"])
     key = {"Idempotency-Key": str(uuid.uuid4())}
+    refused = await stack.intake.post(f"/api/v1/cases/{case['id']}/attachments", headers={**WORKER, **key},
+                                      files=_file(ELF, "application/octet-stream"))
+    assert_problem(refused, 422, "validation_failed")  # a request that failed frees its key for the next try
     r = await stack.intake.post(f"/api/v1/cases/{case['id']}/attachments", headers={**WORKER, **key},
                                 files=_file(PNG, "application/octet-stream"))
     assert r.status_code == 201, r.text
@@ -205,8 +210,13 @@ async def test_a_file_round_trips_byte_for_byte_and_another_grid_gets_404(stack:
     assert meta["content_type"] == "image/png" and meta["size"] == len(PNG)
     assert meta["sha256"] == hashlib.sha256(PNG).hexdigest() and meta["name"] == "现场照片.png"
     again = await stack.intake.post(f"/api/v1/cases/{case['id']}/attachments", headers={**WORKER, **key},
-                                    files=_file(PNG, "application/octet-stream"))
-    assert again.json()["id"] == meta["id"]
+                                    files=_file(PNG, "application/octet-stream"))  # another multipart boundary
+    assert again.status_code == 201 and again.json()["id"] == meta["id"]
+    assert again.headers["Idempotent-Replayed"] == "true" and again.headers["Location"] == r.headers["Location"]
+    other = PNG + b"\x00"  # the same key with other bytes (same name, same size class): not the same request
+    assert_problem(await stack.intake.post(f"/api/v1/cases/{case['id']}/attachments", headers={**WORKER, **key},
+                                           files=_file(other, "application/octet-stream")), 422,
+                   "idempotency_key_reused")
     url = f"/api/v1/cases/{case['id']}/attachments/{meta['id']}/content"
     got = await stack.intake.get(url, headers=WORKER)
     assert got.status_code == 200 and got.content == PNG and got.headers["content-type"] == "image/png"

@@ -151,3 +151,20 @@ def test_an_event_written_outside_a_span_has_no_traceparent_and_one_written_whil
     assert _row_traceparent(outbox_row(event, source="/t")) is None
     with tracing.consumer_span(None, "garbage", "process", {}):
         assert _row_traceparent(outbox_row(event, source="/t")) is None
+
+
+def test_an_outgoing_call_with_tracing_off_passes_the_stored_traceparent_on() -> None:
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    with tracing.client_span(None, parent, "POST callback", {}) as (span, sent):
+        assert span is None and sent == parent
+    for stored in (None, "garbage"):
+        with tracing.client_span(None, stored, "POST callback", {}) as (span, sent):
+            assert span is None and sent is None
+    exporter = InMemorySpanExporter()
+    tracer = tracing.make_provider("t", SimpleSpanProcessor(exporter), env={}).get_tracer("t")
+    with tracing.client_span(tracer, parent, "POST callback", {}) as (span, sent):
+        assert span is not None and sent is not None
+        assert sent.split("-")[1] == parent.split("-")[1] and sent.split("-")[2] != parent.split("-")[2]
+    [finished] = exporter.get_finished_spans()
+    assert finished.kind == SpanKind.CLIENT and finished.parent is not None
+    assert f"{finished.parent.span_id:016x}" == parent.split("-")[2]

@@ -36,6 +36,7 @@ from shared.events import (
     CaseReturned,
 )
 from shared.problems import Problem
+from shared.tracing import current_traceparent
 
 
 async def enqueue(session: AsyncSession, order: HotlineOrder, action: CallbackAction, at: datetime,
@@ -47,7 +48,8 @@ async def enqueue(session: AsyncSession, order: HotlineOrder, action: CallbackAc
                "case_code": case_code, **{k: v for k, v in extra.items() if v is not None}}
     callback = HotlineCallback(client_id=order.client_id, order_no=order.order_no, seq=order.next_seq,
                                case_id=order.case_id, action=action, payload=payload,
-                               status=CallbackStatus.PENDING, next_attempt_at=at, created_at=at)
+                               status=CallbackStatus.PENDING, next_attempt_at=at, created_at=at,
+                               traceparent=current_traceparent())  # the consumed event's or the request's
     session.add(callback)
     if order.case_id is not None:
         add_timeline(session, order.case_id, at, TimelineKind.HOTLINE_CALLBACK, f"向12345平台报送{ACTION_ZH[action]}",
