@@ -17,7 +17,7 @@ help:
 	@echo "  make bench-analytics  /kpis over 1,000,000 cases and the projection's catch-up rate"
 	@echo "make chaos    5-minute soak: two replicas per service, kill -9/SIGSTOP/broker amnesia/PostgreSQL stop, invariants checked (SECONDS=300)"
 	@echo "make migrate  run every service's migrations"
-	@echo "make docs     regenerate event JSON schemas, the AsyncAPI document and docs/openapi/*.json"
+	@echo "make docs     regenerate event JSON schemas, the AsyncAPI document, docs/openapi/*.json and docs/hotline/*.md"
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PY) -m pip install --quiet uv || $(PY) -m pip install --quiet --user uv \
@@ -35,6 +35,7 @@ lint: .venv/.synced
 	$(RUN) ruff check .
 	$(RUN) mypy shared routing_svc/domain intake_svc/domain intake_svc/hotline/domain.py analytics_svc/domain notify_svc/domain services
 	$(RUN) python -m shared.events.export --check
+	$(RUN) python -m intake_svc.hotline.docgen --check
 	$(RUN) python -m shared.openapi_export --check 2>/dev/null | tail -1; exit $${PIPESTATUS[0]}
 
 fmt: .venv/.synced
@@ -63,6 +64,7 @@ migrate: .venv/.synced
 docs: .venv/.synced
 	$(RUN) python -m shared.events.export
 	$(RUN) python -m shared.openapi_export
+	$(RUN) python -m intake_svc.hotline.docgen
 
 status: .venv/.synced
 	$(RUN) python -m services status

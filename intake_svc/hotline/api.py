@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake_svc.deps import Deps, IntakeDeps
-from intake_svc.hotline import signing, store
+from intake_svc.hotline import contract, signing, store
 from intake_svc.hotline.domain import CallbackStatus, MessageKind
 from intake_svc.hotline.handlers import callbacks, messages, orders, reconciliation
 from intake_svc.hotline.schemas import (
@@ -68,9 +68,21 @@ ORDER_EXAMPLE = {
 }
 
 
+MESSAGE_EXAMPLES = {
+    MessageKind.FEEDBACK: {"message_id": "HF-2026-000871", "result": "满意", "content": "市民表示问题已解决"},
+    MessageKind.REDO: {"message_id": "HR-2026-000112", "content": "市民反映噪音仍未消除，请重新办理"},
+    MessageKind.URGE: {"message_id": "HU-2026-000305", "content": "市民再次来电催促，请尽快处理"},
+}
+# the order and message schemas of every mapping (intake_svc/data/hotline_mappings/*.yaml): each client has one
+_MAPPINGS = contract.load_all()
+
+
+def _message_body(kind: MessageKind) -> dict[str, object]:
+    return contract.request_body([contract.message_schema(m, kind.value) for m in _MAPPINGS], MESSAGE_EXAMPLES[kind])
+
+
 @router.post("/orders", response_model=OrderAccepted, status_code=201, **SIGNED,  # type: ignore[arg-type]
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                 "schema": {"type": "object"}, "example": ORDER_EXAMPLE}}}})
+             openapi_extra=contract.request_body([contract.order_schema(m) for m in _MAPPINGS], ORDER_EXAMPLE))
 async def push_order(request: Request, session: SessionDep, deps: Deps) -> JSONResponse:
     """A 12345 work order (工单), in the client's city format. Becomes a case (channel ``hotline_12345``);
     idempotent on the order number: a re-push answers 200 with the same case."""
@@ -100,20 +112,23 @@ async def _message(request: Request, session: AsyncSession, deps: IntakeDeps, or
     return await pending.run(session, work)
 
 
-@router.post("/orders/{order_no}/feedback", response_model=MessageAnswer, **SIGNED)  # type: ignore[arg-type]
+@router.post("/orders/{order_no}/feedback", response_model=MessageAnswer, **SIGNED,
+             openapi_extra=_message_body(MessageKind.FEEDBACK))  # type: ignore[arg-type]
 async def platform_feedback(order_no: ORDER_NO, request: Request, session: SessionDep, deps: Deps) -> MessageAnswer:
     """回访 result from the platform (``{"message_id", "result": 满意|不满意|未联系上, "content"}``).
     Emits ``fq.case.feedback_received.v1`` with source ``hotline``."""
     return await _message(request, session, deps, order_no, MessageKind.FEEDBACK)
 
 
-@router.post("/orders/{order_no}/redo", response_model=MessageAnswer, **SIGNED)  # type: ignore[arg-type]
+@router.post("/orders/{order_no}/redo", response_model=MessageAnswer, **SIGNED,
+             openapi_extra=_message_body(MessageKind.REDO))  # type: ignore[arg-type]
 async def platform_redo(order_no: ORDER_NO, request: Request, session: SessionDep, deps: Deps) -> MessageAnswer:
     """重办 order (``{"message_id", "content"}``): emits ``fq.case.reopen_requested.v1``; routing reopens the case."""
     return await _message(request, session, deps, order_no, MessageKind.REDO)
 
 
-@router.post("/orders/{order_no}/urge", response_model=MessageAnswer, **SIGNED)  # type: ignore[arg-type]
+@router.post("/orders/{order_no}/urge", response_model=MessageAnswer, **SIGNED,
+             openapi_extra=_message_body(MessageKind.URGE))  # type: ignore[arg-type]
 async def platform_urge(order_no: ORDER_NO, request: Request, session: SessionDep, deps: Deps) -> MessageAnswer:
     """催办 (``{"message_id", "content"}``): on the timeline, and ``fq.case.urged.v1`` for notifying the assignee."""
     return await _message(request, session, deps, order_no, MessageKind.URGE)
