@@ -210,7 +210,7 @@ async def test_backup_and_restore_of_one_service_schema_round_trips(infra: Infra
     assert await _fingerprint(url, "intake") == before
     assert await _fingerprint(url, "routing") == routing_before, "the other schemas are untouched"
     # the restored schema is at the migrations' head: migrate is a no-op, the service starts on it
-    assert await services_cli("migrate", DATABASE_URL=url).returncode == 0
+    assert (await services_cli("migrate", DATABASE_URL=url)).returncode == 0
     assert await _fingerprint(url, "intake") == before
 
 
