@@ -56,7 +56,7 @@ def _alerts() -> list[dict[str, Any]]:
 
 def test_every_alert_has_its_runbook_and_every_page_is_linked_from_the_index() -> None:
     index = (RUNBOOKS / "README.md").read_text()
-    linked = set(re.findall(r"\]\(\./?([^)#]+\.md)\)", index))
+    linked = set(re.findall(r"\]\((?:\./)?([^)#/]+\.md)\)", index))
     pages = {p.name for p in RUNBOOKS.glob("*.md")} - {"README.md"}
     alerts = _alerts()
     assert len(alerts) >= 12
@@ -315,8 +315,8 @@ async def test_adding_a_replica_keeps_one_relay_leader_and_it_takes_over(infra: 
             return found if len(found) == 1 else None
 
         [leader] = await eventually(leaders, timeout=30, what="exactly one relay leader")
-        for c in clients:
-            assert (await c.get("/readyz")).status_code == 200, "the standby is ready too"
+        for c in clients:  # the standby is ready too (once its consumer has joined the group)
+            await eventually(lambda c=c: _ok(c), timeout=60, what="both replicas ready")
         await replicas[leader].__aexit__()
         assert await eventually(leaders, timeout=30, what="the other replica takes over") == [1 - leader]
         r = await clients[1 - leader].post("/api/v1/cases", json=case_body(), headers=OPERATOR)
@@ -324,3 +324,7 @@ async def test_adding_a_replica_keeps_one_relay_leader_and_it_takes_over(infra: 
     finally:
         for replica in replicas:
             await replica.__aexit__()
+
+
+async def _ok(client: AsyncClient) -> bool:
+    return (await client.get("/readyz")).status_code == 200
