@@ -615,6 +615,28 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rekey(args: argparse.Namespace) -> int:
+    """Re-seal intake's personal data under INTAKE_PII_CURRENT_KEY (intake_svc/rekey.py)."""
+    from intake_svc.rekey import rekey
+    from intake_svc.settings import IntakeSettings
+    from shared.crypto import Sealer
+
+    settings = IntakeSettings()
+    sealer = Sealer(settings.pii_keyring(), settings.pii_current_key)
+    if any(v in os.environ for v in ("INTAKE_DATABASE_URL", "FQ_DATABASE_URL", "DATABASE_URL")):
+        url, started = settings.database_url, None
+    else:
+        url, started = _database_url()
+    try:
+        result = asyncio.run(rekey(db.asyncpg_dsn(url), sealer, args.batch_size))
+        _say(f"re-sealed {result.values} values under key {sealer.current}: "
+             + ", ".join(f"{table} {n} rows" for table, n in result.rows.items()))
+    finally:
+        if started is not None:
+            started.stop()  # type: ignore[attr-defined]
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -645,6 +667,10 @@ def main(argv: list[str] | None = None) -> int:
     rpl = sub.add_parser("replay", help="rebuild a projection (analytics) from the topics")
     rpl.add_argument("service", choices=["analytics"])
     rpl.set_defaults(func=cmd_replay)
+    rk = sub.add_parser("rekey", help="re-seal a service's personal data under its current key (intake)")
+    rk.add_argument("service", choices=["intake"])
+    rk.add_argument("--batch-size", type=int, default=500, help="rows per transaction")
+    rk.set_defaults(func=cmd_rekey)
     args = parser.parse_args(argv)
     return int(args.func(args))
 
