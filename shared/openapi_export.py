@@ -8,11 +8,12 @@ The documents are built from the apps themselves (no database or broker is reach
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from shared.generated import write_or_check
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "openapi"
 
@@ -32,24 +33,7 @@ def render() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="fail if the committed documents differ")
-    parser.add_argument("--out", type=Path, default=OUT)
-    args = parser.parse_args(argv)
-    files = render()
-    if args.check:
-        stale = [n for n, body in files.items()
-                 if not (args.out / n).exists() or (args.out / n).read_text() != body]
-        if stale:
-            print(f"OpenAPI documents out of date: {stale}; run `make docs`")
-            return 1
-        print(f"OpenAPI documents up to date ({len(files)} files)")
-        return 0
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, body in files.items():
-        (args.out / name).write_text(body)
-    print(f"wrote {len(files)} documents to {args.out}")
-    return 0
+    return write_or_check(render, OUT, "OpenAPI documents", argv, description=__doc__)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ and the error codes' wording from ``shared.problems_zh``.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
@@ -22,6 +21,7 @@ from intake_svc.hotline import contract, signing
 from intake_svc.hotline.domain import ACTION_ZH, CallbackAction, MessageKind
 from intake_svc.hotline.mapping import FieldSpec, HotlineMapping, Section
 from shared.events.case import Outcome
+from shared.generated import write_or_check
 from shared.problems_zh import DETAIL_ZH
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "hotline"
@@ -238,24 +238,7 @@ def documents() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="fail if the committed documents differ")
-    parser.add_argument("--out", type=Path, default=OUT)
-    args = parser.parse_args(argv)
-    files = documents()
-    if args.check:
-        stale = [n for n, body in files.items()
-                 if not (args.out / n).exists() or (args.out / n).read_text(encoding="utf-8") != body]
-        if stale:
-            print(f"12345 interface documents out of date: {stale}; run `make docs`")
-            return 1
-        print(f"12345 interface documents up to date ({len(files)} files)")
-        return 0
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, body in files.items():
-        (args.out / name).write_text(body, encoding="utf-8")
-    print(f"wrote {len(files)} documents to {args.out}")
-    return 0
+    return write_or_check(documents, OUT, "12345 interface documents", argv, description=__doc__)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from shared.events import CATALOG, TOPICS
 from shared.events.base import TOPIC_DESCRIPTIONS, Topic
+from shared.generated import write_or_check
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "events"
 
@@ -135,28 +135,7 @@ def render() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="fail if the committed files differ")
-    parser.add_argument("--out", type=Path, default=OUT)
-    args = parser.parse_args(argv)
-    files = render()
-    if args.check:
-        stale = [n for n, body in files.items()
-                 if not (args.out / n).exists() or (args.out / n).read_text() != body]
-        extra = [p.name for p in args.out.glob("*.json") if p.name not in files]
-        if stale or extra:
-            print(f"event docs out of date: {stale + extra}; run `python -m shared.events.export`")
-            return 1
-        print(f"event docs up to date ({len(files)} files)")
-        return 0
-    args.out.mkdir(parents=True, exist_ok=True)
-    for p in args.out.glob("*.json"):
-        if p.name not in files:
-            p.unlink()
-    for name, body in files.items():
-        (args.out / name).write_text(body)
-    print(f"wrote {len(files)} files to {args.out}")
-    return 0
+    return write_or_check(render, OUT, "event docs", argv, description=__doc__, prune="*.json")
 
 
 if __name__ == "__main__":
