@@ -16,9 +16,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "case.search": frozenset({R.OPERATOR, R.MEDIATOR, R.GRID_WORKER, R.COMMUNITY_ADMIN, R.STREET_ADMIN}),
     "case.access_log": frozenset({R.STREET_ADMIN}),
     # routing
-    "assignment.handle": frozenset({R.GRID_WORKER, R.MEDIATOR, R.COMMUNITY_ADMIN, R.STREET_ADMIN}),
-    "assignment.approve_extension": frozenset({R.COMMUNITY_ADMIN, R.STREET_ADMIN}),
-    "assignment.reopen": frozenset({R.SERVICE, R.OPERATOR, R.COMMUNITY_ADMIN, R.STREET_ADMIN}),
+    "assignment.handle": frozenset({R.GRID_WORKER, R.MEDIATOR, R.COMMUNITY_ADMIN, R.STREET_ADMIN, R.DISTRICT_ADMIN}),
+    "assignment.approve_extension": frozenset({R.COMMUNITY_ADMIN, R.STREET_ADMIN, R.DISTRICT_ADMIN}),
+    "assignment.reopen": frozenset({R.SERVICE, R.OPERATOR, R.COMMUNITY_ADMIN, R.STREET_ADMIN, R.DISTRICT_ADMIN}),
     "org.import": frozenset({R.STREET_ADMIN, R.SERVICE}),
     "rules.edit": frozenset(),
     # notify

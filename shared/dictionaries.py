@@ -42,6 +42,7 @@ ASSIGNMENT_STATUS = {"assigned": "待签收", "accepted": "已签收", "suspende
                      "reopened": "已重办", "merged": "已并案"}
 ROLE = {Role.OPERATOR: "受理窗口", Role.GRID_WORKER: "网格员", Role.MEDIATOR: "调解员",
         Role.COMMUNITY_ADMIN: "社区管理员", Role.STREET_ADMIN: "街道管理员", Role.DISTRICT_VIEWER: "区级查看",
+        Role.DISTRICT_ADMIN: "区综治中心",
         Role.ADMIN: "系统管理员", Role.SERVICE: "系统服务"}
 UNKNOWN = "（未知）"
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from routing_svc.api.rules import admin_only
 from routing_svc.deps import Deps
 from routing_svc.handlers.rules import day_source, load_year, publish_calendar, put_days
-from routing_svc.schemas import DayOut, DaysPut, YearNotice, YearOut
+from routing_svc.schemas_rules import DayOut, DaysPut, YearNotice, YearOut
 from routing_svc.tables import CalendarDay, CalendarYear
 from shared.auth import CurrentUser
 from shared.bus import pending

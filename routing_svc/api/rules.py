@@ -14,7 +14,7 @@ from routing_svc.domain.locate import Located, LocateMethod, UnitInfo, locate
 from routing_svc.domain.routing import route
 from routing_svc.domain.rules import DEFAULT_RULES_FILE, Decision, RuleSet, RulesInvalid, default_rules, load_document
 from routing_svc.handlers.rules import active_version, save_rules
-from routing_svc.schemas import (
+from routing_svc.schemas_rules import (
     DeadlinesOut,
     DecisionOut,
     EvaluateBody,

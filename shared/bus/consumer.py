@@ -26,13 +26,13 @@ import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, KafkaError
 from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.bus.fetching import ConsumerSettings, Pauses, Stalled, gather_more, update_lag
+from shared.bus.fetching import ConsumerSettings, Pauses, Rebalance, Stalled, gather_more, update_lag
 from shared.bus.inbox import Item, Skip, apply_items, dead_letter_headers
 from shared.bus.topics import ensure_topics
 from shared.events import Envelope, Event, InvalidEvent, Topic, decode
@@ -49,24 +49,6 @@ class _InfraFailure(Exception):
     def __init__(self, exc: BaseException) -> None:
         super().__init__(error_class(exc))
         self.exc = exc
-
-
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, owner: EventConsumer) -> None:
-        self.owner = owner
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        # Wait for the batch in progress, then commit what it processed before giving partitions away.
-        async with self.owner._batch_lock:
-            await self.owner._commit_pending()
-            for tp in revoked:  # a partition paused for an outage goes to its next owner at its committed offset
-                self.owner._pauses.drop(tp)
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        for tp in assigned:  # a fresh assignment is not paused: it starts (and if need be stalls) again
-            self.owner._pauses.drop(tp)
-        log.info("consumer_assigned", consumer=self.owner.name,
-                 partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
 
 
 class EventConsumer:
@@ -144,7 +126,7 @@ class EventConsumer:
             max_poll_interval_ms=300000,
             fetch_max_wait_ms=s.fetch_max_wait_ms,
         )
-        self._consumer.subscribe(self.topics, listener=_Rebalance(self))
+        self._consumer.subscribe(self.topics, listener=Rebalance(self))
         await self._consumer.start()
         self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
         await self._admin.start()

@@ -8,11 +8,15 @@ import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
 from shared.observability import Metrics
+
+log = structlog.get_logger(__name__)
 
 # where each partition of a batch stopped because of an infrastructure failure: the first offset not applied
 Stalled = dict[TopicPartition, int]
@@ -108,3 +112,23 @@ class Pauses:
     def drop(self, tp: TopicPartition) -> None:
         """A partition revoked or newly assigned is not paused (its owner starts at the committed offset)."""
         self.until.pop(tp, None)
+
+
+class Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Before partitions move away: wait for the batch in progress and commit what it processed."""
+
+    def __init__(self, owner: Any) -> None:  # the EventConsumer
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        # Wait for the batch in progress, then commit what it processed before giving partitions away.
+        async with self.owner._batch_lock:
+            await self.owner._commit_pending()
+            for tp in revoked:  # a partition paused for an outage goes to its next owner at its committed offset
+                self.owner._pauses.drop(tp)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        for tp in assigned:  # a fresh assignment is not paused: it starts (and if need be stalls) again
+            self.owner._pauses.drop(tp)
+        log.info("consumer_assigned", consumer=self.owner.name,
+                 partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))

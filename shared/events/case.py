@@ -10,28 +10,21 @@ from typing import ClassVar
 from pydantic import Field
 
 from shared.events.base import Event, Topic
-
-# re-exported: the vocabulary lives in case_types
 from shared.events.case_types import (
-    Channel as Channel,
-)
-from shared.events.case_types import (
-    Level as Level,
-)
-from shared.events.case_types import (
-    LocationRef as LocationRef,
-)
-from shared.events.case_types import (
-    Outcome as Outcome,
-)
-from shared.events.case_types import (
-    RequestType as RequestType,
-)
-from shared.events.case_types import (
-    RiskLevel as RiskLevel,
-)
-from shared.events.case_types import (
-    Track as Track,
+    AssignCause,
+    CancelReason,
+    Channel,
+    CloseReason,
+    DeadlineClock,
+    EscalationReason,
+    FeedbackResult,
+    Level,
+    LocationRef,
+    Outcome,
+    ReopenReason,
+    RequestType,
+    RiskLevel,
+    Track,
 )
 
 
@@ -73,16 +66,6 @@ class CaseReceived(CaseEvent):
         default=None, max_length=128,
         description="opaque keyed hash (blind index) of the normalised address, for address hotspots",
     )
-
-
-class AssignCause(StrEnum):
-    """Why the case was (re)assigned."""
-
-    ROUTED = "routed"  # first routing after intake
-    RETURNED = "returned"  # re-routed after a return (退单)
-    ESCALATED = "escalated"  # up the ladder (提级)
-    REOPENED = "reopened"  # 重办
-    DECIDED = "decided"  # the street centre chose a unit (e.g. after two returns)
 
 
 class CaseAssigned(CaseEvent):
@@ -154,12 +137,6 @@ class CaseResolved(CaseEvent):
                                     "assignment, by member id; none while it is the unit's alone")
 
 
-class FeedbackResult(StrEnum):
-    SATISFIED = "satisfied"  # 满意
-    UNSATISFIED = "unsatisfied"  # 不满意
-    UNREACHED = "unreached"  # 未联系上 / 未答复
-
-
 class FeedbackReceived(CaseEvent):
     ce_type: ClassVar[str] = "fq.case.feedback_received.v1"
     description: ClassVar[str] = "A follow-up (回访) result was recorded for a resolved case."
@@ -204,19 +181,6 @@ class CaseMerged(CaseEvent):
 # Every change of the handling unit is a pair: the event saying why (returned / escalated / reopened) and
 # then a new ``fq.case.assigned.v1`` for the new assignment. Consumers that only track "who has the case now"
 # can follow ``assigned`` alone.
-
-
-class DeadlineClock(StrEnum):
-    """The two clocks of an assignment."""
-
-    ACCEPT = "accept"  # 签收时限, runs from assignment
-    RESOLVE = "resolve"  # 办结时限, runs from acceptance
-
-
-class EscalationReason(StrEnum):
-    RULE = "rule"  # the routing rules sent it up
-    REQUEST = "request"  # the handler asked (提级)
-    TIMEOUT = "timeout"  # a missed deadline
 
 
 class CaseReturned(CaseEvent):
@@ -332,12 +296,6 @@ class CaseOverdue(CaseEvent):
                                     "assignment, by member id; none while it is the unit's alone")
 
 
-class ReopenReason(StrEnum):
-    UNSATISFIED_FEEDBACK = "unsatisfied_feedback"  # 回访不满意
-    HOTLINE_REDO = "hotline_redo"  # 12345 重办
-    STAFF = "staff"
-
-
 class CaseReopened(CaseEvent):
     ce_type: ClassVar[str] = "fq.case.reopened.v1"
     description: ClassVar[str] = (
@@ -350,12 +308,6 @@ class CaseReopened(CaseEvent):
     reopened_by: str
 
 
-class CloseReason(StrEnum):
-    SATISFIED = "satisfied"  # 回访满意
-    NO_ANSWER = "no_answer"  # no answer within the window
-    STAFF = "staff"
-
-
 class CaseClosed(CaseEvent):
     ce_type: ClassVar[str] = "fq.case.closed.v1"
     description: ClassVar[str] = "The case was closed (销号) after its follow-up: the loop is complete (闭环)."
@@ -363,12 +315,6 @@ class CaseClosed(CaseEvent):
     unit_id: str
     reason: CloseReason
     closed_by: str
-
-
-class CancelReason(StrEnum):
-    """Why routing ended an assignment without handing the case on."""
-
-    MERGED = "merged"  # the case was merged into another (一件事只立一案): the primary case is handled instead
 
 
 class CaseAssignmentCancelled(CaseEvent):

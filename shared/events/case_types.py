@@ -67,3 +67,50 @@ class LocationRef(BaseModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lng: float | None = Field(default=None, ge=-180, le=180)
     address_sealed: str | None = None
+
+
+class AssignCause(StrEnum):
+    """Why the case was (re)assigned."""
+
+    ROUTED = "routed"  # first routing after intake
+    RETURNED = "returned"  # re-routed after a return (退单)
+    ESCALATED = "escalated"  # up the ladder (提级)
+    REOPENED = "reopened"  # 重办
+    DECIDED = "decided"  # the street centre chose a unit (e.g. after two returns)
+
+
+class FeedbackResult(StrEnum):
+    SATISFIED = "satisfied"  # 满意
+    UNSATISFIED = "unsatisfied"  # 不满意
+    UNREACHED = "unreached"  # 未联系上 / 未答复
+
+
+class DeadlineClock(StrEnum):
+    """The two clocks of an assignment."""
+
+    ACCEPT = "accept"  # 签收时限, runs from assignment
+    RESOLVE = "resolve"  # 办结时限, runs from acceptance
+
+
+class EscalationReason(StrEnum):
+    RULE = "rule"  # the routing rules sent it up
+    REQUEST = "request"  # the handler asked (提级)
+    TIMEOUT = "timeout"  # a missed deadline
+
+
+class ReopenReason(StrEnum):
+    UNSATISFIED_FEEDBACK = "unsatisfied_feedback"  # 回访不满意
+    HOTLINE_REDO = "hotline_redo"  # 12345 重办
+    STAFF = "staff"
+
+
+class CloseReason(StrEnum):
+    SATISFIED = "satisfied"  # 回访满意
+    NO_ANSWER = "no_answer"  # no answer within the window
+    STAFF = "staff"
+
+
+class CancelReason(StrEnum):
+    """Why routing ended an assignment without handing the case on."""
+
+    MERGED = "merged"  # the case was merged into another (一件事只立一案): the primary case is handled instead
