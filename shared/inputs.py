@@ -26,9 +26,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
+from pydantic import BeforeValidator
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 from starlette.responses import Response
@@ -306,3 +308,13 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
         return await receive()  # after the body: wait for the disconnect, as the server's receive does
 
     return replay
+
+
+def _iso_date(value: Any) -> Any:
+    """A query's date as ``YYYY-MM-DD`` only: pydantic would also read a number as a Unix timestamp (``0`` → 1970)."""
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]

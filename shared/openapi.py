@@ -70,6 +70,8 @@ _STATUSES: dict[str, tuple[str, str, str]] = {
     "428": ("需要前提条件（precondition_required）：此操作需要 If-Match 头（取自上次读取的 ETag）",
             "precondition_required", "send If-Match with the ETag of your last read"),
     "413": ("请求体过大（payload_too_large）", "payload_too_large", "the body is larger than 262144 bytes"),
+    "415": ("不支持的内容类型（unsupported_media_type）：请按文档的 Content-Type 发送", "unsupported_media_type",
+            "send the org as application/json or text/csv"),
     "422": ("请求无效（validation_failed）：errors[] 逐项指出出错的字段", "validation_failed",
             "invalid fields: description"),
     "429": ("请求过于频繁（rate_limited）：请按 Retry-After 稍后再试", "rate_limited", "查询过于频繁，请稍后再试"),
@@ -118,6 +120,8 @@ def statuses_for(route: Any) -> tuple[list[str], str | None]:
         codes += ["404", "413"]
     if route.body_field is not None:
         codes.append("400")
+    if "requestBody" in (getattr(route, "openapi_extra", None) or {}):  # a body the route reads itself, by its type
+        codes += ["400", "415"]
     ids = [q for q in _names(route.dependant, "query") if q.endswith("_id")]
     if "{" in path or ids:  # a path id, or a query naming a unit or case (unit_not_found, case_not_found)
         codes.append("404")

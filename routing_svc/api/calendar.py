@@ -18,6 +18,7 @@ from routing_svc.tables import CalendarDay, CalendarYear
 from shared.auth import CurrentUser
 from shared.bus import pending
 from shared.clock import SHANGHAI
+from shared.inputs import IsoDate
 from shared.problems import Problem
 from shared.runtime import SessionDep
 from shared.worktime import package_years
@@ -27,8 +28,8 @@ router = APIRouter(prefix="/api/v1")
 
 @router.get("/calendar/days", response_model=list[DayOut], tags=["calendar"])
 async def calendar_days(deps: Deps, session: SessionDep, user: CurrentUser,
-                        from_: Annotated[date | None, Query(alias="from")] = None,
-                        to: date | None = None) -> list[DayOut]:
+                        from_: Annotated[IsoDate | None, Query(alias="from")] = None,
+                        to: IsoDate | None = None) -> list[DayOut]:
     """The effective calendar from ``from`` to ``to`` (default: the next 31 days; at most 366), each day with
     where its answer comes from."""
     start = from_ or deps.clock.now().astimezone(SHANGHAI).date()
