@@ -126,6 +126,9 @@ class Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
             await self.owner._commit_pending()
             for tp in revoked:  # a partition paused for an outage goes to its next owner at its committed offset
                 self.owner._pauses.drop(tp)
+                # its lag is the next owner's to report: a value left here would read as lag that never drains
+                with contextlib.suppress(KeyError):
+                    self.owner.metrics.consumer_lag.remove(self.owner.name, tp.topic, str(tp.partition))
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         for tp in assigned:  # a fresh assignment is not paused: it starts (and if need be stalls) again
