@@ -43,7 +43,7 @@ def test_up_prints_urls_and_tokens_restarts_what_dies_and_ctrl_c_stops_every_pro
                                 stderr=subprocess.STDOUT)
     try:
         text = _wait_for(log, "ready. Ctrl-C stops everything.", proc)
-        assert "demo org imported: {'units': 53, 'members': 21}" in text
+        assert "demo org imported: {'units': 53, 'members': 22}" in text
         for port in ports.values():
             assert f"http://127.0.0.1:{port}" in text
         token = next(line.split()[-1] for line in text.splitlines() if "grid worker G01" in line)
