@@ -12,6 +12,16 @@ TITLE_ZH = {
 }
 
 DETAIL_ZH = {
+    # people (routing) and records (intake)
+    "already_taken": "该任务已由其他人员承办",
+    "not_unit_member": "您不是该单位的成员，不能承办此任务",
+    "attachment_not_found": "附件不存在",
+    "attachment_content_missing": "附件内容缺失，请重新上传",
+    "file_too_large": "文件过大，超过允许的大小",
+    "not_an_image": "只有图片可以上传遮挡后的副本",
+    "note_not_found": "处置记录不存在",
+    "party_not_found": "当事人不存在",
+    "party_unchanged": "当事人信息没有变化",
     # generic (an HTTP error without a code of ours)
     "bad_request": "请求格式有误",
     "unauthenticated": "请先登录",

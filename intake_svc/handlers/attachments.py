@@ -23,6 +23,7 @@ from intake_svc.store import cases as case_store
 from intake_svc.store import records as store
 from intake_svc.tables import Attachment, PiiAccess
 from shared.auth import Principal
+from shared.preconditions import check_version
 from shared.problems import Problem, field_problem
 
 log = structlog.get_logger(__name__)
@@ -94,9 +95,7 @@ async def add_redacted_copy(session: AsyncSession, deps: IntakeDeps, case_id: uu
     """A staff-made copy of an image with personal data blacked out: readers without personal-data rights get it
     instead of the original."""
     row = await _in_scope(session, case_id, attachment_id, user, for_update=True)
-    if if_match != row.version:
-        raise Problem(412, "version_mismatch", f"the attachment is at version {row.version}, not {if_match}",
-                      current_version=row.version)
+    check_version(row.version, if_match, "attachment")
     if not is_image(row.content_type):
         raise Problem(409, "not_an_image", "only images can have a redacted copy")
     content_type = checked_type(deps, upload)

@@ -28,6 +28,7 @@ from intake_svc.store import cases as case_store
 from intake_svc.store import records as store
 from intake_svc.tables import Note, NoteVersion, PiiAccess
 from shared.auth import Principal
+from shared.preconditions import check_version
 from shared.problems import Problem, field_problem
 
 log = structlog.get_logger(__name__)
@@ -84,9 +85,7 @@ async def update_note(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUI
                            window=deps.records.note_edit_window)
     if refused == EditRefused.NOT_AUTHOR:
         raise Problem(403, refused.value, "only the note's author may edit it")
-    if if_match != note.version:
-        raise Problem(412, "version_mismatch", f"the note is at version {note.version}, not {if_match}",
-                      current_version=note.version)
+    check_version(note.version, if_match, "note")
     if refused == EditRefused.WINDOW_CLOSED:
         raise Problem(409, refused.value, "the note can no longer be edited; add a new note to correct it",
                       editable_until=(note.created_at + deps.records.note_edit_window).isoformat())

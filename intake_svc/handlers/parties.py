@@ -21,6 +21,7 @@ from intake_svc.store import cases as store
 from intake_svc.tables import Case, PiiAccess
 from shared.auth import Principal
 from shared.crypto import blind_index
+from shared.preconditions import check_version
 from shared.problems import Problem, field_problem
 
 log = structlog.get_logger(__name__)
@@ -29,9 +30,8 @@ _PERSONAL = ("name", "phone", "id_number")
 
 
 def _check_version(case: Case, if_match: int | None) -> None:
-    if if_match is not None and if_match != case.version:
-        raise Problem(412, "version_mismatch", f"the case is at version {case.version}, not {if_match}",
-                      current_version=case.version)
+    if if_match is not None:
+        check_version(case.version, if_match, "case")
 
 
 def _sealed(deps: IntakeDeps, case_id: uuid.UUID, p: PartyIn) -> dict[str, Any]:

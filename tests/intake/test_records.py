@@ -111,9 +111,9 @@ async def test_notes_take_idempotency_keys_and_edits_need_if_match_and_keep_vers
 
     url = f"/api/v1/cases/{case['id']}/notes/{first.json()['id']}"
     edit = {"text": "第一次调解，双方同意下周继续协商", "visibility": "public"}
-    assert_problem(await stack.intake.patch(url, headers=OPERATOR, json=edit), 428, "if_match_required")
+    assert_problem(await stack.intake.patch(url, headers=OPERATOR, json=edit), 428, "precondition_required")
     assert_problem(await stack.intake.patch(url, headers={**OPERATOR, "If-Match": '"7"'}, json=edit), 412,
-                   "version_mismatch")
+                   "precondition_failed")
     assert_problem(await stack.intake.patch(url, headers={**MEDIATOR, "If-Match": first.headers["ETag"]},
                                             json=edit), 403, "not_note_author")
     r = await stack.intake.patch(url, headers={**OPERATOR, "If-Match": first.headers["ETag"]}, json=edit)
@@ -158,9 +158,9 @@ async def test_parties_are_added_and_corrected_after_registration(stack: Stack) 
     assert [p["name"] for p in got.json()["parties"]] == ["王**", "李**"]
 
     fixed = {"party": {**respondent, "name": "李大为"}, "reason": "姓名录错一字"}
-    assert_problem(await stack.intake.put(f"{url}/1", headers=OPERATOR, json=fixed), 428, "if_match_required")
+    assert_problem(await stack.intake.put(f"{url}/1", headers=OPERATOR, json=fixed), 428, "precondition_required")
     assert_problem(await stack.intake.put(f"{url}/1", headers={**OPERATOR, "If-Match": '"1"'}, json=fixed), 412,
-                   "version_mismatch")
+                   "precondition_failed")
     assert_problem(await stack.intake.put(f"{url}/9", headers={**OPERATOR, "If-Match": got.headers["ETag"]},
                                           json=fixed), 404, "party_not_found")
     r = await stack.intake.put(f"{url}/1", headers={**OPERATOR, "If-Match": got.headers["ETag"]}, json=fixed)
@@ -242,7 +242,7 @@ async def test_a_redacted_copy_replaces_an_image_for_readers_without_pii_rights(
     redacted = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 300
     url = f"/api/v1/cases/{case['id']}/attachments/{meta['id']}"
     assert_problem(await stack.intake.put(f"{url}/redacted", headers=OPERATOR, files=_file(redacted)), 428,
-                   "if_match_required")
+                   "precondition_required")
     assert_problem(await stack.intake.put(f"{url}/redacted", headers={**WORKER, "If-Match": '"1"'},
                                           files=_file(redacted)), 403, "forbidden_role")
     r = await stack.intake.put(f"{url}/redacted", headers={**OPERATOR, "If-Match": '"1"'}, files=_file(redacted))
