@@ -310,24 +310,35 @@ class OutboxRelay:
             await admin.close()
         known = await conn.fetchval(f'SELECT value FROM "{self.schema}".relay_state WHERE key = $1', _CLUSTER_KEY)
         if cluster_id and cluster_id != known:
-            await conn.execute(
-                f'INSERT INTO "{self.schema}".relay_state (key, value, updated_at) VALUES ($1, $2, now()) '
-                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
-                _CLUSTER_KEY, cluster_id,
-            )
-            if known is not None:
-                await self._recover_amnesia(conn, f"cluster id changed from {known} to {cluster_id}")
+            if known is None:  # the first broker this outbox meets: nothing was published anywhere else
+                await self._remember_cluster(conn, cluster_id)
+            else:
+                await self._recover_amnesia(conn, f"cluster id changed from {known} to {cluster_id}", cluster_id)
                 return
         missing = [t for t in self.topics if t not in existing]
         if missing:
             await self._recover_amnesia(conn, f"topics missing: {missing}")
 
-    async def _recover_amnesia(self, conn: asyncpg.Connection, reason: str) -> None:
+    async def _remember_cluster(self, conn: asyncpg.Connection, cluster_id: str) -> None:
+        await conn.execute(
+            f'INSERT INTO "{self.schema}".relay_state (key, value, updated_at) VALUES ($1, $2, now()) '
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+            _CLUSTER_KEY, cluster_id,
+        )
+
+    async def _recover_amnesia(self, conn: asyncpg.Connection, reason: str, cluster_id: str | None = None) -> None:
+        """Publish every retained row again. The new cluster id is remembered in the same transaction that marks
+        the rows: a failure in between (the topics cannot be created yet, the database goes away, the process is
+        killed) leaves the old id, so the next check finds the amnesia again instead of forgetting it."""
         await ensure_topics(self.bootstrap, self.topics, self.settings.partitions, self.settings.replication_factor)
-        count = await _mark_unpublished(conn, self.schema, None)
+        async with conn.transaction():
+            count = await _mark_unpublished(conn, self.schema, None)
+            if cluster_id is not None:
+                await self._remember_cluster(conn, cluster_id)
         self.republish_count += 1
         self.metrics.outbox_republished.inc()
         log.warning("outbox_broker_amnesia", schema=self.schema, reason=reason, republishing=count)
+
 
 async def _mark_unpublished(conn: asyncpg.Connection, schema: str, since: datetime | None) -> int:
     result = await conn.execute(

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, text
@@ -436,3 +437,44 @@ async def test_a_database_outage_is_retried_without_limit_in_order_and_survives_
         assert per_key == sorted(per_key), "order kept per key"
     assert a.metrics.registry.get_sample_value("fq_consumer_degraded", {"consumer": group}) == 0
     assert (await pending_dead_letters(infra.broker.bootstrap, [Ping.topic])) == {Topic.dlq(Ping.topic): 0}
+
+
+async def test_a_recovery_that_fails_half_way_is_not_forgotten(busdb: BusDb, infra: Infra) -> None:
+    """The relay learns the broker is a new, empty cluster, but cannot recover yet (the topics cannot be created:
+    here the broker is gone again). The next check must still find the amnesia and publish every retained row
+    once more; remembering the new cluster before the rows were marked would lose them for good."""
+    Ping = ping_type()
+    r = relay(busdb, infra.broker.bootstrap, Ping.topic)
+    await r.start()
+    try:
+        await write_events(busdb, [Ping(key_id="k", seq=1), Ping(key_id="k", seq=2)])
+        await read_topic(infra.broker.bootstrap, Ping.topic, 2)
+    finally:
+        await r.stop()
+    dsn = asyncpg_dsn(busdb.url)
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        # as if the rows were published to a cluster that is gone now
+        await conn.execute(f'UPDATE "{busdb.schema}".relay_state SET value = $1 WHERE key = $2',
+                           "a-cluster-that-was-wiped", "kafka_cluster_id")
+        # the check reaches the broker, but topic creation fails (a topic of -1 partitions)
+        failing = OutboxRelay(dsn=dsn, schema=busdb.schema, bootstrap=infra.broker.bootstrap,
+                              topics=[Ping.topic, f"{Ping.topic}-missing"], metrics=Metrics("test"),
+                              settings=RelaySettings(partitions=-1))
+        with pytest.raises(Exception):  # noqa: B017 - whatever the broker answers: the recovery did not happen
+            await failing._check_broker(conn)
+        assert await conn.fetchval(f'SELECT value FROM "{busdb.schema}".relay_state WHERE key = $1',
+                                   "kafka_cluster_id") == "a-cluster-that-was-wiped"
+        assert await conn.fetchval(
+            f'SELECT count(*) FROM "{busdb.schema}".outbox WHERE published_at IS NULL') == 0
+    finally:
+        await conn.close()
+    again = relay(busdb, infra.broker.bootstrap, Ping.topic)
+    await again.start()
+    try:
+        msgs = await read_topic(infra.broker.bootstrap, Ping.topic, 4)
+        assert [Ping.model_validate_json(m.value or b"").seq for m in msgs] == [1, 2, 1, 2]
+        assert again.republish_count == 1
+    finally:
+        await again.stop()
