@@ -6,6 +6,7 @@ API, access-logged). The caller owns the transaction."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,7 +68,7 @@ async def schedule(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, 
     case = await get_case_in_scope(session, case_id, user)
     parties = _check_parties(case, body.parties_present)
     now = deps.clock.now()
-    s = MediationSession(case_id=case.id, scheduled_at=body.scheduled_at,
+    s = MediationSession(case_id=case.id, scheduled_at=body.scheduled_at.astimezone(UTC),
                          place_sealed=deps.pii.seal(body.place, aad(case.id)), place_masked=mask_text(body.place),
                          mediators=list(body.mediators), parties_present=parties,
                          forces_present=list(body.forces_present), status=SessionStatus.SCHEDULED.value,
@@ -77,7 +78,7 @@ async def schedule(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, 
     await session.flush()
     case_store.add_timeline(session, case.id, now, TimelineKind.SESSION_SCHEDULED,
                             f"安排调解（{local_time(body.scheduled_at)}）", actor=user.sub, public=False,
-                            data={"session_id": str(s.id), "scheduled_at": body.scheduled_at.isoformat(),
+                            data={"session_id": str(s.id), "scheduled_at": s.scheduled_at.isoformat(),
                                   "parties_present": parties, "forces_present": list(body.forces_present),
                                   "notify_parties": body.notify_parties})
     await _announce(session, deps, case, s, user, notify=body.notify_parties, rescheduled=False)
@@ -134,7 +135,7 @@ async def update(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, se
     if rescheduling:
         assert body.rescheduled_to is not None
         s.previous_times = [*s.previous_times, s.scheduled_at]
-        s.scheduled_at = body.rescheduled_to
+        s.scheduled_at = body.rescheduled_to.astimezone(UTC)
     s.updated_at, s.version = now, s.version + 1
     if rescheduling:
         case_store.add_timeline(session, case.id, now, TimelineKind.SESSION_RESCHEDULED,
