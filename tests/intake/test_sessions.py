@@ -15,7 +15,6 @@ import asyncpg
 from services.registry import SERVICES
 from shared import db
 from shared.auth import Role
-from shared.events import SessionScheduled
 from tests.intake.test_records import PNG, WORKER, _file, _visible_to_worker
 from tests.notify.conftest import read_events
 from tests.shared.test_api_rules import assert_problem
@@ -25,6 +24,7 @@ OPERATOR = auth(Role.OPERATOR, "S1", "op-sessions")
 MEDIATOR = auth(Role.MEDIATOR, "S1", "med-sessions")
 OTHER_GRID = auth(Role.GRID_WORKER, "G02", "U-G02-1")
 PLACE = "松涛社区人民调解室（联系电话13912345678）"
+SESSION_SCHEDULED = "fq.case.session_scheduled.v1"  # (a literal: the test must also run, and fail, without it)
 
 
 async def _case(stack: Stack) -> dict[str, Any]:
@@ -88,7 +88,7 @@ async def test_a_session_is_scheduled_recorded_and_rescheduled(stack: Stack) -> 
         ("session_recorded", "调解结果：达成协议")]
     assert "13812345678" not in json.dumps(timeline) and "调解室" not in json.dumps(timeline)
 
-    events = await read_events(stack.bootstrap, "case-events", SessionScheduled.ce_type, {"session_id": s["id"]})
+    events = await read_events(stack.bootstrap, "case-events", SESSION_SCHEDULED, {"session_id": s["id"]})
     assert [(e["rescheduled"], e["notify_parties"], e["scheduled_at"]) for e in events] == [
         (False, True, "2026-12-08T01:30:00Z"), (True, False, "2026-12-10T06:00:00Z")]
     assert events[0]["party_ids"] == [p["id"] for p in case["parties"]]
