@@ -10,11 +10,14 @@ from typing import Any
 from shared.auth import Role
 from shared.clock import SHANGHAI, FrozenClock
 from tests.notify.conftest import next_local, sms_vendor, use_sms, worker
-from tests.notify.flows import G01_WORKER, deliveries, new_case, wait_delivery
+from tests.notify.flows import deliveries, new_case, wait_delivery
 from tests.support import Stack, auth, eventually, unique_phone
 
 PLACE = "松涛社区人民调解室"
 RULE = "session_scheduled.parties"
+# the street's mediator: the case is in its scope from registration on (a G01 worker's only once intake has applied
+# routing's assignment)
+MEDIATOR = auth(Role.MEDIATOR, "S1", "med-session-sms")
 
 
 async def _case_with_respondent(s: Stack) -> tuple[dict[str, Any], str, str]:
@@ -26,7 +29,7 @@ async def _case_with_respondent(s: Stack) -> tuple[dict[str, Any], str, str]:
 
 
 async def _schedule(s: Stack, case: dict[str, Any], at: datetime, party_ids: list[str]) -> dict[str, Any]:
-    r = await s.intake.post(f"/api/v1/cases/{case['id']}/sessions", headers=G01_WORKER, json={
+    r = await s.intake.post(f"/api/v1/cases/{case['id']}/sessions", headers=MEDIATOR, json={
         "scheduled_at": at.isoformat(), "place": PLACE, "mediators": ["U-G01-1"], "parties_present": party_ids,
         "forces_present": ["people_mediation"], "notify_parties": True})
     assert r.status_code == 201, r.text
@@ -76,7 +79,7 @@ async def test_a_reschedule_replaces_the_notice_not_sent_yet(nstack: Stack, cloc
     await wait_delivery(nstack, case["id"], channel="sms", rule_id=RULE)
     later = first + timedelta(days=1, hours=5)  # 14:30 the day after
     r = await nstack.intake.patch(f"/api/v1/cases/{case['id']}/sessions/{session['id']}",
-                                  headers={**G01_WORKER, "If-Match": '"1"'},
+                                  headers={**MEDIATOR, "If-Match": '"1"'},
                                   json={"result": "rescheduled", "rescheduled_to": later.isoformat(),
                                         "notify_parties": True})
     assert r.status_code == 200, r.text
