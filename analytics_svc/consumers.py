@@ -36,6 +36,7 @@ from shared.events import (
     NotificationDelivered,
     NotificationFailed,
     RiskChanged,
+    SessionScheduled,
     UnitUpserted,
 )
 
@@ -71,4 +72,5 @@ IGNORED: dict[type[Event], str] = {
     NotificationDelivered: "delivery outcomes are no KPI (not subscribed to notification-events)",
     NotificationFailed: "delivery outcomes are no KPI (not subscribed to notification-events)",
     HotspotAlert: "analytics' own alert (not subscribed to alert-events)",
+    SessionScheduled: "调解 sessions count in no KPI of design section 7 (the outcome on resolve does)",
 }

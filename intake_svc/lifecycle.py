@@ -19,6 +19,7 @@ from shared.events import (
     NotificationDelivered,
     NotificationFailed,
     RiskChanged,
+    SessionScheduled,
     UnitUpserted,
 )
 
@@ -32,6 +33,7 @@ IGNORED: dict[type[Event], str] = {
     CaseMerged: _OWN,
     CaseReclassified: _OWN,
     RiskChanged: _OWN,
+    SessionScheduled: _OWN + " (a 调解 session scheduled or rescheduled: intake_svc.handlers.sessions)",
     FeedbackReceived: _OWN + " (回访 recorded by staff or the 12345 adapter; a citizen's survey answer is notify's)",
     CaseReopenRequested: _OWN + " (routing reopens; intake follows fq.case.reopened.v1)",
     CaseUrged: _OWN + " (the 12345 adapter records 催办 and publishes it for notify)",

@@ -4,7 +4,7 @@ every other event type of the catalog (``IGNORED``; ``tests/contracts/test_lifec
 from __future__ import annotations
 
 from notify_svc.deps import NotifyDeps
-from notify_svc.handlers import cases, notifications, org, reminders
+from notify_svc.handlers import cases, notifications, org, reminders, sessions
 from shared.bus.handlers import Consumers
 from shared.events import (
     CalendarChanged,
@@ -35,6 +35,7 @@ from shared.events import (
     NotificationDelivered,
     NotificationFailed,
     RiskChanged,
+    SessionScheduled,
     UnitUpserted,
 )
 
@@ -61,6 +62,7 @@ CONSUMERS: Consumers[NotifyDeps] = {
     CaseUrged: cases.on_case_urged,
     RiskChanged: cases.on_risk_changed,
     HotspotAlert: notifications.on_hotspot,
+    SessionScheduled: sessions.on_session_scheduled,
 }
 
 _OWN = "notify's own delivery outcome (not subscribed to notification-events)"

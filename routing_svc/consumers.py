@@ -35,6 +35,7 @@ from shared.events import (
     NotificationDelivered,
     NotificationFailed,
     RiskChanged,
+    SessionScheduled,
     UnitUpserted,
 )
 
@@ -73,4 +74,5 @@ IGNORED: dict[type[Event], str] = {
     NotificationDelivered: "delivery outcomes change nothing in routing (not subscribed to notification-events)",
     NotificationFailed: "delivery outcomes change nothing in routing (not subscribed to notification-events)",
     HotspotAlert: "an analytical alert routes no case (not subscribed to alert-events)",
+    SessionScheduled: "a 调解 session is part of the case file (intake); it moves no assignment or clock",
 }

@@ -1,6 +1,6 @@
 """The event catalog. Importing this package registers every event type."""
 
-from shared.events import alert, case, notification, org
+from shared.events import alert, case, notification, org, sessions
 from shared.events.alert import HotspotAlert
 from shared.events.base import (
     CATALOG,
@@ -39,6 +39,7 @@ from shared.events.case import (
 )
 from shared.events.notification import NotificationDelivered, NotificationFailed
 from shared.events.org import CalendarChanged, CalendarDayOverride, MemberUpserted, UnitUpserted
+from shared.events.sessions import SessionScheduled
 
 __all__ = [
     "CATALOG",
@@ -74,6 +75,7 @@ __all__ = [
     "NotificationDelivered",
     "NotificationFailed",
     "RiskChanged",
+    "SessionScheduled",
     "Topic",
     "UnitUpserted",
     "alert",
@@ -83,4 +85,5 @@ __all__ = [
     "envelope_for",
     "notification",
     "org",
+    "sessions",
 ]
