@@ -52,7 +52,8 @@ async def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory, clock: F
 
 async def fight(stack: Stack) -> tuple[dict[str, Any], dict[str, Any]]:
     r = await stack.intake.post("/api/v1/cases", headers=OPERATOR, json=case_body(
-        title="邻里纠纷动手", description="两户邻居因停车位争吵后发生肢体冲突，一方动手打人。", risk_signals=["violence"]))
+        title="邻里纠纷动手", description="两户邻居因停车位争吵后发生肢体冲突，一方动手打人。",
+        risk_signals=["violence"]))
     assert r.status_code == 201, r.text
     case = r.json()
 
