@@ -12,6 +12,9 @@ from shared.events import (
     CaseReclassified,
     CaseReopenRequested,
     CaseUrged,
+    CohandlingTaskAccepted,
+    CohandlingTaskClosed,
+    CohandlingTaskCompleted,
     Event,
     FeedbackReceived,
     HotspotAlert,
@@ -24,6 +27,8 @@ from shared.events import (
 )
 
 _OWN = "intake's own fact: the case file changed in the transaction that published it"
+_COHANDLING = ("a co-handling task's progress is routing's (the member keeps reading the case it co-handled; "
+               "the grant comes with fq.case.cohandling_task_opened.v1)")
 _NOT_SUBSCRIBED = "intake does not subscribe to {topic}: the case file holds no {what}"
 
 IGNORED: dict[type[Event], str] = {
@@ -38,6 +43,9 @@ IGNORED: dict[type[Event], str] = {
     CaseReopenRequested: _OWN + " (routing reopens; intake follows fq.case.reopened.v1)",
     CaseUrged: _OWN + " (the 12345 adapter records 催办 and publishes it for notify)",
     CaseAssignmentCancelled: "intake merged the case itself: its file already says merged (status, timeline)",
+    CohandlingTaskAccepted: _COHANDLING,
+    CohandlingTaskCompleted: _COHANDLING,
+    CohandlingTaskClosed: _COHANDLING,
     UnitUpserted: _NOT_SUBSCRIBED.format(topic="org-events", what="org data"),
     MemberUpserted: _NOT_SUBSCRIBED.format(topic="org-events", what="org data"),
     CalendarChanged: _NOT_SUBSCRIBED.format(topic="org-events", what="org data"),

@@ -28,6 +28,10 @@ from shared.events import (
     CaseReturned,
     CaseSuspended,
     CaseUrged,
+    CohandlingTaskAccepted,
+    CohandlingTaskClosed,
+    CohandlingTaskCompleted,
+    CohandlingTaskOpened,
     Event,
     FeedbackReceived,
     HotspotAlert,
@@ -68,6 +72,10 @@ CONSUMERS: Consumers[NotifyDeps] = {
 _OWN = "notify's own delivery outcome (not subscribed to notification-events)"
 
 IGNORED: dict[type[Event], str] = {
+    CohandlingTaskOpened: "no notify rule for co-handling tasks yet (a follow-up)",
+    CohandlingTaskAccepted: "no notify rule for co-handling tasks yet (a follow-up)",
+    CohandlingTaskCompleted: "no notify rule for co-handling tasks yet (a follow-up)",
+    CohandlingTaskClosed: "no notify rule for co-handling tasks yet (a follow-up)",
     CaseReclassified: "a new category notifies nobody; if routing re-routes the case, its escalated and assigned "
                       "events notify the units",
     CaseReopened: "the fq.case.assigned.v1 that follows (cause reopened) cancels the old reminders, schedules the "

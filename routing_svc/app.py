@@ -24,7 +24,7 @@ from shared.crypto import Sealer
 from shared.events import Topic
 from shared.loops import BackgroundLoop
 from shared.runtime import ServiceRuntime, ServiceSpec, create_service_app
-from shared.worktime import parse_hours
+from shared.worktime import WorkSpan, parse_hours
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -79,6 +79,7 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
         clock=clock, pii=Sealer.single(settings.pii_key), transport=Sealer.single(settings.pii_transport_key, "t1"),
         source=ServiceSpec.source_for(NAME), close_after_days=settings.close_after_days,
         followup_review_days=settings.followup_review_days,
+        cohandling_span=WorkSpan.parse(settings.cohandling_span),
         rules=RulesCache(check_seconds=settings.rules_check_seconds),
         calendar=CalendarCache(parse_hours(settings.work_hours), clock, check_seconds=settings.rules_check_seconds),
     )

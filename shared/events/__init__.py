@@ -1,6 +1,6 @@
 """The event catalog. Importing this package registers every event type."""
 
-from shared.events import alert, case, notification, org, sessions
+from shared.events import alert, case, cohandling, notification, org, sessions
 from shared.events.alert import HotspotAlert
 from shared.events.base import (
     CATALOG,
@@ -37,6 +37,12 @@ from shared.events.case import (
     FeedbackReceived,
     RiskChanged,
 )
+from shared.events.cohandling import (
+    CohandlingTaskAccepted,
+    CohandlingTaskClosed,
+    CohandlingTaskCompleted,
+    CohandlingTaskOpened,
+)
 from shared.events.notification import NotificationDelivered, NotificationFailed
 from shared.events.org import CalendarChanged, CalendarDayOverride, MemberUpserted, UnitUpserted
 from shared.events.sessions import SessionScheduled
@@ -66,6 +72,10 @@ __all__ = [
     "CaseReturned",
     "CaseSuspended",
     "CaseUrged",
+    "CohandlingTaskAccepted",
+    "CohandlingTaskClosed",
+    "CohandlingTaskCompleted",
+    "CohandlingTaskOpened",
     "Envelope",
     "Event",
     "FeedbackReceived",
@@ -80,6 +90,7 @@ __all__ = [
     "UnitUpserted",
     "alert",
     "case",
+    "cohandling",
     "decode",
     "encode",
     "envelope_for",
