@@ -128,8 +128,14 @@ async def test_a_fight_case_is_co_handled_by_the_beat_officer(stack: Stack) -> N
     # the co-handler reads this case (routing and intake), but no other case of the unit
     assert (await stack.routing.get(f"/api/v1/assignments/{a['id']}", headers=OFFICER)).status_code == 200
     assert (await stack.intake.get(f"/api/v1/cases/{case['id']}", headers=OFFICER)).status_code == 200
-    other, _ = await fight(stack)
-    assert (await stack.intake.get(f"/api/v1/cases/{other['id']}", headers=C1)).status_code == 200
+    # (a case without forces: another fight case would rightly give the officer a task, and a grant, there too)
+    r = await stack.intake.post("/api/v1/cases", headers=OPERATOR, json=case_body(title="楼上漏水"))
+    assert r.status_code == 201, r.text
+    other = r.json()
+    async def c1_reads_it() -> bool:
+        return (await stack.intake.get(f"/api/v1/cases/{other['id']}", headers=C1)).status_code == 200
+
+    await eventually(c1_reads_it, timeout=60, what="the other case routed to C1")
     assert (await stack.intake.get(f"/api/v1/cases/{other['id']}", headers=OFFICER)).status_code == 404
 
     # still one live task: refused; the lead closes it with a reason, then resolves
