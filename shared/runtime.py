@@ -37,7 +37,7 @@ from shared.events import Event
 from shared.infra import error_class
 from shared.loops import BackgroundLoop
 from shared.observability import Metrics, MetricsMiddleware, configure_access_log, configure_logging
-from shared.openapi import document_operations, offline_docs, operation_id
+from shared.openapi import document_operations, offline_docs, openapi_url, operation_id
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
 from shared.tracing import INSTRUMENTATION, instrument_app, provider_from_env
@@ -318,7 +318,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
             log.info("service_stopped", service=spec.name)
 
     app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan,
-                  generate_unique_id_function=operation_id, docs_url=None, redoc_url=None)
+                  generate_unique_id_function=operation_id, docs_url=None, redoc_url=None,
+                  openapi_url=openapi_url(spec.name))
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.deps = spec.deps
@@ -327,7 +328,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=["*"], allow_headers=["*"], expose_headers=["ETag", "Location",
                                                                                    "Retry-After"])
-    offline_docs(app)
+    offline_docs(app, spec.name)
     app.add_middleware(MetricsMiddleware, metrics=runtime.metrics, service=spec.name)
     if runtime.tracer_provider is not None:
         instrument_app(app, runtime.tracer_provider)
