@@ -11,6 +11,9 @@
   signed ones, 422 everywhere, 429 on rate-limited public operations, 503 ``database_unavailable`` everywhere;
 - operation ids are the route functions' names (``operation_id``), checked unique per document.
 
+``merge_examples`` adds each service's examples (``<service>/examples.py``, by component schema name, kept apart
+from ``schemas.py``) as ``components.schemas.<Name>.examples``.
+
 ``offline_docs`` serves Swagger UI and ReDoc from the assets the ``fastapi-offline`` package ships (PyPI), so
 the docs work on a network without Internet access. They live under the service's own prefix (``docs_prefix``:
 ``/docs/<service>/``, ``/docs/<service>/redoc``, ``/docs/<service>/openapi.json``), so the four services' docs do not
@@ -19,7 +22,7 @@ collide behind the one origin (deploy/k8s/ingress.yaml routes each prefix to its
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +183,39 @@ def docs_prefix(service: str) -> str:
 
 def openapi_url(service: str) -> str:
     return f"{docs_prefix(service)}/openapi.json"
+
+
+def merge_examples(doc: dict[str, Any], examples: Mapping[str, Any],
+                   operations: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """``components.schemas.<Name>.examples = [example]`` for each of ``examples``; for an inline body or response
+    (no component schema), ``operations[<operation id>]["request" | <status>]`` becomes its JSON media type's
+    ``example``. A name the document does not have (a schema renamed or removed)
+    fails the document rather than dropping its example silently."""
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    unknown = sorted(set(examples) - set(schemas))
+    if unknown:
+        raise ValueError(f"examples for schemas the document does not have: {unknown}")
+    for name, example in examples.items():
+        schemas[name]["examples"] = [example]
+    by_id = {op.get("operationId"): op for item in doc.get("paths", {}).values() for op in item.values()}
+    for op_id, given in (operations or {}).items():
+        op = by_id.get(op_id)
+        if op is None:
+            raise ValueError(f"examples for an operation the document does not have: {op_id}")
+        for where, example in given.items():
+            part = op.get("requestBody") if where == "request" else op.get("responses", {}).get(where)
+            media = (part or {}).get("content", {}).get("application/json")
+            if media is None:
+                raise ValueError(f"{op_id} has no JSON {where} to give an example to")
+            media["example"] = example
+    return doc
+
+
+def ops_examples(service: str) -> dict[str, dict[str, Any]]:
+    """The examples of the probes every service answers (``/healthz``, ``/readyz``)."""
+    return {"healthz": {"200": {"status": "ok", "service": service}},
+            "readyz": {"200": {"status": "ready", "checks": {"database": "ok", "broker": "ok", "outbox_relay": "ok",
+                                                             "consumer": "ok"}}}}
 
 
 def offline_docs(app: FastAPI, service: str) -> None:

@@ -1,5 +1,6 @@
-"""``/docs/<service>/`` (Swagger UI) and ``/docs/<service>/redoc`` render in a real headless browser (Debian's chromium) with every asset
-served by the service itself: no request leaves the machine (the offline networks government sites run on)."""
+"""``/docs/<service>/`` (Swagger UI) and ``/docs/<service>/redoc`` render in a real headless browser (Debian's
+chromium) with every asset served by the service itself: no request leaves the machine (the offline networks
+government sites run on)."""
 
 from __future__ import annotations
 
