@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from routing_svc.api import ROUTERS
 from routing_svc.consumers import CONSUMERS
 from routing_svc.deps import RoutingDeps
+from routing_svc.examples import EXAMPLES, OPERATIONS
 from routing_svc.handlers.rules import publish_calendar
 from routing_svc.settings import RoutingSettings
 from routing_svc.store.caches import CalendarCache, RulesCache
@@ -65,6 +66,8 @@ def build_spec(deps: RoutingDeps, settings: RoutingSettings) -> ServiceSpec:
         consumers=CONSUMERS,
         deps=deps,
         routers=ROUTERS,
+        examples=EXAMPLES,
+        operation_examples=OPERATIONS,
         loops=workers,
         resources=[calendar_at_start],
         readiness_details=readiness_details,
