@@ -3,7 +3,7 @@ same events (run after intake's, in the same transaction)."""
 
 from __future__ import annotations
 
-from intake_svc.handlers import workflow
+from intake_svc.handlers import lookback, workflow
 from intake_svc.hotline.consumers import CONSUMERS as HOTLINE
 from shared.bus.handlers import merge
 from shared.events import (
@@ -19,6 +19,9 @@ from shared.events import (
     CaseResumed,
     CaseReturned,
     CaseSuspended,
+    LookbackRecurred,
+    LookbackScheduled,
+    LookbackStable,
 )
 
 CONSUMERS = merge({
@@ -34,4 +37,7 @@ CONSUMERS = merge({
     CaseOverdue: workflow.on_case_overdue,
     CaseReopened: workflow.on_case_reopened,
     CaseClosed: workflow.on_case_closed,
+    LookbackScheduled: lookback.on_lookback_scheduled,
+    LookbackStable: lookback.on_lookback_stable,
+    LookbackRecurred: lookback.on_lookback_recurred,
 }, HOTLINE)

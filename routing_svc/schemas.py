@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -188,8 +188,12 @@ class AssignMemberBody(BaseModel):
 
 
 class WorkItem(BaseModel):
-    """One open assignment in a work list (我的待办 / 单位待办)."""
+    """One open assignment in a work list (我的待办 / 单位待办), or a 回头看 due (kind ``lookback``)."""
 
+    kind: Literal["assignment", "lookback"] = Field(default="assignment", description="assignment: an open "
+                                                    "assignment; lookback: a 回头看 of a closed case (its due_at, "
+                                                    "clock lookback; record it at /api/v1/lookbacks/{id}/result)")
+    lookback_id: uuid.UUID | None = Field(default=None, description="kind lookback: the 回头看")
     assignment_id: uuid.UUID
     case_id: uuid.UUID
     case_code: str
@@ -203,7 +207,7 @@ class WorkItem(BaseModel):
     accept_due_at: datetime
     resolve_due_at: datetime | None
     due_at: datetime | None = Field(description="the running clock's deadline (accept while 待签收, else resolve)")
-    clock: str | None = Field(description="accept or resolve: which deadline is running")
+    clock: str | None = Field(description="accept or resolve: which deadline is running (lookback: the 回头看's)")
     working_seconds_left: float | None = Field(description="working time until due_at (negative: overdue by that "
                                                "much); none without a hard deadline")
     overdue: bool
@@ -213,7 +217,8 @@ class WorkItem(BaseModel):
 
 class WorkList(BaseModel):
     items: list[WorkItem]
-    counts: dict[str, int] = Field(description="open assignments per status under the same filters, status aside")
+    counts: dict[str, int] = Field(description="open assignments per status under the same filters, status aside; "
+                                   "lookback: the open 回头看")
     total: int
 
 
@@ -233,6 +238,13 @@ class ReopenBody(BaseModel):
 
     reason: ReopenReason = ReopenReason.STAFF
     note: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("reason")
+    @classmethod
+    def _not_lookback(cls, v: ReopenReason) -> ReopenReason:
+        if v == ReopenReason.LOOKBACK_RECURRED:
+            raise ValueError("a 回头看's 问题复发 is recorded on the 回头看 (POST /api/v1/lookbacks/{id}/result)")
+        return v
 
 
 class HistoryEntry(BaseModel):

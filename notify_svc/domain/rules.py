@@ -21,6 +21,7 @@ from shared.events import (
     HotspotAlert,
     RiskChanged,
 )
+from shared.events.lookback import LookbackDue, LookbackRecurred
 
 REMINDER = "reminder"  # the trigger of reminders (催办): not an event, a point of a deadline
 
@@ -47,7 +48,8 @@ ADMIN_ROLES = (Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 TRIGGERS: frozenset[str] = frozenset({CaseAssigned.ce_type, CaseOverdue.ce_type, CaseEscalated.ce_type,
                                       CaseReceived.ce_type, RiskChanged.ce_type, CaseResolved.ce_type,
                                       HotspotAlert.ce_type, CaseUrged.ce_type, CaseExtensionRejected.ce_type,
-                                      CaseExtensionRequested.ce_type, CaseAssigneeSet.ce_type, REMINDER})
+                                      CaseExtensionRequested.ce_type, CaseAssigneeSet.ce_type, LookbackDue.ce_type,
+                                      LookbackRecurred.ce_type, REMINDER})
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,10 @@ DEFAULT_RULES: dict[str, Any] = {"rules": [
      "channels": ["inbox", "sms"], "template": "red_risk"},
     {"id": "resolved.survey", "on": CaseResolved.ce_type, "to": [{"applicant": True}], "channels": ["sms"],
      "template": "survey"},
+    {"id": "lookback_due.unit", "on": LookbackDue.ce_type, "to": [{"unit": "event"}], "channels": ["inbox"],
+     "template": "lookback_due"},
+    {"id": "lookback_recurred.unit", "on": LookbackRecurred.ce_type, "to": [{"unit": "event"}],
+     "channels": ["inbox"], "template": "lookback_recurred"},
     {"id": "hotspot.street", "on": HotspotAlert.ce_type, "to": _STREET_ADMINS, "channels": ["inbox", "email"],
      "template": "hotspot"},
 ]}

@@ -14,6 +14,7 @@ from routing_svc.api.assignments import _overdue
 from routing_svc.deps import Deps
 from routing_svc.domain.assignment import OPEN, AssignmentStatus
 from routing_svc.handlers.assignees import LEADER_ROLES
+from routing_svc.handlers.lookback_work import LookbackFilter, lookback_count, lookback_items
 from routing_svc.schemas import WorkItem, WorkList
 from routing_svc.tables import Assignment, OrgUnit
 from shared.auth import CurrentUser
@@ -71,8 +72,10 @@ async def my_work(
                                                             "last (-due); no deadline last")] = "due",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> WorkList:
-    """我的待办 / 单位待办: open assignments (待签收, 办理中, 中止) with both deadlines and the working time left."""
+    """我的待办 / 单位待办: open assignments (待签收, 办理中, 中止) with both deadlines and the working time left,
+    and the open 回头看 (kind ``lookback``, status ``closed``, its due time)."""
     own = user.scope_unit()
+    lookback_unit: str | None = None
     where: list[Any] = [Assignment.status.in_(_OPEN)]  # type: ignore[attr-defined]
     if scope == "unit":
         if not (user.is_global or user.has_any(*LEADER_ROLES)):
@@ -84,6 +87,7 @@ async def my_work(
                 raise Problem(404, "unit_not_found", f"no unit {target} in your scope")
         if target:
             where.append(Assignment.unit_path.contains([target]))  # type: ignore[attr-defined]
+            lookback_unit = target
     elif unit_id is not None:
         raise Problem(422, "validation_failed", "unit_id goes with scope=unit",
                       errors=[{"field": "query.unit_id", "reason": "only with scope=unit", "code": "invalid"}])
@@ -116,6 +120,16 @@ async def my_work(
         select(Assignment).where(*where).order_by(order, Assignment.id).limit(limit)  # type: ignore[arg-type]
     )).scalars().all()
     calendar = await deps.calendar.get(session)
-    return WorkList(items=[_item(a, calendar, now) for a in rows],
-                    counts={s: int(counts.get(s, 0)) for s in _OPEN},
-                    total=int(counts.get(status.value, 0)) if status else int(sum(counts.values())))
+    lf = LookbackFilter(assignee_id=user.sub if scope == "me" else None, unit_id=lookback_unit, status=status,
+                        risk=risk, track=track, overdue=overdue,
+                        pending_approval=pending_approval)
+    lookbacks = await lookback_count(session, lf, now)
+    items = [_item(a, calendar, now) for a in rows]
+    items += await lookback_items(session, lf, now, calendar, descending=sort == "-due", limit=limit)
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    items.sort(key=lambda i: (i.due_at or far), reverse=sort == "-due")
+    if sort == "-due":  # no deadline last either way
+        items.sort(key=lambda i: i.due_at is None)
+    total = int(counts.get(status.value, 0)) if status else int(sum(counts.values()))
+    return WorkList(items=items[:limit], counts={**{s: int(counts.get(s, 0)) for s in _OPEN}, "lookback": lookbacks},
+                    total=total + lookbacks)

@@ -1,6 +1,6 @@
 """The event catalog. Importing this package registers every event type."""
 
-from shared.events import alert, case, notification, org
+from shared.events import alert, case, lookback, notification, org
 from shared.events.alert import HotspotAlert
 from shared.events.base import (
     CATALOG,
@@ -37,6 +37,7 @@ from shared.events.case import (
     FeedbackReceived,
     RiskChanged,
 )
+from shared.events.lookback import LookbackDue, LookbackRecurred, LookbackScheduled, LookbackStable
 from shared.events.notification import NotificationDelivered, NotificationFailed
 from shared.events.org import CalendarChanged, CalendarDayOverride, MemberUpserted, UnitUpserted
 
@@ -70,6 +71,10 @@ __all__ = [
     "FeedbackReceived",
     "HotspotAlert",
     "InvalidEvent",
+    "LookbackDue",
+    "LookbackRecurred",
+    "LookbackScheduled",
+    "LookbackStable",
     "MemberUpserted",
     "NotificationDelivered",
     "NotificationFailed",
@@ -81,6 +86,7 @@ __all__ = [
     "decode",
     "encode",
     "envelope_for",
+    "lookback",
     "notification",
     "org",
 ]
