@@ -16,7 +16,7 @@ from shared.auth import Role
 from shared.clock import SHANGHAI, FrozenClock
 from shared.worktime import WorkCalendar, WorkSpan
 from tests.routing.test_people import morning, new_assignment, post, work
-from tests.support import Infra, Stack, auth, case_body, eventually, start_stack
+from tests.support import Infra, Stack, auth, eventually, start_stack
 
 ADMIN = auth(Role.ADMIN, None)
 G01 = auth(Role.GRID_WORKER, "G01", "U-G01-1")
@@ -79,7 +79,7 @@ async def test_a_recurrence_found_by_the_lookback_reopens_the_case_and_counts(st
                                                                               clock: FrozenClock) -> None:
     morning(clock)
     closed_at = clock.now()
-    stable_a, stable_lb = await _closed_case(stack, clock)
+    _, stable_lb = await _closed_case(stack, clock)
     a, lb = await _closed_case(stack, clock)
     case_id = a["case_id"]
     assert (lb["status"], lb["rule_id"], lb["unit_id"], lb["assignee_id"]) == ("scheduled", "risk.red_yellow", "G01",
