@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from analytics_svc.deps import AnalyticsDeps
-from analytics_svc.handlers import facts, units
+from analytics_svc.handlers import facts, recurrence, units
 from shared.bus.handlers import Consumers
 from shared.events import (
     CalendarChanged,
@@ -36,6 +36,10 @@ from shared.events import (
     Event,
     FeedbackReceived,
     HotspotAlert,
+    LookbackDue,
+    LookbackRecurred,
+    LookbackScheduled,
+    LookbackStable,
     MemberUpserted,
     NotificationDelivered,
     NotificationFailed,
@@ -59,10 +63,11 @@ CONSUMERS: Consumers[AnalyticsDeps] = {
     CaseResolved: facts.on_case_event,
     FeedbackReceived: facts.on_case_event,
     CaseReopened: facts.on_case_event,
-    CaseClosed: facts.on_case_event,
+    CaseClosed: recurrence.on_case_closed,  # the fold's, and the closure row of 复发率
     RiskChanged: facts.on_case_event,
     CaseReclassified: facts.on_case_event,
     CaseAssignmentCancelled: facts.on_case_event,
+    LookbackRecurred: recurrence.on_lookback_recurred,
     UnitUpserted: units.on_unit_upserted,
 }
 
@@ -81,4 +86,7 @@ IGNORED: dict[type[Event], str] = {
     NotificationFailed: "delivery outcomes are no KPI (not subscribed to notification-events)",
     HotspotAlert: "analytics' own alert (not subscribed to alert-events)",
     SessionScheduled: "调解 sessions count in no KPI of design section 7 (the outcome on resolve does)",
+    LookbackScheduled: "复发率 counts closures (fq.case.closed.v1) and recurrences, not the 回头看 planned",
+    LookbackDue: "a 回头看 falling due counts in no KPI",
+    LookbackStable: "稳定 leaves the closure as it was: counted in 复发率's denominator by its close",
 }

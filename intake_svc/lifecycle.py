@@ -18,6 +18,7 @@ from shared.events import (
     Event,
     FeedbackReceived,
     HotspotAlert,
+    LookbackDue,
     MemberUpserted,
     NotificationDelivered,
     NotificationFailed,
@@ -52,4 +53,6 @@ IGNORED: dict[type[Event], str] = {
     NotificationDelivered: _NOT_SUBSCRIBED.format(topic="notification-events", what="delivery outcomes"),
     NotificationFailed: _NOT_SUBSCRIBED.format(topic="notification-events", what="delivery outcomes"),
     HotspotAlert: _NOT_SUBSCRIBED.format(topic="alert-events", what="analytical alerts"),
+    LookbackDue: "a 回头看 falling due changes nothing in the case file (its scheduling and result are on the "
+                 "timeline); notify tells the unit",
 }

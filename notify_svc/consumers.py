@@ -4,7 +4,7 @@ every other event type of the catalog (``IGNORED``; ``tests/contracts/test_lifec
 from __future__ import annotations
 
 from notify_svc.deps import NotifyDeps
-from notify_svc.handlers import cases, notifications, org, reminders, sessions
+from notify_svc.handlers import cases, lookback, notifications, org, reminders, sessions
 from shared.bus.handlers import Consumers
 from shared.events import (
     CalendarChanged,
@@ -35,6 +35,10 @@ from shared.events import (
     Event,
     FeedbackReceived,
     HotspotAlert,
+    LookbackDue,
+    LookbackRecurred,
+    LookbackScheduled,
+    LookbackStable,
     MemberUpserted,
     NotificationDelivered,
     NotificationFailed,
@@ -67,6 +71,8 @@ CONSUMERS: Consumers[NotifyDeps] = {
     RiskChanged: cases.on_risk_changed,
     HotspotAlert: notifications.on_hotspot,
     SessionScheduled: sessions.on_session_scheduled,
+    LookbackDue: lookback.on_lookback_due,
+    LookbackRecurred: lookback.on_lookback_recurred,
 }
 
 _OWN = "notify's own delivery outcome (not subscribed to notification-events)"
@@ -84,6 +90,8 @@ IGNORED: dict[type[Event], str] = {
                          "reopens",
     FeedbackReceived: "the answer closes or reopens the case in routing; its closed or reopened/assigned events "
                       "stop or start the reminders (a survey answered here is already marked answered)",
+    LookbackScheduled: "a 回头看 is done later: the unit is told when it falls due (fq.case.lookback_due.v1)",
+    LookbackStable: "稳定: the case stays closed, nobody needs telling",
     NotificationDelivered: _OWN,
     NotificationFailed: _OWN,
 }

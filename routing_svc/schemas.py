@@ -192,12 +192,16 @@ class AssignMemberBody(BaseModel):
 
 
 class WorkItem(BaseModel):
-    """One open assignment, or one co-handling task (协办) of the caller, in a work list (我的待办 / 单位待办)."""
+    """One open assignment, one co-handling task (协办) of the caller, or a 回头看 due (kind ``lookback``), in a
+    work list (我的待办 / 单位待办)."""
 
-    kind: Literal["assignment", "task"] = Field(default="assignment", description="an assignment of the unit, or "
-                                                "a co-handling task (协办) held by the caller")
+    kind: Literal["assignment", "task", "lookback"] = Field(
+        default="assignment", description="assignment: an open assignment of the unit; task: a co-handling task (协办) "
+        "held by the caller; lookback: a 回头看 of a closed case (its due_at, clock lookback; record it at "
+        "/api/v1/lookbacks/{id}/result)")
     task_id: uuid.UUID | None = Field(default=None, description="kind task: the task (GET /api/v1/tasks/{id})")
     force: str | None = Field(default=None, description="kind task: the force it co-handles for")
+    lookback_id: uuid.UUID | None = Field(default=None, description="kind lookback: the 回头看")
     assignment_id: uuid.UUID
     case_id: uuid.UUID
     case_code: str
@@ -211,8 +215,8 @@ class WorkItem(BaseModel):
     accept_due_at: datetime
     resolve_due_at: datetime | None
     due_at: datetime | None = Field(description="the running clock's deadline (accept while 待签收, else resolve; "
-                                    "a task's own deadline)")
-    clock: str | None = Field(description="accept, resolve or cohandling: which deadline is running")
+                                    "a task's own deadline; a 回头看's due)")
+    clock: str | None = Field(description="accept, resolve, cohandling or lookback: which deadline is running")
     working_seconds_left: float | None = Field(description="working time until due_at (negative: overdue by that "
                                                "much); none without a hard deadline")
     overdue: bool
@@ -222,7 +226,8 @@ class WorkItem(BaseModel):
 
 class WorkList(BaseModel):
     items: list[WorkItem]
-    counts: dict[str, int] = Field(description="open assignments per status under the same filters, status aside")
+    counts: dict[str, int] = Field(description="open assignments per status under the same filters, status aside; "
+                                   "lookback: the open 回头看")
     task_counts: dict[str, int] = Field(default_factory=dict, description="the caller's live co-handling tasks per "
                                         "status under the same filters (scope=me)")
     total: int
@@ -244,6 +249,13 @@ class ReopenBody(BaseModel):
 
     reason: ReopenReason = ReopenReason.STAFF
     note: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("reason")
+    @classmethod
+    def _not_lookback(cls, v: ReopenReason) -> ReopenReason:
+        if v == ReopenReason.LOOKBACK_RECURRED:
+            raise ValueError("a 回头看's 问题复发 is recorded on the 回头看 (POST /api/v1/lookbacks/{id}/result)")
+        return v
 
 
 class HistoryEntry(BaseModel):

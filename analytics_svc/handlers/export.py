@@ -15,11 +15,12 @@ from analytics_svc import labels
 from analytics_svc.domain.kpis import KPI_LABELS, Dimension
 from analytics_svc.handlers.breakdowns import breakdown_items
 from analytics_svc.handlers.kpis import kpis_with_compare
+from analytics_svc.handlers.recurrence import recurrence_items
 from analytics_svc.schemas import Table
 from analytics_svc.store import reports
 from analytics_svc.store.kpis import Filters
 from shared.clock import SHANGHAI
-from shared.problems import Problem
+from shared.problems import Problem, field_problem
 
 LEDGER_COLUMNS: list[tuple[str, str]] = [
     ("code", "案件编号"), ("received_at", "受理时间"), ("channel", "受理渠道"), ("request_type", "诉求类型"),
@@ -29,7 +30,7 @@ LEDGER_COLUMNS: list[tuple[str, str]] = [
     ("escalations", "提级次数"), ("returns", "退单次数"), ("extensions", "延期次数"),
     ("feedback_result", "回访结果"), ("reopen_count", "重办次数"), ("closed_at", "销号时间"),
 ]
-TITLES = {Table.LEDGER: "案件台账", Table.KPIS: "指标", Table.BREAKDOWN: "分组统计"}
+TITLES = {Table.LEDGER: "案件台账", Table.KPIS: "指标", Table.BREAKDOWN: "分组统计", Table.RECURRENCE: "复发率"}
 
 Sheet = tuple[list[str], list[list[Any]]]  # header, rows
 
@@ -83,4 +84,16 @@ async def export_table(session: AsyncSession, f: Filters, table: Table, dimensio
         return [h for _, h in LEDGER_COLUMNS], await ledger_rows(session, f, max_rows)
     if table == Table.KPIS:
         return _kpi_table(await kpis_with_compare(session, f, True))
+    if table == Table.RECURRENCE:
+        return await _recurrence_table(session, f, dimension)
     return _breakdown_table(await breakdown_items(session, f, dimension))
+
+
+async def _recurrence_table(session: AsyncSession, f: Filters, dimension: Dimension) -> Sheet:
+    """复发率 by unit or category, with the total last."""
+    if dimension not in (Dimension.UNIT, Dimension.CATEGORY):
+        raise field_problem("query.dimension", "复发率 is grouped by unit or category", "invalid_dimension")
+    data = await recurrence_items(session, f, dimension)
+    header = ["分组", "销号数", "问题复发数", "复发率"]
+    rows = [[i["label"], i["closed"], i["recurred"], i["recurrence_rate"]] for i in data["items"]]
+    return header, [*rows, ["合计", data["closed"], data["recurred"], data["recurrence_rate"]]]

@@ -73,6 +73,10 @@ class TimelineKind(StrEnum):
     RESOLVED = "resolved"
     REOPENED = "reopened"
     CLOSED = "closed"  # 销号
+    # 回头看 (routing's re-visit of a closed case)
+    LOOKBACK_SCHEDULED = "lookback_scheduled"
+    LOOKBACK_STABLE = "lookback_stable"  # 稳定
+    LOOKBACK_RECURRED = "lookback_recurred"  # 问题复发 (a reopen follows)
     # the 12345 adapter
     HOTLINE_ORDER = "hotline_order"
     HOTLINE_CALLBACK = "hotline_callback"

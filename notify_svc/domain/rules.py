@@ -22,6 +22,7 @@ from shared.events import (
     RiskChanged,
     SessionScheduled,
 )
+from shared.events.lookback import LookbackDue, LookbackRecurred
 
 REMINDER = "reminder"  # the trigger of reminders (催办): not an event, a point of a deadline
 
@@ -49,7 +50,7 @@ TRIGGERS: frozenset[str] = frozenset({CaseAssigned.ce_type, CaseOverdue.ce_type,
                                       CaseReceived.ce_type, RiskChanged.ce_type, CaseResolved.ce_type,
                                       HotspotAlert.ce_type, CaseUrged.ce_type, CaseExtensionRejected.ce_type,
                                       CaseExtensionRequested.ce_type, CaseAssigneeSet.ce_type, SessionScheduled.ce_type,
-                                      REMINDER})
+                                      LookbackDue.ce_type, LookbackRecurred.ce_type, REMINDER})
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,10 @@ DEFAULT_RULES: dict[str, Any] = {"rules": [
      "template": "survey"},
     {"id": "session_scheduled.parties", "on": SessionScheduled.ce_type, "when": {"notify_parties": True},
      "to": [{"parties": True}], "channels": ["sms"], "template": "session_notice"},
+    {"id": "lookback_due.unit", "on": LookbackDue.ce_type, "to": [{"unit": "event"}], "channels": ["inbox"],
+     "template": "lookback_due"},
+    {"id": "lookback_recurred.unit", "on": LookbackRecurred.ce_type, "to": [{"unit": "event"}],
+     "channels": ["inbox"], "template": "lookback_recurred"},
     {"id": "hotspot.street", "on": HotspotAlert.ce_type, "to": _STREET_ADMINS, "channels": ["inbox", "email"],
      "template": "hotspot"},
 ]}

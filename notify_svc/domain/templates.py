@@ -93,6 +93,16 @@ SPECS: dict[str, TemplateSpec] = {s.key: s for s in (
                  "调解通知：{{ case_code }}",
                  "【枫桥】调解通知：您的纠纷（{{ case_code }}）{% if rescheduled %}调解时间已变更，现{% endif %}"
                  "定于 {{ time }} 在{{ place }}进行调解，请准时参加。"),
+    TemplateSpec("lookback_due", "回头看到期（发给办结单位）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "due": "2026-12-07 17:30"},
+                 "回头看到期：{{ case_code }}",
+                 "已销号案件 {{ case_code }} 的回头看已到期（{{ due }}），请{{ unit_name or unit_id }}回访核实"
+                 "问题是否稳定，并登记回头看结果（稳定或问题复发）。"),
+    TemplateSpec("lookback_recurred", "回头看发现问题复发，案件重新办理（发给办结单位）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "due": "2026-12-07 17:30"},
+                 "问题复发：{{ case_code }}",
+                 "案件 {{ case_code }} 回头看发现问题复发，已重新交{{ unit_name or unit_id }}办理，"
+                 "签收和办结时限重新计算，请及时签收。"),
     TemplateSpec("hotspot", "热点预警（某单位某类纠纷激增）",
                  {"unit_id": "C1", "unit_name": "松涛社区", "category": "邻里纠纷", "count": 12, "baseline": 3.0,
                   "ratio": 4.0, "window_start": "2026-11-20", "window_end": "2026-11-23"},

@@ -15,6 +15,7 @@ from routing_svc.api.work_tasks import my_tasks
 from routing_svc.deps import Deps
 from routing_svc.domain.assignment import OPEN, AssignmentStatus
 from routing_svc.handlers.assignees import LEADER_ROLES
+from routing_svc.handlers.lookback_work import LookbackFilter, lookback_count, lookback_items
 from routing_svc.schemas import WorkItem, WorkList
 from routing_svc.tables import Assignment, OrgUnit
 from shared.auth import CurrentUser
@@ -71,11 +72,13 @@ async def my_work(
     sort: Annotated[Literal["due", "-due"], Query(description="by the running deadline: soonest first (due) or "
                                                             "last (-due); no deadline last")] = "due",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    kind: Annotated[Literal["assignment", "task"] | None, Query(description="only assignments, or only the "
-                                                                         "caller's co-handling tasks (协办)")] = None,
+    kind: Annotated[Literal["assignment", "task", "lookback"] | None, Query(
+        description="only assignments, only the caller's co-handling tasks (协办), or only the 回头看")] = None,
 ) -> WorkList:
-    """我的待办 / 单位待办: open assignments (待签收, 办理中, 中止) with both deadlines and the working time left."""
+    """我的待办 / 单位待办: open assignments (待签收, 办理中, 中止) with both deadlines and the working time left,
+    and the open 回头看 (kind ``lookback``, status ``closed``, its due time)."""
     own = user.scope_unit()
+    lookback_unit: str | None = None
     where: list[Any] = [Assignment.status.in_(_OPEN)]  # type: ignore[attr-defined]
     if scope == "unit":
         if not (user.is_global or user.has_any(*LEADER_ROLES)):
@@ -87,6 +90,7 @@ async def my_work(
                 raise Problem(404, "unit_not_found", f"no unit {target} in your scope")
         if target:
             where.append(Assignment.unit_path.contains([target]))  # type: ignore[attr-defined]
+            lookback_unit = target
     elif unit_id is not None:
         raise Problem(422, "validation_failed", "unit_id goes with scope=unit",
                       errors=[{"field": "query.unit_id", "reason": "only with scope=unit", "code": "invalid"}])
@@ -119,17 +123,26 @@ async def my_work(
         select(Assignment).where(*where).order_by(order, Assignment.id).limit(limit)  # type: ignore[arg-type]
     )).scalars().all()
     calendar = await deps.calendar.get(session)
-    items = [] if kind == "task" else [_item(a, calendar, now) for a in rows]
-    total = 0 if kind == "task" else int(counts.get(status.value, 0)) if status else int(sum(counts.values()))
+    items = [] if kind in ("task", "lookback") else [_item(a, calendar, now) for a in rows]
+    total = 0 if kind in ("task", "lookback") else (
+        int(counts.get(status.value, 0)) if status else int(sum(counts.values())))
+    lookbacks = 0
+    if kind in (None, "lookback"):
+        lf = LookbackFilter(assignee_id=user.sub if scope == "me" else None, unit_id=lookback_unit, status=status,
+                            risk=risk, track=track, overdue=overdue, pending_approval=pending_approval)
+        lookbacks = await lookback_count(session, lf, now)
+        items = merge_by_due(items, await lookback_items(session, lf, now, calendar, descending=sort == "-due",
+                                                         limit=limit), descending=sort == "-due")
+        total += lookbacks
     task_counts: dict[str, int] = {}
-    if scope == "me" and not pending_approval and kind != "assignment":  # the caller's 协办 tasks, own deadlines
+    if scope == "me" and not pending_approval and kind in (None, "task"):  # the caller's 协办 tasks, own deadlines
         task_items, task_counts = await my_tasks(session, user, calendar, now, risk=risk, track=track,
                                                  overdue=overdue, descending=sort == "-due", limit=limit)
         if status is None:
-            items = merge_by_due(items, task_items, descending=sort == "-due")[:limit]
+            items = merge_by_due(items, task_items, descending=sort == "-due")
             total += sum(task_counts.values())
-    return WorkList(items=items, counts={s: int(counts.get(s, 0)) for s in _OPEN}, task_counts=task_counts,
-                    total=total)
+    return WorkList(items=items[:limit], counts={**{s: int(counts.get(s, 0)) for s in _OPEN}, "lookback": lookbacks},
+                    task_counts=task_counts, total=total)
 
 
 def merge_by_due(a: list[WorkItem], b: list[WorkItem], *, descending: bool) -> list[WorkItem]:

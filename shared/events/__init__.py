@@ -1,6 +1,6 @@
 """The event catalog. Importing this package registers every event type."""
 
-from shared.events import alert, case, cohandling, notification, org, sessions
+from shared.events import alert, case, cohandling, lookback, notification, org, sessions
 from shared.events.alert import HotspotAlert
 from shared.events.base import (
     CATALOG,
@@ -43,6 +43,7 @@ from shared.events.cohandling import (
     CohandlingTaskCompleted,
     CohandlingTaskOpened,
 )
+from shared.events.lookback import LookbackDue, LookbackRecurred, LookbackScheduled, LookbackStable
 from shared.events.notification import NotificationDelivered, NotificationFailed
 from shared.events.org import CalendarChanged, CalendarDayOverride, MemberUpserted, UnitUpserted
 from shared.events.sessions import SessionScheduled
@@ -81,6 +82,10 @@ __all__ = [
     "FeedbackReceived",
     "HotspotAlert",
     "InvalidEvent",
+    "LookbackDue",
+    "LookbackRecurred",
+    "LookbackScheduled",
+    "LookbackStable",
     "MemberUpserted",
     "NotificationDelivered",
     "NotificationFailed",
@@ -94,6 +99,7 @@ __all__ = [
     "decode",
     "encode",
     "envelope_for",
+    "lookback",
     "notification",
     "org",
     "sessions",
