@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from routing_svc.deps import Deps
-from routing_svc.handlers import lookback
+from routing_svc.handlers import lookback, lookback_results
 from routing_svc.handlers.routing import HANDLER_ROLES
 from routing_svc.schemas_lookback import LookbackPublic, LookbackResultBody
 from routing_svc.tables import Lookback
@@ -56,7 +56,7 @@ async def record_result(lookback_id: uuid.UUID, body: LookbackResultBody, deps: 
     case to the resolving unit — ``fq.case.reopened.v1`` reason ``lookback_recurred``, then ``fq.case.assigned.v1``;
     its clocks start again). With an ``Idempotency-Key`` a repeated submission is applied once."""
     async def work() -> Answer:
-        lb = await lookback.record_result(session, deps, lookback_id, user, body)
+        lb = await lookback_results.record_result(session, deps, lookback_id, user, body)
         await session.flush()
         return Answer(200, _public(lb))
 

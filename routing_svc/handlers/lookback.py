@@ -14,26 +14,22 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.deps import RoutingDeps
-from routing_svc.domain.assignment import AssignmentStatus
 from routing_svc.domain.lookback import (
     OPEN_LOOKBACK,
-    RESULT_STATUS,
-    LookbackResult,
     LookbackStatus,
     plan_for,
 )
-from routing_svc.schemas_lookback import LookbackResultBody
 from routing_svc.tables import Assignment, Lookback
 from shared.auth import Principal
 from shared.bus.outbox import add_event
-from shared.events.case import AssignCause, ReopenReason, RiskLevel
-from shared.events.lookback import LookbackDue, LookbackRecurred, LookbackScheduled, LookbackStable
+from shared.events.case import AssignCause, RiskLevel
+from shared.events.lookback import LookbackDue, LookbackScheduled
 from shared.problems import Problem
 
 log = structlog.get_logger(__name__)
 
 
-def _facts(lb: Lookback) -> dict[str, object]:
+def facts(lb: Lookback) -> dict[str, object]:
     return {"case_id": lb.case_id, "lookback_id": lb.id, "assignment_id": lb.assignment_id, "unit_id": lb.unit_id,
             "unit_path": list(lb.unit_path), "assignee_id": lb.assignee_id, "due_at": lb.due_at}
 
@@ -55,7 +51,7 @@ async def schedule(session: AsyncSession, deps: RoutingDeps, a: Assignment, now:
                   updated_at=now)
     session.add(lb)
     await session.flush()
-    await add_event(session, LookbackScheduled(at=now, rule_id=plan.rule_id, **_facts(lb)),  # type: ignore[arg-type]
+    await add_event(session, LookbackScheduled(at=now, rule_id=plan.rule_id, **facts(lb)),  # type: ignore[arg-type]
                     source=deps.source)
     return lb
 
@@ -72,7 +68,7 @@ async def fire_due(session: AsyncSession, deps: RoutingDeps, lb: Lookback) -> No
     now = deps.clock.now()
     lb.status, lb.due_fired_at, lb.updated_at = LookbackStatus.DUE.value, now, now
     lb.version += 1
-    await add_event(session, LookbackDue(at=now, **_facts(lb)), source=deps.source)  # type: ignore[arg-type]
+    await add_event(session, LookbackDue(at=now, **facts(lb)), source=deps.source)  # type: ignore[arg-type]
 
 
 async def get_lookback(session: AsyncSession, lookback_id: uuid.UUID, user: Principal, *,
@@ -84,38 +80,4 @@ async def get_lookback(session: AsyncSession, lookback_id: uuid.UUID, user: Prin
     if lb is None or not user.can_see(lb.unit_path):
         raise Problem(404, "lookback_not_found", f"no 回头看 {lookback_id} in your scope")
     structlog.contextvars.bind_contextvars(case_id=str(lb.case_id))
-    return lb
-
-
-async def record_result(session: AsyncSession, deps: RoutingDeps, lookback_id: uuid.UUID, user: Principal,
-                        body: LookbackResultBody) -> Lookback:
-    """稳定 keeps the case closed; 问题复发 reopens it (reason ``lookback_recurred``) to the resolving unit, its
-    clocks starting again. 409 before it is due or once it has a result (or was cancelled)."""
-    from routing_svc.handlers.lifecycle import current_assignment, reopen  # lifecycle imports this module
-
-    seen = await get_lookback(session, lookback_id, user)
-    a = await current_assignment(session, seen.case_id, for_update=True)  # lock order: assignment, then lookback
-    lb = await get_lookback(session, lookback_id, user, for_update=True)
-    now = deps.clock.now()
-    if lb.status not in [s.value for s in OPEN_LOOKBACK]:
-        raise Problem(409, "lookback_done", f"this 回头看 is {lb.status} already", status_now=lb.status)
-    if now < lb.due_at:
-        raise Problem(409, "lookback_not_due", f"this 回头看 is due from {lb.due_at.isoformat()}",
-                      due_at=lb.due_at.isoformat())
-    if a is None or a.id != lb.assignment_id or a.status != AssignmentStatus.CLOSED.value:
-        raise Problem(409, "case_not_closed", "the case is no longer closed: this 回头看 is moot")
-    lb.status = RESULT_STATUS[body.result].value
-    lb.result, lb.note, lb.recorded_by, lb.recorded_at, lb.updated_at = (body.result.value, body.note, user.sub,
-                                                                         now, now)
-    lb.version += 1
-    if body.result == LookbackResult.STABLE:
-        await add_event(session, LookbackStable(at=now, recorded_by=user.sub, **_facts(lb)),  # type: ignore[arg-type]
-                        source=deps.source)
-        return lb
-    await session.flush()  # the result is written before the reopen cancels what is still open
-    await add_event(session, LookbackRecurred(at=now, recorded_by=user.sub, **_facts(lb)),  # type: ignore[arg-type]
-                    source=deps.source)
-    new = await reopen(session, deps, a, ReopenReason.LOOKBACK_RECURRED, user.sub, body.note or "", climb=False)
-    lb.reopened_assignment_id = new.id
-    log.info("lookback_recurred", lookback_id=str(lb.id), unit_id=lb.unit_id)
     return lb
