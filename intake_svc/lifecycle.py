@@ -4,6 +4,7 @@ adapter's, being moved to ``consumers.py``). ``tests/contracts/test_lifecycle.py
 from __future__ import annotations
 
 from shared.events import (
+    AgreementSigned,
     CalendarChanged,
     CaseAssigneeSet,
     CaseAssignmentCancelled,
@@ -15,9 +16,11 @@ from shared.events import (
     Event,
     FeedbackReceived,
     HotspotAlert,
+    JudicialConfirmationRecorded,
     MemberUpserted,
     NotificationDelivered,
     NotificationFailed,
+    PerformanceRecorded,
     RiskChanged,
     UnitUpserted,
 )
@@ -42,4 +45,7 @@ IGNORED: dict[type[Event], str] = {
     NotificationDelivered: _NOT_SUBSCRIBED.format(topic="notification-events", what="delivery outcomes"),
     NotificationFailed: _NOT_SUBSCRIBED.format(topic="notification-events", what="delivery outcomes"),
     HotspotAlert: _NOT_SUBSCRIBED.format(topic="alert-events", what="analytical alerts"),
+    AgreementSigned: _OWN,
+    JudicialConfirmationRecorded: _OWN,
+    PerformanceRecorded: _OWN,
 }

@@ -4,9 +4,10 @@ every other event type of the catalog (``IGNORED``; ``tests/contracts/test_lifec
 from __future__ import annotations
 
 from notify_svc.deps import NotifyDeps
-from notify_svc.handlers import cases, notifications, org, reminders
+from notify_svc.handlers import cases, notifications, org, performance, reminders
 from shared.bus.handlers import Consumers
 from shared.events import (
+    AgreementSigned,
     CalendarChanged,
     CaseAccepted,
     CaseAssigned,
@@ -31,9 +32,11 @@ from shared.events import (
     Event,
     FeedbackReceived,
     HotspotAlert,
+    JudicialConfirmationRecorded,
     MemberUpserted,
     NotificationDelivered,
     NotificationFailed,
+    PerformanceRecorded,
     RiskChanged,
     UnitUpserted,
 )
@@ -61,6 +64,8 @@ CONSUMERS: Consumers[NotifyDeps] = {
     CaseUrged: cases.on_case_urged,
     RiskChanged: cases.on_risk_changed,
     HotspotAlert: notifications.on_hotspot,
+    AgreementSigned: performance.on_agreement_signed,
+    PerformanceRecorded: performance.on_performance_recorded,
 }
 
 _OWN = "notify's own delivery outcome (not subscribed to notification-events)"
@@ -74,6 +79,7 @@ IGNORED: dict[type[Event], str] = {
                          "reopens",
     FeedbackReceived: "the answer closes or reopens the case in routing; its closed or reopened/assigned events "
                       "stop or start the reminders (a survey answered here is already marked answered)",
+    JudicialConfirmationRecorded: "司法确认 is recorded by the staff who applied for it; nobody else is told",
     NotificationDelivered: _OWN,
     NotificationFailed: _OWN,
 }

@@ -57,6 +57,11 @@ class TimelineKind(StrEnum):
     PARTY_CORRECTED = "party_corrected"
     ATTACHMENT_ADDED = "attachment_added"
     ATTACHMENT_REDACTED = "attachment_redacted"
+    # the case file's documents (intake_svc.domain.documents)
+    AGREEMENT_DRAFTED = "agreement_drafted"  # 人民调解协议书
+    AGREEMENT_SIGNED = "agreement_signed"
+    JUDICIAL_CONFIRMATION = "judicial_confirmation"  # 司法确认
+    PERFORMANCE_RECORDED = "performance_recorded"  # 履行
     # from routing's workflow
     ASSIGNED = "assigned"
     ACCEPTED = "accepted"  # 签收

@@ -36,6 +36,7 @@ class OwnerKind(StrEnum):
 
     CASE = "case"
     NOTE = "note"
+    AGREEMENT = "agreement"  # the signed scan of a 人民调解协议书
 
 
 class EditRefused(StrEnum):

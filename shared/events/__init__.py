@@ -1,6 +1,6 @@
 """The event catalog. Importing this package registers every event type."""
 
-from shared.events import alert, case, notification, org
+from shared.events import alert, case, notification, org, records
 from shared.events.alert import HotspotAlert
 from shared.events.base import (
     CATALOG,
@@ -39,10 +39,12 @@ from shared.events.case import (
 )
 from shared.events.notification import NotificationDelivered, NotificationFailed
 from shared.events.org import CalendarChanged, CalendarDayOverride, MemberUpserted, UnitUpserted
+from shared.events.records import AgreementSigned, JudicialConfirmationRecorded, PerformanceRecorded
 
 __all__ = [
     "CATALOG",
     "TOPICS",
+    "AgreementSigned",
     "CalendarChanged",
     "CalendarDayOverride",
     "CaseAccepted",
@@ -70,9 +72,11 @@ __all__ = [
     "FeedbackReceived",
     "HotspotAlert",
     "InvalidEvent",
+    "JudicialConfirmationRecorded",
     "MemberUpserted",
     "NotificationDelivered",
     "NotificationFailed",
+    "PerformanceRecorded",
     "RiskChanged",
     "Topic",
     "UnitUpserted",
@@ -83,4 +87,5 @@ __all__ = [
     "envelope_for",
     "notification",
     "org",
+    "records",
 ]
