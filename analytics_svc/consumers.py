@@ -5,9 +5,10 @@
 from __future__ import annotations
 
 from analytics_svc.deps import AnalyticsDeps
-from analytics_svc.handlers import facts, units
+from analytics_svc.handlers import facts, records, units
 from shared.bus.handlers import Consumers
 from shared.events import (
+    AgreementSigned,
     CalendarChanged,
     CaseAccepted,
     CaseAssigned,
@@ -32,9 +33,11 @@ from shared.events import (
     Event,
     FeedbackReceived,
     HotspotAlert,
+    JudicialConfirmationRecorded,
     MemberUpserted,
     NotificationDelivered,
     NotificationFailed,
+    PerformanceRecorded,
     RiskChanged,
     UnitUpserted,
 )
@@ -42,7 +45,7 @@ from shared.events import (
 CONSUMERS: Consumers[AnalyticsDeps] = {
     CaseReceived: facts.on_case_event,
     CaseMerged: facts.on_case_event,
-    CaseAssigned: facts.on_case_event,
+    CaseAssigned: records.on_case_assigned,  # the fold's, and the forces it calls in (协同力量)
     CaseAccepted: facts.on_case_event,
     CaseReturned: facts.on_case_event,
     CaseExtensionRequested: facts.on_case_event,
@@ -59,6 +62,9 @@ CONSUMERS: Consumers[AnalyticsDeps] = {
     CaseReclassified: facts.on_case_event,
     CaseAssignmentCancelled: facts.on_case_event,
     UnitUpserted: units.on_unit_upserted,
+    AgreementSigned: records.on_agreement_signed,
+    JudicialConfirmationRecorded: records.on_confirmation_recorded,
+    PerformanceRecorded: records.on_performance_recorded,
 }
 
 IGNORED: dict[type[Event], str] = {

@@ -74,19 +74,11 @@ async def list_agreements(session: AsyncSession, case_id: uuid.UUID, user: Princ
     return case, list(rows.scalars())
 
 
-def _check_due(deps: IntakeDeps, a: Agreement | None, due: object) -> None:
-    today = deps.clock.now().astimezone(SHANGHAI).date()
-    created = a.created_at.astimezone(SHANGHAI).date() if a is not None else today
-    if due is not None and due < created:  # type: ignore[operator]
-        raise field_problem("performance_due", "the 履行 deadline cannot be before the agreement", "due_in_past")
-
-
 async def create_agreement(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, body: AgreementCreate,
                            user: Principal) -> tuple[Case, Agreement]:
     case = await get_case_in_scope(session, case_id, user, for_update=True)  # numbers the case's agreements
     if case.duplicate_of is not None:
         raise Problem(409, "case_merged", "the case is merged into another: draft the agreement there")
-    _check_due(deps, None, body.performance_due)
     count = (await session.execute(select(func.count()).select_from(Agreement).where(
         Agreement.case_id == case.id))).scalar_one()  # type: ignore[arg-type]
     now, to = deps.clock.now(), aad(case.id)
@@ -108,7 +100,6 @@ async def update_agreement(session: AsyncSession, deps: IntakeDeps, case_id: uui
     check_version(a.version, if_match, "agreement")
     if a.status != doc.AgreementStatus.DRAFT:
         raise Problem(409, "agreement_signed", "a signed agreement stands; draft a new one to change it")
-    _check_due(deps, a, body.performance_due)
     to = aad(case.id)
     if body.facts is not None:
         a.facts_sealed = deps.pii.seal(body.facts, to)
