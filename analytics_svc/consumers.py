@@ -5,9 +5,10 @@
 from __future__ import annotations
 
 from analytics_svc.deps import AnalyticsDeps
-from analytics_svc.handlers import facts, recurrence, units
+from analytics_svc.handlers import facts, records, recurrence, units
 from shared.bus.handlers import Consumers
 from shared.events import (
+    AgreementSigned,
     CalendarChanged,
     CaseAccepted,
     CaseAssigned,
@@ -36,6 +37,7 @@ from shared.events import (
     Event,
     FeedbackReceived,
     HotspotAlert,
+    JudicialConfirmationRecorded,
     LookbackDue,
     LookbackRecurred,
     LookbackScheduled,
@@ -43,6 +45,7 @@ from shared.events import (
     MemberUpserted,
     NotificationDelivered,
     NotificationFailed,
+    PerformanceRecorded,
     RiskChanged,
     SessionScheduled,
     UnitUpserted,
@@ -51,7 +54,7 @@ from shared.events import (
 CONSUMERS: Consumers[AnalyticsDeps] = {
     CaseReceived: facts.on_case_event,
     CaseMerged: facts.on_case_event,
-    CaseAssigned: facts.on_case_event,
+    CaseAssigned: records.on_case_assigned,  # the fold's, and the forces it calls in (协同力量)
     CaseAccepted: facts.on_case_event,
     CaseReturned: facts.on_case_event,
     CaseExtensionRequested: facts.on_case_event,
@@ -69,6 +72,9 @@ CONSUMERS: Consumers[AnalyticsDeps] = {
     CaseAssignmentCancelled: facts.on_case_event,
     LookbackRecurred: recurrence.on_lookback_recurred,
     UnitUpserted: units.on_unit_upserted,
+    AgreementSigned: records.on_agreement_signed,
+    JudicialConfirmationRecorded: records.on_confirmation_recorded,
+    PerformanceRecorded: records.on_performance_recorded,
 }
 
 IGNORED: dict[type[Event], str] = {

@@ -4,6 +4,7 @@ adapter's, being moved to ``consumers.py``). ``tests/contracts/test_lifecycle.py
 from __future__ import annotations
 
 from shared.events import (
+    AgreementSigned,
     CalendarChanged,
     CaseAssigneeSet,
     CaseAssignmentCancelled,
@@ -18,10 +19,12 @@ from shared.events import (
     Event,
     FeedbackReceived,
     HotspotAlert,
+    JudicialConfirmationRecorded,
     LookbackDue,
     MemberUpserted,
     NotificationDelivered,
     NotificationFailed,
+    PerformanceRecorded,
     RiskChanged,
     SessionScheduled,
     UnitUpserted,
@@ -55,4 +58,7 @@ IGNORED: dict[type[Event], str] = {
     HotspotAlert: _NOT_SUBSCRIBED.format(topic="alert-events", what="analytical alerts"),
     LookbackDue: "a 回头看 falling due changes nothing in the case file (its scheduling and result are on the "
                  "timeline); notify tells the unit",
+    AgreementSigned: _OWN,
+    JudicialConfirmationRecorded: _OWN,
+    PerformanceRecorded: _OWN,
 }

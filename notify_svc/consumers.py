@@ -4,9 +4,10 @@ every other event type of the catalog (``IGNORED``; ``tests/contracts/test_lifec
 from __future__ import annotations
 
 from notify_svc.deps import NotifyDeps
-from notify_svc.handlers import cases, lookback, notifications, org, reminders, sessions
+from notify_svc.handlers import cases, lookback, notifications, org, performance, reminders, sessions
 from shared.bus.handlers import Consumers
 from shared.events import (
+    AgreementSigned,
     CalendarChanged,
     CaseAccepted,
     CaseAssigned,
@@ -35,6 +36,7 @@ from shared.events import (
     Event,
     FeedbackReceived,
     HotspotAlert,
+    JudicialConfirmationRecorded,
     LookbackDue,
     LookbackRecurred,
     LookbackScheduled,
@@ -42,6 +44,7 @@ from shared.events import (
     MemberUpserted,
     NotificationDelivered,
     NotificationFailed,
+    PerformanceRecorded,
     RiskChanged,
     SessionScheduled,
     UnitUpserted,
@@ -73,6 +76,8 @@ CONSUMERS: Consumers[NotifyDeps] = {
     SessionScheduled: sessions.on_session_scheduled,
     LookbackDue: lookback.on_lookback_due,
     LookbackRecurred: lookback.on_lookback_recurred,
+    AgreementSigned: performance.on_agreement_signed,
+    PerformanceRecorded: performance.on_performance_recorded,
 }
 
 _OWN = "notify's own delivery outcome (not subscribed to notification-events)"
@@ -92,6 +97,7 @@ IGNORED: dict[type[Event], str] = {
                       "stop or start the reminders (a survey answered here is already marked answered)",
     LookbackScheduled: "a 回头看 is done later: the unit is told when it falls due (fq.case.lookback_due.v1)",
     LookbackStable: "稳定: the case stays closed, nobody needs telling",
+    JudicialConfirmationRecorded: "司法确认 is recorded by the staff who applied for it; nobody else is told",
     NotificationDelivered: _OWN,
     NotificationFailed: _OWN,
 }

@@ -7,6 +7,7 @@ from routing_svc.deps import RoutingDeps
 from routing_svc.handlers import case_changes, lifecycle, routing, tasks
 from shared.bus.handlers import Consumers
 from shared.events import (
+    AgreementSigned,
     CalendarChanged,
     CaseAccepted,
     CaseAssigned,
@@ -35,6 +36,7 @@ from shared.events import (
     Event,
     FeedbackReceived,
     HotspotAlert,
+    JudicialConfirmationRecorded,
     LookbackDue,
     LookbackRecurred,
     LookbackScheduled,
@@ -42,6 +44,7 @@ from shared.events import (
     MemberUpserted,
     NotificationDelivered,
     NotificationFailed,
+    PerformanceRecorded,
     RiskChanged,
     SessionScheduled,
     UnitUpserted,
@@ -92,4 +95,7 @@ IGNORED: dict[type[Event], str] = {
     NotificationFailed: "delivery outcomes change nothing in routing (not subscribed to notification-events)",
     HotspotAlert: "an analytical alert routes no case (not subscribed to alert-events)",
     SessionScheduled: "a 调解 session is part of the case file (intake); it moves no assignment or clock",
+    AgreementSigned: "a 协议书 is the case file's document: the outcome routing keeps is set by resolve",
+    JudicialConfirmationRecorded: "司法确认 is the case file's record; it moves no assignment",
+    PerformanceRecorded: "未履行 reopens nothing by itself: a 回头看/重办 decision does, through routing's own API",
 }

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics_svc import labels
 from analytics_svc.domain.kpis import KPI_LABELS, Dimension
 from analytics_svc.handlers.breakdowns import breakdown_items
+from analytics_svc.handlers.export_records import LEDGER_RECORD_COLUMNS, ledger_record_cells
 from analytics_svc.handlers.kpis import kpis_with_compare
 from analytics_svc.handlers.recurrence import recurrence_items
 from analytics_svc.schemas import Table
@@ -29,6 +30,7 @@ LEDGER_COLUMNS: list[tuple[str, str]] = [
     ("outcome_at", "办结时间"), ("resolved_level", "化解层级"), ("outcome_on_time", "是否按时办结"),
     ("escalations", "提级次数"), ("returns", "退单次数"), ("extensions", "延期次数"),
     ("feedback_result", "回访结果"), ("reopen_count", "重办次数"), ("closed_at", "销号时间"),
+    *LEDGER_RECORD_COLUMNS,
 ]
 TITLES = {Table.LEDGER: "案件台账", Table.KPIS: "指标", Table.BREAKDOWN: "分组统计", Table.RECURRENCE: "复发率"}
 
@@ -54,7 +56,7 @@ def ledger_row(r: Mapping[str, Any]) -> list[Any]:
         _local(r["accepted_at"]), labels.OUTCOME.get(r["outcome"], r["outcome"] or ""), _local(r["outcome_at"]),
         lab("level", "resolved_level"), _yes_no(r["outcome_on_time"]), r["escalations"], r["returns"],
         r["extensions"], labels.FEEDBACK.get(r["feedback_result"], r["feedback_result"] or ""), r["reopen_count"],
-        _local(r["closed_at"]),
+        _local(r["closed_at"]), *ledger_record_cells(r),
     ]
 
 

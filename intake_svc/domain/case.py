@@ -60,6 +60,11 @@ class TimelineKind(StrEnum):
     SESSION_SCHEDULED = "session_scheduled"  # 调解 sessions (intake_svc.domain.sessions)
     SESSION_RESCHEDULED = "session_rescheduled"  # 改期
     SESSION_RECORDED = "session_recorded"
+    # the case file's documents (intake_svc.domain.documents)
+    AGREEMENT_DRAFTED = "agreement_drafted"  # 人民调解协议书
+    AGREEMENT_SIGNED = "agreement_signed"
+    JUDICIAL_CONFIRMATION = "judicial_confirmation"  # 司法确认
+    PERFORMANCE_RECORDED = "performance_recorded"  # 履行
     # from routing's workflow
     ASSIGNED = "assigned"
     ACCEPTED = "accepted"  # 签收

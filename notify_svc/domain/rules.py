@@ -19,12 +19,14 @@ from shared.events import (
     CaseResolved,
     CaseUrged,
     HotspotAlert,
+    PerformanceRecorded,
     RiskChanged,
     SessionScheduled,
 )
 from shared.events.lookback import LookbackDue, LookbackRecurred
 
 REMINDER = "reminder"  # the trigger of reminders (催办): not an event, a point of a deadline
+PERFORMANCE_REMINDER = "performance_reminder"  # a point before an agreement's 履行 deadline (notify's own reminder)
 
 
 class Channel(StrEnum):
@@ -50,7 +52,8 @@ TRIGGERS: frozenset[str] = frozenset({CaseAssigned.ce_type, CaseOverdue.ce_type,
                                       CaseReceived.ce_type, RiskChanged.ce_type, CaseResolved.ce_type,
                                       HotspotAlert.ce_type, CaseUrged.ce_type, CaseExtensionRejected.ce_type,
                                       CaseExtensionRequested.ce_type, CaseAssigneeSet.ce_type, SessionScheduled.ce_type,
-                                      LookbackDue.ce_type, LookbackRecurred.ce_type, REMINDER})
+                                      LookbackDue.ce_type, LookbackRecurred.ce_type, REMINDER,
+                                      PERFORMANCE_REMINDER, PerformanceRecorded.ce_type})
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,11 @@ DEFAULT_RULES: dict[str, Any] = {"rules": [
      "template": "reminder"},
     {"id": "reminder.assignee.sms", "on": REMINDER, "when": {"fraction": 0.8}, "to": [{"unit": "event"}],
      "channels": ["sms"], "template": "reminder"},
+    {"id": "performance.due", "on": PERFORMANCE_REMINDER, "to": [{"unit": "event"}], "channels": ["inbox"],
+     "template": "performance_due"},
+    {"id": "performance.failed", "on": PerformanceRecorded.ce_type, "when": {"result": "not_performed"},
+     "to": [{"unit": "event"}, {"unit": "parent", "roles": [r.value for r in ADMIN_ROLES]}], "channels": ["inbox"],
+     "template": "performance_failed"},
     {"id": "urged.assignee", "on": CaseUrged.ce_type, "to": [{"unit": "event"}], "channels": ["inbox", "webhook"],
      "template": "urged"},
     {"id": "extension_requested.approvers", "on": CaseExtensionRequested.ce_type,

@@ -47,6 +47,18 @@ SPECS: dict[str, TemplateSpec] = {s.key: s for s in (
                  "催办：{{ case_code }} {{ clock_label }}时限已过 {{ percent }}%",
                  "案件 {{ case_code }} 的{{ clock_label }}时限已过 {{ percent }}%，"
                  "请于 {{ due }} 前完成{{ clock_label }}。"),
+    TemplateSpec("performance_due", "人民调解协议履行期限将到或已到（发给化解单位）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "due": "2026-12-31", "way_label": "限期履行",
+                  "percent": 80},
+                 "协议履行提醒：{{ case_code }}",
+                 "案件 {{ case_code }} 的人民调解协议约定于 {{ due }} 前{{ way_label }}，"
+                 "{% if percent >= 100 %}履行期限已到{% else %}履行期限将到{% endif %}。"
+                 "请回访当事人履行情况，并及时登记“已履行”或“未履行”。"),
+    TemplateSpec("performance_failed", "人民调解协议未履行（发给化解单位及其上级）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格"},
+                 "协议未履行：{{ case_code }}",
+                 "案件 {{ case_code }} 的人民调解协议登记为未履行，"
+                 "请{{ unit_name or unit_id }}研判是否再次调解、申请司法确认后强制执行或启动回头看。"),
     TemplateSpec("urged", "12345平台等外部催办（发给当前承办单位）",
                  {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "urge_count": 2,
                   "source_label": "12345热线平台"},

@@ -1,6 +1,6 @@
 """The event catalog. Importing this package registers every event type."""
 
-from shared.events import alert, case, cohandling, lookback, notification, org, sessions
+from shared.events import alert, case, cohandling, lookback, notification, org, records, sessions
 from shared.events.alert import HotspotAlert
 from shared.events.base import (
     CATALOG,
@@ -46,11 +46,13 @@ from shared.events.cohandling import (
 from shared.events.lookback import LookbackDue, LookbackRecurred, LookbackScheduled, LookbackStable
 from shared.events.notification import NotificationDelivered, NotificationFailed
 from shared.events.org import CalendarChanged, CalendarDayOverride, MemberUpserted, UnitUpserted
+from shared.events.records import AgreementSigned, JudicialConfirmationRecorded, PerformanceRecorded
 from shared.events.sessions import SessionScheduled
 
 __all__ = [
     "CATALOG",
     "TOPICS",
+    "AgreementSigned",
     "CalendarChanged",
     "CalendarDayOverride",
     "CaseAccepted",
@@ -82,6 +84,7 @@ __all__ = [
     "FeedbackReceived",
     "HotspotAlert",
     "InvalidEvent",
+    "JudicialConfirmationRecorded",
     "LookbackDue",
     "LookbackRecurred",
     "LookbackScheduled",
@@ -89,6 +92,7 @@ __all__ = [
     "MemberUpserted",
     "NotificationDelivered",
     "NotificationFailed",
+    "PerformanceRecorded",
     "RiskChanged",
     "SessionScheduled",
     "Topic",
@@ -102,5 +106,6 @@ __all__ = [
     "lookback",
     "notification",
     "org",
+    "records",
     "sessions",
 ]
