@@ -4,7 +4,7 @@ the catalog (``IGNORED``; ``tests/contracts/test_lifecycle.py`` keeps the two co
 from __future__ import annotations
 
 from routing_svc.deps import RoutingDeps
-from routing_svc.handlers import case_changes, lifecycle, routing
+from routing_svc.handlers import case_changes, leaders, lifecycle, routing
 from shared.bus.handlers import Consumers
 from shared.events import (
     CalendarChanged,
@@ -17,6 +17,7 @@ from shared.events import (
     CaseExtended,
     CaseExtensionRejected,
     CaseExtensionRequested,
+    CaseLeaderSet,
     CaseMerged,
     CaseOverdue,
     CaseReceived,
@@ -35,6 +36,8 @@ from shared.events import (
     NotificationDelivered,
     NotificationFailed,
     RiskChanged,
+    TaskForcePlanDue,
+    TaskForceSet,
     UnitUpserted,
 )
 
@@ -45,6 +48,7 @@ CONSUMERS: Consumers[RoutingDeps] = {
     CaseReclassified: case_changes.on_reclassified,
     FeedbackReceived: lifecycle.on_feedback_received,
     CaseReopenRequested: lifecycle.on_reopen_requested,
+    CaseAssigned: leaders.on_case_assigned,  # a red case's default 包案领导
 }
 
 _OWN = "routing's own fact: its state changed in the transaction that published it"
@@ -52,7 +56,9 @@ _ORG = "routing owns the org and the calendar: it publishes these and does not s
 
 IGNORED: dict[type[Event], str] = {
     CaseAssigneeSet: _OWN,
-    CaseAssigned: _OWN,
+    CaseLeaderSet: _OWN,
+    TaskForceSet: _OWN,
+    TaskForcePlanDue: _OWN,
     CaseAccepted: _OWN,
     CaseReturned: _OWN,
     CaseExtensionRequested: _OWN,

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from routing_svc.domain.assignment import AssignmentStatus
 from routing_svc.domain.locate import polygon_of
+from routing_svc.schemas_people import UnitLeader
 from shared.auth import UNIT_ID_PATTERN as ID_PATTERN
 from shared.events.case import AssignCause, Level, Outcome, ReopenReason, RiskLevel, Track
 
@@ -24,6 +25,9 @@ class UnitImport(BaseModel):
     address_keywords: list[str] = Field(default_factory=list, max_length=200)
     polygon: list[list[float]] | None = None
     active: bool = True
+    leaders: list[UnitLeader] = Field(default_factory=list, max_length=20,
+                                      description="responsible leaders (三级责任), the first is a red case's default "
+                                                  "包案领导; members of this unit or of a unit above it")
 
     @field_validator("polygon")
     @classmethod
@@ -68,6 +72,7 @@ class UnitPublic(BaseModel):
     path: list[str]
     address_keywords: list[str]
     active: bool
+    leaders: list[UnitLeader] = Field(default_factory=list, description="responsible leaders (三级责任)")
 
 
 class MemberPublic(BaseModel):
@@ -215,6 +220,7 @@ class WorkList(BaseModel):
     items: list[WorkItem]
     counts: dict[str, int] = Field(description="open assignments per status under the same filters, status aside")
     total: int
+    next_cursor: str | None = Field(default=None, description="pass as ?cursor= for the next page; none at the end")
 
 
 class DispatchBody(BaseModel):
@@ -281,6 +287,7 @@ class UnitUpdate(BaseModel):
     address_keywords: list[str] | None = Field(default=None, max_length=200)
     polygon: list[list[float]] | None = None
     active: bool | None = None
+    leaders: list[UnitLeader] | None = Field(default=None, max_length=20, description="responsible leaders, replaced")
 
     @field_validator("polygon")
     @classmethod

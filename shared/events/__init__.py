@@ -1,6 +1,6 @@
 """The event catalog. Importing this package registers every event type."""
 
-from shared.events import alert, case, notification, org
+from shared.events import alert, case, case_people, notification, org
 from shared.events.alert import HotspotAlert
 from shared.events.base import (
     CATALOG,
@@ -37,6 +37,7 @@ from shared.events.case import (
     FeedbackReceived,
     RiskChanged,
 )
+from shared.events.case_people import CaseLeaderSet, TaskForcePlanDue, TaskForceSet
 from shared.events.notification import NotificationDelivered, NotificationFailed
 from shared.events.org import CalendarChanged, CalendarDayOverride, MemberUpserted, UnitUpserted
 
@@ -54,6 +55,7 @@ __all__ = [
     "CaseExtended",
     "CaseExtensionRejected",
     "CaseExtensionRequested",
+    "CaseLeaderSet",
     "CaseMerged",
     "CaseOverdue",
     "CaseReceived",
@@ -74,10 +76,13 @@ __all__ = [
     "NotificationDelivered",
     "NotificationFailed",
     "RiskChanged",
+    "TaskForcePlanDue",
+    "TaskForceSet",
     "Topic",
     "UnitUpserted",
     "alert",
     "case",
+    "case_people",
     "decode",
     "encode",
     "envelope_for",
