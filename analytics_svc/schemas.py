@@ -100,6 +100,9 @@ class Table(StrEnum):  # what an export holds
     LEDGER = "ledger"
     KPIS = "kpis"
     BREAKDOWN = "breakdown"
+    PEOPLE = "people"  # per-person figures (leaders of units)
+    FORCES = "forces"
+    AGING = "aging"  # open red/yellow cases older than aging_days, by unit
 
 
 class GridNumbers(BaseModel):

@@ -7,6 +7,7 @@ from shared.events import (
     CalendarChanged,
     CaseAssigneeSet,
     CaseAssignmentCancelled,
+    CaseLeaderSet,
     CaseMerged,
     CaseReceived,
     CaseReclassified,
@@ -19,14 +20,21 @@ from shared.events import (
     NotificationDelivered,
     NotificationFailed,
     RiskChanged,
+    TaskForcePlanDue,
+    TaskForceSet,
     UnitUpserted,
 )
 
 _OWN = "intake's own fact: the case file changed in the transaction that published it"
 _NOT_SUBSCRIBED = "intake does not subscribe to {topic}: the case file holds no {what}"
 
+_PEOPLE = "the case file holds no staff: who answers for the case (包案领导, 专班) is routing's"
+
 IGNORED: dict[type[Event], str] = {
     CaseReceived: _OWN,
+    CaseLeaderSet: _PEOPLE,
+    TaskForceSet: _PEOPLE,
+    TaskForcePlanDue: _PEOPLE,
     CaseAssigneeSet: "the case file follows the handling unit, not who in it holds the case (routing's "
                      "assignment does)",
     CaseMerged: _OWN,

@@ -4,7 +4,7 @@ every other event type of the catalog (``IGNORED``; ``tests/contracts/test_lifec
 from __future__ import annotations
 
 from notify_svc.deps import NotifyDeps
-from notify_svc.handlers import cases, notifications, org, reminders
+from notify_svc.handlers import cases, notifications, org, people, reminders
 from shared.bus.handlers import Consumers
 from shared.events import (
     CalendarChanged,
@@ -17,6 +17,7 @@ from shared.events import (
     CaseExtended,
     CaseExtensionRejected,
     CaseExtensionRequested,
+    CaseLeaderSet,
     CaseMerged,
     CaseOverdue,
     CaseReceived,
@@ -35,6 +36,8 @@ from shared.events import (
     NotificationDelivered,
     NotificationFailed,
     RiskChanged,
+    TaskForcePlanDue,
+    TaskForceSet,
     UnitUpserted,
 )
 
@@ -61,6 +64,8 @@ CONSUMERS: Consumers[NotifyDeps] = {
     CaseUrged: cases.on_case_urged,
     RiskChanged: cases.on_risk_changed,
     HotspotAlert: notifications.on_hotspot,
+    CaseLeaderSet: people.on_case_leader_set,
+    TaskForcePlanDue: people.on_task_force_plan_due,
 }
 
 _OWN = "notify's own delivery outcome (not subscribed to notification-events)"
@@ -76,4 +81,6 @@ IGNORED: dict[type[Event], str] = {
                       "stop or start the reminders (a survey answered here is already marked answered)",
     NotificationDelivered: _OWN,
     NotificationFailed: _OWN,
+    TaskForceSet: "the 专班's people are routing's: members see the case in my/work; only the plan's deadline "
+                  "(fq.case.task_force_plan_due.v1) notifies",
 }
