@@ -20,7 +20,7 @@ async def on_case_leader_set(ctx: EventContext[NotifyDeps], event: CaseLeaderSet
     info.updated_at = deps.clock.now()
     await session.flush()
     await fire(session, deps, ctx.env.type, ctx.env.id, {"how": event.how.value},
-               {"case_id": event.case_id, "case_code": info.case_code or "", "unit_id": info.unit_id,
+               {"case_id": event.case_id, "case_code": info.case_code or event.case_code, "unit_id": info.unit_id,
                 "unit_path": info.unit_path, "leader_id": event.leader_id, "title": event.title,
                 "how": event.how.value})
 
@@ -30,5 +30,5 @@ async def on_task_force_plan_due(ctx: EventContext[NotifyDeps], event: TaskForce
     await pending.flush(session)
     info = await case_facts(session, deps, event.case_id)
     await fire(session, deps, ctx.env.type, ctx.env.id, {"stage": event.stage.value},
-               {"case_id": event.case_id, "case_code": info.case_code or "", "unit_id": info.unit_id,
+               {"case_id": event.case_id, "case_code": info.case_code or event.case_code, "unit_id": info.unit_id,
                 "unit_path": info.unit_path, "lead_id": event.lead_id, "due": local_minute(event.plan_due_at)})

@@ -117,8 +117,9 @@ async def _write(session: AsyncSession, deps: RoutingDeps, a: Assignment, row: C
         row.leader_id, row.title, row.how, row.set_by, row.set_at = leader_id, title, how.value, by, now
         row.version += 1
     await session.flush()
-    await add_event(session, CaseLeaderSet(case_id=a.case_id, at=now, assignment_id=a.id, leader_id=leader_id,
-                                           title=title, previous_leader_id=previous, how=how, set_by=by),
+    await add_event(session, CaseLeaderSet(case_id=a.case_id, at=now, assignment_id=a.id, case_code=a.case_code,
+                                           leader_id=leader_id, title=title, previous_leader_id=previous, how=how,
+                                           set_by=by),
                     source=deps.source)
     return row
 

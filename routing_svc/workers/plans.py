@@ -25,6 +25,7 @@ from shared.bus.outbox import add_event
 from shared.events.case_people import TaskForcePlanDue, TaskForcePlanStage
 
 PLAN_REMINDER_BEFORE = timedelta(hours=1)
+_OPEN = [s.value for s in OPEN]
 
 
 async def plan_round(session_factory: Callable[[], AsyncSession], deps: RoutingDeps, batch_size: int) -> int:
@@ -43,12 +44,14 @@ async def plan_round(session_factory: Callable[[], AsyncSession], deps: RoutingD
             rows = list((await session.execute(select(TaskForce).where(due).order_by(TaskForce.plan_due_at)
                                                .limit(batch_size).with_for_update(skip_locked=True))).scalars())
             for tf in rows:
+                code = (await session.execute(select(Assignment.case_code).where(
+                    Assignment.case_id == tf.case_id).limit(1))).scalar_one_or_none() or ""
                 overdue = tf.plan_due_at <= now
                 if overdue:
                     tf.plan_overdue_at = now
                 tf.plan_reminded_at = tf.plan_reminded_at or now
                 await add_event(session, TaskForcePlanDue(
-                    case_id=tf.case_id, at=now, task_force_id=tf.id, lead_id=tf.lead_id, plan_due_at=tf.plan_due_at,
+                    case_id=tf.case_id, at=now, task_force_id=tf.id, case_code=code, lead_id=tf.lead_id, plan_due_at=tf.plan_due_at,
                     stage=TaskForcePlanStage.OVERDUE if overdue else TaskForcePlanStage.SOON), source=deps.source)
         total += len(rows)
         if len(rows) < batch_size:

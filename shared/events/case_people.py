@@ -26,6 +26,7 @@ class CaseLeaderSet(CaseEvent):
         "extension requests from now on. Carries the member id only."
     )
     assignment_id: uuid.UUID = Field(description="the assignment current when the leader was set")
+    case_code: str = Field(default="", max_length=32)
     leader_id: str = Field(max_length=128, description="the member who answers for the case")
     title: str = Field(default="", max_length=40, description="the leader's title for the unit, e.g. 街道书记")
     previous_leader_id: str | None = Field(default=None, max_length=128)
@@ -58,6 +59,7 @@ class TaskForcePlanDue(CaseEvent):
         "without a plan (stage overdue, once): the lead is reminded or supervised."
     )
     task_force_id: uuid.UUID
+    case_code: str = Field(default="", max_length=32)
     lead_id: str = Field(max_length=128)
     stage: TaskForcePlanStage
     plan_due_at: datetime
