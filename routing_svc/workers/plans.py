@@ -51,7 +51,8 @@ async def plan_round(session_factory: Callable[[], AsyncSession], deps: RoutingD
                     tf.plan_overdue_at = now
                 tf.plan_reminded_at = tf.plan_reminded_at or now
                 await add_event(session, TaskForcePlanDue(
-                    case_id=tf.case_id, at=now, task_force_id=tf.id, case_code=code, lead_id=tf.lead_id, plan_due_at=tf.plan_due_at,
+                    case_id=tf.case_id, at=now, task_force_id=tf.id, case_code=code, lead_id=tf.lead_id,
+                    plan_due_at=tf.plan_due_at,
                     stage=TaskForcePlanStage.OVERDUE if overdue else TaskForcePlanStage.SOON), source=deps.source)
         total += len(rows)
         if len(rows) < batch_size:

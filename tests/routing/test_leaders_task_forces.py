@@ -121,7 +121,8 @@ async def test_a_task_force_plan_past_due_is_marked_overdue_and_its_lead_reminde
     r = await stack.routing.patch(path, headers={**LEAD, "If-Match": '"9"'}, json={"plan": "分三步稳控"})
     assert r.status_code == 412
     r = await stack.routing.patch(path, headers={**LEAD, "If-Match": f'"{now["version"]}"'}, json={
-        "plan": "分三步稳控", "milestones": [{"title": "当事人心理疏导", "due_at": (due + timedelta(days=1)).isoformat()}]})
+        "plan": "分三步稳控",
+        "milestones": [{"title": "当事人心理疏导", "due_at": (due + timedelta(days=1)).isoformat()}]})
     assert r.status_code == 200, r.text
     assert r.json()["plan_submitted_at"] and r.json()["milestones"][0]["id"] == "m1"
 
