@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from analytics_svc.deps import AnalyticsDeps
-from analytics_svc.handlers import facts, records, recurrence, units
+from analytics_svc.handlers import facts, people, records, recurrence, units
 from shared.bus.handlers import Consumers
 from shared.events import (
     AgreementSigned,
@@ -19,6 +19,7 @@ from shared.events import (
     CaseExtended,
     CaseExtensionRejected,
     CaseExtensionRequested,
+    CaseLeaderSet,
     CaseMerged,
     CaseOverdue,
     CaseReceived,
@@ -48,13 +49,15 @@ from shared.events import (
     PerformanceRecorded,
     RiskChanged,
     SessionScheduled,
+    TaskForcePlanDue,
+    TaskForceSet,
     UnitUpserted,
 )
 
 CONSUMERS: Consumers[AnalyticsDeps] = {
     CaseReceived: facts.on_case_event,
     CaseMerged: facts.on_case_event,
-    CaseAssigned: records.on_case_assigned,  # the fold's, and the forces it calls in (协同力量)
+    CaseAssigned: records.on_case_assigned,  # the fold's, and the forces it calls in (协同力量, per-force figures)
     CaseAccepted: facts.on_case_event,
     CaseReturned: facts.on_case_event,
     CaseExtensionRequested: facts.on_case_event,
@@ -63,7 +66,7 @@ CONSUMERS: Consumers[AnalyticsDeps] = {
     CaseResumed: facts.on_case_event,
     CaseEscalated: facts.on_case_event,
     CaseOverdue: facts.on_case_event,
-    CaseResolved: facts.on_case_event,
+    CaseResolved: people.on_case_resolved,  # the facts' batch, and the 承办人's resolved case
     FeedbackReceived: facts.on_case_event,
     CaseReopened: facts.on_case_event,
     CaseClosed: recurrence.on_case_closed,  # the fold's, and the closure row of 复发率
@@ -78,15 +81,21 @@ CONSUMERS: Consumers[AnalyticsDeps] = {
 }
 
 IGNORED: dict[type[Event], str] = {
-    CohandlingTaskOpened: "per-force co-handling figures are not counted yet (analytics' per-force work)",
-    CohandlingTaskAccepted: "per-force co-handling figures are not counted yet (analytics' per-force work)",
-    CohandlingTaskCompleted: "per-force co-handling figures are not counted yet (analytics' per-force work)",
-    CohandlingTaskClosed: "per-force co-handling figures are not counted yet (analytics' per-force work)",
-    CaseAssigneeSet: "who in the unit holds the case counts in no unit KPI (per-person figures are not built yet)",
+    CaseAssigneeSet: people.on_assignee_set,
+}
+
+IGNORED: dict[type[Event], str] = {
+    CohandlingTaskOpened: "per-force figures count the case's forces (fq.case.assigned.v1), not each task's steps",
+    CohandlingTaskAccepted: "per-force figures count the case's forces (fq.case.assigned.v1), not each task's steps",
+    CohandlingTaskCompleted: "per-force figures count the case's forces (fq.case.assigned.v1), not each task's steps",
+    CohandlingTaskClosed: "per-force figures count the case's forces (fq.case.assigned.v1), not each task's steps",
+    CaseLeaderSet: "the 包案领导 is told of the case; no KPI of design section 7 counts leaders",
+    TaskForceSet: "a 专班's people count in no KPI (the case's task_force flag comes from fq.case.assigned.v1)",
+    TaskForcePlanDue: "a 专班 plan's reminder or overdue mark counts in no KPI",
     CaseExtensionRejected: "a rejected extension moves no deadline and counts in no KPI (the request is counted)",
     CaseReopenRequested: "a request: routing's fq.case.reopened.v1 is what counts (重办率), once, if it reopens",
     CaseUrged: "催办 counts in no KPI of design section 7",
-    MemberUpserted: "people are not analysed: KPIs are per unit",
+    MemberUpserted: "per-person figures are by member id, from the assignment events; roles are not needed",
     CalendarChanged: "working time is counted on the shared calendar kernel (domain.worktime), not per revision",
     NotificationDelivered: "delivery outcomes are no KPI (not subscribed to notification-events)",
     NotificationFailed: "delivery outcomes are no KPI (not subscribed to notification-events)",

@@ -101,6 +101,9 @@ class Table(StrEnum):  # what an export holds
     KPIS = "kpis"
     BREAKDOWN = "breakdown"
     RECURRENCE = "recurrence"  # 复发率 by unit or category (dimension=unit|category)
+    PEOPLE = "people"  # per-person figures (leaders of units)
+    FORCES = "forces"
+    AGING = "aging"  # open red/yellow cases older than aging_days, by unit
 
 
 class RecurrenceGroupBy(StrEnum):

@@ -8,6 +8,7 @@ from shared.events import (
     CalendarChanged,
     CaseAssigneeSet,
     CaseAssignmentCancelled,
+    CaseLeaderSet,
     CaseMerged,
     CaseReceived,
     CaseReclassified,
@@ -27,6 +28,8 @@ from shared.events import (
     PerformanceRecorded,
     RiskChanged,
     SessionScheduled,
+    TaskForcePlanDue,
+    TaskForceSet,
     UnitUpserted,
 )
 
@@ -35,8 +38,13 @@ _COHANDLING = ("a co-handling task's progress is routing's (the member keeps rea
                "the grant comes with fq.case.cohandling_task_opened.v1)")
 _NOT_SUBSCRIBED = "intake does not subscribe to {topic}: the case file holds no {what}"
 
+_PEOPLE = "the case file holds no staff: who answers for the case (包案领导, 专班) is routing's"
+
 IGNORED: dict[type[Event], str] = {
     CaseReceived: _OWN,
+    CaseLeaderSet: _PEOPLE,
+    TaskForceSet: _PEOPLE,
+    TaskForcePlanDue: _PEOPLE,
     CaseAssigneeSet: "the case file follows the handling unit, not who in it holds the case (routing's "
                      "assignment does)",
     CaseMerged: _OWN,

@@ -4,7 +4,7 @@ every other event type of the catalog (``IGNORED``; ``tests/contracts/test_lifec
 from __future__ import annotations
 
 from notify_svc.deps import NotifyDeps
-from notify_svc.handlers import cases, lookback, notifications, org, performance, reminders, sessions
+from notify_svc.handlers import cases, lookback, notifications, org, people, performance, reminders, sessions
 from shared.bus.handlers import Consumers
 from shared.events import (
     AgreementSigned,
@@ -18,6 +18,7 @@ from shared.events import (
     CaseExtended,
     CaseExtensionRejected,
     CaseExtensionRequested,
+    CaseLeaderSet,
     CaseMerged,
     CaseOverdue,
     CaseReceived,
@@ -47,6 +48,8 @@ from shared.events import (
     PerformanceRecorded,
     RiskChanged,
     SessionScheduled,
+    TaskForcePlanDue,
+    TaskForceSet,
     UnitUpserted,
 )
 
@@ -78,6 +81,8 @@ CONSUMERS: Consumers[NotifyDeps] = {
     LookbackRecurred: lookback.on_lookback_recurred,
     AgreementSigned: performance.on_agreement_signed,
     PerformanceRecorded: performance.on_performance_recorded,
+    CaseLeaderSet: people.on_case_leader_set,
+    TaskForcePlanDue: people.on_task_force_plan_due,
 }
 
 _OWN = "notify's own delivery outcome (not subscribed to notification-events)"
@@ -100,4 +105,6 @@ IGNORED: dict[type[Event], str] = {
     JudicialConfirmationRecorded: "司法确认 is recorded by the staff who applied for it; nobody else is told",
     NotificationDelivered: _OWN,
     NotificationFailed: _OWN,
+    TaskForceSet: "the 专班's people are routing's: members see the case in my/work; only the plan's deadline "
+                  "(fq.case.task_force_plan_due.v1) notifies",
 }

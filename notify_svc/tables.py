@@ -73,6 +73,7 @@ class CaseInfo(SQLModel, table=True):
     # every unit on the path of any unit the case was assigned to: the units whose admins read its delivery log
     visible_units: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    leader_id: str | None = Field(default=None, max_length=128)  # the 包案领导 (migration 0004), a member id
 
 
 class Delivery(SQLModel, table=True):

@@ -4,7 +4,7 @@ the catalog (``IGNORED``; ``tests/contracts/test_lifecycle.py`` keeps the two co
 from __future__ import annotations
 
 from routing_svc.deps import RoutingDeps
-from routing_svc.handlers import case_changes, lifecycle, routing, tasks
+from routing_svc.handlers import case_changes, leaders, lifecycle, routing, tasks
 from shared.bus.handlers import Consumers
 from shared.events import (
     AgreementSigned,
@@ -18,6 +18,7 @@ from shared.events import (
     CaseExtended,
     CaseExtensionRejected,
     CaseExtensionRequested,
+    CaseLeaderSet,
     CaseMerged,
     CaseOverdue,
     CaseReceived,
@@ -47,6 +48,8 @@ from shared.events import (
     PerformanceRecorded,
     RiskChanged,
     SessionScheduled,
+    TaskForcePlanDue,
+    TaskForceSet,
     UnitUpserted,
 )
 
@@ -58,7 +61,8 @@ CONSUMERS: Consumers[RoutingDeps] = {
     FeedbackReceived: lifecycle.on_feedback_received,
     CaseReopenRequested: lifecycle.on_reopen_requested,
     # its own assignment, once committed: the forces' co-handling tasks are opened off the routing hot path
-    CaseAssigned: tasks.on_case_assigned,
+    # and a red case's default 包案领导
+    CaseAssigned: (tasks.on_case_assigned, leaders.on_case_assigned),
 }
 
 _OWN = "routing's own fact: its state changed in the transaction that published it"
@@ -66,6 +70,9 @@ _ORG = "routing owns the org and the calendar: it publishes these and does not s
 
 IGNORED: dict[type[Event], str] = {
     CaseAssigneeSet: _OWN,
+    CaseLeaderSet: _OWN,
+    TaskForceSet: _OWN,
+    TaskForcePlanDue: _OWN,
     CaseAccepted: _OWN,
     CaseReturned: _OWN,
     CaseExtensionRequested: _OWN,

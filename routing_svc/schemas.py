@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from routing_svc.domain.assignment import AssignmentStatus
 from routing_svc.domain.cohandling import TaskStatus
 from routing_svc.domain.locate import polygon_of
+from routing_svc.schemas_people import UnitLeader
 from routing_svc.schemas_tasks import ResponsibleImport
 from shared.auth import UNIT_ID_PATTERN as ID_PATTERN
 from shared.events.case import AssignCause, Level, Outcome, ReopenReason, RiskLevel, Track
@@ -26,6 +27,9 @@ class UnitImport(BaseModel):
     address_keywords: list[str] = Field(default_factory=list, max_length=200)
     polygon: list[list[float]] | None = None
     active: bool = True
+    leaders: list[UnitLeader] = Field(default_factory=list, max_length=20,
+                                      description="responsible leaders (三级责任), the first is a red case's default "
+                                                  "包案领导; members of this unit or of a unit above it")
 
     @field_validator("polygon")
     @classmethod
@@ -72,6 +76,7 @@ class UnitPublic(BaseModel):
     path: list[str]
     address_keywords: list[str]
     active: bool
+    leaders: list[UnitLeader] = Field(default_factory=list, description="responsible leaders (三级责任)")
 
 
 class MemberPublic(BaseModel):
@@ -231,6 +236,7 @@ class WorkList(BaseModel):
     task_counts: dict[str, int] = Field(default_factory=dict, description="the caller's live co-handling tasks per "
                                         "status under the same filters (scope=me)")
     total: int
+    next_cursor: str | None = Field(default=None, description="pass as ?cursor= for the next page; none at the end")
 
 
 class DispatchBody(BaseModel):
@@ -304,6 +310,7 @@ class UnitUpdate(BaseModel):
     address_keywords: list[str] | None = Field(default=None, max_length=200)
     polygon: list[list[float]] | None = None
     active: bool | None = None
+    leaders: list[UnitLeader] | None = Field(default=None, max_length=20, description="responsible leaders, replaced")
 
     @field_validator("polygon")
     @classmethod

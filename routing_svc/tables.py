@@ -26,6 +26,9 @@ class OrgUnit(SQLModel, table=True):
     polygon: list[Any] | None = Field(default=None, sa_column=Column(JSONB))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # responsible leaders (三级责任, migration 0005): [{"member_id", "title": "街道书记"}], first: default 包案领导
+    leaders: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False,
+                                                                                 server_default="[]"))
 
 
 class Member(SQLModel, table=True):

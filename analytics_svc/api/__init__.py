@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analytics_svc.api import breakdowns, dashboard, export, grids, hotspots, kpis, records
+from analytics_svc.api import breakdowns, dashboard, export, grids, hotspots, kpis, people, records
 
 ROUTERS = [kpis.router, breakdowns.router, hotspots.router, grids.router, export.router, dashboard.router,
-           records.router]
+           records.router, people.router]

@@ -89,6 +89,38 @@ SPECS: dict[str, TemplateSpec] = {s.key: s for s in (
                  "案件提级：{{ case_code }}",
                  "案件 {{ case_code }} 已由{{ from_unit_name or from_unit_id }}提级至"
                  "{{ to_unit_name or to_unit_id }}（原因：{{ reason_label }}）{% if note %}：{{ note }}{% endif %}。"),
+    TemplateSpec("leader_assigned", "指定包案领导（发给包案领导）",
+                 {**_CASE, "title": "街道书记", "how": "auto"},
+                 "包案通知：{{ case_code }}",
+                 "您已{% if how == 'auto' %}按三级责任制{% endif %}被确定为案件 {{ case_code }} 的包案领导"
+                 "{% if title %}（{{ title }}）{% endif %}，案件提级、超期和延期申请将及时告知您。"),
+    TemplateSpec("leader_escalated", "包案案件提级（发给包案领导）",
+                 {**_CASE, "from_unit_id": "G01", "from_unit_name": "松涛一网格", "to_unit_id": "C1",
+                  "to_unit_name": "松涛社区", "reason_label": "超时", "note": ""},
+                 "包案案件提级：{{ case_code }}",
+                 "您包案的案件 {{ case_code }} 已由{{ from_unit_name or from_unit_id }}提级至"
+                 "{{ to_unit_name or to_unit_id }}（原因：{{ reason_label }}）{% if note %}：{{ note }}{% endif %}，"
+                 "请关注并协调化解。"),
+    TemplateSpec("leader_overdue", "包案案件超期（发给包案领导）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "clock_label": "办结",
+                  "due": "2026-11-25 17:30", "escalated": False},
+                 "包案案件超期：{{ case_code }}",
+                 "您包案的案件 {{ case_code }} 在{{ unit_name or unit_id }}的{{ clock_label }}时限（{{ due }}）已过"
+                 "{% if escalated %}，已提级办理{% endif %}，请督促办理。"),
+    TemplateSpec("leader_extension_requested", "包案案件申请延期（发给包案领导）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "clock_label": "办结",
+                  "due": "2026-11-25 17:30", "requested_due": "2026-12-02 17:30", "reason": "需等待鉴定结论"},
+                 "包案案件申请延期：{{ case_code }}",
+                 "{{ unit_name or unit_id }}申请将您包案的案件 {{ case_code }} 的{{ clock_label }}期限"
+                 "{% if due %}由 {{ due }} {% endif %}延至 {{ requested_due }}（理由：{{ reason }}）。"),
+    TemplateSpec("plan_reminder", "专班工作方案即将到期（发给专班牵头人）",
+                 {**_CASE, "due": "2026-11-23 13:00"},
+                 "专班方案提醒：{{ case_code }}",
+                 "案件 {{ case_code }} 的专班工作方案应于 {{ due }} 前提交，请抓紧制定。"),
+    TemplateSpec("plan_overdue", "专班工作方案逾期未交（督办）",
+                 {**_CASE, "due": "2026-11-23 13:00"},
+                 "督办：{{ case_code }} 专班方案逾期",
+                 "案件 {{ case_code }} 的专班工作方案已超过提交期限（{{ due }}）仍未提交，请立即制定并报送。"),
     TemplateSpec("red_risk", "红色风险案件，街道立即知悉",
                  {**_CASE, "unit_id": "S1", "unit_name": "鹭鸣街道", "reasons": "涉及人身威胁"},
                  "红色风险预警：{{ case_code }}",

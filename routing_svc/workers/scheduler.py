@@ -32,6 +32,7 @@ from routing_svc.domain.assignment import AssignmentStatus
 from routing_svc.domain.lookback import LookbackStatus
 from routing_svc.handlers import lifecycle, lookback
 from routing_svc.tables import Assignment, Lookback
+from routing_svc.workers.plans import plan_round
 from shared.loops import BackgroundLoop
 
 log = structlog.get_logger(__name__)
@@ -106,6 +107,7 @@ class Scheduler(BackgroundLoop):
                     total += done
                     if failed or done < self.batch_size:
                         break
+            total += await plan_round(self.session, self.deps, self.batch_size)  # 专班 plan deadlines
             self.acted += total
             return total
 

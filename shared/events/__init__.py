@@ -1,6 +1,6 @@
 """The event catalog. Importing this package registers every event type."""
 
-from shared.events import alert, case, cohandling, lookback, notification, org, records, sessions
+from shared.events import alert, case, case_people, cohandling, lookback, notification, org, records, sessions
 from shared.events.alert import HotspotAlert
 from shared.events.base import (
     CATALOG,
@@ -37,6 +37,7 @@ from shared.events.case import (
     FeedbackReceived,
     RiskChanged,
 )
+from shared.events.case_people import CaseLeaderSet, TaskForcePlanDue, TaskForceSet
 from shared.events.cohandling import (
     CohandlingTaskAccepted,
     CohandlingTaskClosed,
@@ -64,6 +65,7 @@ __all__ = [
     "CaseExtended",
     "CaseExtensionRejected",
     "CaseExtensionRequested",
+    "CaseLeaderSet",
     "CaseMerged",
     "CaseOverdue",
     "CaseReceived",
@@ -95,10 +97,13 @@ __all__ = [
     "PerformanceRecorded",
     "RiskChanged",
     "SessionScheduled",
+    "TaskForcePlanDue",
+    "TaskForceSet",
     "Topic",
     "UnitUpserted",
     "alert",
     "case",
+    "case_people",
     "cohandling",
     "decode",
     "encode",

@@ -8,8 +8,6 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
-from shared.idempotency import TABLE as IDEMPOTENCY_TABLE
-from shared.idempotency import create_idempotency_table
 
 revision = "0006"
 down_revision = "0005"
@@ -19,9 +17,6 @@ SCHEMA = "routing"
 
 
 def upgrade() -> None:
-    # routing's first POST with Idempotency-Key (the 回头看 result); another branch may have created it already
-    if not sa.inspect(op.get_bind()).has_table(IDEMPOTENCY_TABLE, schema=SCHEMA):
-        create_idempotency_table(SCHEMA)
     op.create_table(
         "lookbacks",
         sa.Column("id", UUID(as_uuid=True), primary_key=True),
@@ -59,4 +54,3 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("lookbacks", schema=SCHEMA)
-    op.execute(f"DROP TABLE IF EXISTS {SCHEMA}.{IDEMPOTENCY_TABLE}")
