@@ -78,9 +78,6 @@ CONSUMERS: Consumers[AnalyticsDeps] = {
     AgreementSigned: records.on_agreement_signed,
     JudicialConfirmationRecorded: records.on_confirmation_recorded,
     PerformanceRecorded: records.on_performance_recorded,
-}
-
-IGNORED: dict[type[Event], str] = {
     CaseAssigneeSet: people.on_assignee_set,
 }
 
