@@ -74,11 +74,6 @@ async def cancel_reminders(session: AsyncSession, *, assignment_id: uuid.UUID | 
 
 
 async def fire_reminder(session: AsyncSession, deps: NotifyDeps, r: Reminder) -> None:
-    if r.clock == PERFORMANCE_CLOCK:  # an agreement's 履行 follow-up: its own trigger and template
-        from notify_svc.handlers.performance import fire_performance_reminder
-
-        await fire_performance_reminder(session, deps, r)
-        return
     info = await session.get(CaseInfo, r.case_id)
     names = await unit_names(session, r.unit_id)
     r.status = ReminderStatus.FIRED.value
