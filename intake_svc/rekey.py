@@ -71,17 +71,39 @@ async def _cases(conn: asyncpg.Connection, r: _Resealer, batch_size: int) -> int
         last = rows[-1]["id"]
 
 
-async def _notes(conn: asyncpg.Connection, r: _Resealer, batch_size: int) -> int:
+async def sealed_columns(conn: asyncpg.Connection) -> dict[str, list[str]]:
+    """Every table of intake with an ``id``, a ``case_id`` (the associated data) and ``*_sealed`` text columns —
+    notes, 调解 sessions, 协议书, and whatever table is added next: a new sealed column is re-sealed without being
+    listed here. (``cases`` keeps its sealed values inside JSON, ``note_versions`` reaches its case through
+    ``notes``: both have their own walk.)"""
+    rows = await conn.fetch(
+        "SELECT c.table_name, c.column_name FROM information_schema.columns c "
+        "WHERE c.table_schema = $1 AND c.column_name LIKE '%\\_sealed' AND c.data_type = 'text' "
+        "AND EXISTS (SELECT 1 FROM information_schema.columns k WHERE k.table_schema = c.table_schema "
+        "            AND k.table_name = c.table_name AND k.column_name = 'case_id') "
+        "AND EXISTS (SELECT 1 FROM information_schema.columns k WHERE k.table_schema = c.table_schema "
+        "            AND k.table_name = c.table_name AND k.column_name = 'id') "
+        "ORDER BY c.table_name, c.column_name", SCHEMA)
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        out.setdefault(row["table_name"], []).append(row["column_name"])
+    return out
+
+
+async def _columns(conn: asyncpg.Connection, r: _Resealer, table: str, columns: list[str], batch_size: int) -> int:
     changed, last = 0, None
+    cols = ", ".join(f'"{c}"' for c in columns)
     while True:
         async with conn.transaction():
             rows = await conn.fetch(
-                f"SELECT id, case_id, text_sealed FROM {SCHEMA}.notes WHERE ($1::uuid IS NULL OR id > $1) "
+                f'SELECT id, case_id, {cols} FROM {SCHEMA}."{table}" WHERE ($1::uuid IS NULL OR id > $1) '
                 "ORDER BY id LIMIT $2 FOR UPDATE", last, batch_size)
             for row in rows:
-                new = r.value(row["text_sealed"], row["case_id"])
-                if new != row["text_sealed"]:
-                    await conn.execute(f"UPDATE {SCHEMA}.notes SET text_sealed = $2 WHERE id = $1", row["id"], new)
+                new = {c: r.value(row[c], row["case_id"]) if row[c] else row[c] for c in columns}
+                if any(new[c] != row[c] for c in columns):
+                    sets = ", ".join(f'"{c}" = ${n}' for n, c in enumerate(columns, start=2))
+                    await conn.execute(f'UPDATE {SCHEMA}."{table}" SET {sets} WHERE id = $1', row["id"],
+                                       *(new[c] for c in columns))
                     changed += 1
         if len(rows) < batch_size:
             return changed
@@ -117,7 +139,8 @@ async def rekey(dsn: str, sealer: Sealer, batch_size: int = 500) -> RekeyResult:
     try:
         result = RekeyResult()
         result.rows["cases"] = await _cases(conn, r, batch_size)
-        result.rows["notes"] = await _notes(conn, r, batch_size)
+        for table, columns in (await sealed_columns(conn)).items():
+            result.rows[table] = await _columns(conn, r, table, columns, batch_size)
         result.rows["note_versions"] = await _note_versions(conn, r, batch_size)
         result.values = r.values
         return result

@@ -154,6 +154,13 @@ def unique_phone() -> str:
     return f"138{uuid.uuid4().int % 10**8:08d}"
 
 
+def id_number(serial: int) -> str:
+    """A valid 18-digit resident ID number (GB 11643 check digit), one per ``serial`` (mod 1000)."""
+    body = f"11010219800101{serial % 1000:03d}"
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
+
+
 def case_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "channel": "walk_in",

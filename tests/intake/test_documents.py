@@ -16,7 +16,7 @@ from pypdf import PdfReader
 
 from shared.auth import Role
 from tests.shared.test_api_rules import assert_problem
-from tests.support import Stack, auth, case_body, eventually, unique_phone
+from tests.support import Stack, auth, case_body, eventually, id_number, unique_phone
 
 OPERATOR = auth(Role.OPERATOR, "S1", "op-docs")
 MEDIATOR = auth(Role.MEDIATOR, "S1", "med-docs")
@@ -28,11 +28,6 @@ TERMS = "被申请人于2026年12月31日前一次性赔偿申请人漏水损失
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
 
 
-def id_number(serial: int) -> str:
-    """A valid 18-digit resident ID number (GB 11643 check digit)."""
-    body = f"11010219800101{serial % 1000:03d}"
-    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
 
 
 async def _case(stack: Stack) -> dict[str, Any]:

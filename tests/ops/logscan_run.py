@@ -30,19 +30,13 @@ from asgi_lifespan import LifespanManager
 from services.embedded import free_port
 from services.registry import DEMO_ORG, ROOT, SERVICES
 from shared.auth import Role
-from tests.support import _KEYS, JWT_SECRET, eventually, settings_for, start_infra, token
+from tests.support import _KEYS, JWT_SECRET, eventually, id_number, settings_for, start_infra, token
 
 ORDERS = [json.loads(line) for line in (ROOT / "services/data/hotline_orders_dev.jsonl").read_text().splitlines()
           if line.strip()]
 CLIENT_ID = "qinglan-12345"
 
 
-def id_number(serial: int) -> str:
-    """A valid 18-digit resident ID number (GB 11643 check digit)."""
-    body = f"11010219800101{serial % 1000:03d}"
-    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
-    return body + check
 
 
 def _sim(out: Path, port: int, control: int, intake_port: int, secret: str, callback_secret: str

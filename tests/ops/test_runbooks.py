@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
 import os
 import re
@@ -23,6 +24,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from intake_svc.app import create_app
+from intake_svc.rekey import sealed_columns
 from services.embedded import EmbeddedPostgres, free_port
 from services.registry import ROOT, SERVICES
 from shared import db
@@ -31,7 +33,7 @@ from shared.bus.dlq import pending_dead_letters
 from shared.bus.topics import ensure_topics
 from shared.crypto import Sealer
 from shared.events import Topic
-from tests.support import Infra, auth, case_body, eventually, settings_for, start_stack
+from tests.support import Infra, auth, case_body, eventually, id_number, settings_for, start_stack
 
 RUNBOOKS = ROOT / "docs" / "runbooks"
 RULES = ROOT / "deploy" / "prometheus" / "rules" / "fengqiao.rules.yml"
@@ -102,10 +104,13 @@ def _intake(url: str, bootstrap: str, keys: str = f"k1:{OLD_KEY}", current: str 
     return _Intake(url, bootstrap, keys, current)
 
 
+_PEOPLE = itertools.count(1)
+
+
 async def _case_with_note(client: AsyncClient) -> tuple[str, str, str]:
     phone = f"139{uuid.uuid4().int % 10**8:08d}"
     body = case_body(parties=[{"role": "applicant", "kind": "person", "name": "李四", "phone": phone,
-                               "id_number": "11010519491231002X"}])
+                               "id_number": id_number(next(_PEOPLE))}])  # three people, not one
     r = await client.post("/api/v1/cases", json=body, headers=OPERATOR)
     assert r.status_code == 201, r.text
     case_id = r.json()["id"]
@@ -115,6 +120,16 @@ async def _case_with_note(client: AsyncClient) -> tuple[str, str, str]:
     r = await client.patch(f"/api/v1/cases/{case_id}/notes/{r.json()['id']}",
                            headers={**OPERATOR, "If-Match": r.headers["ETag"]}, json={"text": f"再次联系 {phone}"})
     assert r.status_code == 200, r.text
+    # a 调解 session at the applicant's home and a 协议书 naming the applicant: sealed columns of their own tables
+    parties = (await client.get(f"/api/v1/cases/{case_id}", headers=OPERATOR)).json()["parties"]
+    r = await client.post(f"/api/v1/cases/{case_id}/sessions", headers=OPERATOR, json={
+        "scheduled_at": "2026-12-08T09:30:00+08:00", "place": f"申请人家中，电话 {phone}", "mediators": ["U-S1-3"],
+        "parties_present": [p["id"] for p in parties]})
+    assert r.status_code == 201, r.text
+    r = await client.post(f"/api/v1/cases/{case_id}/agreements", headers=OPERATOR, json={
+        "facts": f"李四（{phone}）家中漏水", "terms": "赔偿李四三千元", "performance_way": "by_deadline",
+        "performance_due": "2026-12-31", "mediators": ["U-S1-3"], "committee": "鹭鸣街道人民调解委员会"})
+    assert r.status_code == 201, r.text
     return case_id, phone, body["location"]["address"]
 
 
@@ -126,7 +141,10 @@ async def _sealed_values(url: str) -> list[tuple[str, str]]:
         for row in await conn.fetch("SELECT id, location, parties FROM intake.cases"):
             objs = [json.loads(row["location"]), *json.loads(row["parties"])]
             out += [(str(row["id"]), v) for o in objs for k, v in o.items() if k.endswith("_sealed") and v]
-        out += [(str(r[0]), r[1]) for r in await conn.fetch("SELECT case_id, text_sealed FROM intake.notes")]
+        for table, columns in (await sealed_columns(conn)).items():  # notes, sessions, agreements, …
+            for column in columns:
+                out += [(str(r[0]), r[1]) for r in await conn.fetch(
+                    f'SELECT case_id, "{column}" FROM intake."{table}" WHERE "{column}" IS NOT NULL')]
         out += [(str(r[0]), r[1]) for r in await conn.fetch(
             "SELECT n.case_id, v.text_sealed FROM intake.note_versions v JOIN intake.notes n ON n.id = v.note_id")]
         return out
@@ -141,7 +159,7 @@ async def test_key_rotation_rekey_reseals_old_rows_and_every_read_still_works(in
     async with _intake(url, infra.broker.bootstrap) as client:
         cases = [await _case_with_note(client) for _ in range(3)]
     before = await _sealed_values(url)
-    assert len(before) >= 3 * 6 and {v.split(".")[0] for _, v in before} == {"k1"}
+    assert len(before) >= 3 * 9 and {v.split(".")[0] for _, v in before} == {"k1"}
 
     # step 2 of the runbook: both keys, the new one current; step 3: rekey (batches of 2: several per table)
     env = {"DATABASE_URL": url, "INTAKE_PII_KEYS": f"k1:{OLD_KEY},k2:{NEW_KEY}", "INTAKE_PII_CURRENT_KEY": "k2"}
@@ -149,6 +167,7 @@ async def test_key_rotation_rekey_reseals_old_rows_and_every_read_still_works(in
     assert first.returncode == 0, first.stderr
     assert f"re-sealed {len(before)} values under key k2" in first.stdout
     assert "cases 3 rows" in first.stdout and "notes 3 rows" in first.stdout
+    assert "mediation_sessions 3 rows" in first.stdout and "agreements 3 rows" in first.stdout
     after = await _sealed_values(url)
     assert len(after) == len(before) and {v.split(".")[0] for _, v in after} == {"k2"}
     new_only = Sealer({"k2": NEW_KEY}, "k2")
