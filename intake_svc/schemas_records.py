@@ -83,11 +83,25 @@ class RevealedNote(BaseModel):
     text: str
 
 
+class RevealedSession(BaseModel):
+    id: uuid.UUID
+    place: str
+    minutes: str | None
+
+
+class RevealedAgreement(BaseModel):
+    id: uuid.UUID
+    facts: str
+    terms: str
+
+
 class RevealedTexts(BaseModel):
     case_id: uuid.UUID
     title: str
     description: str
     notes: list[RevealedNote]
+    sessions: list[RevealedSession] = Field(default_factory=list, description="调解 sessions: place and minutes")
+    agreements: list[RevealedAgreement] = Field(default_factory=list, description="协议书: facts and terms")
 
 
 class PartyChange(BaseModel):

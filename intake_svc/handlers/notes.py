@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake_svc.deps import IntakeDeps
@@ -21,12 +22,16 @@ from intake_svc.schemas_records import (
     NotePublic,
     NoteUpdate,
     NoteVersionPublic,
+    RevealedAgreement,
     RevealedNote,
+    RevealedSession,
     RevealedTexts,
 )
 from intake_svc.store import cases as case_store
 from intake_svc.store import records as store
+from intake_svc.store import sessions as store_sessions
 from intake_svc.tables import Note, NoteVersion, PiiAccess
+from intake_svc.tables_documents import Agreement
 from shared.auth import Principal
 from shared.preconditions import check_version
 from shared.problems import Problem, field_problem
@@ -136,11 +141,21 @@ async def reveal_texts(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UU
     """The case's free texts unmasked, for a stated purpose; every read is written to the access log."""
     case = await get_case_in_scope(session, case_id, user)
     notes = await store.notes(session, case.id)
-    fields = ["description", "title", *(["notes"] if notes else [])]
+    sessions = await store_sessions.sessions(session, case.id)
+    agreements = list((await session.execute(select(Agreement).where(
+        Agreement.case_id == case.id).order_by(Agreement.number))).scalars())  # type: ignore[arg-type]
+    fields = ["description", "title", *(["notes"] if notes else []), *(["sessions"] if sessions else []),
+              *(["agreements"] if agreements else [])]
     session.add(PiiAccess(case_id=case.id, accessed_by=user.sub, roles=sorted(user.roles), unit_id=user.unit_id,
                           purpose=body.purpose, fields=fields, at=deps.clock.now()))
     log.info("pii_revealed", case_id=str(case.id), accessed_by=user.sub, fields=fields)
     sealed_to = aad(case.id)
     return RevealedTexts(case_id=case.id, title=case.title, description=case.description,
                          notes=[RevealedNote(id=n.id, version=n.version, text=deps.pii.open(n.text_sealed, sealed_to))
-                                for n in notes])
+                                for n in notes],
+                         sessions=[RevealedSession(id=s.id, place=deps.pii.open(s.place_sealed, sealed_to),
+                                                   minutes=deps.pii.open(s.minutes_sealed, sealed_to)
+                                                   if s.minutes_sealed else None) for s in sessions],
+                         agreements=[RevealedAgreement(id=a.id, facts=deps.pii.open(a.facts_sealed, sealed_to),
+                                                       terms=deps.pii.open(a.terms_sealed, sealed_to))
+                                     for a in agreements])

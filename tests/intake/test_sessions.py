@@ -87,6 +87,12 @@ async def test_a_session_is_scheduled_recorded_and_rescheduled(stack: Stack) -> 
         ("session_scheduled", "安排调解（2026-12-08 09:30）"), ("session_rescheduled", "调解改期至 2026-12-10 14:00"),
         ("session_recorded", "调解结果：达成协议")]
     assert "13812345678" not in json.dumps(timeline) and "调解室" not in json.dumps(timeline)
+    # the full place and minutes only through the logged reveal
+    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/texts/reveal", headers=OPERATOR,
+                                json={"purpose": "核对调解记录"})
+    assert r.status_code == 200, r.text
+    assert r.json()["sessions"] == [{"id": s["id"], "place": PLACE,
+                                     "minutes": "双方到场，申请人（电话13812345678）同意对方分期赔偿。"}]
 
     events = await read_events(stack.bootstrap, "case-events", SESSION_SCHEDULED, {"session_id": s["id"]})
     assert [(e["rescheduled"], e["notify_parties"], e["scheduled_at"]) for e in events] == [
