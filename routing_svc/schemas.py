@@ -68,6 +68,7 @@ class UnitPublic(BaseModel):
     path: list[str]
     address_keywords: list[str]
     active: bool
+    version: int = Field(description="its ETag; a PATCH sends it back as If-Match")
 
 
 class MemberPublic(BaseModel):
@@ -78,6 +79,7 @@ class MemberPublic(BaseModel):
     roles: list[str]
     forces: list[str]
     active: bool
+    version: int = Field(description="its ETag; a PATCH sends it back as If-Match")
 
 
 class AssignmentPublic(BaseModel):
