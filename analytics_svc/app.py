@@ -12,6 +12,7 @@ from analytics_svc.api import ROUTERS
 from analytics_svc.api.dashboard import STATIC
 from analytics_svc.consumers import CONSUMERS
 from analytics_svc.deps import AnalyticsDeps
+from analytics_svc.examples import EXAMPLES, OPERATIONS
 from analytics_svc.handlers.facts import fact_batch
 from analytics_svc.settings import AnalyticsSettings
 from analytics_svc.store.facts import projection_epoch_of
@@ -47,6 +48,8 @@ def create_app(settings: AnalyticsSettings | None = None, *, clock: Clock | None
         consumers=CONSUMERS,
         deps=deps,
         routers=ROUTERS,
+        examples=EXAMPLES,
+        operation_examples=OPERATIONS,
         consumer=ConsumerOptions(group=settings.consumer_group or consumer_group,
                                  max_records=settings.consumer_max_records,
                                  concurrent_partitions=settings.consumer_concurrent_partitions),

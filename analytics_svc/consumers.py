@@ -29,6 +29,10 @@ from shared.events import (
     CaseReturned,
     CaseSuspended,
     CaseUrged,
+    CohandlingTaskAccepted,
+    CohandlingTaskClosed,
+    CohandlingTaskCompleted,
+    CohandlingTaskOpened,
     Event,
     FeedbackReceived,
     HotspotAlert,
@@ -36,6 +40,7 @@ from shared.events import (
     NotificationDelivered,
     NotificationFailed,
     RiskChanged,
+    SessionScheduled,
     UnitUpserted,
 )
 
@@ -62,6 +67,10 @@ CONSUMERS: Consumers[AnalyticsDeps] = {
 }
 
 IGNORED: dict[type[Event], str] = {
+    CohandlingTaskOpened: "per-force co-handling figures are not counted yet (analytics' per-force work)",
+    CohandlingTaskAccepted: "per-force co-handling figures are not counted yet (analytics' per-force work)",
+    CohandlingTaskCompleted: "per-force co-handling figures are not counted yet (analytics' per-force work)",
+    CohandlingTaskClosed: "per-force co-handling figures are not counted yet (analytics' per-force work)",
     CaseAssigneeSet: "who in the unit holds the case counts in no unit KPI (per-person figures are not built yet)",
     CaseExtensionRejected: "a rejected extension moves no deadline and counts in no KPI (the request is counted)",
     CaseReopenRequested: "a request: routing's fq.case.reopened.v1 is what counts (重办率), once, if it reopens",
@@ -71,4 +80,5 @@ IGNORED: dict[type[Event], str] = {
     NotificationDelivered: "delivery outcomes are no KPI (not subscribed to notification-events)",
     NotificationFailed: "delivery outcomes are no KPI (not subscribed to notification-events)",
     HotspotAlert: "analytics' own alert (not subscribed to alert-events)",
+    SessionScheduled: "调解 sessions count in no KPI of design section 7 (the outcome on resolve does)",
 }

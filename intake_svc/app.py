@@ -19,6 +19,7 @@ from intake_svc.domain.classifier import Classifier
 from intake_svc.domain.dedup import DuplicateThresholds
 from intake_svc.domain.records import normalize_type
 from intake_svc.domain.risk import RiskRules
+from intake_svc.examples import EXAMPLES
 from intake_svc.hotline.api import router as hotline_router
 from intake_svc.hotline.deps import HotlineDeps, load_mappings
 from intake_svc.hotline.sender import CallbackSender, SenderMetrics, SenderSettings
@@ -64,6 +65,7 @@ def build_spec(deps: IntakeDeps, settings: IntakeSettings) -> ServiceSpec:
         consumers=CONSUMERS,
         deps=deps,
         routers=[*ROUTERS, hotline_router],
+        examples=EXAMPLES,
         loops=workers,
         # POST /cases' own pool, then what the start built frozen out of the garbage collector's way
         resources=[registration_pool, lambda runtime: opened(deps.storage), _freeze_start],

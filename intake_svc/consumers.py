@@ -3,7 +3,7 @@ same events (run after intake's, in the same transaction)."""
 
 from __future__ import annotations
 
-from intake_svc.handlers import workflow
+from intake_svc.handlers import cohandling, workflow
 from intake_svc.hotline.consumers import CONSUMERS as HOTLINE
 from shared.bus.handlers import merge
 from shared.events import (
@@ -19,6 +19,7 @@ from shared.events import (
     CaseResumed,
     CaseReturned,
     CaseSuspended,
+    CohandlingTaskOpened,
 )
 
 CONSUMERS = merge({
@@ -34,4 +35,5 @@ CONSUMERS = merge({
     CaseOverdue: workflow.on_case_overdue,
     CaseReopened: workflow.on_case_reopened,
     CaseClosed: workflow.on_case_closed,
+    CohandlingTaskOpened: cohandling.on_task_opened,  # the member may read the case from now on
 }, HOTLINE)

@@ -12,6 +12,9 @@ from shared.events import (
     CaseReclassified,
     CaseReopenRequested,
     CaseUrged,
+    CohandlingTaskAccepted,
+    CohandlingTaskClosed,
+    CohandlingTaskCompleted,
     Event,
     FeedbackReceived,
     HotspotAlert,
@@ -19,10 +22,13 @@ from shared.events import (
     NotificationDelivered,
     NotificationFailed,
     RiskChanged,
+    SessionScheduled,
     UnitUpserted,
 )
 
 _OWN = "intake's own fact: the case file changed in the transaction that published it"
+_COHANDLING = ("a co-handling task's progress is routing's (the member keeps reading the case it co-handled; "
+               "the grant comes with fq.case.cohandling_task_opened.v1)")
 _NOT_SUBSCRIBED = "intake does not subscribe to {topic}: the case file holds no {what}"
 
 IGNORED: dict[type[Event], str] = {
@@ -32,10 +38,14 @@ IGNORED: dict[type[Event], str] = {
     CaseMerged: _OWN,
     CaseReclassified: _OWN,
     RiskChanged: _OWN,
+    SessionScheduled: _OWN + " (a 调解 session scheduled or rescheduled: intake_svc.handlers.sessions)",
     FeedbackReceived: _OWN + " (回访 recorded by staff or the 12345 adapter; a citizen's survey answer is notify's)",
     CaseReopenRequested: _OWN + " (routing reopens; intake follows fq.case.reopened.v1)",
     CaseUrged: _OWN + " (the 12345 adapter records 催办 and publishes it for notify)",
     CaseAssignmentCancelled: "intake merged the case itself: its file already says merged (status, timeline)",
+    CohandlingTaskAccepted: _COHANDLING,
+    CohandlingTaskCompleted: _COHANDLING,
+    CohandlingTaskClosed: _COHANDLING,
     UnitUpserted: _NOT_SUBSCRIBED.format(topic="org-events", what="org data"),
     MemberUpserted: _NOT_SUBSCRIBED.format(topic="org-events", what="org data"),
     CalendarChanged: _NOT_SUBSCRIBED.format(topic="org-events", what="org data"),

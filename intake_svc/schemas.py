@@ -114,6 +114,7 @@ class CaseCreate(BaseModel):
 
 
 class PartyPublic(BaseModel):
+    id: uuid.UUID | None = Field(default=None, description="the party's stable id (parties are addressed by it)")
     role: PartyRole
     kind: PartyKind
     name: str
@@ -230,6 +231,7 @@ class RevealRequest(BaseModel):
 
 
 class RevealedParty(BaseModel):
+    id: uuid.UUID | None = None
     role: PartyRole
     kind: PartyKind
     name: str

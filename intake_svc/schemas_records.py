@@ -101,7 +101,7 @@ class PartyChange(BaseModel):
 
 class PartyChanged(BaseModel):
     case_id: uuid.UUID
-    party_no: int = Field(description="the party's position in the case's list (parties are never removed)")
+    party_id: uuid.UUID = Field(description="the party's stable id (``PUT …/parties/{party_id}`` corrects it)")
     party: PartyPublic
     case_version: int
 

@@ -13,6 +13,7 @@ from notify_svc.api import ROUTERS
 from notify_svc.consumers import CONSUMERS
 from notify_svc.deps import NotifyDeps
 from notify_svc.domain.reminders import WorkPoints
+from notify_svc.examples import EXAMPLES, OPERATIONS
 from notify_svc.settings import NotifySettings
 from notify_svc.tables import SCHEMA
 from notify_svc.workers.deliveries import DeliveryWorker
@@ -48,5 +49,7 @@ def create_app(settings: NotifySettings | None = None, *, clock: Clock | None = 
         consumers=CONSUMERS,
         deps=deps,
         routers=ROUTERS,
+        examples=EXAMPLES,
+        operation_examples=OPERATIONS,
         loops=loops,
     ), settings, clock=deps.clock, **runtime_kwargs)

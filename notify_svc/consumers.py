@@ -4,7 +4,7 @@ every other event type of the catalog (``IGNORED``; ``tests/contracts/test_lifec
 from __future__ import annotations
 
 from notify_svc.deps import NotifyDeps
-from notify_svc.handlers import cases, notifications, org, reminders
+from notify_svc.handlers import cases, notifications, org, reminders, sessions
 from shared.bus.handlers import Consumers
 from shared.events import (
     CalendarChanged,
@@ -28,6 +28,10 @@ from shared.events import (
     CaseReturned,
     CaseSuspended,
     CaseUrged,
+    CohandlingTaskAccepted,
+    CohandlingTaskClosed,
+    CohandlingTaskCompleted,
+    CohandlingTaskOpened,
     Event,
     FeedbackReceived,
     HotspotAlert,
@@ -35,6 +39,7 @@ from shared.events import (
     NotificationDelivered,
     NotificationFailed,
     RiskChanged,
+    SessionScheduled,
     UnitUpserted,
 )
 
@@ -61,11 +66,16 @@ CONSUMERS: Consumers[NotifyDeps] = {
     CaseUrged: cases.on_case_urged,
     RiskChanged: cases.on_risk_changed,
     HotspotAlert: notifications.on_hotspot,
+    SessionScheduled: sessions.on_session_scheduled,
 }
 
 _OWN = "notify's own delivery outcome (not subscribed to notification-events)"
 
 IGNORED: dict[type[Event], str] = {
+    CohandlingTaskOpened: "no notify rule for co-handling tasks yet (a follow-up)",
+    CohandlingTaskAccepted: "no notify rule for co-handling tasks yet (a follow-up)",
+    CohandlingTaskCompleted: "no notify rule for co-handling tasks yet (a follow-up)",
+    CohandlingTaskClosed: "no notify rule for co-handling tasks yet (a follow-up)",
     CaseReclassified: "a new category notifies nobody; if routing re-routes the case, its escalated and assigned "
                       "events notify the units",
     CaseReopened: "the fq.case.assigned.v1 that follows (cause reopened) cancels the old reminders, schedules the "

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from routing_svc.api import ROUTERS
 from routing_svc.consumers import CONSUMERS
 from routing_svc.deps import RoutingDeps
+from routing_svc.examples import EXAMPLES, OPERATIONS
 from routing_svc.handlers.rules import publish_calendar
 from routing_svc.settings import RoutingSettings
 from routing_svc.store.caches import CalendarCache, RulesCache
@@ -24,7 +25,7 @@ from shared.crypto import Sealer
 from shared.events import Topic
 from shared.loops import BackgroundLoop
 from shared.runtime import ServiceRuntime, ServiceSpec, create_service_app
-from shared.worktime import parse_hours
+from shared.worktime import WorkSpan, parse_hours
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -65,6 +66,8 @@ def build_spec(deps: RoutingDeps, settings: RoutingSettings) -> ServiceSpec:
         consumers=CONSUMERS,
         deps=deps,
         routers=ROUTERS,
+        examples=EXAMPLES,
+        operation_examples=OPERATIONS,
         loops=workers,
         resources=[calendar_at_start],
         readiness_details=readiness_details,
@@ -79,6 +82,7 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
         clock=clock, pii=Sealer.single(settings.pii_key), transport=Sealer.single(settings.pii_transport_key, "t1"),
         source=ServiceSpec.source_for(NAME), close_after_days=settings.close_after_days,
         followup_review_days=settings.followup_review_days,
+        cohandling_span=WorkSpan.parse(settings.cohandling_span),
         rules=RulesCache(check_seconds=settings.rules_check_seconds),
         calendar=CalendarCache(parse_hours(settings.work_hours), clock, check_seconds=settings.rules_check_seconds),
     )

@@ -4,7 +4,7 @@ the catalog (``IGNORED``; ``tests/contracts/test_lifecycle.py`` keeps the two co
 from __future__ import annotations
 
 from routing_svc.deps import RoutingDeps
-from routing_svc.handlers import case_changes, lifecycle, routing
+from routing_svc.handlers import case_changes, lifecycle, routing, tasks
 from shared.bus.handlers import Consumers
 from shared.events import (
     CalendarChanged,
@@ -28,6 +28,10 @@ from shared.events import (
     CaseReturned,
     CaseSuspended,
     CaseUrged,
+    CohandlingTaskAccepted,
+    CohandlingTaskClosed,
+    CohandlingTaskCompleted,
+    CohandlingTaskOpened,
     Event,
     FeedbackReceived,
     HotspotAlert,
@@ -35,6 +39,7 @@ from shared.events import (
     NotificationDelivered,
     NotificationFailed,
     RiskChanged,
+    SessionScheduled,
     UnitUpserted,
 )
 
@@ -45,6 +50,8 @@ CONSUMERS: Consumers[RoutingDeps] = {
     CaseReclassified: case_changes.on_reclassified,
     FeedbackReceived: lifecycle.on_feedback_received,
     CaseReopenRequested: lifecycle.on_reopen_requested,
+    # its own assignment, once committed: the forces' co-handling tasks are opened off the routing hot path
+    CaseAssigned: tasks.on_case_assigned,
 }
 
 _OWN = "routing's own fact: its state changed in the transaction that published it"
@@ -52,7 +59,6 @@ _ORG = "routing owns the org and the calendar: it publishes these and does not s
 
 IGNORED: dict[type[Event], str] = {
     CaseAssigneeSet: _OWN,
-    CaseAssigned: _OWN,
     CaseAccepted: _OWN,
     CaseReturned: _OWN,
     CaseExtensionRequested: _OWN,
@@ -66,6 +72,10 @@ IGNORED: dict[type[Event], str] = {
     CaseReopened: _OWN,
     CaseClosed: _OWN,
     CaseAssignmentCancelled: _OWN,
+    CohandlingTaskOpened: _OWN,
+    CohandlingTaskAccepted: _OWN,
+    CohandlingTaskCompleted: _OWN,
+    CohandlingTaskClosed: _OWN,
     CaseUrged: "催办 changes no assignment: notify tells the handling unit; the clocks run as they were",
     UnitUpserted: _ORG,
     MemberUpserted: _ORG,
@@ -73,4 +83,5 @@ IGNORED: dict[type[Event], str] = {
     NotificationDelivered: "delivery outcomes change nothing in routing (not subscribed to notification-events)",
     NotificationFailed: "delivery outcomes change nothing in routing (not subscribed to notification-events)",
     HotspotAlert: "an analytical alert routes no case (not subscribed to alert-events)",
+    SessionScheduled: "a 调解 session is part of the case file (intake); it moves no assignment or clock",
 }

@@ -11,6 +11,7 @@ from routing_svc.store.caches import CalendarCache, RulesCache, UnitCache
 from shared.clock import Clock
 from shared.crypto import Sealer
 from shared.runtime import app_deps
+from shared.worktime import WorkSpan
 
 
 @dataclass
@@ -21,6 +22,7 @@ class RoutingDeps:
     source: str
     close_after_days: int = 5  # 销号 when no follow-up answer came within this many working days of resolution
     followup_review_days: int = 30  # followup track: the review date the accepted event carries (no hard deadline)
+    cohandling_span: WorkSpan = field(default_factory=lambda: WorkSpan(days=3))  # a 协办 task's deadline
     units: UnitCache = field(default_factory=lambda: UnitCache())
     rules: RulesCache = field(default_factory=lambda: RulesCache())
     calendar: CalendarCache = field(default_factory=lambda: CalendarCache())

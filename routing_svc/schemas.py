@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from routing_svc.domain.assignment import AssignmentStatus
+from routing_svc.domain.cohandling import TaskStatus
 from routing_svc.domain.locate import polygon_of
+from routing_svc.schemas_tasks import ResponsibleImport
 from shared.auth import UNIT_ID_PATTERN as ID_PATTERN
 from shared.events.case import AssignCause, Level, Outcome, ReopenReason, RiskLevel, Track
 
@@ -53,6 +55,8 @@ class MemberImport(BaseModel):
 class OrgImport(BaseModel):
     units: list[UnitImport] = Field(default_factory=list, max_length=20000)
     members: list[MemberImport] = Field(default_factory=list, max_length=50000)
+    responsibles: list[ResponsibleImport] = Field(default_factory=list, max_length=50000,
+                                                  description="who answers for a force in a unit's area (协办)")
 
 
 class OrgImportResult(BaseModel):
@@ -190,8 +194,12 @@ class AssignMemberBody(BaseModel):
 
 
 class WorkItem(BaseModel):
-    """One open assignment in a work list (我的待办 / 单位待办)."""
+    """One open assignment, or one co-handling task (协办) of the caller, in a work list (我的待办 / 单位待办)."""
 
+    kind: Literal["assignment", "task"] = Field(default="assignment", description="an assignment of the unit, or "
+                                                "a co-handling task (协办) held by the caller")
+    task_id: uuid.UUID | None = Field(default=None, description="kind task: the task (GET /api/v1/tasks/{id})")
+    force: str | None = Field(default=None, description="kind task: the force it co-handles for")
     assignment_id: uuid.UUID
     case_id: uuid.UUID
     case_code: str
@@ -201,11 +209,12 @@ class WorkItem(BaseModel):
     assignee_id: str | None
     risk_level: RiskLevel | None
     track: Track
-    status: AssignmentStatus
+    status: AssignmentStatus | TaskStatus
     accept_due_at: datetime
     resolve_due_at: datetime | None
-    due_at: datetime | None = Field(description="the running clock's deadline (accept while 待签收, else resolve)")
-    clock: str | None = Field(description="accept or resolve: which deadline is running")
+    due_at: datetime | None = Field(description="the running clock's deadline (accept while 待签收, else resolve; "
+                                    "a task's own deadline)")
+    clock: str | None = Field(description="accept, resolve or cohandling: which deadline is running")
     working_seconds_left: float | None = Field(description="working time until due_at (negative: overdue by that "
                                                "much); none without a hard deadline")
     overdue: bool
@@ -216,6 +225,8 @@ class WorkItem(BaseModel):
 class WorkList(BaseModel):
     items: list[WorkItem]
     counts: dict[str, int] = Field(description="open assignments per status under the same filters, status aside")
+    task_counts: dict[str, int] = Field(default_factory=dict, description="the caller's live co-handling tasks per "
+                                        "status under the same filters (scope=me)")
     total: int
 
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import DEV_PII_KEY, ServiceSettings
+from shared.worktime import WorkSpan
 
 
 class RoutingSettings(ServiceSettings):
@@ -23,6 +24,14 @@ class RoutingSettings(ServiceSettings):
     scheduler_enabled: bool = True
     # how often a replica checks whether another one saved new rules or calendar overrides
     rules_check_seconds: float = Field(default=1.0, ge=0, le=300)
+    # a co-handling task's (协办) deadline from its opening, in the working-time span grammar (3d, 1d4h, today…)
+    cohandling_span: str = "3d"
+
+    @field_validator("cohandling_span")
+    @classmethod
+    def _span(cls, value: str) -> str:
+        WorkSpan.parse(value)  # ValueError → the settings do not load
+        return value
 
     def secret_fields(self) -> list[str]:
         return [*super().secret_fields(), "pii_key"]

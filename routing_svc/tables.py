@@ -26,7 +26,7 @@ class OrgUnit(SQLModel, table=True):
     polygon: list[Any] | None = Field(default=None, sa_column=Column(JSONB))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))  # 0005: ETag
+    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))  # 0006: ETag
 
 
 class Member(SQLModel, table=True):
@@ -42,7 +42,7 @@ class Member(SQLModel, table=True):
     forces: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))  # 0005: ETag
+    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))  # 0006: ETag
 
 
 class Assignment(SQLModel, table=True):

@@ -427,7 +427,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         for name, url in urls.items():
             if name in background:
                 continue
-            _say(f"  {name:<10} {url}   docs: {url}/docs")
+            _say(f"  {name:<10} {url}   docs: {url}/docs/{name}/")
         _say("\ndev tokens (12 h; mint more with `python -m services token --role ROLE --unit UNIT`):")
         for label, sub, role, unit in (("admin", "dev-admin", Role.ADMIN, None),
                                        ("operator S1", "dev-operator", Role.OPERATOR, "S1"),

@@ -11,13 +11,18 @@
   signed ones, 422 everywhere, 429 on rate-limited public operations, 503 ``database_unavailable`` everywhere;
 - operation ids are the route functions' names (``operation_id``), checked unique per document.
 
+``merge_examples`` adds each service's examples (``<service>/examples.py``, by component schema name, kept apart
+from ``schemas.py``) as ``components.schemas.<Name>.examples``.
+
 ``offline_docs`` serves Swagger UI and ReDoc from the assets the ``fastapi-offline`` package ships (PyPI), so
-``/docs`` works on a network without Internet access.
+the docs work on a network without Internet access. They live under the service's own prefix (``docs_prefix``:
+``/docs/<service>/``, ``/docs/<service>/redoc``, ``/docs/<service>/openapi.json``), so the four services' docs do not
+collide behind the one origin (deploy/k8s/ingress.yaml routes each prefix to its service).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +43,6 @@ SIGNED_PREFIX = "/api/v1/hotline"
 # the public operations with a per-address rate limit (``shared.ratelimit``)
 RATE_LIMITED_PREFIXES = ("/api/v1/public/", "/api/v1/surveys/")
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
-DOCS_STATIC = "/docs-static"
 # the pages may load only from the service itself: ReDoc's own "API docs by Redocly" logo points at its CDN
 DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data: blob:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'")
@@ -172,24 +176,70 @@ def document_operations(app: FastAPI, doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def offline_docs(app: FastAPI) -> None:
-    """``/docs`` (Swagger UI) and ``/redoc`` from the packaged assets: no request leaves the machine."""
-    app.mount(DOCS_STATIC, StaticFiles(directory=DOCS_ASSETS), name="docs-static")
-    title = app.title
+def docs_prefix(service: str) -> str:
+    """Where ``service`` serves its docs and its document: one path prefix per service behind the one origin."""
+    return f"/docs/{service}"
 
-    @app.get("/docs", include_in_schema=False)
+
+def openapi_url(service: str) -> str:
+    return f"{docs_prefix(service)}/openapi.json"
+
+
+def merge_examples(doc: dict[str, Any], examples: Mapping[str, Any],
+                   operations: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """``components.schemas.<Name>.examples = [example]`` for each of ``examples``; for an inline body or response
+    (no component schema), ``operations[<operation id>]["request" | <status>]`` becomes its JSON media type's
+    ``example``. A name the document does not have (a schema renamed or removed)
+    fails the document rather than dropping its example silently."""
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    unknown = sorted(set(examples) - set(schemas))
+    if unknown:
+        raise ValueError(f"examples for schemas the document does not have: {unknown}")
+    for name, example in examples.items():
+        schemas[name]["examples"] = [example]
+    by_id = {op.get("operationId"): op for item in doc.get("paths", {}).values() for op in item.values()}
+    for op_id, given in (operations or {}).items():
+        op = by_id.get(op_id)
+        if op is None:
+            raise ValueError(f"examples for an operation the document does not have: {op_id}")
+        for where, example in given.items():
+            part = op.get("requestBody") if where == "request" else op.get("responses", {}).get(where)
+            media = (part or {}).get("content", {}).get("application/json")
+            if media is None:
+                raise ValueError(f"{op_id} has no JSON {where} to give an example to")
+            media["example"] = example
+    return doc
+
+
+def ops_examples(service: str) -> dict[str, dict[str, Any]]:
+    """The examples of the probes every service answers (``/healthz``, ``/readyz``)."""
+    return {"healthz": {"200": {"status": "ok", "service": service}},
+            "readyz": {"200": {"status": "ready", "checks": {"database": "ok", "broker": "ok", "outbox_relay": "ok",
+                                                             "consumer": "ok"}}}}
+
+
+def offline_docs(app: FastAPI, service: str) -> None:
+    """Swagger UI at ``/docs/<service>/`` and ReDoc at ``/docs/<service>/redoc`` from the packaged assets (under
+    ``/docs/<service>/static``): no request leaves the machine."""
+    prefix = docs_prefix(service)
+    static = f"{prefix}/static"
+    app.mount(static, StaticFiles(directory=DOCS_ASSETS), name="docs-static")
+    title = app.title
+    document = app.openapi_url or openapi_url(service)
+
+    @app.get(f"{prefix}/", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
         return _no_cdn(get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json", title=f"{title} — 接口文档",
-            swagger_js_url=f"{DOCS_STATIC}/swagger-ui-bundle.js", swagger_css_url=f"{DOCS_STATIC}/swagger-ui.css",
-            swagger_favicon_url=f"{DOCS_STATIC}/favicon.png",
+            openapi_url=document, title=f"{title} — 接口文档",
+            swagger_js_url=f"{static}/swagger-ui-bundle.js", swagger_css_url=f"{static}/swagger-ui.css",
+            swagger_favicon_url=f"{static}/favicon.png",
             swagger_ui_parameters={"persistAuthorization": True}))
 
-    @app.get("/redoc", include_in_schema=False)
+    @app.get(f"{prefix}/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
         return _no_cdn(get_redoc_html(
-            openapi_url=app.openapi_url or "/openapi.json", title=f"{title} — 接口文档",
-            redoc_js_url=f"{DOCS_STATIC}/redoc.standalone.js", redoc_favicon_url=f"{DOCS_STATIC}/favicon.png",
+            openapi_url=document, title=f"{title} — 接口文档",
+            redoc_js_url=f"{static}/redoc.standalone.js", redoc_favicon_url=f"{static}/favicon.png",
             with_google_fonts=False))
 
 

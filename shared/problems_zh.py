@@ -22,6 +22,7 @@ DETAIL_ZH = {
     "note_not_found": "处置记录不存在",
     "party_not_found": "当事人不存在",
     "party_unchanged": "当事人信息没有变化",
+    "session_not_found": "调解记录不存在",
     # generic (an HTTP error without a code of ours)
     "bad_request": "请求格式有误",
     "unauthenticated": "请先登录",

@@ -37,7 +37,7 @@ from shared.events import Event
 from shared.infra import error_class
 from shared.loops import BackgroundLoop
 from shared.observability import Metrics, MetricsMiddleware, configure_access_log, configure_logging
-from shared.openapi import document_operations, offline_docs, operation_id
+from shared.openapi import document_operations, merge_examples, offline_docs, openapi_url, operation_id, ops_examples
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
 from shared.tracing import INSTRUMENTATION, instrument_app, provider_from_env
@@ -88,6 +88,9 @@ class ServiceSpec:
     # unreachable. None of the four does (their routes read PostgreSQL and write through the outbox): they stay
     # ready with the broker ``degraded``
     needs_broker_to_serve: bool = False
+    # the document's examples (``<service>/examples.py``): by schema name; inline ones by operation id → where
+    examples: Mapping[str, Any] = field(default_factory=dict)
+    operation_examples: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
@@ -318,7 +321,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
             log.info("service_stopped", service=spec.name)
 
     app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan,
-                  generate_unique_id_function=operation_id, docs_url=None, redoc_url=None)
+                  generate_unique_id_function=operation_id, docs_url=None, redoc_url=None,
+                  openapi_url=openapi_url(spec.name))
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.deps = spec.deps
@@ -327,7 +331,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=["*"], allow_headers=["*"], expose_headers=["ETag", "Location",
                                                                                    "Retry-After"])
-    offline_docs(app)
+    offline_docs(app, spec.name)
     app.add_middleware(MetricsMiddleware, metrics=runtime.metrics, service=spec.name)
     if runtime.tracer_provider is not None:
         instrument_app(app, runtime.tracer_provider)
@@ -372,19 +376,19 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, **runtime_k
 
     for router in spec.routers:
         app.include_router(router)
-    _document(app)
+    _document(app, spec.examples, {**ops_examples(spec.name), **spec.operation_examples})
     return app
 
 
-def _document(app: FastAPI) -> None:
-    """The app's document, completed by ``shared.openapi.document_operations`` once, on first request."""
+def _document(app: FastAPI, examples: Mapping[str, Any], operations: Mapping[str, Mapping[str, Any]]) -> None:
+    """The app's document, completed by ``shared.openapi`` (operations, then examples) once, on first request."""
     build = app.openapi
     done = False
 
     def openapi() -> dict[str, Any]:
         nonlocal done
         if not done:
-            app.openapi_schema = document_operations(app, build())
+            app.openapi_schema = merge_examples(document_operations(app, build()), examples, operations)
             done = True
         assert app.openapi_schema is not None
         return app.openapi_schema

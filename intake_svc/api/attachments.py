@@ -1,4 +1,5 @@
-"""Attachments: multipart upload to a case or one of its notes, list, download, the redacted copy of an image."""
+"""Attachments: multipart upload to a case, one of its notes or 调解 sessions, list, download, the redacted copy of
+an image."""
 
 from __future__ import annotations
 
@@ -112,6 +113,14 @@ async def upload_to_note(case_id: uuid.UUID, note_id: uuid.UUID, request: Reques
                          session: SessionDep, deps: Deps, user: CurrentUser, idem: IdempotentUpload) -> Response:
     """File a document with one of the case's notes (e.g. the photo of a 上门走访)."""
     return await _upload(case_id, OwnerKind.NOTE, note_id, request, file, session, deps, user, idem)
+
+
+@router.post("/cases/{case_id}/sessions/{session_id}/attachments", status_code=201, response_model=AttachmentPublic,
+             dependencies=[STAFF], responses=UPLOAD_RESPONSES)
+async def upload_to_session(case_id: uuid.UUID, session_id: uuid.UUID, request: Request, file: FileIn,
+                            session: SessionDep, deps: Deps, user: CurrentUser, idem: IdempotentUpload) -> Response:
+    """File a document with one of the case's 调解 sessions (e.g. the signed attendance sheet)."""
+    return await _upload(case_id, OwnerKind.SESSION, session_id, request, file, session, deps, user, idem)
 
 
 @router.get("/cases/{case_id}/attachments", response_model=list[AttachmentPublic])

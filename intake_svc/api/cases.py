@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 
 from intake_svc.deps import Deps
 from intake_svc.domain.case import CaseStatus
-from intake_svc.handlers import case_file, registration
+from intake_svc.handlers import case_file, cohandling, registration
 from intake_svc.schemas import CaseCreate, CasePublic, CaseSummary, TimelineItem
 from intake_svc.store.registration import REGISTRATION_POOL
 from intake_svc.tables import SCHEMA, Case
@@ -128,8 +128,9 @@ async def list_cases(
 @router.get("/cases/{case_id}", response_model=CasePublic)
 async def get_case(case_id: uuid.UUID, session: SessionDep, user: CurrentUser, deps: Deps,
                    response: Response) -> CasePublic:
-    """The case file, personal data masked; 404 outside the caller's scope."""
-    case = await case_file.get_case_in_scope(session, case_id, user)
+    """The case file, personal data masked; 404 outside the caller's scope (a co-handling member reads the case
+    it co-handles)."""
+    case = await cohandling.readable_case(session, case_id, user)
     response.headers["ETag"] = f'"{case.version}"'
     return case_file.to_public(case, deps)
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 
 from intake_svc.api.case_file import IDEMPOTENT
 from intake_svc.api.preconditions import IfMatch, etag, version
@@ -25,8 +24,8 @@ router = APIRouter(prefix="/api/v1", tags=["parties"])
 WRITERS = require_roles(Role.OPERATOR, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN)
 
 
-def _masked(p: PartyIn) -> PartyPublic:
-    return PartyPublic(role=p.role, kind=p.kind, name=mask_name(p.name),
+def _masked(party_id: uuid.UUID, p: PartyIn) -> PartyPublic:
+    return PartyPublic(id=party_id, role=p.role, kind=p.kind, name=mask_name(p.name),
                        phone=mask_phone(p.phone) if p.phone else None,
                        id_number=mask_id_number(p.id_number) if p.id_number else None)
 
@@ -41,22 +40,23 @@ async def add_party(case_id: uuid.UUID, body: PartyChange, session: SessionDep, 
     expected = version(if_match, required=False)
 
     async def work() -> Answer:
-        case, number = await parties.add_party(session, deps, case_id, body, user, expected)
-        return Answer(201, PartyChanged(case_id=case.id, party_no=number, party=_masked(body.party),
+        case, party_id = await parties.add_party(session, deps, case_id, body, user, expected)
+        return Answer(201, PartyChanged(case_id=case.id, party_id=party_id, party=_masked(party_id, body.party),
                                         case_version=case.version), {"ETag": etag(case.version)})
 
     return await idem.run(session, work)
 
 
-@router.put("/cases/{case_id}/parties/{party_no}", response_model=PartyChanged, dependencies=[WRITERS],
+@router.put("/cases/{case_id}/parties/{party_id}", response_model=PartyChanged, dependencies=[WRITERS],
             responses={412: {"description": "stale If-Match"}, 428: {"description": "If-Match missing"}})
-async def correct_party(case_id: uuid.UUID, party_no: Annotated[int, Path(ge=0, le=1000)], body: PartyChange,
+async def correct_party(case_id: uuid.UUID, party_id: uuid.UUID, body: PartyChange,
                         session: SessionDep, deps: Deps, user: CurrentUser, response: Response,
                         if_match: IfMatch = None) -> PartyChanged:
-    """Correct party ``party_no`` (its position in the case's ``parties``); ``If-Match``: the case's ETag."""
+    """Correct the party ``party_id`` (the ``id`` of one of the case's ``parties``); ``If-Match``: the case's ETag."""
     expected = version(if_match, required=True)
     assert expected is not None
     async with pending.transaction(session):
-        case = await parties.correct_party(session, deps, case_id, party_no, body, user, expected)
+        case = await parties.correct_party(session, deps, case_id, party_id, body, user, expected)
     response.headers["ETag"] = etag(case.version)
-    return PartyChanged(case_id=case.id, party_no=party_no, party=_masked(body.party), case_version=case.version)
+    return PartyChanged(case_id=case.id, party_id=party_id, party=_masked(party_id, body.party),
+                        case_version=case.version)

@@ -57,6 +57,9 @@ class TimelineKind(StrEnum):
     PARTY_CORRECTED = "party_corrected"
     ATTACHMENT_ADDED = "attachment_added"
     ATTACHMENT_REDACTED = "attachment_redacted"
+    SESSION_SCHEDULED = "session_scheduled"  # 调解 sessions (intake_svc.domain.sessions)
+    SESSION_RESCHEDULED = "session_rescheduled"  # 改期
+    SESSION_RECORDED = "session_recorded"
     # from routing's workflow
     ASSIGNED = "assigned"
     ACCEPTED = "accepted"  # 签收

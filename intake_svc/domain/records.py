@@ -32,10 +32,11 @@ class NoteVisibility(StrEnum):
 
 
 class OwnerKind(StrEnum):
-    """What an attachment belongs to (kind + id; a mediation session is the next owner)."""
+    """What an attachment belongs to (kind + id)."""
 
     CASE = "case"
     NOTE = "note"
+    SESSION = "session"  # a 调解 session (intake_svc.domain.sessions)
 
 
 class EditRefused(StrEnum):

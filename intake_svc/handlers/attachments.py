@@ -21,6 +21,7 @@ from intake_svc.handlers.case_file import PII_READERS, get_case_in_scope
 from intake_svc.schemas_records import AttachmentPublic
 from intake_svc.store import cases as case_store
 from intake_svc.store import records as store
+from intake_svc.store import sessions as session_store
 from intake_svc.tables import Attachment, PiiAccess
 from shared.auth import Principal
 from shared.preconditions import check_version
@@ -70,11 +71,14 @@ def checked_type(deps: IntakeDeps, upload: Upload, field: str = "file") -> str:
 
 async def add_attachment(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, owner_kind: OwnerKind,
                          owner_id: uuid.UUID | None, upload: Upload, key: str, user: Principal) -> Attachment:
-    """Check, store under ``key`` and file the upload with the case or one of its notes."""
+    """Check, store under ``key`` and file the upload with the case, one of its notes or sessions."""
     case = await get_case_in_scope(session, case_id, user)
     if owner_kind == OwnerKind.NOTE:
         if owner_id is None or await store.load_note(session, case.id, owner_id) is None:
             raise Problem(404, "note_not_found", f"no note {owner_id} on this case")
+    if owner_kind == OwnerKind.SESSION:
+        if owner_id is None or await session_store.load_session(session, case.id, owner_id) is None:
+            raise Problem(404, "session_not_found", f"no session {owner_id} on this case")
     content_type = checked_type(deps, upload)
     digest = hashlib.sha256(upload.data).hexdigest()
     await deps.storage.put(key, upload.data, content_type)

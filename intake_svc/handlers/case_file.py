@@ -70,7 +70,8 @@ def to_public(case: Case, deps: IntakeDeps) -> CasePublic:
         ),
         parties=[
             PartyPublic(
-                role=p["role"], kind=p["kind"], name=mask_name(deps.pii.open(p["name_sealed"], sealed_to)),
+                id=p.get("id"), role=p["role"], kind=p["kind"],
+                name=mask_name(deps.pii.open(p["name_sealed"], sealed_to)),
                 phone=mask_phone(deps.pii.open(p["phone_sealed"], sealed_to)) if p.get("phone_sealed") else None,
                 id_number=mask_id_number(deps.pii.open(p["id_number_sealed"], sealed_to))
                 if p.get("id_number_sealed") else None,
@@ -174,8 +175,9 @@ async def reveal_parties(session: AsyncSession, deps: IntakeDeps, case_id: uuid.
     def opened(sealed: str | None) -> str | None:
         return deps.pii.open(sealed, sealed_to) if sealed else None
 
-    parties = [RevealedParty(role=p["role"], kind=p["kind"], name=deps.pii.open(p["name_sealed"], sealed_to),
-                             phone=opened(p.get("phone_sealed")), id_number=opened(p.get("id_number_sealed")))
+    parties = [RevealedParty(id=p.get("id"), role=p["role"], kind=p["kind"],
+                             name=deps.pii.open(p["name_sealed"], sealed_to), phone=opened(p.get("phone_sealed")),
+                             id_number=opened(p.get("id_number_sealed")))
                for p in case.parties]
     present = {"name": bool(parties), "phone": any(p.phone for p in parties),
                "id_number": any(p.id_number for p in parties), "address": bool(case.location.get("address_sealed"))}

@@ -34,9 +34,9 @@ def _check_version(case: Case, if_match: int | None) -> None:
         check_version(case.version, if_match, "case")
 
 
-def _sealed(deps: IntakeDeps, case_id: uuid.UUID, p: PartyIn) -> dict[str, Any]:
+def _sealed(deps: IntakeDeps, case_id: uuid.UUID, party_id: str, p: PartyIn) -> dict[str, Any]:
     to = aad(case_id)
-    return {"role": p.role.value, "kind": p.kind.value, "name_sealed": deps.pii.seal(p.name, to),
+    return {"id": party_id, "role": p.role.value, "kind": p.kind.value, "name_sealed": deps.pii.seal(p.name, to),
             "phone_sealed": deps.pii.seal(p.phone, to) if p.phone else None,
             "id_number_sealed": deps.pii.seal(p.id_number, to) if p.id_number else None}
 
@@ -61,32 +61,39 @@ def _log_write(session: AsyncSession, deps: IntakeDeps, case: Case, user: Princi
 
 
 async def add_party(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, body: PartyChange,
-                    user: Principal, if_match: int | None) -> tuple[Case, int]:
+                    user: Principal, if_match: int | None) -> tuple[Case, uuid.UUID]:
     """A respondent or other party known only now (often during mediation)."""
     if body.party.role == PartyRole.APPLICANT:
         raise field_problem("party.role", "applicants are named at registration; add a respondent or other party",
                             "role_not_allowed")
     case = await get_case_in_scope(session, case_id, user, for_update=True)
     _check_version(case, if_match)
-    case.parties = [*case.parties, _sealed(deps, case.id, body.party)]
-    number = len(case.parties) - 1
+    party_id = uuid.uuid4()
+    case.parties = [*case.parties, _sealed(deps, case.id, str(party_id), body.party)]
     now = deps.clock.now()
     store.touch(case, now)
     fields = [f for f in _PERSONAL if getattr(body.party, f)]
     _log_write(session, deps, case, user, f"添加当事人：{body.reason}", fields)
     store.add_timeline(session, case.id, now, TimelineKind.PARTY_ADDED,
                        f"添加当事人（{PARTY_ROLE_ZH[body.party.role]}）", actor=user.sub, public=False,
-                       data={"party_no": number, "role": body.party.role.value})
-    return case, number
+                       data={"party_id": str(party_id), "role": body.party.role.value})
+    return case, party_id
 
 
-async def correct_party(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, party_no: int,
+def party_position(case: Case, party_id: uuid.UUID) -> int | None:
+    """Where the party with ``party_id`` stands in the case's list (None: not a party of the case)."""
+    wanted = str(party_id)
+    return next((i for i, p in enumerate(case.parties) if p.get("id") == wanted), None)
+
+
+async def correct_party(session: AsyncSession, deps: IntakeDeps, case_id: uuid.UUID, party_id: uuid.UUID,
                         body: PartyChange, user: Principal, if_match: int) -> Case:
     """Correct a party's data (a wrong digit, the full name learnt later); an applicant stays an applicant and no
     other party becomes one. The applicants' blind index follows."""
     case = await get_case_in_scope(session, case_id, user, for_update=True)
-    if not 0 <= party_no < len(case.parties):
-        raise Problem(404, "party_not_found", f"the case has no party {party_no}")
+    party_no = party_position(case, party_id)
+    if party_no is None:
+        raise Problem(404, "party_not_found", f"the case has no party {party_id}")
     _check_version(case, if_match)
     before = case.parties[party_no]
     was_applicant = before["role"] == PartyRole.APPLICANT
@@ -99,7 +106,7 @@ async def correct_party(session: AsyncSession, deps: IntakeDeps, case_id: uuid.U
     if not changed:
         raise Problem(409, "party_unchanged", "the party already has these data")
     parties = list(case.parties)
-    parties[party_no] = _sealed(deps, case.id, body.party)
+    parties[party_no] = _sealed(deps, case.id, str(party_id), body.party)
     case.parties = parties
     if was_applicant:
         case.applicant_index = _applicant_index(deps, case)
@@ -108,5 +115,5 @@ async def correct_party(session: AsyncSession, deps: IntakeDeps, case_id: uuid.U
     _log_write(session, deps, case, user, f"更正当事人信息：{body.reason}", sorted(changed))
     store.add_timeline(session, case.id, now, TimelineKind.PARTY_CORRECTED,
                        f"更正当事人信息（{PARTY_ROLE_ZH[body.party.role]}）", actor=user.sub, public=False,
-                       data={"party_no": party_no, "fields": sorted(changed)})
+                       data={"party_id": str(party_id), "fields": sorted(changed)})
     return case

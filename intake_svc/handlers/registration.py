@@ -117,7 +117,8 @@ async def create_case(conn: Any, deps: IntakeDeps, cmd: CaseCreate, user: Princi
     pii = deps.pii
     location = {"address_sealed": pii.seal(loc.address, sealed_to) if loc.address else None,
                 "lat": loc.lat, "lng": loc.lng, "grid_id": loc.grid_id}
-    parties = [{"role": p.role.value, "kind": p.kind.value, "name_sealed": pii.seal(p.name, sealed_to),
+    parties = [{"id": str(uuid.uuid4()), "role": p.role.value, "kind": p.kind.value,
+                "name_sealed": pii.seal(p.name, sealed_to),
                 "phone_sealed": pii.seal(p.phone, sealed_to) if p.phone else None,
                 "id_number_sealed": pii.seal(p.id_number, sealed_to) if p.id_number else None} for p in cmd.parties]
     channel_details = {k: v.model_dump() for k, v in (("transfer", cmd.transfer), ("patrol", cmd.patrol)) if v}
@@ -160,10 +161,10 @@ async def create_case(conn: Any, deps: IntakeDeps, cmd: CaseCreate, user: Princi
         occurred_at=cmd.occurred_at,
         location=LocationPublic(address=mask_address(loc.address) if loc.address else None,
                                 lat=loc.lat, lng=loc.lng, grid_id=loc.grid_id),
-        parties=[PartyPublic(role=p.role, kind=p.kind, name=mask_name(p.name),
+        parties=[PartyPublic(id=sealed["id"], role=p.role, kind=p.kind, name=mask_name(p.name),
                              phone=mask_phone(p.phone) if p.phone else None,
                              id_number=mask_id_number(p.id_number) if p.id_number else None)
-                 for p in cmd.parties],
+                 for p, sealed in zip(cmd.parties, parties, strict=True)],
         people_involved=cmd.people_involved, amount_involved=amount, external_ref=cmd.external_ref,
         transfer=cmd.transfer, patrol=cmd.patrol, attachments=cmd.attachments,
         current_unit_id=None, assignment_id=None, outcome=None, created_at=now, updated_at=now, version=1,

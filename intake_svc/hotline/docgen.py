@@ -183,7 +183,10 @@ def render(mapping: HotlineMapping, example: dict[str, Any], message_examples: d
         "- 时间一律为 ISO 8601 格式并带时区，例如 `2026-11-01T08:41:15+08:00`。",
         "- 所有平台调用都须签名（见第二节）；出错时返回 `application/problem+json`，`code` 字段稳定不变（见第六节）。",
         "- 请求头 `Accept-Language: zh` 时，错误的 `title` 与 `detail` 为中文。",
-        "- 完整的 OpenAPI 文档见 `docs/openapi/intake.json`（`hotlineHmac` 安全方案）。", "",
+        "- 完整的 OpenAPI 文档见 `docs/openapi/intake.json`（`hotlineHmac` 安全方案）；"
+        "部署后与业务接口同一域名（同源），在线文档在 `/docs/intake/`（Swagger UI）与 `/docs/intake/redoc`，"
+        "文档本身在 `/docs/intake/openapi.json`，例如 `https://fengqiao.example.gov.cn/docs/intake/`（各服务的文档按服务名分路径，互不冲突；"
+        "文档页面不依赖外网）。", "",
         signature_section(example), "",
         "## 三、工单推送", "",
         f"`POST {BASE}/orders` —— 平台将工单推送给我方，登记为案件（渠道 `hotline_12345`）。"

@@ -19,6 +19,14 @@ class Contact:
     phone: str | None
 
 
+@dataclass(frozen=True)
+class SessionNotice:
+    """A session party's contact and the session's place (for the 调解通知), read from intake at send time."""
+
+    contact: Contact
+    place: str
+
+
 class Contacts:
     """Reads contact data from the services that own it (routing: staff; intake: applicants)."""
 
@@ -58,6 +66,16 @@ class Contacts:
             raise http_error("intake applicant contact", exc) from exc
         body = r.json()
         return Contact(body.get("name"), body.get("phone"))
+
+    async def session_party(self, case_id: uuid.UUID, session_id: str, party_id: str, purpose: str) -> SessionNotice:
+        try:
+            r = await self.intake.post(f"/api/v1/internal/cases/{case_id}/sessions/{session_id}/notice",
+                                       json={"party_id": party_id, "purpose": purpose}, headers=self._headers())
+            r.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise http_error("intake session notice", exc) from exc
+        body = r.json()
+        return SessionNotice(Contact(None, body.get("phone")), body["place"])
 
     async def aclose(self) -> None:
         await self.routing.aclose()

@@ -36,6 +36,9 @@ class DeliveryStatus(StrEnum):
 
 APPLICANT = "applicant:"  # recipient id prefix: the applicant of a case (``applicant:<case id>``, reached by sms)
 UNIT = "unit:"  # recipient id prefix: a unit's mailbox or robot (``unit:<unit id>``)
+# recipient id prefix: a party of a 调解 session (``party:<session id>:<party id>``, reached by sms; the phone is read
+# from intake when the message is sent)
+PARTY = "party:"
 
 
 def applicant_recipient(case_id: object) -> str:
@@ -48,3 +51,20 @@ def unit_recipient(unit_id: str) -> str:
 
 def is_applicant(recipient_id: str) -> bool:
     return recipient_id.startswith(APPLICANT)
+
+
+def party_recipient(session_id: object, party_id: object) -> str:
+    return f"{PARTY}{session_id}:{party_id}"
+
+
+def session_party(recipient_id: str) -> tuple[str, str] | None:
+    """(session id, party id) of a session party's recipient id, else None."""
+    if not recipient_id.startswith(PARTY):
+        return None
+    session_id, _, party_id = recipient_id.removeprefix(PARTY).partition(":")
+    return session_id, party_id
+
+
+def is_citizen(recipient_id: str) -> bool:
+    """A citizen (the applicant, a party of a session): quiet hours apply to what they are sent."""
+    return recipient_id.startswith((APPLICANT, PARTY))

@@ -20,6 +20,7 @@ from shared.events import (
     CaseUrged,
     HotspotAlert,
     RiskChanged,
+    SessionScheduled,
 )
 
 REMINDER = "reminder"  # the trigger of reminders (催办): not an event, a point of a deadline
@@ -47,7 +48,8 @@ ADMIN_ROLES = (Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 TRIGGERS: frozenset[str] = frozenset({CaseAssigned.ce_type, CaseOverdue.ce_type, CaseEscalated.ce_type,
                                       CaseReceived.ce_type, RiskChanged.ce_type, CaseResolved.ce_type,
                                       HotspotAlert.ce_type, CaseUrged.ce_type, CaseExtensionRejected.ce_type,
-                                      CaseExtensionRequested.ce_type, CaseAssigneeSet.ce_type, REMINDER})
+                                      CaseExtensionRequested.ce_type, CaseAssigneeSet.ce_type, SessionScheduled.ce_type,
+                                      REMINDER})
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Selector:
     roles: tuple[str, ...] = ()  # empty = every active member of the unit
     applicant: bool = False
     assignee: bool = False  # the event's 承办人 (a member of the event's unit), alone
+    parties: bool = False  # the parties the event names (a 调解 session's), by sms
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,9 @@ class RuleSet:
                 if s.get("applicant"):
                     selectors.append(Selector(applicant=True))
                     continue
+                if s.get("parties"):
+                    selectors.append(Selector(parties=True))
+                    continue
                 if s.get("assignee"):
                     selectors.append(Selector(unit=UnitRef.EVENT, assignee=True))
                     continue
@@ -151,8 +157,8 @@ class RuleSet:
                     bad(f"{at}.channels[{j}]", f"unknown channel {c!r}; one of {[c.value for c in Channel]}")
             if not channels:
                 bad(f"{at}.channels", "at least one channel is required")
-            if any(s.applicant for s in selectors) and any(c != Channel.SMS for c in channels):
-                bad(f"{at}.channels", "the applicant is reached by sms only")
+            if any(s.applicant or s.parties for s in selectors) and any(c != Channel.SMS for c in channels):
+                bad(f"{at}.channels", "the applicant and the parties are reached by sms only")
             template = r.get("template")
             if template not in templates:
                 bad(f"{at}.template", f"unknown template {template!r}", "unknown_template")
@@ -193,6 +199,8 @@ DEFAULT_RULES: dict[str, Any] = {"rules": [
      "channels": ["inbox", "sms"], "template": "red_risk"},
     {"id": "resolved.survey", "on": CaseResolved.ce_type, "to": [{"applicant": True}], "channels": ["sms"],
      "template": "survey"},
+    {"id": "session_scheduled.parties", "on": SessionScheduled.ce_type, "when": {"notify_parties": True},
+     "to": [{"parties": True}], "channels": ["sms"], "template": "session_notice"},
     {"id": "hotspot.street", "on": HotspotAlert.ce_type, "to": _STREET_ADMINS, "channels": ["inbox", "email"],
      "template": "hotspot"},
 ]}

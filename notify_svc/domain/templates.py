@@ -22,6 +22,10 @@ class TemplateSpec:
     body: str
 
 
+# the place of a 调解 session is not in the event: the message is rendered with this slot, filled with the place
+# read from intake when it is sent (``workers.deliveries``)
+PLACE_SLOT = "〔调解地点〕"
+
 _CASE = {"case_code": "FQ-20261123-000123", "case_id": "8f5e1a52-0000-4000-8000-000000000001"}
 
 SPECS: dict[str, TemplateSpec] = {s.key: s for s in (
@@ -84,6 +88,11 @@ SPECS: dict[str, TemplateSpec] = {s.key: s for s in (
                  # no "reply 1/2": nothing receives SMS replies, so the message does not ask for one
                  "【枫桥】您反映的事项（{{ case_code }}）已办结。请点击 {{ link }} 评价办理结果，"
                  "{{ expires }} 前有效。"),
+    TemplateSpec("session_notice", "调解通知短信（安排或改期调解时发给当事人）",
+                 {**_CASE, "time": "2026-11-25 09:30", "place": "松涛社区人民调解室", "rescheduled": False},
+                 "调解通知：{{ case_code }}",
+                 "【枫桥】调解通知：您的纠纷（{{ case_code }}）{% if rescheduled %}调解时间已变更，现{% endif %}"
+                 "定于 {{ time }} 在{{ place }}进行调解，请准时参加。"),
     TemplateSpec("hotspot", "热点预警（某单位某类纠纷激增）",
                  {"unit_id": "C1", "unit_name": "松涛社区", "category": "邻里纠纷", "count": 12, "baseline": 3.0,
                   "ratio": 4.0, "window_start": "2026-11-20", "window_end": "2026-11-23"},

@@ -12,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.deps import NotifyDeps
 from notify_svc.domain import templates
-from notify_svc.domain.delivery import after_quiet_hours, applicant_recipient, is_applicant, unit_recipient
+from notify_svc.domain.delivery import (
+    after_quiet_hours,
+    applicant_recipient,
+    is_citizen,
+    party_recipient,
+    unit_recipient,
+)
 from notify_svc.domain.labels import local_minute
 from notify_svc.domain.rules import Channel, Rule, Selector, UnitRef
 from notify_svc.handlers import surveys
@@ -83,6 +89,11 @@ async def _recipients(session: AsyncSession, deps: NotifyDeps, rule: Rule,
             if ctx.get("case_id"):
                 out += [(c, applicant_recipient(ctx["case_id"])) for c in rule.channels if c == Channel.SMS]
             continue
+        if sel.parties:
+            if ctx.get("session_id"):
+                out += [(c, party_recipient(ctx["session_id"], p)) for p in ctx.get("party_ids") or ()
+                        for c in rule.channels if c == Channel.SMS]
+            continue
         units = await _selector_units(session, sel, ctx)
         members = await deps.members.members(session, units, sel.roles) if units else []
         if sel.assignee:  # the 承办人 alone, while still an active member of the unit
@@ -120,7 +131,7 @@ async def _apply_rule(session: AsyncSession, deps: NotifyDeps, rule: Rule, trigg
     for channel, recipient in recipients:
         delivery_id = uuid.uuid4()
         due = now
-        if channel == Channel.SMS and is_applicant(recipient):
+        if channel == Channel.SMS and is_citizen(recipient):
             due = after_quiet_hours(now, deps.settings.quiet_start, deps.settings.quiet_end)
         item_id = push = o_id = o_key = o_headers = o_payload = None
         if channel == Channel.INBOX:

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.domain import templates
@@ -119,7 +120,7 @@ class TemplatesCache(_Ttl):
         if self.due():
             rows = (await session.execute(
                 select(TemplateVersion.key, TemplateVersion.version, TemplateVersion.subject, TemplateVersion.body)
-                .distinct(TemplateVersion.key)
+                .ext(distinct_on(TemplateVersion.key))
                 .order_by(TemplateVersion.key, TemplateVersion.version.desc())  # type: ignore[attr-defined]
             )).all()
             self._active = {k: (v, s, b) for k, v, s, b in rows}

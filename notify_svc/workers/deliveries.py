@@ -19,9 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.adapters.channels import PermanentError, TransientError
 from notify_svc.deps import NotifyDeps
-from notify_svc.domain.delivery import UNIT, DeliveryStatus, after_quiet_hours, backoff, is_applicant
+from notify_svc.domain.delivery import (
+    UNIT,
+    DeliveryStatus,
+    after_quiet_hours,
+    backoff,
+    is_applicant,
+    is_citizen,
+    session_party,
+)
 from notify_svc.domain.reminders import ReminderStatus
 from notify_svc.domain.rules import Channel
+from notify_svc.domain.templates import PLACE_SLOT
 from notify_svc.handlers import surveys
 from notify_svc.handlers.reminders import fire_reminder
 from notify_svc.tables import ChannelTarget, Delivery, Reminder
@@ -133,7 +142,7 @@ class DeliveryWorker(BackgroundLoop):
     async def _hold_until(self, session: AsyncSession, d: Delivery, planned: int) -> datetime | None:
         """When a delivery must wait: citizens' quiet hours, or the recipient's rate limit on this channel."""
         s, now = self.deps.settings, self.deps.clock.now()
-        if d.channel == Channel.SMS and is_applicant(d.recipient_id):
+        if d.channel == Channel.SMS and is_citizen(d.recipient_id):
             morning = after_quiet_hours(now, s.quiet_start, s.quiet_end)
             if morning != now:
                 return morning
@@ -153,14 +162,20 @@ class DeliveryWorker(BackgroundLoop):
         if d.channel == Channel.SMS:
             if deps.sms is None:
                 raise PermanentError("sms: no provider configured (NOTIFY_SMS_URL)")
+            body = d.body
+            party = session_party(d.recipient_id)
             if is_applicant(d.recipient_id):
                 contact = await deps.contacts.applicant(d.case_id,  # type: ignore[arg-type]
                                                         f"notify {d.rule_id}: 短信通知申请人 (delivery {d.id})")
+            elif party is not None:
+                notice = await deps.contacts.session_party(d.case_id, *party,  # type: ignore[arg-type]
+                                                           f"notify {d.rule_id}: 调解通知当事人 (delivery {d.id})")
+                contact, body = notice.contact, body.replace(PLACE_SLOT, notice.place)
             else:
                 contact = await deps.contacts.member(d.recipient_id)
             if not contact.phone:
                 raise PermanentError("sms: the recipient has no phone number")
-            await deps.sms.send(contact.phone, d.body, str(d.id))
+            await deps.sms.send(contact.phone, body, str(d.id))
             return
         if d.channel in (Channel.EMAIL, Channel.WEBHOOK):
             unit_id = d.recipient_id.removeprefix(UNIT)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from routing_svc.api.org_csv import parse_csv
 from routing_svc.deps import Deps, RoutingDeps
-from routing_svc.handlers import org
+from routing_svc.handlers import org, responsibles
 from routing_svc.handlers.org import _no_member, _no_unit, authorize_org_write
 from routing_svc.schemas import MemberPublic, MemberUpdate, OrgImport, OrgImportResult, UnitPublic, UnitUpdate
 from routing_svc.tables import Member, OrgUnit
@@ -85,6 +85,7 @@ async def import_org(request: Request, deps: Deps, session: SessionDep, user: Cu
     async with pending.transaction(session):
         await _check_import_scope(session, user, doc)
         units, members = await org.import_org(session, deps, doc)
+        await responsibles.import_rows(session, deps, doc.responsibles, user)
     return OrgImportResult(units=units, members=members)
 
 

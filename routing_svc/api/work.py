@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import case, func, not_, select
 
 from routing_svc.api.assignments import _overdue
+from routing_svc.api.work_tasks import my_tasks
 from routing_svc.deps import Deps
 from routing_svc.domain.assignment import OPEN, AssignmentStatus
 from routing_svc.handlers.assignees import LEADER_ROLES
@@ -70,6 +71,8 @@ async def my_work(
     sort: Annotated[Literal["due", "-due"], Query(description="by the running deadline: soonest first (due) or "
                                                             "last (-due); no deadline last")] = "due",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    kind: Annotated[Literal["assignment", "task"] | None, Query(description="only assignments, or only the "
+                                                                         "caller's co-handling tasks (协办)")] = None,
 ) -> WorkList:
     """我的待办 / 单位待办: open assignments (待签收, 办理中, 中止) with both deadlines and the working time left."""
     own = user.scope_unit()
@@ -116,6 +119,21 @@ async def my_work(
         select(Assignment).where(*where).order_by(order, Assignment.id).limit(limit)  # type: ignore[arg-type]
     )).scalars().all()
     calendar = await deps.calendar.get(session)
-    return WorkList(items=[_item(a, calendar, now) for a in rows],
-                    counts={s: int(counts.get(s, 0)) for s in _OPEN},
-                    total=int(counts.get(status.value, 0)) if status else int(sum(counts.values())))
+    items = [] if kind == "task" else [_item(a, calendar, now) for a in rows]
+    total = 0 if kind == "task" else int(counts.get(status.value, 0)) if status else int(sum(counts.values()))
+    task_counts: dict[str, int] = {}
+    if scope == "me" and not pending_approval and kind != "assignment":  # the caller's 协办 tasks, own deadlines
+        task_items, task_counts = await my_tasks(session, user, calendar, now, risk=risk, track=track,
+                                                 overdue=overdue, descending=sort == "-due", limit=limit)
+        if status is None:
+            items = merge_by_due(items, task_items, descending=sort == "-due")[:limit]
+            total += sum(task_counts.values())
+    return WorkList(items=items, counts={s: int(counts.get(s, 0)) for s in _OPEN}, task_counts=task_counts,
+                    total=total)
+
+
+def merge_by_due(a: list[WorkItem], b: list[WorkItem], *, descending: bool) -> list[WorkItem]:
+    """Both lists by the running deadline (no deadline last, as the query orders them)."""
+    dated = sorted((i for i in [*a, *b] if i.due_at is not None), key=lambda i: i.due_at,  # type: ignore[arg-type,return-value]
+                   reverse=descending)
+    return dated + [i for i in [*a, *b] if i.due_at is None]

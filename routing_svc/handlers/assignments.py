@@ -41,6 +41,7 @@ from routing_svc.schemas import (
     ResolveBody,
     ResumeBody,
 )
+from routing_svc.store.tasks import co_handles, guard_resolve
 from routing_svc.tables import Assignment, AssignmentLog
 from shared import preconditions
 from shared.auth import Principal, Role
@@ -95,7 +96,8 @@ async def get_assignment(session: AsyncSession, assignment_id: uuid.UUID, user: 
     if for_update:
         stmt = stmt.with_for_update()
     a = (await session.execute(stmt)).scalar_one_or_none()
-    if a is None or not (user.can_see(a.unit_path) or await passed_through(session, a.case_id, user)):
+    if a is None or not (user.can_see(a.unit_path) or await passed_through(session, a.case_id, user)
+                         or await co_handles(session, a.case_id, user)):  # a 协办 member reads its case only
         raise Problem(404, "assignment_not_found", f"no assignment {assignment_id} in your scope")
     structlog.contextvars.bind_contextvars(case_id=str(a.case_id))
     return a
@@ -293,6 +295,7 @@ async def dispatch(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid
 async def resolve(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
                   body: ResolveBody, if_match: int) -> Assignment:
     a, state = await load(session, assignment_id, user, Action.RESOLVE, if_match)
+    await guard_resolve(session, a.case_id)  # 409 cohandling_open while a required 协办 task is live
     ctx = await context(session, deps)
     now = deps.clock.now()
     apply(a, state, now)

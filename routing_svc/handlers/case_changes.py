@@ -16,6 +16,7 @@ from routing_svc.domain.routing import Reevaluation, reevaluate
 from routing_svc.handlers.assignments import apply, record, state_of
 from routing_svc.handlers.lifecycle import current_assignment
 from routing_svc.handlers.routing import context, locate_case, start_assignment, task_force_for, unit_of
+from routing_svc.handlers.tasks import open_tasks
 from shared.bus import pending
 from shared.bus.handlers import EventContext
 from shared.bus.outbox import add_event
@@ -90,6 +91,10 @@ async def _reevaluate(ctx: EventContext[RoutingDeps], case_id: uuid.UUID, change
     log.info("case_reevaluated", trigger=trigger, choice=choice.outcome.value, rule_id=decision.rule_id)
     if choice.outcome != Reevaluation.REROUTED:
         a.version += 1
+        added = [f for f in decision.forces if f not in a.forces]
+        if added:  # the unit keeps the case; the forces the new facts call in get their 协办 tasks
+            a.forces = [*a.forces, *added]
+            await open_tasks(session, deps, a, added)
         return
     apply(a, next_state(state_of(a), Action.ESCALATE), now)
     note = f"{trigger}: {decision.rule_id}"

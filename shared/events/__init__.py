@@ -1,6 +1,6 @@
 """The event catalog. Importing this package registers every event type."""
 
-from shared.events import alert, case, notification, org
+from shared.events import alert, case, cohandling, notification, org, sessions
 from shared.events.alert import HotspotAlert
 from shared.events.base import (
     CATALOG,
@@ -37,8 +37,15 @@ from shared.events.case import (
     FeedbackReceived,
     RiskChanged,
 )
+from shared.events.cohandling import (
+    CohandlingTaskAccepted,
+    CohandlingTaskClosed,
+    CohandlingTaskCompleted,
+    CohandlingTaskOpened,
+)
 from shared.events.notification import NotificationDelivered, NotificationFailed
 from shared.events.org import CalendarChanged, CalendarDayOverride, MemberUpserted, UnitUpserted
+from shared.events.sessions import SessionScheduled
 
 __all__ = [
     "CATALOG",
@@ -65,6 +72,10 @@ __all__ = [
     "CaseReturned",
     "CaseSuspended",
     "CaseUrged",
+    "CohandlingTaskAccepted",
+    "CohandlingTaskClosed",
+    "CohandlingTaskCompleted",
+    "CohandlingTaskOpened",
     "Envelope",
     "Event",
     "FeedbackReceived",
@@ -74,13 +85,16 @@ __all__ = [
     "NotificationDelivered",
     "NotificationFailed",
     "RiskChanged",
+    "SessionScheduled",
     "Topic",
     "UnitUpserted",
     "alert",
     "case",
+    "cohandling",
     "decode",
     "encode",
     "envelope_for",
     "notification",
     "org",
+    "sessions",
 ]

@@ -1,5 +1,6 @@
-"""``/docs`` (Swagger UI) and ``/redoc`` render in a real headless browser (Debian's chromium) with every asset
-served by the service itself: no request leaves the machine (the offline networks government sites run on)."""
+"""``/docs/<service>/`` (Swagger UI) and ``/docs/<service>/redoc`` render in a real headless browser (Debian's
+chromium) with every asset served by the service itself: no request leaves the machine (the offline networks
+government sites run on)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module", params=[svc.name for svc in SERVICES])
-async def served(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, str]]:
+async def served(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, str, str]]:
     """One service's app on a loopback port; the docs pages need neither its database nor its broker."""
     svc = next(s for s in SERVICES if s.name == request.param)
     app = __import__(f"{svc.package}.app", fromlist=["create_app"]).create_app()
@@ -31,14 +32,14 @@ async def served(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, str
 
     await eventually(started, timeout=30, what="the server listening")
     try:
-        yield f"http://127.0.0.1:{port}", app.title
+        yield f"http://127.0.0.1:{port}", app.title, svc.name
     finally:
         srv.should_exit = True
         await task
 
 
-async def test_docs_and_redoc_render_offline(served: tuple[str, str]) -> None:
-    server, title = served
+async def test_docs_and_redoc_render_offline(served: tuple[str, str, str]) -> None:
+    server, title, name = served
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         try:
@@ -55,13 +56,13 @@ async def test_docs_and_redoc_render_offline(served: tuple[str, str]) -> None:
             page.on("requestfailed", lambda r: blocked.append(r.url)
                     if not local(r.url) and r.failure == "csp" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
-            await page.goto(f"{server}/docs")
+            await page.goto(f"{server}/docs/{name}/")
             await page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
             assert title in await page.inner_text(".swagger-ui .info .title")
             # the bearer scheme gives the page its Authorize button; operations are listed by their readable ids
             await page.wait_for_selector("button.authorize", timeout=10_000)
             assert await page.locator(".opblock").count() > 3
-            await page.goto(f"{server}/redoc")
+            await page.goto(f"{server}/docs/{name}/redoc")
             await page.wait_for_selector("h1", timeout=30_000)
             assert title in await page.inner_text("h1")
             await page.wait_for_timeout(500)

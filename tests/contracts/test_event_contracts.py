@@ -65,6 +65,18 @@ async def _scripted_run(stack: Stack) -> str:
     r = await stack.intake.post(f"/api/v1/cases/{case['id']}/parties", headers=operator,
                                 json={"party": RESPONDENT, "reason": "调解中得知被申请人"})
     assert r.status_code == 201, r.text
+    # a 调解 session at the applicant's home, its parties told by SMS, minutes naming the applicant, then 改期
+    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/sessions", headers=worker, json={
+        "scheduled_at": "2026-12-08T19:30:00+08:00", "place": f"申请人家中（{ADDRESS}，电话{PARTY['phone']}）",
+        "mediators": ["U-G01-1"], "parties_present": [p["id"] for p in case["parties"]],
+        "forces_present": ["people_mediation"], "notify_parties": True})
+    assert r.status_code == 201, r.text
+    r = await stack.intake.patch(f"/api/v1/cases/{case['id']}/sessions/{r.json()['id']}",
+                                 headers={**worker, "If-Match": r.headers["ETag"]},
+                                 json={"minutes": f"{PARTY['name']}（{PARTY['id_number']}）要求改期",
+                                       "result": "rescheduled", "rescheduled_to": "2026-12-09T09:00:00+08:00",
+                                       "notify_parties": True})
+    assert r.status_code == 200, r.text
     r = await stack.intake.post(f"/api/v1/cases/{case['id']}/attachments", headers=worker,
                                 files={"file": (f"{PARTY['name']}身份证.png", b"\x89PNG\r\n\x1a\n" + bytes(64),
                                                 "image/png")})
@@ -144,4 +156,5 @@ async def test_every_published_event_matches_its_schema_and_carries_no_personal_
             assert secret not in text, f"{ce_type} leaks personal data"
     assert {"fq.case.received.v1", "fq.case.assigned.v1", "fq.case.accepted.v1", "fq.case.resolved.v1",
             "fq.case.risk_changed.v1", "fq.case.feedback_received.v1", "fq.case.reclassified.v1",
+            "fq.case.session_scheduled.v1",
             "fq.org.unit_upserted.v1", "fq.org.member_upserted.v1"} <= seen

@@ -148,30 +148,37 @@ async def test_parties_are_added_and_corrected_after_registration(stack: Stack) 
     key = {"Idempotency-Key": str(uuid.uuid4())}
     r = await stack.intake.post(url, headers={**OPERATOR, **key}, json={"party": respondent, "reason": "调解中得知"})
     assert r.status_code == 201, r.text
-    assert r.json()["party_no"] == 1 and r.json()["party"] == {"role": "respondent", "kind": "person",
-                                                               "name": "李**", "phone": "137****1111",
-                                                               "id_number": None}
+    party_id = r.json()["party_id"]
+    assert r.json()["party"] == {"id": party_id, "role": "respondent", "kind": "person", "name": "李**",
+                                 "phone": "137****1111", "id_number": None}
     again = await stack.intake.post(url, headers={**OPERATOR, **key},
                                     json={"party": respondent, "reason": "调解中得知"})
     assert again.json() == r.json() and again.headers["Idempotent-Replayed"] == "true"
     got = (await stack.intake.get(f"/api/v1/cases/{case['id']}", headers=OPERATOR))
     assert [p["name"] for p in got.json()["parties"]] == ["王**", "李**"]
+    applicant_id = got.json()["parties"][0]["id"]
+    assert got.json()["parties"][1]["id"] == party_id and uuid.UUID(applicant_id) != uuid.UUID(party_id)
 
     fixed = {"party": {**respondent, "name": "李大为"}, "reason": "姓名录错一字"}
-    assert_problem(await stack.intake.put(f"{url}/1", headers=OPERATOR, json=fixed), 428, "precondition_required")
-    assert_problem(await stack.intake.put(f"{url}/1", headers={**OPERATOR, "If-Match": '"1"'}, json=fixed), 412,
-                   "precondition_failed")
-    assert_problem(await stack.intake.put(f"{url}/9", headers={**OPERATOR, "If-Match": got.headers["ETag"]},
-                                          json=fixed), 404, "party_not_found")
-    r = await stack.intake.put(f"{url}/1", headers={**OPERATOR, "If-Match": got.headers["ETag"]}, json=fixed)
+    assert_problem(await stack.intake.put(f"{url}/{party_id}", headers=OPERATOR, json=fixed), 428,
+                   "precondition_required")
+    assert_problem(await stack.intake.put(f"{url}/{party_id}", headers={**OPERATOR, "If-Match": '"1"'}, json=fixed),
+                   412, "precondition_failed")
+    etag = {**OPERATOR, "If-Match": got.headers["ETag"]}
+    assert_problem(await stack.intake.put(f"{url}/{uuid.uuid4()}", headers=etag, json=fixed), 404, "party_not_found")
+    assert (await stack.intake.put(f"{url}/1", headers={**OPERATOR, "If-Match": got.headers["ETag"]},
+                                   json=fixed)).status_code == 422  # parties are addressed by id, not position
+    r = await stack.intake.put(f"{url}/{party_id}", headers={**OPERATOR, "If-Match": got.headers["ETag"]},
+                               json=fixed)
     assert r.status_code == 200, r.text
+    assert r.json()["party_id"] == party_id
     revealed = (await stack.intake.post(f"/api/v1/cases/{case['id']}/parties/reveal", headers=MEDIATOR,
                                         json={"purpose": "核对被申请人姓名"})).json()
-    assert [p["name"] for p in revealed["parties"]] == ["王小明", "李大为"]
+    assert [(p["id"], p["name"]) for p in revealed["parties"]] == [(applicant_id, "王小明"), (party_id, "李大为")]
     timeline = (await stack.intake.get(f"/api/v1/cases/{case['id']}/timeline", headers=OPERATOR)).json()
     changes = [(t["kind"], t["summary"], t["data"]) for t in timeline if t["kind"].startswith("party_")]
-    assert changes == [("party_added", "添加当事人（被申请人）", {"party_no": 1, "role": "respondent"}),
-                       ("party_corrected", "更正当事人信息（被申请人）", {"party_no": 1, "fields": ["name"]})]
+    assert changes == [("party_added", "添加当事人（被申请人）", {"party_id": party_id, "role": "respondent"}),
+                       ("party_corrected", "更正当事人信息（被申请人）", {"party_id": party_id, "fields": ["name"]})]
     assert "李" not in str(timeline)
     log = (await stack.intake.get(f"/api/v1/cases/{case['id']}/access-log", headers=STREET)).json()
     assert [(e["purpose"], e["fields"]) for e in log] == [("添加当事人：调解中得知", ["name", "phone"]),

@@ -15,9 +15,13 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from starlette.routing import Mount, Route
 
 from services.registry import SERVICES
 from tests.support import ROOT, settings_for
+
+# answered by every pod itself (probes, scrapes): never routed by the Ingress
+PER_POD = ("/healthz", "/readyz", "/metrics")
 
 K8S = ROOT / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.30"
@@ -119,15 +123,19 @@ def test_every_required_production_variable_is_set() -> None:
     assert '--proxy-headers --forwarded-allow-ips "$forwarded"' in entrypoint
 
 
-def _routes(svc: Any) -> list[str]:
-    """A service's paths: its OpenAPI paths and the pages kept out of the schema."""
-    app = importlib.import_module(f"{svc.package}.app").create_app(
+def _app(svc: Any) -> Any:
+    return importlib.import_module(f"{svc.package}.app").create_app(
         settings_for(svc, "postgresql://nobody@127.0.0.1:1/none", "127.0.0.1:1"))
+
+
+def _routes(svc: Any) -> list[str]:
+    """A service's paths as the app serves them: its OpenAPI paths, the pages kept out of the schema (the docs under
+    ``/docs/<service>/`` included) and a file under each static mount."""
+    app = _app(svc)
     paths = list(app.openapi()["paths"])
-    source = "\n".join(p.read_text() for p in (ROOT / svc.package).rglob("*.py"))
-    paths += re.findall(r'\.get\("([^"]+)", include_in_schema=False', source)
-    paths += [m + "/app.js" for m in re.findall(r'app\.mount\("([^"]+)"', source)]
-    return [p for p in paths if p not in ("/healthz", "/readyz", "/metrics")]
+    paths += [r.path for r in app.routes if isinstance(r, Route) and not r.include_in_schema]
+    paths += [r.path + "/app.js" for r in app.routes if isinstance(r, Mount)]
+    return [p for p in paths if p not in PER_POD]
 
 
 def _backend(ingress: dict[str, Any], path: str) -> str | None:
@@ -159,3 +167,24 @@ def test_the_ingress_sends_every_route_to_its_own_service_and_keeps_internal_rou
     assert _backend(ingress, "/api/v1/cases/abc/routing") == "routing"
     assert _backend(ingress, "/api/v1/cases/abc/routing/x") == "intake"
     assert _backend(ingress, "/api/v1/cases") == "intake"
+
+
+def test_each_service_docs_are_claimed_once_behind_the_one_origin() -> None:
+    """The four services' Swagger UI, ReDoc, OpenAPI document and assets under ``/docs/<service>/``: no path served by
+    two services (outside the per-pod probes), each docs path routed to its own service, the bare ``/docs`` and
+    ``/openapi.json`` of a single service nowhere."""
+    ingress = _by_kind("Ingress")["fengqiao"]
+    owners: dict[str, list[str]] = {}
+    for svc in SERVICES:
+        routes = _routes(svc)
+        for route in set(routes):
+            owners.setdefault(route, []).append(svc.name)
+        docs = [f"/docs/{svc.name}/", f"/docs/{svc.name}/redoc", f"/docs/{svc.name}/openapi.json",
+                f"/docs/{svc.name}/static/app.js"]
+        assert set(docs) <= set(routes), f"{svc.name} serves its docs elsewhere: {sorted(routes)}"
+        for path in docs:
+            assert _backend(ingress, path) == svc.name, f"{path} goes to {_backend(ingress, path)}"
+    twice = {p: names for p, names in owners.items() if len(names) > 1}
+    assert not twice, f"paths served by more than one service: {twice}"
+    for path in ("/docs", "/docs/", "/redoc", "/openapi.json", "/docs-static/swagger-ui.css"):
+        assert _backend(ingress, path) is None, path
