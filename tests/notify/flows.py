@@ -59,3 +59,13 @@ async def wait_delivery(s: Stack, case_id: str, **where: Any) -> Delivery:
         return rows[0] if rows else None
 
     return await eventually(one, timeout=60, what=f"a delivery {where} for the case")
+
+
+async def put_target(s: Stack, unit_id: str, channel: str, body: dict[str, Any]) -> Any:
+    """PUT a unit's channel target as an admin client does: If-Match is the target's ETag, or "0" when the unit has
+    none yet (GET answers 404)."""
+    path = f"/api/v1/units/{unit_id}/channels/{channel}"
+    read = await s.notify.get(path, headers=ADMIN)
+    assert read.status_code in (200, 404), read.text
+    return await s.notify.put(path, headers={**ADMIN, "If-Match": read.headers["ETag"] if read.status_code == 200
+                                             else '"0"'}, json=body)
