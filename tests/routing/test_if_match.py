@@ -1,6 +1,7 @@
 """Every update of a versioned routing resource needs ``If-Match``: 428 ``precondition_required`` without it, 412
 ``precondition_failed`` (with the current ``ETag``) when the version sent is not the current one — an assignment
-action, an org unit or member PATCH, a calendar PUT. Neither changes anything."""
+action, an org unit or member PATCH, a calendar PUT; and notify's channel target PUT, which creates a target with
+``If-Match: "0"`` only. Neither changes anything."""
 
 from __future__ import annotations
 
@@ -62,3 +63,34 @@ async def test_an_update_without_if_match_is_428_and_with_a_stale_one_412(
 
     after = await stack.routing.get(read, headers=headers)
     assert after.headers["ETag"] == before.headers["ETag"] and after.json() == before.json(), what
+
+
+async def test_a_channel_target_put_needs_if_match_and_creates_only_with_0(stack: Stack) -> None:
+    path = "/api/v1/units/G02/channels/webhook"
+    body = {"address": "https://oapi.dingtalk.com/robot/send?access_token=first"}
+
+    async def absent() -> None:
+        r = await stack.notify.get(path, headers=ADMIN)
+        assert r.status_code == 404 and r.json()["code"] == "target_not_found", r.text
+
+    await absent()
+    r = await stack.notify.put(path, headers=ADMIN, json=body)
+    assert r.status_code == 428 and r.json()["code"] == "precondition_required", r.text
+    r = await stack.notify.put(path, headers={**ADMIN, "If-Match": '"3"'}, json=body)
+    assert r.status_code == 412 and r.json()["current_version"] == 0 and r.headers["ETag"] == '"0"', r.text
+    await absent()  # neither refused PUT left a target behind
+
+    r = await stack.notify.put(path, headers={**ADMIN, "If-Match": '"0"'}, json=body)
+    assert r.status_code == 200 and r.headers["ETag"] == '"1"' and r.json()["version"] == 1, r.text
+    before = await stack.notify.get(path, headers=ADMIN)
+    assert before.headers["ETag"] == '"1"' and before.json()["address"] == body["address"]
+
+    other = {"address": "https://oapi.dingtalk.com/robot/send?access_token=second"}
+    r = await stack.notify.put(path, headers={**ADMIN, "If-Match": '"0"'}, json=other)  # "create" once it exists
+    assert r.status_code == 412 and r.json()["code"] == "precondition_failed" and r.json()["current_version"] == 1
+    r = await stack.notify.put(path, headers=ADMIN, json=other)
+    assert r.status_code == 428, r.text
+    assert (await stack.notify.get(path, headers=ADMIN)).json() == before.json()
+
+    r = await stack.notify.put(path, headers={**ADMIN, "If-Match": before.headers["ETag"]}, json=other)
+    assert r.status_code == 200 and r.headers["ETag"] == '"2"' and r.json()["address"] == other["address"], r.text
