@@ -100,6 +100,37 @@ class Table(StrEnum):  # what an export holds
     LEDGER = "ledger"
     KPIS = "kpis"
     BREAKDOWN = "breakdown"
+    RECURRENCE = "recurrence"  # 复发率 by unit or category (dimension=unit|category)
+    PEOPLE = "people"  # per-person figures (leaders of units)
+    FORCES = "forces"
+    AGING = "aging"  # open red/yellow cases older than aging_days, by unit
+
+
+class RecurrenceGroupBy(StrEnum):
+    UNIT = "unit"
+    CATEGORY = "category"
+
+
+class RecurrenceGroup(BaseModel):
+    key: str | None = Field(description="the unit id (a child of the scope unit; None: the scope unit itself) or "
+                            "the category code")
+    label: str
+    closed: int = Field(description="assignments closed (销号) in the window")
+    recurred: int = Field(description="of those, found back by their 回头看 (问题复发)")
+    recurrence_rate: float | None = Field(description="复发率: recurred ÷ closed (None when nothing closed)")
+
+
+class Recurrence(BaseModel):
+    """复发率 over the closures (销号) of the window in a unit's subtree (credited to the closing unit)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    from_: datetime = Field(alias="from")
+    to: datetime
+    unit_id: str | None
+    closed: int
+    recurred: int
+    recurrence_rate: float | None = Field(description="复发率: recurred ÷ closed")
+    items: list[RecurrenceGroup] = Field(description="per group, with group=unit|category; most closed first")
 
 
 class GridNumbers(BaseModel):

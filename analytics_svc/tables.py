@@ -138,6 +138,24 @@ class AssignmentFact(SQLModel, table=True):
 assignment_facts = AssignmentFact.__table__  # type: ignore[attr-defined]
 
 
+class Closure(SQLModel, table=True):
+    """A closed assignment (销号) and whether its 回头看 found the problem back (问题复发): 复发率's rows."""
+
+    __tablename__ = "closures"
+    __table_args__ = {"schema": SCHEMA}
+
+    assignment_id: uuid.UUID = Field(sa_column=Column("assignment_id", UUID(as_uuid=True), primary_key=True))
+    case_id: uuid.UUID = Field(sa_column=Column("case_id", UUID(as_uuid=True), nullable=False, index=True))
+    unit_id: str = Field(sa_column=Column("unit_id", String(64), nullable=False))
+    unit_path: list[str] = Field(default_factory=list, sa_column=_path("unit_path"))
+    closed_at: datetime | None = Field(default=None, sa_column=Column("closed_at", TS, index=True))
+    recurred_at: datetime | None = Field(default=None, sa_column=Column("recurred_at", TS))
+    lookback_id: uuid.UUID | None = Field(default=None, sa_column=Column("lookback_id", UUID(as_uuid=True)))
+
+
+closures = Closure.__table__  # type: ignore[attr-defined]
+
+
 class HotspotAlertRow(SQLModel, table=True):
     __tablename__ = "hotspot_alerts"
     __table_args__ = {"schema": SCHEMA}

@@ -94,7 +94,8 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
                                   same_matter_link=settings.dedup_same_matter_similarity),
         records=RecordLimits(note_edit_window=timedelta(minutes=settings.note_edit_window_minutes),
                              attachment_max_bytes=settings.attachment_max_bytes,
-                             attachment_types=frozenset(normalize_type(t) for t in settings.attachment_types)),
+                             attachment_types=frozenset(normalize_type(t) for t in settings.attachment_types),
+                             pdf_font=Path(settings.pdf_font)),
         storage=_storage(settings),
     )
     return create_service_app(build_spec(deps, settings), settings, clock=clock, **runtime_kwargs)

@@ -3,7 +3,7 @@ same events (run after intake's, in the same transaction)."""
 
 from __future__ import annotations
 
-from intake_svc.handlers import cohandling, workflow
+from intake_svc.handlers import cohandling, lookback, workflow
 from intake_svc.hotline.consumers import CONSUMERS as HOTLINE
 from shared.bus.handlers import merge
 from shared.events import (
@@ -20,6 +20,9 @@ from shared.events import (
     CaseReturned,
     CaseSuspended,
     CohandlingTaskOpened,
+    LookbackRecurred,
+    LookbackScheduled,
+    LookbackStable,
 )
 
 CONSUMERS = merge({
@@ -36,4 +39,7 @@ CONSUMERS = merge({
     CaseReopened: workflow.on_case_reopened,
     CaseClosed: workflow.on_case_closed,
     CohandlingTaskOpened: cohandling.on_task_opened,  # the member may read the case from now on
+    LookbackScheduled: lookback.on_lookback_scheduled,
+    LookbackStable: lookback.on_lookback_stable,
+    LookbackRecurred: lookback.on_lookback_recurred,
 }, HOTLINE)

@@ -13,6 +13,7 @@ from fastapi import Depends
 from intake_svc.adapters.storage import BlobStorage, LocalStorage
 from intake_svc.domain.classifier import Classifier
 from intake_svc.domain.dedup import DuplicateThresholds
+from intake_svc.domain.documents import DEFAULT_FONT
 from intake_svc.domain.records import DEFAULT_ATTACHMENT_TYPES
 from intake_svc.domain.risk import RiskRules
 from intake_svc.hotline.deps import HotlineDeps
@@ -46,6 +47,7 @@ class RecordLimits:
     note_edit_window: timedelta = timedelta(minutes=30)
     attachment_max_bytes: int = 20 * 1024 * 1024
     attachment_types: frozenset[str] = frozenset(DEFAULT_ATTACHMENT_TYPES)
+    pdf_font: Path = DEFAULT_FONT  # the CJK TrueType font the documents' PDFs are set in
 
 
 Deps = Annotated[IntakeDeps, Depends(app_deps)]

@@ -4,9 +4,11 @@ adapter's, being moved to ``consumers.py``). ``tests/contracts/test_lifecycle.py
 from __future__ import annotations
 
 from shared.events import (
+    AgreementSigned,
     CalendarChanged,
     CaseAssigneeSet,
     CaseAssignmentCancelled,
+    CaseLeaderSet,
     CaseMerged,
     CaseReceived,
     CaseReclassified,
@@ -18,11 +20,16 @@ from shared.events import (
     Event,
     FeedbackReceived,
     HotspotAlert,
+    JudicialConfirmationRecorded,
+    LookbackDue,
     MemberUpserted,
     NotificationDelivered,
     NotificationFailed,
+    PerformanceRecorded,
     RiskChanged,
     SessionScheduled,
+    TaskForcePlanDue,
+    TaskForceSet,
     UnitUpserted,
 )
 
@@ -31,8 +38,13 @@ _COHANDLING = ("a co-handling task's progress is routing's (the member keeps rea
                "the grant comes with fq.case.cohandling_task_opened.v1)")
 _NOT_SUBSCRIBED = "intake does not subscribe to {topic}: the case file holds no {what}"
 
+_PEOPLE = "the case file holds no staff: who answers for the case (包案领导, 专班) is routing's"
+
 IGNORED: dict[type[Event], str] = {
     CaseReceived: _OWN,
+    CaseLeaderSet: _PEOPLE,
+    TaskForceSet: _PEOPLE,
+    TaskForcePlanDue: _PEOPLE,
     CaseAssigneeSet: "the case file follows the handling unit, not who in it holds the case (routing's "
                      "assignment does)",
     CaseMerged: _OWN,
@@ -52,4 +64,9 @@ IGNORED: dict[type[Event], str] = {
     NotificationDelivered: _NOT_SUBSCRIBED.format(topic="notification-events", what="delivery outcomes"),
     NotificationFailed: _NOT_SUBSCRIBED.format(topic="notification-events", what="delivery outcomes"),
     HotspotAlert: _NOT_SUBSCRIBED.format(topic="alert-events", what="analytical alerts"),
+    LookbackDue: "a 回头看 falling due changes nothing in the case file (its scheduling and result are on the "
+                 "timeline); notify tells the unit",
+    AgreementSigned: _OWN,
+    JudicialConfirmationRecorded: _OWN,
+    PerformanceRecorded: _OWN,
 }

@@ -42,6 +42,8 @@ class IntakeSettings(ServiceSettings):
     # attachments: the largest file and the types allowed, as the file's content (magic bytes) tells them
     attachment_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     attachment_types: list[str] = Field(default_factory=lambda: list(DEFAULT_ATTACHMENT_TYPES))
+    # the CJK font (TrueType/TTC) the 协议书 and 登记表 PDFs are set in: Debian's fonts-wqy-zenhei by default
+    pdf_font: str = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
     # where attachments' bytes live: "local" (a directory; the embedded default) or "s3" (any S3-compatible store)
     storage_backend: Literal["local", "s3"] = "local"
     storage_dir: str = "./var/intake-files"

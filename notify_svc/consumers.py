@@ -4,9 +4,10 @@ every other event type of the catalog (``IGNORED``; ``tests/contracts/test_lifec
 from __future__ import annotations
 
 from notify_svc.deps import NotifyDeps
-from notify_svc.handlers import cases, notifications, org, reminders, sessions
+from notify_svc.handlers import cases, lookback, notifications, org, people, performance, reminders, sessions
 from shared.bus.handlers import Consumers
 from shared.events import (
+    AgreementSigned,
     CalendarChanged,
     CaseAccepted,
     CaseAssigned,
@@ -17,6 +18,7 @@ from shared.events import (
     CaseExtended,
     CaseExtensionRejected,
     CaseExtensionRequested,
+    CaseLeaderSet,
     CaseMerged,
     CaseOverdue,
     CaseReceived,
@@ -35,11 +37,19 @@ from shared.events import (
     Event,
     FeedbackReceived,
     HotspotAlert,
+    JudicialConfirmationRecorded,
+    LookbackDue,
+    LookbackRecurred,
+    LookbackScheduled,
+    LookbackStable,
     MemberUpserted,
     NotificationDelivered,
     NotificationFailed,
+    PerformanceRecorded,
     RiskChanged,
     SessionScheduled,
+    TaskForcePlanDue,
+    TaskForceSet,
     UnitUpserted,
 )
 
@@ -67,6 +77,12 @@ CONSUMERS: Consumers[NotifyDeps] = {
     RiskChanged: cases.on_risk_changed,
     HotspotAlert: notifications.on_hotspot,
     SessionScheduled: sessions.on_session_scheduled,
+    LookbackDue: lookback.on_lookback_due,
+    LookbackRecurred: lookback.on_lookback_recurred,
+    AgreementSigned: performance.on_agreement_signed,
+    PerformanceRecorded: performance.on_performance_recorded,
+    CaseLeaderSet: people.on_case_leader_set,
+    TaskForcePlanDue: people.on_task_force_plan_due,
 }
 
 _OWN = "notify's own delivery outcome (not subscribed to notification-events)"
@@ -84,6 +100,11 @@ IGNORED: dict[type[Event], str] = {
                          "reopens",
     FeedbackReceived: "the answer closes or reopens the case in routing; its closed or reopened/assigned events "
                       "stop or start the reminders (a survey answered here is already marked answered)",
+    LookbackScheduled: "a 回头看 is done later: the unit is told when it falls due (fq.case.lookback_due.v1)",
+    LookbackStable: "稳定: the case stays closed, nobody needs telling",
+    JudicialConfirmationRecorded: "司法确认 is recorded by the staff who applied for it; nobody else is told",
     NotificationDelivered: _OWN,
     NotificationFailed: _OWN,
+    TaskForceSet: "the 专班's people are routing's: members see the case in my/work; only the plan's deadline "
+                  "(fq.case.task_force_plan_due.v1) notifies",
 }

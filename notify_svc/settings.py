@@ -57,6 +57,8 @@ class NotifySettings(ServiceSettings):
 
     # reminders (催办) at these fractions of each deadline's working time
     reminder_fractions: tuple[float, ...] = (0.5, 0.8)
+    # an agreement's 履行 reminders: at these fractions of the working time from signing to the deadline
+    performance_reminder_fractions: tuple[float, ...] = (0.8, 1.0)
 
     def secret_fields(self) -> list[str]:
         return [*super().secret_fields(), *(["survey_secret"] if self.survey_secret else [])]

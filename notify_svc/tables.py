@@ -73,6 +73,7 @@ class CaseInfo(SQLModel, table=True):
     # every unit on the path of any unit the case was assigned to: the units whose admins read its delivery log
     visible_units: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    leader_id: str | None = Field(default=None, max_length=128)  # the 包案领导 (migration 0004), a member id
 
 
 class Delivery(SQLModel, table=True):
@@ -163,7 +164,7 @@ class ChannelTarget(SQLModel, table=True):
     secret: str | None = Field(default=None, sa_column=Column(Text))  # robot signing secret
     updated_by: str = Field(max_length=128)
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))  # 0004: ETag
+    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))  # 0005: ETag
 
 
 class Survey(SQLModel, table=True):

@@ -4,9 +4,10 @@ the catalog (``IGNORED``; ``tests/contracts/test_lifecycle.py`` keeps the two co
 from __future__ import annotations
 
 from routing_svc.deps import RoutingDeps
-from routing_svc.handlers import case_changes, lifecycle, routing, tasks
+from routing_svc.handlers import case_changes, leaders, lifecycle, routing, tasks
 from shared.bus.handlers import Consumers
 from shared.events import (
+    AgreementSigned,
     CalendarChanged,
     CaseAccepted,
     CaseAssigned,
@@ -17,6 +18,7 @@ from shared.events import (
     CaseExtended,
     CaseExtensionRejected,
     CaseExtensionRequested,
+    CaseLeaderSet,
     CaseMerged,
     CaseOverdue,
     CaseReceived,
@@ -35,11 +37,19 @@ from shared.events import (
     Event,
     FeedbackReceived,
     HotspotAlert,
+    JudicialConfirmationRecorded,
+    LookbackDue,
+    LookbackRecurred,
+    LookbackScheduled,
+    LookbackStable,
     MemberUpserted,
     NotificationDelivered,
     NotificationFailed,
+    PerformanceRecorded,
     RiskChanged,
     SessionScheduled,
+    TaskForcePlanDue,
+    TaskForceSet,
     UnitUpserted,
 )
 
@@ -51,7 +61,8 @@ CONSUMERS: Consumers[RoutingDeps] = {
     FeedbackReceived: lifecycle.on_feedback_received,
     CaseReopenRequested: lifecycle.on_reopen_requested,
     # its own assignment, once committed: the forces' co-handling tasks are opened off the routing hot path
-    CaseAssigned: tasks.on_case_assigned,
+    # and a red case's default 包案领导
+    CaseAssigned: (tasks.on_case_assigned, leaders.on_case_assigned),
 }
 
 _OWN = "routing's own fact: its state changed in the transaction that published it"
@@ -59,6 +70,9 @@ _ORG = "routing owns the org and the calendar: it publishes these and does not s
 
 IGNORED: dict[type[Event], str] = {
     CaseAssigneeSet: _OWN,
+    CaseLeaderSet: _OWN,
+    TaskForceSet: _OWN,
+    TaskForcePlanDue: _OWN,
     CaseAccepted: _OWN,
     CaseReturned: _OWN,
     CaseExtensionRequested: _OWN,
@@ -76,6 +90,10 @@ IGNORED: dict[type[Event], str] = {
     CohandlingTaskAccepted: _OWN,
     CohandlingTaskCompleted: _OWN,
     CohandlingTaskClosed: _OWN,
+    LookbackScheduled: _OWN,
+    LookbackDue: _OWN,
+    LookbackStable: _OWN,
+    LookbackRecurred: _OWN,
     CaseUrged: "催办 changes no assignment: notify tells the handling unit; the clocks run as they were",
     UnitUpserted: _ORG,
     MemberUpserted: _ORG,
@@ -84,4 +102,7 @@ IGNORED: dict[type[Event], str] = {
     NotificationFailed: "delivery outcomes change nothing in routing (not subscribed to notification-events)",
     HotspotAlert: "an analytical alert routes no case (not subscribed to alert-events)",
     SessionScheduled: "a 调解 session is part of the case file (intake); it moves no assignment or clock",
+    AgreementSigned: "a 协议书 is the case file's document: the outcome routing keeps is set by resolve",
+    JudicialConfirmationRecorded: "司法确认 is the case file's record; it moves no assignment",
+    PerformanceRecorded: "未履行 reopens nothing by itself: a 回头看/重办 decision does, through routing's own API",
 }

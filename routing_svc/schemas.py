@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from routing_svc.domain.assignment import AssignmentStatus
 from routing_svc.domain.cohandling import TaskStatus
 from routing_svc.domain.locate import polygon_of
+from routing_svc.schemas_people import UnitLeader
 from routing_svc.schemas_tasks import ResponsibleImport
 from shared.auth import UNIT_ID_PATTERN as ID_PATTERN
 from shared.events.case import AssignCause, Level, Outcome, ReopenReason, RiskLevel, Track
@@ -26,6 +27,9 @@ class UnitImport(BaseModel):
     address_keywords: list[str] = Field(default_factory=list, max_length=200)
     polygon: list[list[float]] | None = None
     active: bool = True
+    leaders: list[UnitLeader] = Field(default_factory=list, max_length=20,
+                                      description="responsible leaders (三级责任), the first is a red case's default "
+                                                  "包案领导; members of this unit or of a unit above it")
 
     @field_validator("polygon")
     @classmethod
@@ -72,6 +76,7 @@ class UnitPublic(BaseModel):
     path: list[str]
     address_keywords: list[str]
     active: bool
+    leaders: list[UnitLeader] = Field(default_factory=list, description="responsible leaders (三级责任)")
     version: int = Field(description="its ETag; a PATCH sends it back as If-Match")
 
 
@@ -194,12 +199,16 @@ class AssignMemberBody(BaseModel):
 
 
 class WorkItem(BaseModel):
-    """One open assignment, or one co-handling task (协办) of the caller, in a work list (我的待办 / 单位待办)."""
+    """One open assignment, one co-handling task (协办) of the caller, or a 回头看 due (kind ``lookback``), in a
+    work list (我的待办 / 单位待办)."""
 
-    kind: Literal["assignment", "task"] = Field(default="assignment", description="an assignment of the unit, or "
-                                                "a co-handling task (协办) held by the caller")
+    kind: Literal["assignment", "task", "lookback"] = Field(
+        default="assignment", description="assignment: an open assignment of the unit; task: a co-handling task (协办) "
+        "held by the caller; lookback: a 回头看 of a closed case (its due_at, clock lookback; record it at "
+        "/api/v1/lookbacks/{id}/result)")
     task_id: uuid.UUID | None = Field(default=None, description="kind task: the task (GET /api/v1/tasks/{id})")
     force: str | None = Field(default=None, description="kind task: the force it co-handles for")
+    lookback_id: uuid.UUID | None = Field(default=None, description="kind lookback: the 回头看")
     assignment_id: uuid.UUID
     case_id: uuid.UUID
     case_code: str
@@ -213,8 +222,8 @@ class WorkItem(BaseModel):
     accept_due_at: datetime
     resolve_due_at: datetime | None
     due_at: datetime | None = Field(description="the running clock's deadline (accept while 待签收, else resolve; "
-                                    "a task's own deadline)")
-    clock: str | None = Field(description="accept, resolve or cohandling: which deadline is running")
+                                    "a task's own deadline; a 回头看's due)")
+    clock: str | None = Field(description="accept, resolve, cohandling or lookback: which deadline is running")
     working_seconds_left: float | None = Field(description="working time until due_at (negative: overdue by that "
                                                "much); none without a hard deadline")
     overdue: bool
@@ -224,10 +233,12 @@ class WorkItem(BaseModel):
 
 class WorkList(BaseModel):
     items: list[WorkItem]
-    counts: dict[str, int] = Field(description="open assignments per status under the same filters, status aside")
+    counts: dict[str, int] = Field(description="open assignments per status under the same filters, status aside; "
+                                   "lookback: the open 回头看")
     task_counts: dict[str, int] = Field(default_factory=dict, description="the caller's live co-handling tasks per "
                                         "status under the same filters (scope=me)")
     total: int
+    next_cursor: str | None = Field(default=None, description="pass as ?cursor= for the next page; none at the end")
 
 
 class DispatchBody(BaseModel):
@@ -246,6 +257,13 @@ class ReopenBody(BaseModel):
 
     reason: ReopenReason = ReopenReason.STAFF
     note: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("reason")
+    @classmethod
+    def _not_lookback(cls, v: ReopenReason) -> ReopenReason:
+        if v == ReopenReason.LOOKBACK_RECURRED:
+            raise ValueError("a 回头看's 问题复发 is recorded on the 回头看 (POST /api/v1/lookbacks/{id}/result)")
+        return v
 
 
 class HistoryEntry(BaseModel):
@@ -294,6 +312,7 @@ class UnitUpdate(BaseModel):
     address_keywords: list[str] | None = Field(default=None, max_length=200)
     polygon: list[list[float]] | None = None
     active: bool | None = None
+    leaders: list[UnitLeader] | None = Field(default=None, max_length=20, description="responsible leaders, replaced")
 
     @field_validator("polygon")
     @classmethod

@@ -26,7 +26,10 @@ class OrgUnit(SQLModel, table=True):
     polygon: list[Any] | None = Field(default=None, sa_column=Column(JSONB))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))  # 0006: ETag
+    # responsible leaders (三级责任, migration 0005): [{"member_id", "title": "街道书记"}], first: default 包案领导
+    leaders: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False,
+                                                                                 server_default="[]"))
+    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))  # 0008: ETag
 
 
 class Member(SQLModel, table=True):
@@ -42,7 +45,7 @@ class Member(SQLModel, table=True):
     forces: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))  # 0006: ETag
+    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))  # 0008: ETag
 
 
 class Assignment(SQLModel, table=True):
@@ -165,3 +168,33 @@ class Revision(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=32)
     revision: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class Lookback(SQLModel, table=True):
+    """A 回头看 of a closed case (migration 0005): scheduled at closing by a lookback rule, due in working time,
+    done by the resolving unit (its 承办人, when it had one) with a result: 稳定 or 问题复发 (the case reopens)."""
+
+    __tablename__ = "lookbacks"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    case_id: uuid.UUID = Field(index=True)
+    case_code: str = Field(max_length=32)
+    assignment_id: uuid.UUID  # the closed assignment
+    unit_id: str = Field(max_length=64)
+    unit_path: list[str] = Field(sa_column=Column(ARRAY(String), nullable=False))
+    assignee_id: str | None = Field(default=None, max_length=128)
+    track: str = Field(max_length=16)
+    risk_level: str = Field(max_length=16)
+    rule_id: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    due_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    due_fired_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    result: str | None = Field(default=None, max_length=16)
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    recorded_by: str | None = Field(default=None, max_length=128)
+    recorded_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    reopened_assignment_id: uuid.UUID | None = Field(default=None)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False))

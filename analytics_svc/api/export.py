@@ -19,7 +19,9 @@ from analytics_svc.api.params import WindowDep
 from analytics_svc.deps import Deps
 from analytics_svc.domain.kpis import Dimension
 from analytics_svc.handlers.export import TITLES, export_table
+from analytics_svc.handlers.people_report import AGING_DEFAULT_DAYS
 from analytics_svc.schemas import Format, Table
+from shared.auth import CurrentUser
 from shared.clock import SHANGHAI
 from shared.runtime import SessionDep
 
@@ -57,10 +59,13 @@ def _xlsx(title: str, header: list[str], rows: Iterable[list[Any]]) -> bytes:
 async def export(deps: Deps, session: SessionDep, q: WindowDep, format: Format = Format.CSV,
                  table: Table = Table.LEDGER,
                  dimension: Annotated[Dimension, Query(description="for table=breakdown")] = Dimension.CATEGORY,
-                 ) -> Response:
-    """The case ledger (台账), the KPI table (本期/环比/同比) or a breakdown table, as CSV or XLSX."""
+                 aging_days: Annotated[int, Query(ge=1, le=3650, description="for table=aging")] = AGING_DEFAULT_DAYS,
+                 *, user: CurrentUser) -> Response:
+    """The case ledger (台账), the KPI table (本期/环比/同比), a breakdown table, per-person figures (人员绩效,
+    leaders only), per-force figures (联动力量) or the aging list (超期积案), as CSV or XLSX."""
     f = q.filters
-    header, rows = await export_table(session, f, table, dimension, deps.settings.export_max_rows)
+    header, rows = await export_table(session, f, table, dimension, deps.settings.export_max_rows, user=user,
+                                      aging_days=aging_days, now=deps.clock.now())
     stamp = f"{f.start.astimezone(SHANGHAI):%Y%m%d}-{f.end.astimezone(SHANGHAI):%Y%m%d}"
     name = f"{table.value}-{stamp}.{format.value}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}

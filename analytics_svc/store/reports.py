@@ -56,15 +56,20 @@ async def spikes(session: AsyncSession, f: Filters, limit: int) -> list[RowMappi
 
 
 async def ledger(session: AsyncSession, f: Filters, limit: int) -> list[dict[str, Any]]:
-    """The window's case fact rows with their home and current unit names, at most ``limit`` (+1: the caller
-    refuses a window with more)."""
+    """The window's case fact rows with their home and current unit names, their agreements' 履行 and 司法确认 and
+    the forces called in, at most ``limit`` (+1: the caller refuses a window with more)."""
     scope = "(f.home_path @> CAST(ARRAY[:u] AS varchar[]) OR f.outcome_path @> CAST(ARRAY[:u] AS varchar[]))" \
         if f.unit_id else "TRUE"
     rows = (await session.execute(text(f"""
-        SELECT f.*, hu.name AS home_name, cu.name AS unit_name_now
+        SELECT f.*, hu.name AS home_name, cu.name AS unit_name_now, cf.forces,
+               (SELECT count(*) FROM agreement_facts a WHERE a.case_id = f.case_id) AS agreements,
+               (SELECT array_agg(a.performance) FROM agreement_facts a WHERE a.case_id = f.case_id) AS performances,
+               (SELECT array_agg(a.confirmation) FROM agreement_facts a WHERE a.case_id = f.case_id
+                  AND a.confirmation IS NOT NULL) AS confirmations
         FROM case_facts f
         LEFT JOIN units hu ON hu.unit_id = f.home_unit_id
         LEFT JOIN units cu ON cu.unit_id = f.unit_id
+        LEFT JOIN case_forces cf ON cf.case_id = f.case_id
         WHERE f.received_at >= :start AND f.received_at < :end AND f.merged_into IS NULL AND {scope}{f.facets("f")}
         ORDER BY f.received_at, f.code LIMIT :limit"""), {**f.bind(), "limit": limit + 1})).mappings().all()
     return [dict(r) for r in rows]

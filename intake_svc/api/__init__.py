@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from intake_svc.api import attachments, case_file, cases, internal, notes, parties, public, search, sessions
+from intake_svc.api import agreements, attachments, case_file, cases, internal, notes, parties, public, search, sessions
 
 ROUTERS: list[APIRouter] = [search.router, cases.router, case_file.router, public.router, internal.router, notes.router,
-                            parties.router, attachments.router, sessions.router]
+                            parties.router, attachments.router, sessions.router, agreements.router]

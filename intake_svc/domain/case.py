@@ -60,6 +60,11 @@ class TimelineKind(StrEnum):
     SESSION_SCHEDULED = "session_scheduled"  # 调解 sessions (intake_svc.domain.sessions)
     SESSION_RESCHEDULED = "session_rescheduled"  # 改期
     SESSION_RECORDED = "session_recorded"
+    # the case file's documents (intake_svc.domain.documents)
+    AGREEMENT_DRAFTED = "agreement_drafted"  # 人民调解协议书
+    AGREEMENT_SIGNED = "agreement_signed"
+    JUDICIAL_CONFIRMATION = "judicial_confirmation"  # 司法确认
+    PERFORMANCE_RECORDED = "performance_recorded"  # 履行
     # from routing's workflow
     ASSIGNED = "assigned"
     ACCEPTED = "accepted"  # 签收
@@ -73,6 +78,10 @@ class TimelineKind(StrEnum):
     RESOLVED = "resolved"
     REOPENED = "reopened"
     CLOSED = "closed"  # 销号
+    # 回头看 (routing's re-visit of a closed case)
+    LOOKBACK_SCHEDULED = "lookback_scheduled"
+    LOOKBACK_STABLE = "lookback_stable"  # 稳定
+    LOOKBACK_RECURRED = "lookback_recurred"  # 问题复发 (a reopen follows)
     # the 12345 adapter
     HOTLINE_ORDER = "hotline_order"
     HOTLINE_CALLBACK = "hotline_callback"

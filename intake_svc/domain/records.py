@@ -37,6 +37,7 @@ class OwnerKind(StrEnum):
     CASE = "case"
     NOTE = "note"
     SESSION = "session"  # a 调解 session (intake_svc.domain.sessions)
+    AGREEMENT = "agreement"  # the signed scan of a 人民调解协议书
 
 
 class EditRefused(StrEnum):

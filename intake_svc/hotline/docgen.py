@@ -64,7 +64,7 @@ ERRORS: list[tuple[int, str, str | None]] = [
     (404, "order_not_found", None),
     (409, "order_ambiguous", None),
     (409, "message_id_reused", None),
-    (409, "case_not_resolved", "只有已办结的案件才能重办"),
+    (409, "case_not_resolved", "只有已办结（含已销号）的案件才能重办"),
     (413, "payload_too_large", "请求体超过 256 KB"),
     (422, "validation_failed", "请求内容有误：errors[] 逐项列出平台字段名（field）、原因（reason）和代码（code）"),
 ]

@@ -7,7 +7,8 @@ from datetime import datetime
 from shared.clock import SHANGHAI
 from shared.events.case import AssignCause, DeadlineClock, EscalationReason, Track
 
-CLOCK_ZH = {DeadlineClock.ACCEPT.value: "签收", DeadlineClock.RESOLVE.value: "办结"}
+PERFORMANCE_CLOCK = "performance"  # the reminders of an agreement's 履行 deadline (not a routing clock)
+CLOCK_ZH = {DeadlineClock.ACCEPT.value: "签收", DeadlineClock.RESOLVE.value: "办结", PERFORMANCE_CLOCK: "履行"}
 CAUSE_ZH = {AssignCause.ROUTED: "首次派发", AssignCause.RETURNED: "退单后重新派发", AssignCause.ESCALATED: "提级派发",
             AssignCause.REOPENED: "重办", AssignCause.DECIDED: "街道中心指定"}
 TRACK_ZH = {Track.GENERAL: "普通门诊", Track.SPECIALIST: "专科门诊", Track.SPECIAL: "特需门诊",

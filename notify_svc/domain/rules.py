@@ -19,11 +19,16 @@ from shared.events import (
     CaseResolved,
     CaseUrged,
     HotspotAlert,
+    PerformanceRecorded,
     RiskChanged,
     SessionScheduled,
+    TaskForcePlanDue,
 )
+from shared.events.case_people import CaseLeaderSet
+from shared.events.lookback import LookbackDue, LookbackRecurred
 
 REMINDER = "reminder"  # the trigger of reminders (催办): not an event, a point of a deadline
+PERFORMANCE_REMINDER = "performance_reminder"  # a point before an agreement's 履行 deadline (notify's own reminder)
 
 
 class Channel(StrEnum):
@@ -49,7 +54,11 @@ TRIGGERS: frozenset[str] = frozenset({CaseAssigned.ce_type, CaseOverdue.ce_type,
                                       CaseReceived.ce_type, RiskChanged.ce_type, CaseResolved.ce_type,
                                       HotspotAlert.ce_type, CaseUrged.ce_type, CaseExtensionRejected.ce_type,
                                       CaseExtensionRequested.ce_type, CaseAssigneeSet.ce_type, SessionScheduled.ce_type,
-                                      REMINDER})
+                                      LookbackDue.ce_type, LookbackRecurred.ce_type, REMINDER,
+                                      PERFORMANCE_REMINDER, PerformanceRecorded.ce_type, CaseLeaderSet.ce_type,
+                                      TaskForcePlanDue.ce_type})
+# the member a selector ``{"member": <name>}`` names: the case's 包案领导, the 专班's lead
+MEMBER_VARIABLES = frozenset({"leader_id", "lead_id"})
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,7 @@ class Selector:
     applicant: bool = False
     assignee: bool = False  # the event's 承办人 (a member of the event's unit), alone
     parties: bool = False  # the parties the event names (a 调解 session's), by sms
+    member: str | None = None  # the member whose id the event's variable of this name holds (MEMBER_VARIABLES)
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,13 @@ class RuleSet:
                 if s.get("assignee"):
                     selectors.append(Selector(unit=UnitRef.EVENT, assignee=True))
                     continue
+                if "member" in s:
+                    if s["member"] not in MEMBER_VARIABLES:
+                        bad(f"{sat}.member", f"unknown member variable {s['member']!r}; one of "
+                                             f"{sorted(MEMBER_VARIABLES)}")
+                    else:
+                        selectors.append(Selector(member=str(s["member"])))
+                    continue
                 try:
                     unit = UnitRef(str(s.get("unit")))
                 except ValueError:
@@ -181,6 +198,11 @@ DEFAULT_RULES: dict[str, Any] = {"rules": [
      "template": "reminder"},
     {"id": "reminder.assignee.sms", "on": REMINDER, "when": {"fraction": 0.8}, "to": [{"unit": "event"}],
      "channels": ["sms"], "template": "reminder"},
+    {"id": "performance.due", "on": PERFORMANCE_REMINDER, "to": [{"unit": "event"}], "channels": ["inbox"],
+     "template": "performance_due"},
+    {"id": "performance.failed", "on": PerformanceRecorded.ce_type, "when": {"result": "not_performed"},
+     "to": [{"unit": "event"}, {"unit": "parent", "roles": [r.value for r in ADMIN_ROLES]}], "channels": ["inbox"],
+     "template": "performance_failed"},
     {"id": "urged.assignee", "on": CaseUrged.ce_type, "to": [{"unit": "event"}], "channels": ["inbox", "webhook"],
      "template": "urged"},
     {"id": "extension_requested.approvers", "on": CaseExtensionRequested.ce_type,
@@ -201,6 +223,24 @@ DEFAULT_RULES: dict[str, Any] = {"rules": [
      "template": "survey"},
     {"id": "session_scheduled.parties", "on": SessionScheduled.ce_type, "when": {"notify_parties": True},
      "to": [{"parties": True}], "channels": ["sms"], "template": "session_notice"},
+    {"id": "lookback_due.unit", "on": LookbackDue.ce_type, "to": [{"unit": "event"}], "channels": ["inbox"],
+     "template": "lookback_due"},
+    {"id": "lookback_recurred.unit", "on": LookbackRecurred.ce_type, "to": [{"unit": "event"}],
+     "channels": ["inbox"], "template": "lookback_recurred"},
+    # 包案领导 (三级责任): told of the case's escalations, overdue clocks and extension requests
+    {"id": "leader_set.leader", "on": CaseLeaderSet.ce_type, "to": [{"member": "leader_id"}], "channels": ["inbox"],
+     "template": "leader_assigned"},
+    {"id": "escalated.leader", "on": CaseEscalated.ce_type, "to": [{"member": "leader_id"}], "channels": ["inbox"],
+     "template": "leader_escalated"},
+    {"id": "overdue.leader", "on": CaseOverdue.ce_type, "to": [{"member": "leader_id"}], "channels": ["inbox"],
+     "template": "leader_overdue"},
+    {"id": "extension_requested.leader", "on": CaseExtensionRequested.ce_type, "to": [{"member": "leader_id"}],
+     "channels": ["inbox"], "template": "leader_extension_requested"},
+    # 专班: the lead is reminded before the work plan is due, and supervised (with the street) once it is late
+    {"id": "task_force_plan.soon", "on": TaskForcePlanDue.ce_type, "when": {"stage": "soon"},
+     "to": [{"member": "lead_id"}], "channels": ["inbox"], "template": "plan_reminder"},
+    {"id": "task_force_plan.overdue", "on": TaskForcePlanDue.ce_type, "when": {"stage": "overdue"},
+     "to": [{"member": "lead_id"}, *_STREET_ADMINS], "channels": ["inbox"], "template": "plan_overdue"},
     {"id": "hotspot.street", "on": HotspotAlert.ce_type, "to": _STREET_ADMINS, "channels": ["inbox", "email"],
      "template": "hotspot"},
 ]}

@@ -47,6 +47,18 @@ SPECS: dict[str, TemplateSpec] = {s.key: s for s in (
                  "催办：{{ case_code }} {{ clock_label }}时限已过 {{ percent }}%",
                  "案件 {{ case_code }} 的{{ clock_label }}时限已过 {{ percent }}%，"
                  "请于 {{ due }} 前完成{{ clock_label }}。"),
+    TemplateSpec("performance_due", "人民调解协议履行期限将到或已到（发给化解单位）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "due": "2026-12-31", "way_label": "限期履行",
+                  "percent": 80},
+                 "协议履行提醒：{{ case_code }}",
+                 "案件 {{ case_code }} 的人民调解协议约定于 {{ due }} 前{{ way_label }}，"
+                 "{% if percent >= 100 %}履行期限已到{% else %}履行期限将到{% endif %}。"
+                 "请回访当事人履行情况，并及时登记“已履行”或“未履行”。"),
+    TemplateSpec("performance_failed", "人民调解协议未履行（发给化解单位及其上级）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格"},
+                 "协议未履行：{{ case_code }}",
+                 "案件 {{ case_code }} 的人民调解协议登记为未履行，"
+                 "请{{ unit_name or unit_id }}研判是否再次调解、申请司法确认后强制执行或启动回头看。"),
     TemplateSpec("urged", "12345平台等外部催办（发给当前承办单位）",
                  {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "urge_count": 2,
                   "source_label": "12345热线平台"},
@@ -77,6 +89,38 @@ SPECS: dict[str, TemplateSpec] = {s.key: s for s in (
                  "案件提级：{{ case_code }}",
                  "案件 {{ case_code }} 已由{{ from_unit_name or from_unit_id }}提级至"
                  "{{ to_unit_name or to_unit_id }}（原因：{{ reason_label }}）{% if note %}：{{ note }}{% endif %}。"),
+    TemplateSpec("leader_assigned", "指定包案领导（发给包案领导）",
+                 {**_CASE, "title": "街道书记", "how": "auto"},
+                 "包案通知：{{ case_code }}",
+                 "您已{% if how == 'auto' %}按三级责任制{% endif %}被确定为案件 {{ case_code }} 的包案领导"
+                 "{% if title %}（{{ title }}）{% endif %}，案件提级、超期和延期申请将及时告知您。"),
+    TemplateSpec("leader_escalated", "包案案件提级（发给包案领导）",
+                 {**_CASE, "from_unit_id": "G01", "from_unit_name": "松涛一网格", "to_unit_id": "C1",
+                  "to_unit_name": "松涛社区", "reason_label": "超时", "note": ""},
+                 "包案案件提级：{{ case_code }}",
+                 "您包案的案件 {{ case_code }} 已由{{ from_unit_name or from_unit_id }}提级至"
+                 "{{ to_unit_name or to_unit_id }}（原因：{{ reason_label }}）{% if note %}：{{ note }}{% endif %}，"
+                 "请关注并协调化解。"),
+    TemplateSpec("leader_overdue", "包案案件超期（发给包案领导）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "clock_label": "办结",
+                  "due": "2026-11-25 17:30", "escalated": False},
+                 "包案案件超期：{{ case_code }}",
+                 "您包案的案件 {{ case_code }} 在{{ unit_name or unit_id }}的{{ clock_label }}时限（{{ due }}）已过"
+                 "{% if escalated %}，已提级办理{% endif %}，请督促办理。"),
+    TemplateSpec("leader_extension_requested", "包案案件申请延期（发给包案领导）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "clock_label": "办结",
+                  "due": "2026-11-25 17:30", "requested_due": "2026-12-02 17:30", "reason": "需等待鉴定结论"},
+                 "包案案件申请延期：{{ case_code }}",
+                 "{{ unit_name or unit_id }}申请将您包案的案件 {{ case_code }} 的{{ clock_label }}期限"
+                 "{% if due %}由 {{ due }} {% endif %}延至 {{ requested_due }}（理由：{{ reason }}）。"),
+    TemplateSpec("plan_reminder", "专班工作方案即将到期（发给专班牵头人）",
+                 {**_CASE, "due": "2026-11-23 13:00"},
+                 "专班方案提醒：{{ case_code }}",
+                 "案件 {{ case_code }} 的专班工作方案应于 {{ due }} 前提交，请抓紧制定。"),
+    TemplateSpec("plan_overdue", "专班工作方案逾期未交（督办）",
+                 {**_CASE, "due": "2026-11-23 13:00"},
+                 "督办：{{ case_code }} 专班方案逾期",
+                 "案件 {{ case_code }} 的专班工作方案已超过提交期限（{{ due }}）仍未提交，请立即制定并报送。"),
     TemplateSpec("red_risk", "红色风险案件，街道立即知悉",
                  {**_CASE, "unit_id": "S1", "unit_name": "鹭鸣街道", "reasons": "涉及人身威胁"},
                  "红色风险预警：{{ case_code }}",
@@ -93,6 +137,16 @@ SPECS: dict[str, TemplateSpec] = {s.key: s for s in (
                  "调解通知：{{ case_code }}",
                  "【枫桥】调解通知：您的纠纷（{{ case_code }}）{% if rescheduled %}调解时间已变更，现{% endif %}"
                  "定于 {{ time }} 在{{ place }}进行调解，请准时参加。"),
+    TemplateSpec("lookback_due", "回头看到期（发给办结单位）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "due": "2026-12-07 17:30"},
+                 "回头看到期：{{ case_code }}",
+                 "已销号案件 {{ case_code }} 的回头看已到期（{{ due }}），请{{ unit_name or unit_id }}回访核实"
+                 "问题是否稳定，并登记回头看结果（稳定或问题复发）。"),
+    TemplateSpec("lookback_recurred", "回头看发现问题复发，案件重新办理（发给办结单位）",
+                 {**_CASE, "unit_id": "G01", "unit_name": "松涛一网格", "due": "2026-12-07 17:30"},
+                 "问题复发：{{ case_code }}",
+                 "案件 {{ case_code }} 回头看发现问题复发，已重新交{{ unit_name or unit_id }}办理，"
+                 "签收和办结时限重新计算，请及时签收。"),
     TemplateSpec("hotspot", "热点预警（某单位某类纠纷激增）",
                  {"unit_id": "C1", "unit_name": "松涛社区", "category": "邻里纠纷", "count": 12, "baseline": 3.0,
                   "ratio": 4.0, "window_start": "2026-11-20", "window_end": "2026-11-23"},

@@ -91,7 +91,8 @@ async def on_case_escalated(ctx: EventContext[NotifyDeps], event: CaseEscalated)
                {"case_id": event.case_id, "case_code": info.case_code or "", "from_unit_id": event.from_unit_id,
                 "to_unit_id": event.to_unit_id, "from_unit_name": names.get(event.from_unit_id, ""),
                 "to_unit_name": names.get(event.to_unit_id, ""), "reason_label": REASON_ZH[event.reason],
-                "note": event.note, "unit_id": event.to_unit_id, "unit_path": info.unit_path})
+                "note": event.note, "unit_id": event.to_unit_id, "unit_path": info.unit_path,
+                "leader_id": info.leader_id})
 
 
 async def on_case_extension_requested(ctx: EventContext[NotifyDeps], event: CaseExtensionRequested) -> None:
@@ -108,7 +109,8 @@ async def on_case_extension_requested(ctx: EventContext[NotifyDeps], event: Case
                {"case_id": event.case_id, "case_code": info.case_code or "", "unit_id": event.unit_id,
                 "unit_name": names.get(event.unit_id, ""), "unit_path": info.unit_path,
                 "clock_label": CLOCK_ZH[event.clock.value], "due": local_minute(due) if due else "",
-                "requested_due": local_minute(event.requested_due_at), "reason": event.reason})
+                "requested_due": local_minute(event.requested_due_at), "reason": event.reason,
+                "leader_id": info.leader_id})
 
 
 async def on_case_assignee_set(ctx: EventContext[NotifyDeps], event: CaseAssigneeSet) -> None:
@@ -147,7 +149,7 @@ async def on_case_overdue(ctx: EventContext[NotifyDeps], event: CaseOverdue) -> 
                {"case_id": event.case_id, "case_code": info.case_code or "", "unit_id": event.unit_id,
                 "unit_name": names.get(event.unit_id, ""), "unit_path": event.unit_path,
                 "clock_label": CLOCK_ZH[event.clock.value], "due": local_minute(event.due_at),
-                "escalated": event.escalated})
+                "escalated": event.escalated, "leader_id": info.leader_id})
 
 
 async def on_case_resolved(ctx: EventContext[NotifyDeps], event: CaseResolved) -> None:

@@ -94,6 +94,11 @@ async def _recipients(session: AsyncSession, deps: NotifyDeps, rule: Rule,
                 out += [(c, party_recipient(ctx["session_id"], p)) for p in ctx.get("party_ids") or ()
                         for c in rule.channels if c == Channel.SMS]
             continue
+        if sel.member is not None:  # one named member (包案领导, 专班 lead), while active
+            wanted = ctx.get(sel.member)
+            if wanted and await deps.members.is_active(session, str(wanted)):
+                out += [(c, str(wanted)) for c in rule.channels if c in (Channel.INBOX, Channel.SMS)]
+            continue
         units = await _selector_units(session, sel, ctx)
         members = await deps.members.members(session, units, sel.roles) if units else []
         if sel.assignee:  # the 承办人 alone, while still an active member of the unit

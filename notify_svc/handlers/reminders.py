@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.deps import NotifyDeps
-from notify_svc.domain.labels import CLOCK_ZH, local_minute
+from notify_svc.domain.labels import CLOCK_ZH, PERFORMANCE_CLOCK, local_minute
 from notify_svc.domain.reminders import OPEN, ReminderStatus, WorkPoints, trigger_id
 from notify_svc.domain.rules import REMINDER
 from notify_svc.handlers import surveys
@@ -57,7 +57,7 @@ def queue_reminders(session: AsyncSession, deps: NotifyDeps, cal: WorkPoints, as
 
 async def cancel_reminders(session: AsyncSession, *, assignment_id: uuid.UUID | None = None,
                            case_id: uuid.UUID | None = None, clock: DeadlineClock | None = None,
-                           except_assignment: uuid.UUID | None = None) -> None:
+                           except_assignment: uuid.UUID | None = None, except_clock: str | None = None) -> None:
     """Cancel the open reminders matching every criterion given (the caller flushed the batch first)."""
     stmt = update(Reminder).where(Reminder.status.in_(OPEN))  # type: ignore[attr-defined]
     if assignment_id is not None:
@@ -68,6 +68,8 @@ async def cancel_reminders(session: AsyncSession, *, assignment_id: uuid.UUID | 
         stmt = stmt.where(Reminder.clock == clock.value)  # type: ignore[arg-type]
     if except_assignment is not None:
         stmt = stmt.where(Reminder.assignment_id != except_assignment)  # type: ignore[arg-type]
+    if except_clock is not None:
+        stmt = stmt.where(Reminder.clock != except_clock)  # type: ignore[arg-type]
     await session.execute(stmt.values(status=ReminderStatus.CANCELLED.value))
 
 
@@ -162,8 +164,9 @@ async def on_case_resumed(ctx: EventContext[NotifyDeps], event: CaseResumed) -> 
 
 
 async def on_case_closed(ctx: EventContext[NotifyDeps], event: CaseClosed) -> None:
+    """销号 ends the case's 催办; an agreement's 履行 follow-up goes on (it outlives the case's handling)."""
     await pending.flush(ctx.session)
-    await cancel_reminders(ctx.session, case_id=event.case_id)
+    await cancel_reminders(ctx.session, case_id=event.case_id, except_clock=PERFORMANCE_CLOCK)
 
 
 async def on_case_returned(ctx: EventContext[NotifyDeps], event: CaseReturned) -> None:

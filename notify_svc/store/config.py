@@ -165,3 +165,8 @@ class MembersCache(_Ttl):
             self.checked()
         wanted = set(roles)
         return sorted(m for u in unit_ids for m, r in self._by_unit.get(u, ()) if not wanted or r & wanted)
+
+    async def is_active(self, session: AsyncSession, member_id: str) -> bool:
+        """Whether the member is active (in whatever unit): a recipient named by id (包案领导, 专班 lead)."""
+        await self.members(session, (), ())
+        return any(m == member_id for ms in self._by_unit.values() for m, _ in ms)

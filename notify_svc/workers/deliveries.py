@@ -28,10 +28,12 @@ from notify_svc.domain.delivery import (
     is_citizen,
     session_party,
 )
+from notify_svc.domain.labels import PERFORMANCE_CLOCK
 from notify_svc.domain.reminders import ReminderStatus
 from notify_svc.domain.rules import Channel
 from notify_svc.domain.templates import PLACE_SLOT
 from notify_svc.handlers import surveys
+from notify_svc.handlers.performance import fire_performance_reminder
 from notify_svc.handlers.reminders import fire_reminder
 from notify_svc.tables import ChannelTarget, Delivery, Reminder
 from shared.bus import pending
@@ -87,7 +89,10 @@ class DeliveryWorker(BackgroundLoop):
             .order_by(Reminder.fire_at).limit(limit).with_for_update(skip_locked=True)  # type: ignore[arg-type]
         )).scalars())
         for r in rows:
-            await fire_reminder(session, self.deps, r)
+            if r.clock == PERFORMANCE_CLOCK:  # an agreement's 履行 follow-up: its own trigger and template
+                await fire_performance_reminder(session, self.deps, r)
+            else:
+                await fire_reminder(session, self.deps, r)
         return len(rows)
 
     async def _send_due(self, session: AsyncSession, limit: int, result: TickResult) -> None:

@@ -5,7 +5,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from routing_svc.api import assignments, calendar, internal, me, org, responsibles, rules, tasks, work
+from routing_svc.api import (
+    assignments,
+    calendar,
+    internal,
+    lookback,
+    me,
+    org,
+    people,
+    responsibles,
+    rules,
+    tasks,
+    work,
+)
 
 ROUTERS: list[APIRouter] = [assignments.router, work.router, org.router, rules.router, calendar.router, internal.router,
-                            me.router, tasks.router, responsibles.router]
+                            me.router, tasks.router, responsibles.router, lookback.router, people.router]

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from routing_svc.schemas import MemberImport, OrgImport, UnitImport
 from shared.problems import Problem
 
-UNIT_COLUMNS = ("id", "name", "level", "parent_id", "address_keywords", "polygon", "active")
+UNIT_COLUMNS = ("id", "name", "level", "parent_id", "address_keywords", "polygon", "active", "leaders")
 MEMBER_COLUMNS = ("id", "name", "unit_id", "roles", "forces", "phone", "email", "active")
 LIST_SEPARATOR = "|"
 
@@ -32,6 +32,17 @@ def _bool(value: str) -> bool:
 
 def _list(value: str) -> list[str]:
     return [x.strip() for x in value.split(LIST_SEPARATOR) if x.strip()]
+
+
+def _leaders(value: str) -> list[dict[str, str]]:
+    """``member_id:title|member_id:title`` (e.g. ``U-S1-1:街道书记``) → responsible leaders."""
+    out = []
+    for item in _list(value):
+        member_id, sep, title = item.partition(":")
+        if not sep or not member_id.strip() or not title.strip():
+            raise ValueError(f"a leader is member_id:title, not {item!r}")
+        out.append({"member_id": member_id.strip(), "title": title.strip()})
+    return out
 
 
 def _polygon(value: str) -> list[list[float]] | None:
@@ -60,7 +71,8 @@ def _rows(text: str, kind: str, required: tuple[str, ...]) -> Iterator[tuple[int
 def parse_csv(text: str, kind: str) -> OrgImport:
     """A units or members CSV (UTF-8, header row; lists separated by ``|``) → an import document.
 
-    Units: ``id,name,level,parent_id,address_keywords,polygon,active``; members:
+    Units: ``id,name,level,parent_id,address_keywords,polygon,active,leaders`` (leaders:
+    ``member_id:title|…``, e.g. ``U-S1-1:街道书记``); members:
     ``id,name,unit_id,roles,forces,phone,email,active``. Errors name ``units[row].column`` (row 0 = first
     data row).
     """
@@ -74,7 +86,8 @@ def parse_csv(text: str, kind: str) -> OrgImport:
                                            parent_id=row["parent_id"].strip() or None,
                                            address_keywords=_list(row.get("address_keywords", "")),
                                            polygon=_polygon(row.get("polygon", "")),
-                                           active=_bool(row.get("active", "")))
+                                           active=_bool(row.get("active", "")),
+                                           leaders=_leaders(row.get("leaders", "")))
                 units.append(UnitImport.model_validate(raw))
             except ValidationError as exc:
                 errors += [{"field": f"units[{i}].{'.'.join(str(x) for x in e['loc'])}", "reason": e["msg"],

@@ -16,6 +16,7 @@ unit may approve or reject it.
        ├─escalate            └─dispatch──▶ dispatched
        └─dispatch
     assigned | accepted | suspended | resolved ──merge──▶ merged (terminal: no clocks, nothing escalates it)
+    closed ──reopen_closed──▶ reopened (回头看 found the problem back, or a 12345 不满意/重办 after our close)
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ class Action(StrEnum):
     REOPEN = "reopen"  # 重办
     CLOSE = "close"  # 销号
     MERGE = "merge"  # 并案 (from intake's fq.case.merged.v1, never an API action)
+    # a closed case reopened: 回头看 问题复发, or a late 12345 不满意/重办 (never an API action: the 回头看's result
+    # or the hotline's message does it)
+    REOPEN_CLOSED = "reopen_closed"
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ _MOVES: dict[AssignmentStatus, dict[Action, AssignmentStatus]] = {
                                  Action.MERGE: AssignmentStatus.MERGED},
     AssignmentStatus.RESOLVED: {Action.REOPEN: AssignmentStatus.REOPENED, Action.CLOSE: AssignmentStatus.CLOSED,
                                 Action.MERGE: AssignmentStatus.MERGED},
-    AssignmentStatus.CLOSED: {},
+    AssignmentStatus.CLOSED: {Action.REOPEN_CLOSED: AssignmentStatus.REOPENED},
     AssignmentStatus.RETURNED: {},
     AssignmentStatus.ESCALATED: {},
     AssignmentStatus.DISPATCHED: {},
@@ -101,7 +105,7 @@ _MOVES: dict[AssignmentStatus, dict[Action, AssignmentStatus]] = {
 }
 _DECIDE_EXTENSION = (Action.APPROVE_EXTENSION, Action.REJECT_EXTENSION)
 # actions routing takes on an event, never offered to a client
-_INTERNAL = frozenset({Action.MERGE})
+_INTERNAL = frozenset({Action.MERGE, Action.REOPEN_CLOSED})
 
 
 class IllegalTransition(Exception):

@@ -289,6 +289,8 @@ def describe_changes(old: RuleSet | None, new: RuleSet) -> list[str]:
     kept_new = [i for i in after if i in before]
     if kept_old != kept_new:
         out.append("reordered rules: " + ", ".join(kept_new))
+    if [r.model_dump() for r in old.doc.lookback] != [r.model_dump() for r in new.doc.lookback]:
+        out.append(f"changed lookback rules ({len(new.doc.lookback)})")
     old_table, new_table = old.doc.deadlines.model_dump(), new.doc.deadlines.model_dump()
     for level, row in new_table.items():
         for track, entry in row.items():

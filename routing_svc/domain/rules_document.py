@@ -168,9 +168,37 @@ class DeadlineTable(_Model):
     district: LevelTable
 
 
+class LookbackWhen(_Model):
+    """The conditions of a 回头看 rule, on the closed case (all given must hold; a list means any of its items)."""
+
+    category: Annotated[list[Annotated[str, Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$")]],
+                        BeforeValidator(_listify), Field(min_length=1)] | None = None
+    risk_level: Annotated[list[RiskLevel], BeforeValidator(_listify), Field(min_length=1)] | None = None
+    channel: Annotated[list[Channel], BeforeValidator(_listify), Field(min_length=1)] | None = None
+    reopened: bool | None = None  # the case was reopened (重办, e.g. after a 12345 不满意) before it was closed
+
+
+class LookbackRule(_Model):
+    """回头看: a closed case matching ``when`` is re-visited by its resolving unit ``after`` (working time) closing."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=RULE_ID)
+    description: str = Field(default="", max_length=500)
+    when: LookbackWhen = Field(default_factory=LookbackWhen)
+    after: Span
+
+
 class RulesDocument(_Model):
     deadlines: DeadlineTable
     rules: list[Rule] = Field(min_length=1, max_length=500)
+    # 回头看 rules, first match wins; a closed case no rule matches gets no 回头看 (none: no 回头看 at all)
+    lookback: list[LookbackRule] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _unique_lookback_ids(self) -> RulesDocument:
+        ids = [r.id for r in self.lookback]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate lookback rule ids: {sorted({i for i in ids if ids.count(i) > 1})}")
+        return self
 
 
 def field_of(loc: tuple[Any, ...]) -> str:

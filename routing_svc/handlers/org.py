@@ -154,9 +154,12 @@ async def import_org(session: AsyncSession, deps: RoutingDeps, doc: OrgImport) -
         raise Problem(422, "invalid_org", "members refer to unknown units",
                       errors=[{"field": f"members[{m.id}].unit_id", "reason": f"unknown unit {m.unit_id}",
                                "code": "invalid_org"} for m in bad_members])
+    await check_leaders(session, {u.id: (paths[u.id], [x.member_id for x in u.leaders]) for u in doc.units},
+                        {m.id: m.unit_id for m in doc.members}, "units[{unit}].leaders[{i}].member_id")
     for u in doc.units:
         values = dict(id=u.id, name=u.name, level=u.level.value, parent_id=u.parent_id, path=paths[u.id],
-                      address_keywords=u.address_keywords, polygon=u.polygon, active=u.active, updated_at=now)
+                      address_keywords=u.address_keywords, polygon=u.polygon, active=u.active, updated_at=now,
+                      leaders=[x.model_dump() for x in u.leaders])
         stmt = insert(OrgUnit).values(**values)
         await session.execute(stmt.on_conflict_do_update(index_elements=["id"],
                                                          set_={**values, "version": OrgUnit.version + 1}))
@@ -179,7 +182,23 @@ async def import_org(session: AsyncSession, deps: RoutingDeps, doc: OrgImport) -
     return len(doc.units), len(doc.members)
 
 
-# --- updates ---------------------------------------------------------------------------------------
+async def check_leaders(session: AsyncSession, leaders: dict[str, tuple[list[str], list[str]]],
+                        member_units: dict[str, str], field: str) -> None:
+    """Each responsible leader (unit id → (its path, leader member ids)) is a member of the unit or of a unit above
+    it (a 包村干部 is often a street cadre); ``member_units`` are the members the same import creates or moves.
+    422 naming each bad leader (``field`` formatted with ``unit`` and ``i``)."""
+    wanted = sorted({m for _, ids in leaders.values() for m in ids} - set(member_units))
+    stored: dict[str, str] = {}
+    if wanted:
+        stmt = select(Member.id, Member.unit_id).where(Member.id == _any(wanted))  # type: ignore[call-overload]
+        stored = dict((await session.execute(stmt)).all())
+    where = {**stored, **member_units}
+    errors = [{"field": field.format(unit=uid, i=i), "reason": f"{m} is no member of {uid} or a unit above it",
+               "code": "invalid_org"}
+              for uid, (path, ids) in leaders.items() for i, m in enumerate(ids) if where.get(m) not in path]
+    if errors:
+        raise Problem(422, "invalid_org", "responsible leaders must be members of the unit or of a unit above it",
+                      errors=errors[:200])
 
 
 async def update_unit(session: AsyncSession, deps: RoutingDeps, unit: OrgUnit, body: UnitUpdate) -> list[str]:
@@ -216,6 +235,10 @@ async def update_unit(session: AsyncSession, deps: RoutingDeps, unit: OrgUnit, b
         unit.address_keywords = body.address_keywords
     if "polygon" in fields:
         unit.polygon = body.polygon
+    if "leaders" in fields and body.leaders is not None:
+        await check_leaders(session, {unit.id: (list(unit.path), [x.member_id for x in body.leaders])}, {},
+                            "leaders[{i}].member_id")
+        unit.leaders = [x.model_dump() for x in body.leaders]
     unit.updated_at, unit.version = now, unit.version + 1
     await _unit_event(session, deps, unit)
     await bump_revision(session, Revision.ORG)

@@ -5,7 +5,8 @@ Three queues, each a partial index over the rows that can fire:
 - accept (签收) deadline missed → ``fq.case.overdue.v1`` (clock accept) and escalation (reason ``timeout``);
 - resolve (办结) deadline missed → ``fq.case.overdue.v1`` once, for supervision (督办), and escalation when the
   decision's deadlines say ``escalate_on_resolve_overdue``;
-- resolved with no follow-up answer within the window → closed (销号, reason ``no_answer``).
+- resolved with no follow-up answer within the window → closed (销号, reason ``no_answer``);
+- a scheduled 回头看 whose due time passed → ``fq.case.lookback_due.v1``, once (the row becomes ``due``).
 
 Every batch is its own transaction that locks its rows with ``FOR UPDATE SKIP LOCKED``: any number of replicas
 can run the loop, a row is acted on by exactly one of them, and the action changes the row so it no longer
@@ -28,13 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.deps import RoutingDeps
 from routing_svc.domain.assignment import AssignmentStatus
-from routing_svc.handlers import lifecycle
-from routing_svc.tables import Assignment
+from routing_svc.domain.lookback import LookbackStatus
+from routing_svc.handlers import lifecycle, lookback
+from routing_svc.tables import Assignment, Lookback
+from routing_svc.workers.plans import plan_round
 from shared.loops import BackgroundLoop
 
 log = structlog.get_logger(__name__)
 
-Act = Callable[[AsyncSession, RoutingDeps, Assignment], Awaitable[None]]
+Act = Callable[[AsyncSession, RoutingDeps, Any], Awaitable[None]]
 
 
 def _accept_due(now: datetime) -> tuple[ColumnElement[bool], Any]:
@@ -57,10 +60,16 @@ def _close_due(now: datetime) -> tuple[ColumnElement[bool], Any]:
                 Assignment.close_due_at <= now), Assignment.close_due_at  # type: ignore[operator]
 
 
-QUEUES: tuple[tuple[str, Callable[[datetime], tuple[ColumnElement[bool], Any]], Act], ...] = (
-    ("accept_overdue", _accept_due, lifecycle.accept_overdue),
-    ("resolve_overdue", _resolve_due, lifecycle.resolve_overdue),
-    ("close_unanswered", _close_due, lifecycle.close_unanswered),
+def _lookback_due(now: datetime) -> tuple[ColumnElement[bool], Any]:
+    return and_(Lookback.status == LookbackStatus.SCHEDULED.value, Lookback.due_at <= now), Lookback.due_at
+
+
+Due = Callable[[datetime], tuple[ColumnElement[bool], Any]]
+QUEUES: tuple[tuple[str, type[Any], Due, Act], ...] = (
+    ("accept_overdue", Assignment, _accept_due, lifecycle.accept_overdue),
+    ("resolve_overdue", Assignment, _resolve_due, lifecycle.resolve_overdue),
+    ("close_unanswered", Assignment, _close_due, lifecycle.close_unanswered),
+    ("lookback_due", Lookback, _lookback_due, lookback.fire_due),
 )
 
 
@@ -92,29 +101,29 @@ class Scheduler(BackgroundLoop):
         another round of this replica held meanwhile; other replicas' rounds may still be acting on theirs."""
         async with self._round:
             total = 0
-            for name, due, act in QUEUES:
+            for name, entity, due, act in QUEUES:
                 while True:
-                    done, failed = await self._batch(name, due, act)
+                    done, failed = await self._batch(name, entity, due, act)
                     total += done
                     if failed or done < self.batch_size:
                         break
+            total += await plan_round(self.session, self.deps, self.batch_size)  # 专班 plan deadlines
             self.acted += total
             return total
 
-    async def _batch(self, name: str, due: Callable[[datetime], tuple[ColumnElement[bool], Any]], act: Act
-                     ) -> tuple[int, int]:
+    async def _batch(self, name: str, entity: type[Any], due: Due, act: Act) -> tuple[int, int]:
         """One transaction over up to ``batch_size`` locked due rows; a row that fails is rolled back to its
         savepoint, logged and tried again next round, without holding up the others."""
         done = failed = 0
         async with self.session() as session, session.begin():
             where, order = due(self.deps.clock.now())
             rows = list((await session.execute(
-                select(Assignment).where(where).order_by(order).limit(self.batch_size)
+                select(entity).where(where).order_by(order).limit(self.batch_size)
                 .with_for_update(skip_locked=True)
             )).scalars())
             for a in rows:
                 with structlog.contextvars.bound_contextvars(case_id=str(a.case_id), queue=name):
-                    assignment_id = a.id
+                    row_id = a.id
                     try:
                         async with session.begin_nested():
                             await act(session, self.deps, a)
@@ -123,11 +132,10 @@ class Scheduler(BackgroundLoop):
                         if self._counter is not None:
                             self._counter.labels(name, "failed").inc()
                         self.last_error = repr(exc)
-                        log.error("scheduler_action_failed", queue=name, assignment_id=str(assignment_id),
-                                  error=repr(exc))
+                        log.error("scheduler_action_failed", queue=name, row_id=str(row_id), error=repr(exc))
                         continue
                     done += 1
                     if self._counter is not None:
                         self._counter.labels(name, "done").inc()
-                    log.info("scheduler_acted", queue=name, assignment_id=str(assignment_id), unit_id=a.unit_id)
+                    log.info("scheduler_acted", queue=name, row_id=str(row_id), unit_id=a.unit_id)
         return done, failed

@@ -1,6 +1,6 @@
 """The event catalog. Importing this package registers every event type."""
 
-from shared.events import alert, case, cohandling, notification, org, sessions
+from shared.events import alert, case, case_people, cohandling, lookback, notification, org, records, sessions
 from shared.events.alert import HotspotAlert
 from shared.events.base import (
     CATALOG,
@@ -37,19 +37,23 @@ from shared.events.case import (
     FeedbackReceived,
     RiskChanged,
 )
+from shared.events.case_people import CaseLeaderSet, TaskForcePlanDue, TaskForceSet
 from shared.events.cohandling import (
     CohandlingTaskAccepted,
     CohandlingTaskClosed,
     CohandlingTaskCompleted,
     CohandlingTaskOpened,
 )
+from shared.events.lookback import LookbackDue, LookbackRecurred, LookbackScheduled, LookbackStable
 from shared.events.notification import NotificationDelivered, NotificationFailed
 from shared.events.org import CalendarChanged, CalendarDayOverride, MemberUpserted, UnitUpserted
+from shared.events.records import AgreementSigned, JudicialConfirmationRecorded, PerformanceRecorded
 from shared.events.sessions import SessionScheduled
 
 __all__ = [
     "CATALOG",
     "TOPICS",
+    "AgreementSigned",
     "CalendarChanged",
     "CalendarDayOverride",
     "CaseAccepted",
@@ -61,6 +65,7 @@ __all__ = [
     "CaseExtended",
     "CaseExtensionRejected",
     "CaseExtensionRequested",
+    "CaseLeaderSet",
     "CaseMerged",
     "CaseOverdue",
     "CaseReceived",
@@ -81,20 +86,31 @@ __all__ = [
     "FeedbackReceived",
     "HotspotAlert",
     "InvalidEvent",
+    "JudicialConfirmationRecorded",
+    "LookbackDue",
+    "LookbackRecurred",
+    "LookbackScheduled",
+    "LookbackStable",
     "MemberUpserted",
     "NotificationDelivered",
     "NotificationFailed",
+    "PerformanceRecorded",
     "RiskChanged",
     "SessionScheduled",
+    "TaskForcePlanDue",
+    "TaskForceSet",
     "Topic",
     "UnitUpserted",
     "alert",
     "case",
+    "case_people",
     "cohandling",
     "decode",
     "encode",
     "envelope_for",
+    "lookback",
     "notification",
     "org",
+    "records",
     "sessions",
 ]

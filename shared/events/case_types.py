@@ -102,6 +102,7 @@ class ReopenReason(StrEnum):
     UNSATISFIED_FEEDBACK = "unsatisfied_feedback"  # 回访不满意
     HOTLINE_REDO = "hotline_redo"  # 12345 重办
     STAFF = "staff"
+    LOOKBACK_RECURRED = "lookback_recurred"  # 回头看: 问题复发 (a closed case reopened)
 
 
 class CloseReason(StrEnum):

@@ -87,6 +87,34 @@ async def _scripted_run(stack: Stack) -> str:
         r = await stack.intake.post(f"/api/v1/cases/{case['id']}/{reveal}/reveal", headers=operator,
                                     json={"purpose": "合同核对"})
         assert r.status_code == 200 and PARTY["phone"] in r.text
+    # a 人民调解协议书 whose facts and terms name the applicant, its PDF (full personal data, access-logged), the
+    # signed scan filed, a 司法确认 confirmed and the 履行 recorded
+    mediator = auth(Role.MEDIATOR, "S1", "med-contract")
+    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/agreements", headers=mediator, json={
+        "facts": f"{PARTY['name']}（电话{PARTY['phone']}）与邻居因漏水发生纠纷", "terms": f"被申请人赔偿{PARTY['name']}三千元",
+        "performance_way": "by_deadline", "performance_due": "2026-12-31", "mediators": ["med-contract"],
+        "committee": "鹭鸣街道人民调解委员会"})
+    assert r.status_code == 201, r.text
+    agreement = f"/api/v1/cases/{case['id']}/agreements/{r.json()['id']}"
+    assert (await stack.intake.get(f"{agreement}/pdf", headers=mediator)).status_code == 200
+    r = await stack.intake.post(f"{agreement}/signed-scan", headers=mediator,
+                                files={"file": ("协议书签字.png", b"\x89PNG\r\n\x1a\n" + bytes(64), "image/png")})
+    assert r.status_code == 201, r.text
+    r = await stack.intake.post(f"/api/v1/cases/{case['id']}/judicial-confirmations", headers=mediator,
+                                json={"applied_on": "2026-12-01", "court": "青澜区人民法院",
+                                      "agreement_id": agreement.rsplit("/", 1)[1]})
+    assert r.status_code == 201, r.text
+    r = await stack.intake.patch(f"/api/v1/cases/{case['id']}/judicial-confirmations/{r.json()['id']}",
+                                 headers={**mediator, "If-Match": r.headers["ETag"]},
+                                 json={"accepted": True, "confirmed": True, "decided_on": "2026-12-02",
+                                       "ruling_number": "(2026)青0102民特123号"})
+    assert r.status_code == 200, r.text
+    read = await stack.intake.get(agreement, headers=mediator)
+    r = await stack.intake.post(f"{agreement}/performance", headers={**mediator, "If-Match": read.headers["ETag"]},
+                                json={"result": "not_performed"})
+    assert r.status_code == 200, r.text
+    assert (await stack.intake.get(f"/api/v1/cases/{case['id']}/registration-form.pdf",
+                                   headers=operator)).status_code == 200
     r = await act(stack.routing, a["id"], "resolve", worker, {"outcome": "resolved"})
     assert r.status_code == 200
 
@@ -156,5 +184,6 @@ async def test_every_published_event_matches_its_schema_and_carries_no_personal_
             assert secret not in text, f"{ce_type} leaks personal data"
     assert {"fq.case.received.v1", "fq.case.assigned.v1", "fq.case.accepted.v1", "fq.case.resolved.v1",
             "fq.case.risk_changed.v1", "fq.case.feedback_received.v1", "fq.case.reclassified.v1",
-            "fq.case.session_scheduled.v1",
+            "fq.case.session_scheduled.v1", "fq.case.agreement_signed.v1",
+            "fq.case.judicial_confirmation_recorded.v1", "fq.case.performance_recorded.v1",
             "fq.org.unit_upserted.v1", "fq.org.member_upserted.v1"} <= seen

@@ -29,10 +29,11 @@ EXPECTED: dict[AssignmentStatus, dict[Action, AssignmentStatus]] = {
                  A.DISPATCH: S.DISPATCHED, A.RESOLVE: S.RESOLVED, A.MERGE: S.MERGED},
     S.SUSPENDED: {A.RESUME: S.ACCEPTED, A.MERGE: S.MERGED},  # from a suspension of an accepted assignment (below)
     S.RESOLVED: {A.REOPEN: S.REOPENED, A.CLOSE: S.CLOSED, A.MERGE: S.MERGED},
-    S.CLOSED: {}, S.RETURNED: {}, S.ESCALATED: {}, S.DISPATCHED: {}, S.REOPENED: {}, S.MERGED: {},
+    S.CLOSED: {A.REOPEN_CLOSED: S.REOPENED},  # 回头看 问题复发 / a late 12345 不满意 or 重办 (internal)
+    S.RETURNED: {}, S.ESCALATED: {}, S.DISPATCHED: {}, S.REOPENED: {}, S.MERGED: {},
 }
 # routing merges on intake's event, never on a client's request: a client is never offered it
-INTERNAL = {A.MERGE}
+INTERNAL = {A.MERGE, A.REOPEN_CLOSED}
 
 
 def _state(status: AssignmentStatus) -> State:

@@ -79,10 +79,12 @@ def fields_json(fields: dict[str, Any]) -> dict[str, Any]:
 
 async def _redo(session: AsyncSession, deps: IntakeDeps, order: HotlineOrder, case: Case, actor: str,
                 now: datetime) -> str:
-    if case.status != CaseStatus.RESOLVED:
+    # a 重办 after our close (销号) reopens the case too: routing's closed assignment reopens (counted as 重办)
+    if case.status not in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
         if order.phase == OrderPhase.REOPENED:
             return MessageOutcome.ALREADY_REOPENED  # e.g. an unsatisfied 回访 reopened it already
-        raise Problem(409, "case_not_resolved", f"only a resolved case is redone (重办); the case is {case.status}",
+        raise Problem(409, "case_not_resolved",
+                      f"only a resolved or closed case is redone (重办); the case is {case.status}",
                       status_now=case.status)
     add_timeline(session, case.id, now, TimelineKind.REDO_REQUESTED, "12345平台要求重办", actor=actor,
                  data={"order_no": order.order_no})

@@ -8,7 +8,7 @@ Create Date: 2026-12-06
 import sqlalchemy as sa
 from alembic import op
 
-from shared.idempotency import TABLE, create_idempotency_table, drop_idempotency_table
+from shared.idempotency import create_idempotency_table, drop_idempotency_table
 
 revision = "0005"
 down_revision = "0004"
@@ -59,8 +59,7 @@ def upgrade() -> None:
                     schema=SCHEMA, postgresql_where=sa.text(LIVE))
     op.create_index("ix_cohandling_member_live", "cohandling_tasks", ["member_id"], schema=SCHEMA,
                     postgresql_where=sa.text(LIVE))
-    if not sa.inspect(op.get_bind()).has_table(TABLE, schema=SCHEMA):  # another branch may have added it
-        create_idempotency_table(SCHEMA)
+    create_idempotency_table(SCHEMA)  # routing's first POSTs with Idempotency-Key
 
 
 def downgrade() -> None:

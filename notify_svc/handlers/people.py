@@ -1,0 +1,34 @@
+"""The people of a case: its 包案领导 (kept on the case's row, told of escalations, overdue clocks and extension
+requests by the rules ``*.leader``) and its 专班 (the lead reminded of the work plan's deadline)."""
+
+from __future__ import annotations
+
+from notify_svc.deps import NotifyDeps
+from notify_svc.domain.labels import local_minute
+from notify_svc.handlers.cases import case_facts
+from notify_svc.handlers.notifications import fire
+from shared.bus import pending
+from shared.bus.handlers import EventContext
+from shared.events import CaseLeaderSet, TaskForcePlanDue
+
+
+async def on_case_leader_set(ctx: EventContext[NotifyDeps], event: CaseLeaderSet) -> None:
+    session, deps = ctx.session, ctx.deps
+    await pending.flush(session)
+    info = await case_facts(session, deps, event.case_id)
+    info.leader_id = event.leader_id
+    info.updated_at = deps.clock.now()
+    await session.flush()
+    await fire(session, deps, ctx.env.type, ctx.env.id, {"how": event.how.value},
+               {"case_id": event.case_id, "case_code": info.case_code or event.case_code, "unit_id": info.unit_id,
+                "unit_path": info.unit_path, "leader_id": event.leader_id, "title": event.title,
+                "how": event.how.value})
+
+
+async def on_task_force_plan_due(ctx: EventContext[NotifyDeps], event: TaskForcePlanDue) -> None:
+    session, deps = ctx.session, ctx.deps
+    await pending.flush(session)
+    info = await case_facts(session, deps, event.case_id)
+    await fire(session, deps, ctx.env.type, ctx.env.id, {"stage": event.stage.value},
+               {"case_id": event.case_id, "case_code": info.case_code or event.case_code, "unit_id": info.unit_id,
+                "unit_path": info.unit_path, "lead_id": event.lead_id, "due": local_minute(event.plan_due_at)})

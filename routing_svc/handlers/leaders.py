@@ -1,0 +1,142 @@
+"""包案领导 (三级责任): the leader answerable for a red or specialist case.
+
+- Units carry responsible leaders (``OrgUnit.leaders``: member ids with a title, e.g. 街道书记, 包村干部).
+- A red case gets its default automatically when routing hears its own ``fq.case.assigned.v1``: the first
+  responsible leader of the handling unit, else of the nearest unit above it (``how: auto``). A case that already
+  has one keeps it across escalations, returns and re-routes.
+- A street or district admin whose subtree holds the case, or a responsible leader of the handling unit or of a
+  unit above it, gives (or changes) the leader of a red, specialist or special case: a member of the handling unit
+  or of a unit above it.
+- Every change writes ``fq.case.leader_set.v1`` (member ids only); notify tells the leader of the case's
+  escalations, overdue clocks and extension requests from then on.
+
+The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing_svc.deps import RoutingDeps
+from routing_svc.domain.assignment import HANDED_ON, AssignmentStatus
+from routing_svc.handlers.assignments import passed_through
+from routing_svc.schemas_people import LeaderBody
+from routing_svc.tables import Assignment, Member, OrgUnit
+from routing_svc.tables_people import CaseLeader
+from shared.auth import Principal, Role
+from shared.bus.handlers import EventContext
+from shared.bus.outbox import add_event
+from shared.events import CaseAssigned
+from shared.events.case import RiskLevel, Track
+from shared.events.case_people import CaseLeaderSet, LeaderHow
+from shared.preconditions import check_version
+from shared.problems import Problem, field_problem
+
+LEADER_TRACKS = frozenset({Track.SPECIALIST.value, Track.SPECIAL.value})
+SETTERS = (Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
+DEFAULT_TITLE = "包案领导"
+
+
+def _risk(a: Assignment) -> str:
+    return str((a.facts or {}).get("risk_level") or RiskLevel.BLUE.value)
+
+
+async def current_assignment(session: AsyncSession, case_id: uuid.UUID, user: Principal,
+                             *, for_update: bool = False) -> Assignment:
+    """The case's current assignment, when the caller may see the case (404 otherwise, as for an unknown case)."""
+    stmt = select(Assignment).where(Assignment.case_id == case_id).order_by(Assignment.created_at.desc())  # type: ignore[attr-defined]
+    rows = list((await session.execute(stmt.with_for_update() if for_update else stmt)).scalars())
+    if not rows or not (any(user.can_see(a.unit_path) for a in rows) or await passed_through(session, case_id, user)):
+        raise Problem(404, "case_not_found", f"no case {case_id} in your scope")
+    return next((a for a in rows if AssignmentStatus(a.status) not in HANDED_ON), rows[0])
+
+
+async def _leaders_on(session: AsyncSession, path: list[str]) -> dict[str, list[dict[str, str]]]:
+    rows = (await session.execute(select(OrgUnit.id, OrgUnit.leaders).where(OrgUnit.id.in_(path)))).all()  # type: ignore[call-overload, attr-defined]
+    return {uid: list(leaders or []) for uid, leaders in rows}
+
+
+async def _may_set(session: AsyncSession, user: Principal, a: Assignment) -> bool:
+    if user.is_global or (user.has_any(*SETTERS) and user.can_see(a.unit_path)):
+        return True
+    leaders = await _leaders_on(session, list(a.unit_path))
+    return any(x["member_id"] == user.sub for xs in leaders.values() for x in xs)
+
+
+async def get_leader(session: AsyncSession, case_id: uuid.UUID, user: Principal) -> CaseLeader:
+    await current_assignment(session, case_id, user)
+    row = await session.get(CaseLeader, case_id)
+    if row is None:
+        raise Problem(404, "leader_not_set", f"case {case_id} has no 包案领导")
+    return row
+
+
+async def set_leader(session: AsyncSession, deps: RoutingDeps, case_id: uuid.UUID, user: Principal,
+                     body: LeaderBody, if_match: int | None) -> tuple[CaseLeader, bool]:
+    """Give (``if_match`` None: the case has none yet, else 409) or change (``if_match``: the version read) the
+    case's leader; returns the row and whether it was created."""
+    a = await current_assignment(session, case_id, user, for_update=True)
+    if not await _may_set(session, user, a):
+        raise Problem(403, "forbidden_role", "street or district admins, or the unit's responsible leaders, give a "
+                                             "case its 包案领导")
+    if _risk(a) != RiskLevel.RED.value and a.track not in LEADER_TRACKS:
+        raise Problem(409, "leader_not_applicable", "a 包案领导 is for red, specialist or special cases")
+    row = (await session.execute(select(CaseLeader).where(CaseLeader.case_id == case_id).with_for_update())
+           ).scalar_one_or_none()
+    if if_match is None and row is not None:
+        raise Problem(409, "leader_exists", "the case has a 包案领导: change it with PUT and If-Match",
+                      headers={"ETag": f'"{row.version}"'})
+    if if_match is not None:
+        if row is None:
+            raise Problem(404, "leader_not_set", f"case {case_id} has no 包案领导: give one with POST")
+        check_version(row.version, if_match, "case's 包案领导")
+    member = (await session.execute(select(Member).where(
+        Member.id == body.leader_id, Member.active.is_(True)))).scalar_one_or_none()  # type: ignore[attr-defined]
+    if member is None or member.unit_id not in a.unit_path:
+        raise field_problem("leader_id", "an active member of the handling unit or of a unit above it",
+                            "invalid_leader")
+    title = body.title or _title_of(await _leaders_on(session, list(a.unit_path)), member.id) or DEFAULT_TITLE
+    return await _write(session, deps, a, row, member.id, title, LeaderHow.MANUAL, user.sub), row is None
+
+
+def _title_of(leaders: dict[str, list[dict[str, str]]], member_id: str) -> str | None:
+    return next((x["title"] for xs in leaders.values() for x in xs if x["member_id"] == member_id), None)
+
+
+async def _write(session: AsyncSession, deps: RoutingDeps, a: Assignment, row: CaseLeader | None, leader_id: str,
+                 title: str, how: LeaderHow, by: str) -> CaseLeader:
+    now = deps.clock.now()
+    previous = row.leader_id if row else None
+    if row is None:
+        row = CaseLeader(case_id=a.case_id, leader_id=leader_id, title=title, how=how.value, set_by=by, set_at=now)
+        session.add(row)
+    else:
+        row.leader_id, row.title, row.how, row.set_by, row.set_at = leader_id, title, how.value, by, now
+        row.version += 1
+    await session.flush()
+    await add_event(session, CaseLeaderSet(case_id=a.case_id, at=now, assignment_id=a.id, case_code=a.case_code,
+                                           leader_id=leader_id, title=title, previous_leader_id=previous, how=how,
+                                           set_by=by),
+                    source=deps.source)
+    return row
+
+
+async def on_case_assigned(ctx: EventContext[RoutingDeps], event: CaseAssigned) -> None:
+    """A red case without a 包案领导 gets the default: the handling unit's first active responsible leader, else
+    the nearest unit above's."""
+    session, deps = ctx.session, ctx.deps
+    a = await session.get(Assignment, event.assignment_id)
+    if a is None or _risk(a) != RiskLevel.RED.value or await session.get(CaseLeader, a.case_id) is not None:
+        return
+    leaders = await _leaders_on(session, list(a.unit_path))
+    candidates = [x for uid in reversed(a.unit_path) for x in leaders.get(uid, [])]
+    if not candidates:
+        return
+    active = set((await session.execute(select(Member.id).where(
+        Member.id.in_([x["member_id"] for x in candidates]), Member.active.is_(True)))).scalars())  # type: ignore[attr-defined]
+    chosen = next((x for x in candidates if x["member_id"] in active), None)
+    if chosen is not None:
+        await _write(session, deps, a, None, chosen["member_id"], chosen["title"], LeaderHow.AUTO, "routing")
