@@ -201,6 +201,9 @@ async def check_leaders(session: AsyncSession, leaders: dict[str, tuple[list[str
                       errors=errors[:200])
 
 
+# --- updates ---------------------------------------------------------------------------------------
+
+
 async def update_unit(session: AsyncSession, deps: RoutingDeps, unit: OrgUnit, body: UnitUpdate) -> list[str]:
     """Apply a PATCH; returns the members deactivated with the unit.
 

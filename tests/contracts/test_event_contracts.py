@@ -91,7 +91,8 @@ async def _scripted_run(stack: Stack) -> str:
     # signed scan filed, a 司法确认 confirmed and the 履行 recorded
     mediator = auth(Role.MEDIATOR, "S1", "med-contract")
     r = await stack.intake.post(f"/api/v1/cases/{case['id']}/agreements", headers=mediator, json={
-        "facts": f"{PARTY['name']}（电话{PARTY['phone']}）与邻居因漏水发生纠纷", "terms": f"被申请人赔偿{PARTY['name']}三千元",
+        "facts": f"{PARTY['name']}（电话{PARTY['phone']}）与邻居因漏水发生纠纷",
+        "terms": f"被申请人赔偿{PARTY['name']}三千元",
         "performance_way": "by_deadline", "performance_due": "2026-12-31", "mediators": ["med-contract"],
         "committee": "鹭鸣街道人民调解委员会"})
     assert r.status_code == 201, r.text
