@@ -82,16 +82,16 @@ CONSUMERS: Consumers[NotifyDeps] = {
     AgreementSigned: performance.on_agreement_signed,
     PerformanceRecorded: performance.on_performance_recorded,
     CaseLeaderSet: people.on_case_leader_set,
+    CohandlingTaskOpened: people.on_cohandling_task_opened,
     TaskForcePlanDue: people.on_task_force_plan_due,
 }
 
 _OWN = "notify's own delivery outcome (not subscribed to notification-events)"
 
 IGNORED: dict[type[Event], str] = {
-    CohandlingTaskOpened: "no notify rule for co-handling tasks yet (a follow-up)",
-    CohandlingTaskAccepted: "no notify rule for co-handling tasks yet (a follow-up)",
-    CohandlingTaskCompleted: "no notify rule for co-handling tasks yet (a follow-up)",
-    CohandlingTaskClosed: "no notify rule for co-handling tasks yet (a follow-up)",
+    CohandlingTaskAccepted: "the lead unit reads the task's state (GET /api/v1/assignments/{id}/tasks); nobody is told",
+    CohandlingTaskCompleted: "the lead unit reads the task's report in routing; nobody is told",
+    CohandlingTaskClosed: "closed by the lead unit itself; nobody else is told",
     CaseReclassified: "a new category notifies nobody; if routing re-routes the case, its escalated and assigned "
                       "events notify the units",
     CaseReopened: "the fq.case.assigned.v1 that follows (cause reopened) cancels the old reminders, schedules the "

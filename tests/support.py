@@ -113,7 +113,28 @@ async def start_stack(database_url: str, bootstrap: str, names: tuple[str, ...] 
         r = await stack.clients["routing"].post("/api/v1/org/import", json=json.loads(DEMO_ORG.read_text()),
                                                 headers=auth(Role.SERVICE, None))
         assert r.status_code == 200, r.text
+        if "notify" in stack.apps:
+            await notify_knows_org(stack)
     return stack
+
+
+async def notify_knows_org(stack: Stack) -> None:
+    """Wait until notify applied the demo org's units and members. They travel on the org topic, the cases on the
+    case topic, with no order between the two: a case event notify applies before it knows the member it names
+    (a 包案领导, a 协办 member) reaches nobody — in production the org is imported long before the cases."""
+    from sqlalchemy import func, select
+
+    from notify_svc.tables import Recipient, Unit
+
+    org = json.loads(DEMO_ORG.read_text())
+
+    async def org_known() -> bool:
+        async with stack.apps["notify"].state.runtime.session() as session:
+            units = (await session.execute(select(func.count()).select_from(Unit))).scalar_one()
+            members = (await session.execute(select(func.count()).select_from(Recipient))).scalar_one()
+        return bool(units >= len(org["units"]) and members >= len(org["members"]))
+
+    await eventually(org_known, timeout=60, what="notify learns the demo org from routing's events")
 
 
 async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 30.0,

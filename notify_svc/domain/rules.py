@@ -18,6 +18,7 @@ from shared.events import (
     CaseReceived,
     CaseResolved,
     CaseUrged,
+    CohandlingTaskOpened,
     HotspotAlert,
     PerformanceRecorded,
     RiskChanged,
@@ -56,9 +57,9 @@ TRIGGERS: frozenset[str] = frozenset({CaseAssigned.ce_type, CaseOverdue.ce_type,
                                       CaseExtensionRequested.ce_type, CaseAssigneeSet.ce_type, SessionScheduled.ce_type,
                                       LookbackDue.ce_type, LookbackRecurred.ce_type, REMINDER,
                                       PERFORMANCE_REMINDER, PerformanceRecorded.ce_type, CaseLeaderSet.ce_type,
-                                      TaskForcePlanDue.ce_type})
-# the member a selector ``{"member": <name>}`` names: the case's 包案领导, the 专班's lead
-MEMBER_VARIABLES = frozenset({"leader_id", "lead_id"})
+                                      TaskForcePlanDue.ce_type, CohandlingTaskOpened.ce_type})
+# the member a selector ``{"member": <name>}`` names: the case's 包案领导, the 专班's lead, a 协办 task's member
+MEMBER_VARIABLES = frozenset({"leader_id", "lead_id", "member_id"})
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,9 @@ DEFAULT_RULES: dict[str, Any] = {"rules": [
      "template": "leader_overdue"},
     {"id": "extension_requested.leader", "on": CaseExtensionRequested.ce_type, "to": [{"member": "leader_id"}],
      "channels": ["inbox"], "template": "leader_extension_requested"},
+    # 协办: the force's responsible member is told of the task and its deadline
+    {"id": "cohandling_opened.member", "on": CohandlingTaskOpened.ce_type, "to": [{"member": "member_id"}],
+     "channels": ["inbox"], "template": "cohandling_opened"},
     # 专班: the lead is reminded before the work plan is due, and supervised (with the street) once it is late
     {"id": "task_force_plan.soon", "on": TaskForcePlanDue.ce_type, "when": {"stage": "soon"},
      "to": [{"member": "lead_id"}], "channels": ["inbox"], "template": "plan_reminder"},

@@ -89,6 +89,12 @@ SPECS: dict[str, TemplateSpec] = {s.key: s for s in (
                  "案件提级：{{ case_code }}",
                  "案件 {{ case_code }} 已由{{ from_unit_name or from_unit_id }}提级至"
                  "{{ to_unit_name or to_unit_id }}（原因：{{ reason_label }}）{% if note %}：{{ note }}{% endif %}。"),
+    TemplateSpec("cohandling_opened", "协办任务（发给该力量在本片区的负责人）",
+                 {**_CASE, "force": "police", "force_label": "公安", "lead_unit_id": "C1", "lead_unit_name": "松涛社区",
+                  "due": "2026-12-09 17:30"},
+                 "协办任务：{{ case_code }}",
+                 "案件 {{ case_code }} 由{{ lead_unit_name or lead_unit_id }}主办，需要{{ force_label }}协同办理。"
+                 "请在 {{ due }} 前签收，办结后填写协办情况。"),
     TemplateSpec("leader_assigned", "指定包案领导（发给包案领导）",
                  {**_CASE, "title": "街道书记", "how": "auto"},
                  "包案通知：{{ case_code }}",

@@ -1,15 +1,17 @@
-"""The people of a case: its 包案领导 (kept on the case's row, told of escalations, overdue clocks and extension
-requests by the rules ``*.leader``) and its 专班 (the lead reminded of the work plan's deadline)."""
+"""The people of a case: a 协办 task's member (told of the task), its 包案领导 (kept on the case's row, told of
+escalations, overdue clocks and extension requests by the rules ``*.leader``) and its 专班 (the lead reminded of the
+work plan's deadline)."""
 
 from __future__ import annotations
 
 from notify_svc.deps import NotifyDeps
 from notify_svc.domain.labels import local_minute
 from notify_svc.handlers.cases import case_facts
-from notify_svc.handlers.notifications import fire
+from notify_svc.handlers.notifications import fire, unit_names
 from shared.bus import pending
 from shared.bus.handlers import EventContext
-from shared.events import CaseLeaderSet, TaskForcePlanDue
+from shared.dictionaries import FORCE
+from shared.events import CaseLeaderSet, CohandlingTaskOpened, TaskForcePlanDue
 
 
 async def on_case_leader_set(ctx: EventContext[NotifyDeps], event: CaseLeaderSet) -> None:
@@ -32,3 +34,18 @@ async def on_task_force_plan_due(ctx: EventContext[NotifyDeps], event: TaskForce
     await fire(session, deps, ctx.env.type, ctx.env.id, {"stage": event.stage.value},
                {"case_id": event.case_id, "case_code": info.case_code or event.case_code, "unit_id": info.unit_id,
                 "unit_path": info.unit_path, "lead_id": event.lead_id, "due": local_minute(event.plan_due_at)})
+
+
+async def on_cohandling_task_opened(ctx: EventContext[NotifyDeps], event: CohandlingTaskOpened) -> None:
+    if event.member_id is None:  # nobody answers for the force: the lead unit sees the task without a member
+        return
+    session, deps = ctx.session, ctx.deps
+    await pending.flush(session)
+    info = await case_facts(session, deps, event.case_id)
+    names = await unit_names(session, event.lead_unit_id)
+    await fire(session, deps, ctx.env.type, ctx.env.id, {"force": event.force},
+               {"case_id": event.case_id, "case_code": info.case_code or event.case_code,
+                "unit_id": event.member_unit_id or event.lead_unit_id, "unit_path": info.unit_path,
+                "member_id": event.member_id, "force": event.force, "force_label": FORCE.get(event.force, ""),
+                "lead_unit_id": event.lead_unit_id, "lead_unit_name": names.get(event.lead_unit_id, ""),
+                "due": local_minute(event.due_at)})

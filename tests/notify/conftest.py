@@ -19,18 +19,15 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from sqlalchemy import func, select
 
 from notify_svc.adapters.channels import HttpSmsProvider
 from notify_svc.adapters.contacts import Contacts
 from notify_svc.deps import NotifyDeps
-from notify_svc.tables import Recipient, Unit
 from notify_svc.workers.deliveries import DeliveryWorker
 from services.embedded import EmbeddedBroker, free_port
-from services.registry import DEMO_ORG
 from shared.clock import SHANGHAI, FrozenClock
 from shared.events import Event, encode, envelope_for
-from tests.support import Infra, Stack, eventually, own_broker, start_stack
+from tests.support import Infra, Stack, own_broker, start_stack
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)  # a Monday, working time
 
@@ -59,15 +56,6 @@ async def nstack(notify_db: str, notify_broker: EmbeddedBroker, clock: FrozenClo
                           notify={"clock": clock, "run_worker": False})
     deps: NotifyDeps = s.apps["notify"].state.deps
     deps.contacts = Contacts(deps.settings, routing=s.clients["routing"], intake=s.clients["intake"])
-    org = json.loads(DEMO_ORG.read_text())
-
-    async def org_known() -> bool:
-        async with s.apps["notify"].state.runtime.session() as session:
-            units = (await session.execute(select(func.count()).select_from(Unit))).scalar_one()
-            members = (await session.execute(select(func.count()).select_from(Recipient))).scalar_one()
-        return bool(units >= len(org["units"]) and members >= len(org["members"]))
-
-    await eventually(org_known, timeout=60, what="notify learns the demo org from routing's events")
     try:
         yield s
     finally:

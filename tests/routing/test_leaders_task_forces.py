@@ -145,3 +145,23 @@ async def test_my_work_pages_with_a_cursor_without_duplicates_or_gaps(stack: Sta
     assert seen == everything
     r = await stack.routing.get("/api/v1/my/work", headers=G01, params={"cursor": "garbage"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.cursor"
+
+
+async def test_a_forces_responsible_member_is_told_of_the_co_handling_task(stack: Stack, clock: FrozenClock) -> None:
+    """A red fight case at C1 calls in the police: the demo org names U-S1-4 for police on the street, who gets
+    the 协办 inbox item with the task's deadline — and the lead unit's grid worker gets none."""
+    morning(clock)
+    a = await new_assignment(stack, risk_signals=["violence"])
+    assert "police" in a["forces"], a
+    code = a["case_code"]
+    officer = auth(Role.MEDIATOR, "S1", "U-S1-4")
+    titles = await eventually(lambda: titled(stack, officer, code, "协办任务"), timeout=60,
+                              what="the police responsible's 协办 item")
+    assert titles == [f"协办任务：{code}"]
+    tasks = (await stack.routing.get(f"/api/v1/assignments/{a['id']}/tasks", headers=C1)).json()
+    police = next(t for t in tasks if t["force"] == "police")
+    got = await stack.clients["notify"].get("/api/v1/inbox", headers=officer)
+    body = next(i["body"] for i in got.json()["items"] if i["title"] == f"协办任务：{code}")
+    due = datetime.fromisoformat(police["due_at"]).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    assert "公安" in body and due in body, body
+    assert not await titled(stack, G01, code, "协办任务")
