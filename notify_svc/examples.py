@@ -29,6 +29,7 @@ EXAMPLES["RulesPublic"] = {
 EXAMPLES["TargetPublic"] = {
     "unit_id": "G01", "channel": "webhook", "address": "https://oapi.dingtalk.com/robot/send?access_token=abc123",
     "signed": True, "updated_by": "U-admin-1", "updated_at": "2026-11-03T09:30:00+08:00",
+    "version": 2,
 }
 EXAMPLES["TemplateUpdate"] = {"subject": "新案件待签收", "body": "您有一件新的待签收案件：楼上漏水（FQ-2026-000123），请及时签收。"}
 EXAMPLES["TemplatePreview"] = {

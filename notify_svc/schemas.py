@@ -99,6 +99,7 @@ class TargetPublic(BaseModel):
     signed: bool
     updated_by: str
     updated_at: datetime
+    version: int = Field(description='its ETag; a PUT sends it back as If-Match ("0" creates one)')
 
 
 class SurveyAnswer(BaseModel):

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -164,6 +164,7 @@ class ChannelTarget(SQLModel, table=True):
     secret: str | None = Field(default=None, sa_column=Column(Text))  # robot signing secret
     updated_by: str = Field(max_length=128)
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))  # 0005: ETag
 
 
 class Survey(SQLModel, table=True):

@@ -63,7 +63,7 @@ EXAMPLES["AssignMemberBody"] = {"member_id": "U-G01-1", "reason": "当事人外�
 EXAMPLES["DispatchBody"] = {"unit_id": "G01", "note": "已电话联系双方，约定周三上午现场查看"}
 EXAMPLES["MemberPublic"] = {
     "id": "U-G01-1", "unit_id": "G01", "name": "张某", "phone": "13900001101", "roles": ["grid_worker"],
-    "forces": ["grid"], "active": True,
+    "forces": ["grid"], "active": True, "version": 3,
 }
 EXAMPLES["ExtensionBody"] = {"reason": "当事人外出务工，约定下周上门调解", "due_at": "2026-11-03T09:30:00+08:00"}
 EXAMPLES["ReopenBody"] = {"reason": "unsatisfied_feedback", "note": "已电话联系双方，约定周三上午现场查看"}
@@ -83,7 +83,7 @@ EXAMPLES["RulesVersionInfo"] = {
 }
 EXAMPLES["UnitPublic"] = {
     "id": "G01", "name": "松涛社区第一网格", "level": "grid", "parent_id": "S1", "path": ["D1", "S1", "G01"],
-    "address_keywords": ["松涛花园", "松涛路"], "active": True,
+    "address_keywords": ["松涛花园", "松涛路"], "active": True, "version": 2,
 }
 EXAMPLES["RulesPublic"] = {
     "version": 2, "created_by": "U-admin-1", "created_at": "2026-11-03T09:30:00+08:00",

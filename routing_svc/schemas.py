@@ -77,6 +77,7 @@ class UnitPublic(BaseModel):
     address_keywords: list[str]
     active: bool
     leaders: list[UnitLeader] = Field(default_factory=list, description="responsible leaders (三级责任)")
+    version: int = Field(description="its ETag; a PATCH sends it back as If-Match")
 
 
 class MemberPublic(BaseModel):
@@ -87,6 +88,7 @@ class MemberPublic(BaseModel):
     roles: list[str]
     forces: list[str]
     active: bool
+    version: int = Field(description="its ETag; a PATCH sends it back as If-Match")
 
 
 class AssignmentPublic(BaseModel):

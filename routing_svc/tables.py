@@ -29,6 +29,7 @@ class OrgUnit(SQLModel, table=True):
     # responsible leaders (三级责任, migration 0005): [{"member_id", "title": "街道书记"}], first: default 包案领导
     leaders: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False,
                                                                                  server_default="[]"))
+    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))  # 0008: ETag
 
 
 class Member(SQLModel, table=True):
@@ -44,6 +45,7 @@ class Member(SQLModel, table=True):
     forces: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))  # 0008: ETag
 
 
 class Assignment(SQLModel, table=True):

@@ -94,6 +94,7 @@ DETAIL_ZH = {
     "inbox_item_not_found": "未找到该待办消息",
     "invalid_template": "消息模板有误",
     "template_not_found": "未找到该消息模板",
+    "target_not_found": "该单位尚未配置此通知渠道（新建时 If-Match 填 \"0\"）",
     "template_render_failed": "消息模板无法生成内容，请检查模板中的字段",
     "survey_not_found": "此回访链接无效",
     "survey_expired": "此回访链接已过期",

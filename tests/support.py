@@ -150,6 +150,25 @@ async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
 
 
+async def with_etag(client: httpx.AsyncClient, path: str, headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` plus ``If-Match``: the ``ETag`` of ``GET path`` as the same caller reads it now (every update
+    of a versioned resource needs it: 428 without, 412 when stale)."""
+    r = await client.get(path, headers=headers)
+    assert r.status_code == 200, f"GET {path} for its ETag: {r.status_code} {r.text}"
+    return {**headers, "If-Match": r.headers["ETag"]}
+
+
+async def act(client: httpx.AsyncClient, assignment_id: Any, action: str, headers: dict[str, str],
+              body: Any = None) -> httpx.Response:
+    """A workflow action as a client makes it: read the assignment for its ETag, then POST the action with it as
+    ``If-Match``. A caller who cannot read it gets that answer (404) instead."""
+    path = f"/api/v1/assignments/{assignment_id}"
+    read = await client.get(path, headers=headers)
+    if read.status_code != 200:
+        return read
+    return await client.post(f"{path}/{action}", headers={**headers, "If-Match": read.headers["ETag"]}, json=body)
+
+
 def unique_phone() -> str:
     return f"138{uuid.uuid4().int % 10**8:08d}"
 

@@ -339,13 +339,29 @@ class Load:
             await asyncio.sleep(1.0)
         return None
 
+    async def etag(self, assignment_id: str, headers: dict[str, str]) -> str | None:
+        """The assignment's ETag as ``headers``' caller reads it now (None when no answer came)."""
+        r, _ = await self.client.send("GET assignment", "GET", self.stack.urls("routing"),
+                                      f"/api/v1/assignments/{assignment_id}", headers=headers)
+        return r.headers.get("ETag") if r is not None and r.status_code == 200 else None
+
     async def act(self, rec: CaseRec, name: str, a: dict[str, Any], body: dict[str, Any] | None = None,
                   headers: dict[str, str] | None = None) -> bool:
         path = {"approve": "approve-extension"}.get(name, name)
-        r, failed = await self.client.send(f"POST assignment {name}", "POST", self.stack.urls("routing"),
-                                           f"/api/v1/assignments/{a['id']}/{path}",
-                                           headers={**(headers or self.street), "If-Match": f'"{a["version"]}"'},
-                                           body=json.dumps(body or {}, ensure_ascii=False).encode())
+        who = headers or self.street
+        r: httpx.Response | None = None
+        failed = False
+        for _ in range(4):  # If-Match is the ETag just read; a 412 on a clean attempt (the scheduler or a
+            # consumer moved the assignment on since) reads it again and retries
+            etag = await self.etag(a["id"], who)
+            if etag is None:
+                break
+            r, failed = await self.client.send(f"POST assignment {name}", "POST", self.stack.urls("routing"),
+                                               f"/api/v1/assignments/{a['id']}/{path}",
+                                               headers={**who, "If-Match": etag},
+                                               body=json.dumps(body or {}, ensure_ascii=False).encode())
+            if r is None or r.status_code != 412 or failed:
+                break
         if r is None:
             outcome = "lost"
         elif r.status_code == 200:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.deps import NotifyDeps
@@ -43,14 +44,19 @@ async def save_rules(session: AsyncSession, deps: NotifyDeps, doc: dict[str, Any
 
 
 async def save_target(session: AsyncSession, deps: NotifyDeps, unit_id: str, channel: Channel, address: str,
-                      secret: str | None, by: str) -> ChannelTarget:
-    """Where a unit's email or robot notifications go."""
+                      secret: str | None, by: str, if_match: int) -> ChannelTarget:
+    """Where a unit's email or robot notifications go: ``if_match`` is the version read, 0 to create one (412
+    otherwise). A missing row is inserted at version 0 first, so the check below runs under the row's lock
+    whether it existed or not (a refused create rolls the insert back)."""
     now = deps.clock.now()
-    t = await session.get(ChannelTarget, (unit_id, channel.value))
-    if t is None:
-        t = ChannelTarget(unit_id=unit_id, channel=channel.value, address=address, updated_by=by, updated_at=now)
-        session.add(t)
+    await session.execute(insert(ChannelTarget).values(
+        unit_id=unit_id, channel=channel.value, address=address, updated_by=by, updated_at=now, version=0,
+    ).on_conflict_do_nothing(index_elements=["unit_id", "channel"]))
+    t = (await session.execute(select(ChannelTarget).where(
+        ChannelTarget.unit_id == unit_id, ChannelTarget.channel == channel.value,  # type: ignore[arg-type]
+    ).with_for_update().execution_options(populate_existing=True))).scalar_one()
+    check_version(t.version, if_match, f"{channel.value} target of {unit_id}")
     t.address, t.secret = address, secret
-    t.updated_by, t.updated_at = by, now
+    t.updated_by, t.updated_at, t.version = by, now, t.version + 1
     pending.on_commit(session, deps.targets.invalidate)
     return t

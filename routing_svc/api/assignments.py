@@ -4,10 +4,11 @@ case in), and a case's routing history."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from sqlalchemy import and_, func, not_, or_, select
 
 from routing_svc.deps import Deps
@@ -37,6 +38,7 @@ from routing_svc.tables import Assignment, AssignmentLog, OrgUnit
 from shared.auth import CurrentUser, Principal, Role, require_roles
 from shared.bus import pending
 from shared.pagination import Page, keyset_page
+from shared.preconditions import IfMatch, etag
 from shared.problems import Problem
 from shared.runtime import SessionDep
 
@@ -46,16 +48,6 @@ HANDLERS = require_roles(*HANDLER_ROLES)
 APPROVERS = require_roles(*APPROVER_ROLES)
 LEADERS = require_roles(*LEADER_ROLES)
 REOPENERS = require_roles(Role.SERVICE, Role.OPERATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
-
-
-def _if_match(value: str | None) -> int | None:
-    if value is None:
-        return None
-    raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
-        raise Problem(422, "validation_failed", "If-Match must be an ETag this API returned, e.g. \"3\"",
-                      errors=[{"field": "header.if-match", "reason": "not a version ETag", "code": "invalid"}])
-    return int(raw)
 
 
 def _public(a: Assignment) -> AssignmentPublic:
@@ -137,7 +129,7 @@ async def _detail(session: SessionDep, a: Assignment, user: Principal) -> Assign
 
 
 async def _respond(session: SessionDep, a: Assignment, user: Principal, response: Response) -> AssignmentDetail:
-    response.headers["ETag"] = f'"{a.version}"'
+    response.headers["ETag"] = etag(a.version)
     return await _detail(session, a, user)
 
 
@@ -150,138 +142,128 @@ async def get_assignment(assignment_id: uuid.UUID, session: SessionDep, user: Cu
     return await _respond(session, a, user, response)
 
 
-IfMatch = Annotated[str | None, Header(description='the ETag of the version you saw, e.g. "3" (412 otherwise)')]
+async def _act(session: SessionDep, user: Principal, response: Response,
+               call: Callable[[], Awaitable[Assignment]]) -> AssignmentDetail:
+    """One workflow action: ``call`` (the handler) in one transaction, then the assignment it leaves, with its
+    ETag. The handler locks the row and checks the route's ``If-Match`` against its version (412 when stale)."""
+    async with pending.transaction(session):
+        a = await call()
+    return await _respond(session, a, user, response)
 
 
 @router.post("/assignments/{assignment_id}/accept", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
 async def accept(assignment_id: uuid.UUID, deps: Deps, session: SessionDep, user: CurrentUser,
-                 response: Response, body: AcceptBody | None = None, if_match: IfMatch = None) -> AssignmentDetail:
+                 response: Response, version: IfMatch, body: AcceptBody | None = None) -> AssignmentDetail:
     """签收: the unit takes the case; the resolve clock starts. Emits ``fq.case.accepted.v1``."""
-    async with pending.transaction(session):
-        a = await assignments.accept(session, deps, assignment_id, user, body or AcceptBody(),
-                                  _if_match(if_match))
-    return await _respond(session, a, user, response)
+    return await _act(session, user, response, lambda: assignments.accept(
+        session, deps, assignment_id, user, body or AcceptBody(), version))
 
 
 @router.post("/assignments/{assignment_id}/return", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
 async def return_case(assignment_id: uuid.UUID, body: ReasonBody, deps: Deps, session: SessionDep,
-                      user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
+                      user: CurrentUser, response: Response, version: IfMatch) -> AssignmentDetail:
     """退单 with a reason: the case is re-routed (a second return sends it to the street centre, which decides).
     Emits ``fq.case.returned.v1`` then ``fq.case.assigned.v1``; answers with the NEW assignment."""
-    async with pending.transaction(session):
-        a = await assignments.return_case(session, deps, assignment_id, user, body, _if_match(if_match))
-    return await _respond(session, a, user, response)
+    return await _act(session, user, response, lambda: assignments.return_case(
+        session, deps, assignment_id, user, body, version))
 
 
 @router.post("/assignments/{assignment_id}/extend", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
 async def request_extension(assignment_id: uuid.UUID, body: ExtensionBody, deps: Deps, session: SessionDep,
-                            user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
+                            user: CurrentUser, response: Response, version: IfMatch) -> AssignmentDetail:
     """延期申请 for the running clock, with a reason and the wanted deadline; the parent unit decides.
     Emits ``fq.case.extension_requested.v1``."""
-    async with pending.transaction(session):
-        a = await extensions.request_extension(session, deps, assignment_id, user, body, _if_match(if_match))
-    return await _respond(session, a, user, response)
+    return await _act(session, user, response, lambda: extensions.request_extension(
+        session, deps, assignment_id, user, body, version))
 
 
 @router.post("/assignments/{assignment_id}/approve-extension", response_model=AssignmentDetail,
              tags=["assignments"], dependencies=[APPROVERS])
 async def approve_extension(assignment_id: uuid.UUID, deps: Deps, session: SessionDep, user: CurrentUser,
-                            response: Response, body: ApproveExtensionBody | None = None,
-                            if_match: IfMatch = None) -> AssignmentDetail:
+                            response: Response, version: IfMatch,
+                            body: ApproveExtensionBody | None = None) -> AssignmentDetail:
     """延期审批 by the parent unit's leaders: the deadline moves. Emits ``fq.case.extended.v1``."""
-    async with pending.transaction(session):
-        a = await extensions.decide_extension(session, deps, assignment_id, user,
-                                            body or ApproveExtensionBody(), True, _if_match(if_match))
-    return await _respond(session, a, user, response)
+    return await _act(session, user, response, lambda: extensions.decide_extension(
+        session, deps, assignment_id, user, body or ApproveExtensionBody(), True, version))
 
 
 @router.post("/assignments/{assignment_id}/reject-extension", response_model=AssignmentDetail,
              tags=["assignments"], dependencies=[APPROVERS])
 async def reject_extension(assignment_id: uuid.UUID, body: ReasonBody, deps: Deps, session: SessionDep,
-                           user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
+                           user: CurrentUser, response: Response, version: IfMatch) -> AssignmentDetail:
     """延期驳回: the deadline stays; recorded in the assignment's history."""
-    async with pending.transaction(session):
-        a = await extensions.decide_extension(session, deps, assignment_id, user, body, False,
-                                            _if_match(if_match))
-    return await _respond(session, a, user, response)
+    return await _act(session, user, response, lambda: extensions.decide_extension(
+        session, deps, assignment_id, user, body, False, version))
 
 
 @router.post("/assignments/{assignment_id}/suspend", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
 async def suspend(assignment_id: uuid.UUID, body: ReasonBody, deps: Deps, session: SessionDep,
-                  user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
+                  user: CurrentUser, response: Response, version: IfMatch) -> AssignmentDetail:
     """中止 with a reason: both clocks pause. Emits ``fq.case.suspended.v1``."""
-    async with pending.transaction(session):
-        a = await assignments.suspend(session, deps, assignment_id, user, body, _if_match(if_match))
-    return await _respond(session, a, user, response)
+    return await _act(session, user, response, lambda: assignments.suspend(
+        session, deps, assignment_id, user, body, version))
 
 
 @router.post("/assignments/{assignment_id}/resume", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
 async def resume(assignment_id: uuid.UUID, deps: Deps, session: SessionDep, user: CurrentUser,
-                 response: Response, body: ResumeBody | None = None, if_match: IfMatch = None) -> AssignmentDetail:
+                 response: Response, version: IfMatch, body: ResumeBody | None = None) -> AssignmentDetail:
     """恢复办理: the running deadline moves by the working time spent suspended. Emits ``fq.case.resumed.v1``."""
-    async with pending.transaction(session):
-        a = await assignments.resume(session, deps, assignment_id, user, body or ResumeBody(),
-                                  _if_match(if_match))
-    return await _respond(session, a, user, response)
+    return await _act(session, user, response, lambda: assignments.resume(
+        session, deps, assignment_id, user, body or ResumeBody(), version))
 
 
 @router.post("/assignments/{assignment_id}/escalate", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
 async def escalate(assignment_id: uuid.UUID, body: EscalateBody, deps: Deps, session: SessionDep,
-                   user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
+                   user: CurrentUser, response: Response, version: IfMatch) -> AssignmentDetail:
     """提级 with a reason, to the next level up that has handlers. Emits ``fq.case.escalated.v1`` then
     ``fq.case.assigned.v1``; answers with the NEW assignment."""
-    async with pending.transaction(session):
-        a = await assignments.escalate(session, deps, assignment_id, user, body, _if_match(if_match))
-    return await _respond(session, a, user, response)
+    return await _act(session, user, response, lambda: assignments.escalate(
+        session, deps, assignment_id, user, body, version))
 
 
 @router.post("/assignments/{assignment_id}/dispatch", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
 async def dispatch(assignment_id: uuid.UUID, body: DispatchBody, deps: Deps, session: SessionDep,
-                   user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
+                   user: CurrentUser, response: Response, version: IfMatch) -> AssignmentDetail:
     """The street centre (street admins) sends the case to a unit of its choice: ``fq.case.assigned.v1`` with
     cause ``decided``; answers with the NEW assignment."""
-    async with pending.transaction(session):
-        a = await assignments.dispatch(session, deps, assignment_id, user, body, _if_match(if_match))
-    return await _respond(session, a, user, response)
+    return await _act(session, user, response, lambda: assignments.dispatch(
+        session, deps, assignment_id, user, body, version))
 
 
 @router.post("/assignments/{assignment_id}/take", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
 async def take(assignment_id: uuid.UUID, deps: Deps, session: SessionDep, user: CurrentUser, response: Response,
-               body: TakeBody | None = None, if_match: IfMatch = None) -> AssignmentDetail:
+               version: IfMatch, body: TakeBody | None = None) -> AssignmentDetail:
     """认领: the caller, a member of the handling unit, becomes its 承办人 (the unit still sees and acts on it).
     Emits ``fq.case.assignee_set.v1`` (how ``take``)."""
-    async with pending.transaction(session):
-        a = await assignees.take(session, deps, assignment_id, user, body or TakeBody(), _if_match(if_match))
-    return await _respond(session, a, user, response)
+    return await _act(session, user, response, lambda: assignees.take(
+        session, deps, assignment_id, user, body or TakeBody(), version))
 
 
 @router.post("/assignments/{assignment_id}/assign-member", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[LEADERS])
 async def assign_member(assignment_id: uuid.UUID, body: AssignMemberBody, deps: Deps, session: SessionDep,
-                        user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
+                        user: CurrentUser, response: Response, version: IfMatch) -> AssignmentDetail:
     """派单到人 by the unit's leaders (or those above it): ``member_id`` of the handling unit becomes the 承办人;
     改派 (it has one already) needs a ``reason``. Emits ``fq.case.assignee_set.v1`` (how ``dispatch``)."""
-    async with pending.transaction(session):
-        a = await assignees.assign_member(session, deps, assignment_id, user, body, _if_match(if_match))
-    return await _respond(session, a, user, response)
+    return await _act(session, user, response, lambda: assignees.assign_member(
+        session, deps, assignment_id, user, body, version))
 
 
 @router.post("/assignments/{assignment_id}/resolve", response_model=AssignmentDetail, tags=["assignments"],
              dependencies=[HANDLERS])
 async def resolve(assignment_id: uuid.UUID, body: ResolveBody, deps: Deps, session: SessionDep,
-                  user: CurrentUser, response: Response, if_match: IfMatch = None) -> AssignmentDetail:
+                  user: CurrentUser, response: Response, version: IfMatch) -> AssignmentDetail:
     """办结 with an outcome and agreement flags. Emits ``fq.case.resolved.v1``; the follow-up window starts."""
-    async with pending.transaction(session):
-        a = await assignments.resolve(session, deps, assignment_id, user, body, _if_match(if_match))
-    return await _respond(session, a, user, response)
+    return await _act(session, user, response, lambda: assignments.resolve(
+        session, deps, assignment_id, user, body, version))
 
 
 @router.post("/cases/{case_id}/reopen", response_model=AssignmentDetail, tags=["assignments"],
@@ -290,9 +272,8 @@ async def reopen(case_id: uuid.UUID, deps: Deps, session: SessionDep, user: Curr
                  body: ReopenBody | None = None) -> AssignmentDetail:
     """重办 of a resolved case (staff, or the 12345 adapter as a service): back to the resolving unit, one level
     up on a second reopen. Emits ``fq.case.reopened.v1`` then ``fq.case.assigned.v1``."""
-    async with pending.transaction(session):
-        a = await lifecycle.reopen_by_request(session, deps, case_id, user, body or ReopenBody())
-    return await _respond(session, a, user, response)
+    return await _act(session, user, response, lambda: lifecycle.reopen_by_request(
+        session, deps, case_id, user, body or ReopenBody()))
 
 
 def _succession(rows: list[Assignment]) -> list[Assignment]:

@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
 from routing_svc.api.org_csv import parse_csv
 from routing_svc.deps import Deps, RoutingDeps
 from routing_svc.handlers import org, responsibles
-from routing_svc.handlers.org import _no_unit, authorize_org_write
+from routing_svc.handlers.org import _no_member, _no_unit, authorize_org_write
 from routing_svc.schemas import MemberPublic, MemberUpdate, OrgImport, OrgImportResult, UnitPublic, UnitUpdate
 from routing_svc.tables import Member, OrgUnit
 from shared.auth import CurrentUser, Principal, Role, require_roles
 from shared.bus import pending
+from shared.preconditions import IfMatch, check_version, etag
 from shared.problems import Problem
 from shared.runtime import SessionDep
 
@@ -42,7 +43,7 @@ def _member_public(deps: RoutingDeps, m: Member) -> MemberPublic:
     phone = pii.open(m.phone_sealed, m.id.encode()) if m.phone_sealed else None
     return MemberPublic(id=m.id, unit_id=m.unit_id, name=pii.open(m.name_sealed, m.id.encode()),
                         phone=phone[:3] + "****" + phone[-4:] if phone else None, roles=m.roles,
-                        forces=m.forces, active=m.active)
+                        forces=m.forces, active=m.active, version=m.version)
 
 
 @router.post("/org/import", response_model=OrgImportResult, tags=["org"], dependencies=[ORG_IMPORTERS],
@@ -115,21 +116,26 @@ async def list_units(session: SessionDep, user: CurrentUser, level: str | None =
 
 
 @router.get("/org/units/{unit_id}", response_model=UnitPublic, tags=["org"])
-async def get_unit(unit_id: str, session: SessionDep, user: CurrentUser) -> UnitPublic:
-    return UnitPublic.model_validate(await _unit(session, unit_id, user), from_attributes=True)
+async def get_unit(unit_id: str, session: SessionDep, user: CurrentUser, response: Response) -> UnitPublic:
+    """One unit; ``ETag`` is its version (a PATCH sends it back as ``If-Match``)."""
+    unit = await _unit(session, unit_id, user)
+    response.headers["ETag"] = etag(unit.version)
+    return UnitPublic.model_validate(unit, from_attributes=True)
 
 
 @router.patch("/org/units/{unit_id}", response_model=UnitPublic, tags=["org"], dependencies=[ORG_IMPORTERS])
-async def patch_unit(unit_id: str, body: UnitUpdate, deps: Deps, session: SessionDep,
-                     user: CurrentUser) -> UnitPublic:
+async def patch_unit(unit_id: str, body: UnitUpdate, deps: Deps, session: SessionDep, user: CurrentUser,
+                     version: IfMatch, response: Response) -> UnitPublic:
     """Rename, change keywords or polygon, deactivate (``active: false``) or reactivate a unit.
 
     Deactivating is refused while active units sit under it (409 ``unit_has_active_children``) and also
     deactivates its members; each change emits ``fq.org.*`` events."""
     async with pending.transaction(session):
         unit = (await authorize_org_write(session, user, units=[unit_id])).units[unit_id]
+        check_version(unit.version, version, f"unit {unit_id}")
         await org.update_unit(session, deps, unit, body)
         out = UnitPublic.model_validate(unit, from_attributes=True)
+    response.headers["ETag"] = etag(out.version)
     return out
 
 
@@ -141,14 +147,29 @@ async def unit_members(unit_id: str, deps: Deps, session: SessionDep, user: Curr
     return [_member_public(deps, m) for m in rows]
 
 
+@router.get("/org/members/{member_id}", response_model=MemberPublic, tags=["org"])
+async def get_member(member_id: str, deps: Deps, session: SessionDep, user: CurrentUser,
+                     response: Response) -> MemberPublic:
+    """One member, phone masked; ``ETag`` is its version (a PATCH sends it back as ``If-Match``)."""
+    row = (await session.execute(select(Member, OrgUnit.path)  # type: ignore[call-overload]
+                                 .join(OrgUnit, OrgUnit.id == Member.unit_id, isouter=True)  # type: ignore[arg-type]
+                                 .where(Member.id == member_id))).one_or_none()
+    if row is None or not user.can_see(row[1]):
+        raise _no_member(member_id)
+    response.headers["ETag"] = etag(row[0].version)
+    return _member_public(deps, row[0])
+
+
 @router.patch("/org/members/{member_id}", response_model=MemberPublic, tags=["org"], dependencies=[ORG_IMPORTERS])
-async def patch_member(member_id: str, body: MemberUpdate, deps: Deps, session: SessionDep,
-                       user: CurrentUser) -> MemberPublic:
+async def patch_member(member_id: str, body: MemberUpdate, deps: Deps, session: SessionDep, user: CurrentUser,
+                       version: IfMatch, response: Response) -> MemberPublic:
     """Change a member's roles, forces, contact, unit or active flag; emits ``fq.org.member_upserted.v1``."""
     async with pending.transaction(session):
         write = await authorize_org_write(session, user, members=[member_id],
                                           targets=[body.unit_id] if body.unit_id is not None else [])
         member = write.members[member_id]
+        check_version(member.version, version, f"member {member_id}")
         await org.update_member(session, deps, member, body)
         out = _member_public(deps, member)
+    response.headers["ETag"] = etag(out.version)
     return out

@@ -24,7 +24,7 @@ LEADER_ROLES = (Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 
 
 async def _open_for_update(session: AsyncSession, assignment_id: uuid.UUID, user: Principal,
-                           if_match: int | None) -> Assignment:
+                           if_match: int) -> Assignment:
     a = await get_assignment(session, assignment_id, user, for_update=True)
     if not may_act(a, user):
         raise Problem(403, "read_only", "the case passed through your unit: you can see it but not act on it")
@@ -58,7 +58,7 @@ async def _set(session: AsyncSession, deps: RoutingDeps, a: Assignment, member_i
 
 
 async def take(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
-               body: TakeBody, if_match: int | None) -> Assignment:
+               body: TakeBody, if_match: int) -> Assignment:
     """认领: the caller, an active member of the handling unit, holds the assignment from now on. Taking one that
     another member holds is a re-dispatch: that is the leader's (409 ``already_taken``)."""
     a = await _open_for_update(session, assignment_id, user, if_match)
@@ -73,7 +73,7 @@ async def take(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUI
 
 
 async def assign_member(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
-                        body: AssignMemberBody, if_match: int | None) -> Assignment:
+                        body: AssignMemberBody, if_match: int) -> Assignment:
     """派单到人 by a leader of the unit (or of a unit above it); 改派 needs a reason."""
     a = await _open_for_update(session, assignment_id, user, if_match)
     if not (user.is_global or user.has_any(*LEADER_ROLES)):

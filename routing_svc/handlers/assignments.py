@@ -43,6 +43,7 @@ from routing_svc.schemas import (
 )
 from routing_svc.store.tasks import co_handles, guard_resolve
 from routing_svc.tables import Assignment, AssignmentLog
+from shared import preconditions
 from shared.auth import Principal, Role
 from shared.bus.outbox import add_event
 from shared.events import CaseAccepted, CaseResolved
@@ -106,10 +107,9 @@ def may_act(a: Assignment, user: Principal) -> bool:
     return user.can_see(a.unit_path)
 
 
-def check_version(a: Assignment, if_match: int | None) -> None:
-    if if_match is not None and if_match != a.version:
-        raise Problem(412, "version_mismatch", f"the assignment is at version {a.version}, not {if_match}",
-                      current_version=a.version)
+def check_version(a: Assignment, if_match: int) -> None:
+    """412 ``precondition_failed`` unless the client acts on the version it read (the row is locked)."""
+    preconditions.check_version(a.version, if_match, "assignment")
 
 
 def illegal(state: State, action: Action, detail: str | None = None) -> Problem:
@@ -118,7 +118,7 @@ def illegal(state: State, action: Action, detail: str | None = None) -> Problem:
 
 
 async def load(session: AsyncSession, assignment_id: uuid.UUID, user: Principal, action: Action,
-                if_match: int | None) -> tuple[Assignment, State]:
+                if_match: int) -> tuple[Assignment, State]:
     """Lock the assignment, check scope (404 / 403 read-only), version (412) and the transition (409)."""
     a = await get_assignment(session, assignment_id, user, for_update=True)
     if not may_act(a, user):
@@ -144,7 +144,7 @@ def apply(a: Assignment, state: State, now: datetime) -> None:
 
 
 async def accept(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
-                 body: AcceptBody, if_match: int | None) -> Assignment:
+                 body: AcceptBody, if_match: int) -> Assignment:
     a, state = await load(session, assignment_id, user, Action.ACCEPT, if_match)
     ctx = await context(session, deps)
     now = deps.clock.now()
@@ -165,7 +165,7 @@ async def accept(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.U
 
 
 async def return_case(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
-                      body: ReasonBody, if_match: int | None) -> Assignment:
+                      body: ReasonBody, if_match: int) -> Assignment:
     """退单: re-route without the units that returned it; the second return goes to the street centre, which
     dispatches it. A return by the street centre (or above) sends the case back to where it came from (e.g. the
     12345 platform, for an order outside the street's jurisdiction): no new assignment follows."""
@@ -209,7 +209,7 @@ async def return_case(session: AsyncSession, deps: RoutingDeps, assignment_id: u
 
 
 async def suspend(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
-                  body: ReasonBody, if_match: int | None) -> Assignment:
+                  body: ReasonBody, if_match: int) -> Assignment:
     a, state = await load(session, assignment_id, user, Action.SUSPEND, if_match)
     now = deps.clock.now()
     apply(a, state, now)
@@ -222,7 +222,7 @@ async def suspend(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.
 
 
 async def resume(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
-                 body: ResumeBody, if_match: int | None) -> Assignment:
+                 body: ResumeBody, if_match: int) -> Assignment:
     """The running clock's deadline moves by the working time the assignment was suspended."""
     a, state = await load(session, assignment_id, user, Action.RESUME, if_match)
     ctx = await context(session, deps)
@@ -247,7 +247,7 @@ async def resume(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.U
 
 
 async def escalate(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
-                   body: EscalateBody, if_match: int | None) -> Assignment:
+                   body: EscalateBody, if_match: int) -> Assignment:
     """提级 on request: to the next level up that has handlers. Returns the new assignment."""
     a, state = await load(session, assignment_id, user, Action.ESCALATE, if_match)
     ctx = await context(session, deps)
@@ -271,7 +271,7 @@ async def escalate_to(session: AsyncSession, deps: RoutingDeps, ctx: Context, a:
 
 
 async def dispatch(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
-                   body: DispatchBody, if_match: int | None) -> Assignment:
+                   body: DispatchBody, if_match: int) -> Assignment:
     """The street centre sends the case to a unit it chooses (e.g. after two returns). Returns the new assignment."""
     a, state = await load(session, assignment_id, user, Action.DISPATCH, if_match)
     if Level(a.level) != Level.STREET:
@@ -293,7 +293,7 @@ async def dispatch(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid
 
 
 async def resolve(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
-                  body: ResolveBody, if_match: int | None) -> Assignment:
+                  body: ResolveBody, if_match: int) -> Assignment:
     a, state = await load(session, assignment_id, user, Action.RESOLVE, if_match)
     await guard_resolve(session, a.case_id)  # 409 cohandling_open while a required 协办 task is live
     ctx = await context(session, deps)

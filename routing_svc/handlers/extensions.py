@@ -23,7 +23,7 @@ APPROVER_ROLES = (Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 
 
 async def request_extension(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
-                            body: ExtensionBody, if_match: int | None) -> Assignment:
+                            body: ExtensionBody, if_match: int) -> Assignment:
     a, state = await load(session, assignment_id, user, Action.REQUEST_EXTENSION, if_match)
     clock, due = _running_clock(a)
     if due is None or (a.resolve_span is None and clock == DeadlineClock.RESOLVE):
@@ -62,7 +62,7 @@ def _check_approver(a: Assignment, user: Principal) -> None:
 
 async def decide_extension(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, user: Principal,
                            body: ApproveExtensionBody | ReasonBody, approve: bool,
-                           if_match: int | None) -> Assignment:
+                           if_match: int) -> Assignment:
     action = Action.APPROVE_EXTENSION if approve else Action.REJECT_EXTENSION
     a, state = await load(session, assignment_id, user, action, if_match)
     _check_approver(a, user)

@@ -125,7 +125,7 @@ async def _repath_descendants(session: AsyncSession, deps: RoutingDeps, existing
         return
     for unit in (await session.execute(select(OrgUnit).where(OrgUnit.id.in_(new_paths)))).scalars():  # type: ignore[attr-defined]
         unit.path = new_paths[unit.id]
-        unit.updated_at = now
+        unit.updated_at, unit.version = now, unit.version + 1
         await _unit_event(session, deps, unit)
 
 
@@ -161,7 +161,8 @@ async def import_org(session: AsyncSession, deps: RoutingDeps, doc: OrgImport) -
                       address_keywords=u.address_keywords, polygon=u.polygon, active=u.active, updated_at=now,
                       leaders=[x.model_dump() for x in u.leaders])
         stmt = insert(OrgUnit).values(**values)
-        await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
+        await session.execute(stmt.on_conflict_do_update(index_elements=["id"],
+                                                         set_={**values, "version": OrgUnit.version + 1}))
         await add_event(session, UnitUpserted(unit_id=u.id, name=u.name, level=u.level, parent_id=u.parent_id,
                                               path=paths[u.id], active=u.active,
                                               polygon=PolygonGeometry.of_ring(u.polygon)), source=deps.source)
@@ -173,7 +174,8 @@ async def import_org(session: AsyncSession, deps: RoutingDeps, doc: OrgImport) -
                       email_sealed=deps.pii.seal(m.email, aad) if m.email else None, roles=m.all_roles(),
                       forces=m.forces, active=m.active, updated_at=now)
         stmt = insert(Member).values(**values)
-        await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
+        await session.execute(stmt.on_conflict_do_update(index_elements=["id"],
+                                                         set_={**values, "version": Member.version + 1}))
         await add_event(session, MemberUpserted(member_id=m.id, unit_id=m.unit_id, roles=m.all_roles(),
                                                 forces=m.forces, active=m.active), source=deps.source)
     await bump_revision(session, Revision.ORG)
@@ -222,7 +224,7 @@ async def update_unit(session: AsyncSession, deps: RoutingDeps, unit: OrgUnit, b
             members = (await session.execute(select(Member).where(
                 Member.unit_id == unit.id, Member.active.is_(True)).with_for_update())).scalars().all()  # type: ignore[attr-defined]
             for m in members:
-                m.active, m.updated_at = False, now
+                m.active, m.updated_at, m.version = False, now, m.version + 1
                 await _member_event(session, deps, m)
                 deactivated.append(m.id)
         elif unit.parent_id is not None:
@@ -240,7 +242,7 @@ async def update_unit(session: AsyncSession, deps: RoutingDeps, unit: OrgUnit, b
         await check_leaders(session, {unit.id: (list(unit.path), [x.member_id for x in body.leaders])}, {},
                             "leaders[{i}].member_id")
         unit.leaders = [x.model_dump() for x in body.leaders]
-    unit.updated_at = now
+    unit.updated_at, unit.version = now, unit.version + 1
     await _unit_event(session, deps, unit)
     await bump_revision(session, Revision.ORG)
     return deactivated
@@ -273,6 +275,6 @@ async def update_member(session: AsyncSession, deps: RoutingDeps, member: Member
             if unit is None or not unit.active:
                 raise Problem(409, "unit_inactive", f"the member's unit {member.unit_id} is inactive")
         member.active = body.active
-    member.updated_at = now
+    member.updated_at, member.version = now, member.version + 1
     await _member_event(session, deps, member)
     await bump_revision(session, Revision.ORG)

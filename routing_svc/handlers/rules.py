@@ -12,7 +12,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.domain.rules import RuleSet, RulesInvalid, default_rules, describe_changes
-from routing_svc.store.revisions import Revision, bump_revision, calendar_revision, lock_rule_versions
+from routing_svc.store.revisions import (
+    Revision,
+    bump_revision,
+    calendar_revision,
+    lock_calendar,
+    lock_rule_versions,
+)
 from routing_svc.tables import CalendarDay, CalendarYear, RuleVersion
 from shared.bus.outbox import add_event
 from shared.events import CalendarChanged, CalendarDayOverride
@@ -51,6 +57,11 @@ async def save_rules(session: AsyncSession, rules: RuleSet, source: str, *, who:
 
 
 # --- calendar --------------------------------------------------------------------------------------
+
+
+async def check_calendar(session: AsyncSession, if_match: int) -> None:
+    """Before a calendar change: lock the calendar revision (its ETag) and 412 unless it is ``if_match``."""
+    check_version(await lock_calendar(session), if_match, "calendar")
 
 
 def day_source(cal: WorkCalendar, d: date) -> str:

@@ -18,6 +18,7 @@ class Revision(StrEnum):
 
 BUMP_REVISION = text(f"UPDATE {SCHEMA}.revisions SET revision = revision + 1 WHERE name = :n")
 READ_REVISION = text(f"SELECT revision FROM {SCHEMA}.revisions WHERE name = :n")
+LOCK_REVISION = text(f"SELECT revision FROM {SCHEMA}.revisions WHERE name = :n FOR UPDATE")
 LOCK_RULE_VERSIONS = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
 
 
@@ -33,6 +34,11 @@ async def revision(session: AsyncSession, name: Revision) -> int | None:
 async def calendar_revision(session: AsyncSession) -> int:
     """0 until an admin first changes the calendar."""
     return await revision(session, Revision.CALENDAR) or 0
+
+
+async def lock_calendar(session: AsyncSession) -> int:
+    """The calendar revision (its ETag), locked until the transaction ends: one calendar change at a time."""
+    return int((await session.execute(LOCK_REVISION, {"n": Revision.CALENDAR.value})).scalar() or 0)
 
 
 async def lock_rule_versions(session: AsyncSession) -> None:

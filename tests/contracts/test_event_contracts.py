@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer
 
 from shared.auth import Role
 from shared.events import CATALOG, TOPICS
-from tests.support import ROOT, Stack, auth, case_body, eventually
+from tests.support import ROOT, Stack, act, auth, case_body, eventually
 
 SCHEMAS = ROOT / "docs" / "events"
 PARTY = {"role": "applicant", "kind": "person", "name": "欧阳春花", "phone": "13955554444",
@@ -43,7 +43,7 @@ async def _scripted_run(stack: Stack) -> str:
         return r.json()["current"] if r.status_code == 200 else None
 
     a = await eventually(assignment, what="assignment")
-    assert (await stack.routing.post(f"/api/v1/assignments/{a['id']}/accept", headers=worker)).status_code == 200
+    assert (await act(stack.routing, a["id"], "accept", worker)).status_code == 200
 
     async def accepted() -> Any:  # the case's version moves with routing's events: read it once they are applied
         read = await stack.intake.get(f"/api/v1/cases/{case['id']}", headers=operator)
@@ -116,8 +116,7 @@ async def _scripted_run(stack: Stack) -> str:
     assert r.status_code == 200, r.text
     assert (await stack.intake.get(f"/api/v1/cases/{case['id']}/registration-form.pdf",
                                    headers=operator)).status_code == 200
-    r = await stack.routing.post(f"/api/v1/assignments/{a['id']}/resolve", headers=worker,
-                                 json={"outcome": "resolved"})
+    r = await act(stack.routing, a["id"], "resolve", worker, {"outcome": "resolved"})
     assert r.status_code == 200
 
     async def resolved() -> bool:

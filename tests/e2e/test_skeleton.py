@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.auth import Role
-from tests.support import Stack, auth, case_body, eventually
+from tests.support import Stack, act, auth, case_body, eventually
 
 OPERATOR = auth(Role.OPERATOR, "S1", "op-1")
 G01_WORKER = auth(Role.GRID_WORKER, "G01", "U-G01-1")  # the demo org's G01 grid worker
@@ -44,11 +44,11 @@ async def test_case_for_g01_is_assigned_notified_accepted_resolved_and_counted(s
     assert assignment["unit_id"] == "G01" and assignment["status"] == "assigned"
     assert len(routing["history"]) == 1
 
-    r = await stack.routing.post(f"/api/v1/assignments/{assignment['id']}/accept", headers=G01_WORKER)
+    r = await act(stack.routing, assignment["id"], "accept", G01_WORKER)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "accepted" and r.headers["etag"] == '"2"'
-    r = await stack.routing.post(f"/api/v1/assignments/{assignment['id']}/resolve", headers=G01_WORKER,
-                                 json={"outcome": "resolved", "mediation_agreement": True})
+    r = await act(stack.routing, assignment["id"], "resolve", G01_WORKER,
+                  {"outcome": "resolved", "mediation_agreement": True})
     assert r.status_code == 200, r.text
 
     async def resolved_in_intake() -> bool:

@@ -19,7 +19,7 @@ from shared.auth import Role
 from shared.db import asyncpg_dsn
 from tests.hotline.conftest import ORDERS, HotlineEnv, wait_for
 from tests.shared.test_api_rules import assert_problem
-from tests.support import auth
+from tests.support import act, auth
 
 STREET = auth(Role.STREET_ADMIN, "S1", "U-S1-1")
 ADMIN = auth(Role.ADMIN, None, "admin-1")
@@ -52,14 +52,13 @@ async def _accept(env: HotlineEnv, case_id: str) -> dict[str, Any]:
         return a if a and a["status"] == "assigned" else None
 
     a = await wait_for(assigned, f"an assignment to accept for {case_id}")
-    r = await env.routing.post(f"/api/v1/assignments/{a['id']}/accept", headers=STREET)
+    r = await act(env.routing, a["id"], "accept", STREET)
     assert r.status_code == 200, r.text
     return dict(r.json())
 
 
 async def _resolve(env: HotlineEnv, assignment_id: str, note: str = "已协调处理") -> None:
-    r = await env.routing.post(f"/api/v1/assignments/{assignment_id}/resolve", headers=STREET,
-                               json={"outcome": "resolved", "note": note})
+    r = await act(env.routing, assignment_id, "resolve", STREET, {"outcome": "resolved", "note": note})
     assert r.status_code == 200, r.text
 
 
@@ -129,8 +128,7 @@ async def test_orders_outside_the_street_go_to_triage_and_are_returned_with_the_
     assert set(triaged) == set(OUTSIDE)
     for order_no, area in OUTSIDE.items():
         reason = f"工单地址位于{area}，不属于鹭鸣街道辖区，请平台改派"
-        r = await env.routing.post(f"/api/v1/assignments/{triaged[order_no]['id']}/return", headers=STREET,
-                                   json={"reason": reason})
+        r = await act(env.routing, triaged[order_no]["id"], "return", STREET, {"reason": reason})
         assert r.status_code == 200, r.text
         callback = await _callback(env, order_no, "returned")
         assert callback["payload"]["text"] == reason

@@ -25,6 +25,7 @@ from shared.events.case import DeadlineClock, EscalationReason, Level, Outcome, 
 from tests.hotline.conftest import HotlineEnv
 from tests.hotline.test_e2e import STREET, _accept, _applied, _callback
 from tests.hotline.test_orders_api import make_order
+from tests.support import act
 
 
 async def _routing_fact(env: HotlineEnv, event: Event) -> None:
@@ -76,7 +77,7 @@ async def test_extension_escalation_and_a_street_return_reach_the_platform_in_or
 async def test_after_a_reopen_the_order_is_signed_for_and_resolved_again(env: HotlineEnv) -> None:
     order_no, case_id, a = await _accepted_order(env)
     cid, aid = uuid.UUID(case_id), uuid.UUID(a["id"])
-    r = await env.routing.post(f"/api/v1/assignments/{a['id']}/resolve", headers=STREET, json={"outcome": "resolved"})
+    r = await act(env.routing, a["id"], "resolve", STREET, {"outcome": "resolved"})
     assert r.status_code == 200, r.text
     first = await _callback(env, order_no, "resolved")
     assert first["payload"]["text"] == "调解成功，已办结"  # no staff reply recorded: the outcome's wording

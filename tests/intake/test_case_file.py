@@ -6,7 +6,7 @@ from typing import Any
 
 from shared.auth import Role
 from tests.shared.test_api_rules import assert_problem
-from tests.support import Stack, auth, case_body, eventually
+from tests.support import Stack, act, auth, case_body, eventually
 
 OPERATOR = auth(Role.OPERATOR, "S1", "op-file")
 WORKER = auth(Role.GRID_WORKER, "G03", "U-G03-1")
@@ -21,8 +21,8 @@ async def _resolved_case(stack: Stack) -> dict[str, Any]:
         return r.json()["current"] if r.status_code == 200 else None
 
     a = await eventually(assignment, what="assignment")
-    assert (await stack.routing.post(f"/api/v1/assignments/{a['id']}/accept", headers=WORKER)).status_code == 200
-    r = await stack.routing.post(f"/api/v1/assignments/{a['id']}/resolve", headers=WORKER, json={"outcome": "resolved"})
+    assert (await act(stack.routing, a["id"], "accept", WORKER)).status_code == 200
+    r = await act(stack.routing, a["id"], "resolve", WORKER, {"outcome": "resolved"})
     assert r.status_code == 200
 
     async def resolved() -> bool:

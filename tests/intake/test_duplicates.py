@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer
 from shared.auth import Role
 from shared.events import Topic
 from tests.shared.test_api_rules import assert_problem
-from tests.support import Stack, auth, case_body, eventually, unique_phone
+from tests.support import Stack, act, auth, case_body, eventually, unique_phone
 
 OPERATOR = auth(Role.OPERATOR, "S1", "op-dup")
 ADMIN = auth(Role.ADMIN, None)
@@ -85,7 +85,7 @@ async def test_staff_merge_a_suggested_candidate(stack: Stack) -> None:
         return current if current and current["status"] == "merged" else None
 
     assignment = await eventually(b_assignment_merged, what="b's assignment ended as merged", timeout=60)
-    r = await stack.routing.post(f"/api/v1/assignments/{assignment['id']}/accept", headers=worker)
+    r = await act(stack.routing, assignment["id"], "accept", worker)
     assert r.status_code == 409 and r.json()["code"] == "illegal_transition", r.text
     assert (await stack.intake.get(f"/api/v1/cases/{b['id']}", headers=ADMIN)).json()["status"] == "merged"
 

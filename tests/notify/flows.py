@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from notify_svc.tables import Delivery
 from shared.auth import Role
-from tests.support import Stack, auth, case_body, eventually, unique_phone
+from tests.support import Stack, act, auth, case_body, eventually, unique_phone
 
 OPERATOR = auth(Role.OPERATOR, "S1", "op-1")
 G01_WORKER = auth(Role.GRID_WORKER, "G01", "U-G01-1")
@@ -33,14 +33,14 @@ async def new_case(s: Stack, **overrides: Any) -> tuple[dict[str, Any], dict[str
 
 
 async def accept(s: Stack, assignment: dict[str, Any]) -> dict[str, Any]:
-    r = await s.routing.post(f"/api/v1/assignments/{assignment['id']}/accept", headers=G01_WORKER)
+    r = await act(s.routing, assignment["id"], "accept", G01_WORKER)
     assert r.status_code == 200, r.text
     return dict(r.json())
 
 
 async def resolve(s: Stack, assignment: dict[str, Any]) -> dict[str, Any]:
-    r = await s.routing.post(f"/api/v1/assignments/{assignment['id']}/resolve", headers=G01_WORKER,
-                             json={"outcome": "resolved", "mediation_agreement": True})
+    r = await act(s.routing, assignment["id"], "resolve", G01_WORKER,
+                  {"outcome": "resolved", "mediation_agreement": True})
     assert r.status_code == 200, r.text
     return dict(r.json())
 
@@ -59,3 +59,13 @@ async def wait_delivery(s: Stack, case_id: str, **where: Any) -> Delivery:
         return rows[0] if rows else None
 
     return await eventually(one, timeout=60, what=f"a delivery {where} for the case")
+
+
+async def put_target(s: Stack, unit_id: str, channel: str, body: dict[str, Any]) -> Any:
+    """PUT a unit's channel target as an admin client does: If-Match is the target's ETag, or "0" when the unit has
+    none yet (GET answers 404)."""
+    path = f"/api/v1/units/{unit_id}/channels/{channel}"
+    read = await s.notify.get(path, headers=ADMIN)
+    assert read.status_code in (200, 404), read.text
+    return await s.notify.put(path, headers={**ADMIN, "If-Match": read.headers["ETag"] if read.status_code == 200
+                                             else '"0"'}, json=body)

@@ -12,7 +12,7 @@ from shared.clock import SHANGHAI, FrozenClock
 from shared.worktime import WorkCalendar
 from tests.notify.flows import ADMIN, new_case
 from tests.notify.test_reminders import CAL, next_workday_at, reminders
-from tests.support import Stack, eventually
+from tests.support import Stack, act, eventually, with_etag
 
 
 async def _resolve_reminders(s: Stack, assignment_id: str) -> dict[float, Reminder] | None:
@@ -27,7 +27,8 @@ async def _stored(s: Stack) -> CalendarState | None:
 
 
 async def _set_day(s: Stack, body: dict[str, Any]) -> None:
-    r = await s.routing.put("/api/v1/calendar/days", json=body, headers=ADMIN)
+    r = await s.routing.put("/api/v1/calendar/days", json=body,
+                            headers=await with_etag(s.routing, "/api/v1/calendar/days", ADMIN))
     assert r.status_code == 200, r.text
 
 
@@ -37,7 +38,7 @@ async def _accepted_case(s: Stack, clock: FrozenClock
     # a street specialist case (a group dispute): a resolve window of many working days (the grid's general
     # track resolves the same day)
     _, assignment, _ = await new_case(s, people_involved=6)
-    r = await s.routing.post(f"/api/v1/assignments/{assignment['id']}/accept", headers=ADMIN)
+    r = await act(s.routing, assignment["id"], "accept", ADMIN)
     assert r.status_code == 200, r.text
     accepted = r.json()
     start, due = clock.now(), datetime.fromisoformat(accepted["resolve_due_at"])

@@ -18,7 +18,7 @@ from shared.events import CaseMerged
 from shared.events.case import Channel
 from tests.notify.conftest import publish, worker
 from tests.notify.flows import G01_WORKER, OPERATOR, accept, new_case, resolve, wait_delivery
-from tests.support import Stack, auth, eventually
+from tests.support import Stack, act, auth, eventually
 
 C1_ADMIN = auth(Role.COMMUNITY_ADMIN, "C1", "U-C1-1")
 S1_ADMIN = auth(Role.STREET_ADMIN, "S1", "U-S1-1")
@@ -93,8 +93,7 @@ async def test_a_case_the_street_returns_to_its_channel_reminds_nobody(nstack: S
     case, assignment, _ = await new_case(nstack, location={"address": "火星路1号"})  # the street's triage queue
     assert assignment["unit_id"] == "S1"
     await eventually(lambda: statuses(nstack, assignment["id"]), timeout=60, what="accept reminders scheduled")
-    r = await nstack.routing.post(f"/api/v1/assignments/{assignment['id']}/return", headers=S1_ADMIN,
-                                  json={"reason": "工单地址不属于鹭鸣街道辖区"})
+    r = await act(nstack.routing, assignment["id"], "return", S1_ADMIN, {"reason": "工单地址不属于鹭鸣街道辖区"})
     assert r.status_code == 200 and r.json()["status"] == "returned", r.text
 
     async def cancelled() -> bool:
@@ -110,8 +109,8 @@ async def test_a_case_the_street_returns_to_its_channel_reminds_nobody(nstack: S
 async def test_an_extension_request_reaches_the_parent_units_leaders(nstack: Stack, clock: FrozenClock) -> None:
     case, assignment, _ = await new_case(nstack)
     accepted = await accept(nstack, assignment)
-    r = await nstack.routing.post(f"/api/v1/assignments/{assignment['id']}/extend", headers=G01_WORKER,
-                                  json={"reason": "需等待鉴定结论", "due_at": _later(accepted["resolve_due_at"])})
+    r = await act(nstack.routing, assignment["id"], "extend", G01_WORKER,
+                  {"reason": "需等待鉴定结论", "due_at": _later(accepted["resolve_due_at"])})
     assert r.status_code == 200, r.text
 
     async def told() -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from shared.clock import FrozenClock
 from shared.events import CaseAssigned, CaseOverdue, RiskChanged
 from shared.events.case import DeadlineClock, Level, RiskLevel, Track
 from tests.notify.conftest import next_local, notify_deps, publish, read_events, sms_vendor, use_sms, worker
-from tests.notify.flows import ADMIN, accept, new_case, resolve, wait_delivery
+from tests.notify.flows import ADMIN, accept, new_case, put_target, resolve, wait_delivery
 from tests.support import Stack, eventually
 
 
@@ -61,8 +61,7 @@ def _assigned(clock: FrozenClock, unit: str, path: list[str]) -> CaseAssigned:
 
 async def test_overdue_supervision_email_reaches_the_smtp_server_with_its_chinese_subject(
         nstack: Stack, clock: FrozenClock) -> None:
-    r = await nstack.notify.put("/api/v1/units/C1/channels/email", headers=ADMIN,
-                                json={"address": "songtao-shequ@example.cn"})
+    r = await put_target(nstack, "C1", "email", {"address": "songtao-shequ@example.cn"})
     assert r.status_code == 200, r.text
     assigned = _assigned(clock, "G03", ["D1", "S1", "C1", "G03"])
     overdue = CaseOverdue(case_id=assigned.case_id, at=clock.now(), assignment_id=assigned.assignment_id,
@@ -109,9 +108,8 @@ async def test_webhook_robot_gets_signed_markdown(nstack: Stack, clock: FrozenCl
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        r = await nstack.notify.put("/api/v1/units/G04/channels/webhook", headers=ADMIN,
-                                    json={"address": f"http://127.0.0.1:{port}/robot/send?access_token=abc",
-                                          "secret": secret})
+        r = await put_target(nstack, "G04", "webhook", {
+            "address": f"http://127.0.0.1:{port}/robot/send?access_token=abc", "secret": secret})
         assert r.status_code == 200 and r.json()["signed"] is True
         assigned = _assigned(clock, "G04", ["D1", "S1", "C2", "G04"])
         await publish(nstack.bootstrap, assigned)

@@ -30,7 +30,7 @@ from asgi_lifespan import LifespanManager
 from services.embedded import free_port
 from services.registry import DEMO_ORG, ROOT, SERVICES
 from shared.auth import Role
-from tests.support import _KEYS, JWT_SECRET, eventually, id_number, settings_for, start_infra, token
+from tests.support import _KEYS, JWT_SECRET, act, eventually, id_number, settings_for, start_infra, token
 
 ORDERS = [json.loads(line) for line in (ROOT / "services/data/hotline_orders_dev.jsonl").read_text().splitlines()
           if line.strip()]
@@ -123,7 +123,8 @@ async def main(out: Path) -> None:
             robot_url = f"http://127.0.0.1:{robot_port}/robot/send?access_token={robot_token}"
 
             async def org_known() -> bool:  # notify learns the org from routing's events
-                r = await c["notify"].put("/api/v1/units/G01/channels/webhook", headers=hdr["admin"],
+                r = await c["notify"].put("/api/v1/units/G01/channels/webhook",  # If-Match "0": create it
+                                          headers={**hdr["admin"], "If-Match": '"0"'},
                                           json={"address": robot_url, "secret": robot_secret})
                 return r.status_code == 200
 
@@ -174,7 +175,7 @@ async def main(out: Path) -> None:
                     return cur if cur and cur["status"] == "assigned" else None
 
                 a = await eventually(assignment, what="the order's case assigned")
-                r = await c["routing"].post(f"/api/v1/assignments/{a['id']}/accept", headers=hdr["street"])
+                r = await act(c["routing"], a["id"], "accept", hdr["street"])
                 assert r.status_code == 200, r.text
 
                 async def called_back() -> bool:

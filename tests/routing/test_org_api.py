@@ -84,6 +84,14 @@ async def where(client: httpx.AsyncClient, address: str) -> dict[str, Any]:
     return located
 
 
+
+async def patch(c: httpx.AsyncClient, path: str, body: Any, headers: dict[str, str]) -> httpx.Response:
+    """PATCH as a client does: ``If-Match`` is the ETag of ``GET path`` as the caller reads it (what it cannot
+    read gets any version: the 404 of its scope comes before the version check)."""
+    read = await c.get(path, headers=headers)
+    version = read.headers["ETag"] if read.status_code == 200 else '"1"'
+    return await c.patch(path, json=body, headers={**headers, "If-Match": version})
+
 async def test_csv_import_update_and_deactivate(org: Org) -> None:
     c = org.client
     csv_headers = {**STREET, "Content-Type": "text/csv; charset=utf-8"}
@@ -109,12 +117,12 @@ async def test_csv_import_update_and_deactivate(org: Org) -> None:
     assert "13900009090" not in json.dumps(member_event) and "赵某" not in json.dumps(member_event)
 
     # deactivating: not while active units sit under it
-    body = problem(await c.patch("/api/v1/org/units/G90", json={"active": False}, headers=STREET), 409,
+    body = problem(await patch(c, "/api/v1/org/units/G90", {"active": False}, STREET), 409,
                    "unit_has_active_children")
     assert body["children"] == ["B90"]
-    r = await c.patch("/api/v1/org/units/B90", json={"active": False}, headers=STREET)
+    r = await patch(c, "/api/v1/org/units/B90", {"active": False}, STREET)
     assert r.status_code == 200 and r.json()["active"] is False
-    r = await c.patch("/api/v1/org/units/G90", json={"active": False}, headers=STREET)
+    r = await patch(c, "/api/v1/org/units/G90", {"active": False}, STREET)
     assert r.status_code == 200 and r.json()["active"] is False
     # … and its members go with it, each with an event
     members = (await c.get("/api/v1/org/units/G90/members", headers=STREET)).json()
@@ -122,15 +130,15 @@ async def test_csv_import_update_and_deactivate(org: Org) -> None:
     assert (await org.outbox("M91"))[-1]["active"] is False and (await org.outbox("G90"))[-1]["active"] is False
     located = await where(c, "梧桐里8号")
     assert located["method"] == "triage"  # an inactive unit no longer locates anything
-    problem(await c.patch("/api/v1/org/members/M90", json={"active": True}, headers=STREET), 409, "unit_inactive")
+    problem(await patch(c, "/api/v1/org/members/M90", {"active": True}, STREET), 409, "unit_inactive")
 
     # reactivate and rename
-    r = await c.patch("/api/v1/org/units/G90", json={"active": True, "name": "梧桐里新网格",
-                                                     "address_keywords": ["梧桐里", "梧桐街"]}, headers=STREET)
+    r = await patch(c, "/api/v1/org/units/G90", {"active": True, "name": "梧桐里新网格",
+                                                     "address_keywords": ["梧桐里", "梧桐街"]}, STREET)
     assert r.status_code == 200 and r.json()["name"] == "梧桐里新网格"
     assert (await where(c, "梧桐街2号"))["unit_id"] == "G90"
-    r = await c.patch("/api/v1/org/members/M90", json={"active": True, "forces": ["labor"], "email": None},
-                      headers=STREET)
+    r = await patch(c, "/api/v1/org/members/M90", {"active": True, "forces": ["labor"], "email": None},
+                      STREET)
     assert r.status_code == 200 and r.json()["active"] is True and r.json()["forces"] == ["labor"]
     assert (await org.outbox("M90"))[-1]["forces"] == ["labor"]
 
@@ -175,15 +183,15 @@ async def test_bad_org_input_is_a_problem_naming_the_field(org: Org) -> None:
     # a street admin cannot create a root unit
     problem(await c.post("/api/v1/org/import", json={"units": [{"id": "D9", "name": "x", "level": "district"}]},
                          headers=STREET), 403, "out_of_scope")
-    problem(await c.patch("/api/v1/org/units/C1", json={"active": False}, headers=STREET), 409,
+    problem(await patch(c, "/api/v1/org/units/C1", {"active": False}, STREET), 409,
             "unit_has_active_children")
-    problem(await c.patch("/api/v1/org/units/G01", json={"polygon": [[0, 0], [1, 1]]}, headers=STREET), 422,
+    problem(await patch(c, "/api/v1/org/units/G01", {"polygon": [[0, 0], [1, 1]]}, STREET), 422,
             "validation_failed")
-    problem(await c.patch("/api/v1/org/units/G01", json={"colour": "red"}, headers=STREET), 422,
+    problem(await patch(c, "/api/v1/org/units/G01", {"colour": "red"}, STREET), 422,
             "validation_failed")
-    problem(await c.patch("/api/v1/org/units/NOPE", json={"name": "x"}, headers=STREET), 404, "unit_not_found")
-    problem(await c.patch("/api/v1/org/members/NOPE", json={"forces": []}, headers=STREET), 404, "member_not_found")
-    problem(await c.patch("/api/v1/org/members/U-G01-1", json={"unit_id": "NOPE"}, headers=STREET), 404,
+    problem(await patch(c, "/api/v1/org/units/NOPE", {"name": "x"}, STREET), 404, "unit_not_found")
+    problem(await patch(c, "/api/v1/org/members/NOPE", {"forces": []}, STREET), 404, "member_not_found")
+    problem(await patch(c, "/api/v1/org/members/U-G01-1", {"unit_id": "NOPE"}, STREET), 404,
             "unit_not_found")
 
 
@@ -299,18 +307,18 @@ async def test_patch_answers_the_same_for_a_foreign_and_an_unknown_member(org: O
     await _second_street(org)
     before = await _org_state(org)
     for body in ({"forces": []}, {"unit_id": "G21"}, {"name": "冒名者", "phone": "13700000000"}):
-        foreign = await c.patch("/api/v1/org/members/U-G01-1", json=body, headers=STREET2)
-        unknown = await c.patch("/api/v1/org/members/U-X99-9", json=body, headers=STREET2)
+        foreign = await patch(c, "/api/v1/org/members/U-G01-1", body, STREET2)
+        unknown = await patch(c, "/api/v1/org/members/U-X99-9", body, STREET2)
         problem(foreign, 404, "member_not_found")
         _same_answer(foreign, "U-G01-1", unknown, "U-X99-9")
     # S2's own member into S1's grid: where it goes is out of scope, answered as a unit that exists nowhere
-    foreign = await c.patch("/api/v1/org/members/U-G21-1", json={"unit_id": "G01"}, headers=STREET2)
-    unknown = await c.patch("/api/v1/org/members/U-G21-1", json={"unit_id": "G99"}, headers=STREET2)
+    foreign = await patch(c, "/api/v1/org/members/U-G21-1", {"unit_id": "G01"}, STREET2)
+    unknown = await patch(c, "/api/v1/org/members/U-G21-1", {"unit_id": "G99"}, STREET2)
     problem(foreign, 404, "unit_not_found")
     _same_answer(foreign, "G01", unknown, "G99")
     # a unit of another street: PATCH answers as for a unit that exists nowhere
-    _same_answer(await c.patch("/api/v1/org/units/G01", json={"name": "x"}, headers=STREET2), "G01",
-                 await c.patch("/api/v1/org/units/G99", json={"name": "x"}, headers=STREET2), "G99")
+    _same_answer(await patch(c, "/api/v1/org/units/G01", {"name": "x"}, STREET2), "G01",
+                 await patch(c, "/api/v1/org/units/G99", {"name": "x"}, STREET2), "G99")
     assert await _org_state(org) == before
-    r = await c.patch("/api/v1/org/members/U-G21-1", json={"forces": ["labor"]}, headers=STREET2)
+    r = await patch(c, "/api/v1/org/members/U-G21-1", {"forces": ["labor"]}, STREET2)
     assert r.status_code == 200 and r.json()["forces"] == ["labor"], r.text

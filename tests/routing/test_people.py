@@ -16,7 +16,7 @@ from services.embedded import EmbeddedBroker, free_port
 from shared.auth import Role
 from shared.clock import SHANGHAI, FrozenClock
 from shared.worktime import WorkCalendar
-from tests.support import Infra, Stack, auth, case_body, eventually, start_stack
+from tests.support import Infra, Stack, act, auth, case_body, eventually, start_stack
 
 OPERATOR = auth(Role.OPERATOR, "S1", "op-people")
 ADMIN = auth(Role.ADMIN, None)
@@ -78,8 +78,13 @@ async def new_assignment(stack: Stack, **overrides: Any) -> dict[str, Any]:
 
 async def post(stack: Stack, path: str, headers: dict[str, str], body: Any = None, expect: int = 200,
                version: int | None = None) -> dict[str, Any]:
+    """POST an action: with ``If-Match`` ``version`` (or the one in ``headers``), else the ETag read just before."""
     h = {**headers, **({"If-Match": f'"{version}"'} if version is not None else {})}
-    r = await stack.routing.post(f"/api/v1/assignments/{path}", headers=h, json=body)
+    if "If-Match" in h:
+        r = await stack.routing.post(f"/api/v1/assignments/{path}", headers=h, json=body)
+    else:
+        assignment_id, action = path.split("/")
+        r = await act(stack.routing, assignment_id, action, h, body)
     assert r.status_code == expect, r.text
     return r.json()  # type: ignore[no-any-return]
 
@@ -132,7 +137,7 @@ async def test_a_taken_case_is_first_in_its_takers_list_and_in_no_other_workers(
     await work(people, G01, scope="unit", expect=403)  # a worker is no leader
 
     # a second taker: 409; the same taker again: unchanged
-    r = await people.routing.post(f"/api/v1/assignments/{sooner['id']}/take", headers=G01)
+    r = await act(people.routing, sooner["id"], "take", G01)
     assert r.status_code == 409 and r.json()["code"] == "already_taken"
     again = await post(people, f"{sooner['id']}/take", G01B)
     assert again["version"] == 2
@@ -143,18 +148,15 @@ async def test_dispatch_to_a_member_redispatch_needs_a_reason_and_the_member_hea
     morning(clock)
     a = await new_assignment(people)
     await post(people, f"{a['id']}/assign-member", G01, {"member_id": "U-G01-1"}, expect=403)  # not a leader
-    r = await people.routing.post(f"/api/v1/assignments/{a['id']}/assign-member", headers=C1,
-                                  json={"member_id": "U-G02-1"})
+    r = await act(people.routing, a["id"], "assign-member", C1, {"member_id": "U-G02-1"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "member_id"
-    r = await people.routing.post(f"/api/v1/assignments/{a['id']}/assign-member", headers=C1,
-                                  json={"member_id": "bad id!"})
+    r = await act(people.routing, a["id"], "assign-member", C1, {"member_id": "bad id!"})
     assert r.status_code == 422 and "member_id" in r.text
     await post(people, f"{a['id']}/assign-member", {**C1, "If-Match": '"9"'}, {"member_id": "U-G01-1"},
                expect=412)
     given = await post(people, f"{a['id']}/assign-member", C1, {"member_id": "U-G01-1"}, version=1)
     assert given["assignee_id"] == "U-G01-1"
-    r = await people.routing.post(f"/api/v1/assignments/{a['id']}/assign-member", headers=C1,
-                                  json={"member_id": "U-G01-2"})
+    r = await act(people.routing, a["id"], "assign-member", C1, {"member_id": "U-G01-2"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reason"
     moved = await post(people, f"{a['id']}/assign-member", C1, {"member_id": "U-G01-2", "reason": "原承办人休假"},
                        version=2)
@@ -185,11 +187,11 @@ async def test_another_units_member_gets_404_on_every_new_endpoint(people: Stack
     morning(clock)
     a = await new_assignment(people)
     for path, body in (("take", None), ("assign-member", {"member_id": "U-G01-1"})):
-        r = await people.routing.post(f"/api/v1/assignments/{a['id']}/{path}", headers=C2, json=body)
+        r = await act(people.routing, a["id"], path, C2, body)
         assert r.status_code == 404, (path, r.text)
-        r = await people.routing.post(f"/api/v1/assignments/{a['id']}/{path}", headers=G02, json=body)
+        r = await act(people.routing, a["id"], path, G02, body)
         assert r.status_code in (403, 404) and r.status_code != 200, (path, r.text)
-    r = await people.routing.post(f"/api/v1/assignments/{a['id']}/take", headers=G02)
+    r = await act(people.routing, a["id"], "take", G02)
     assert r.status_code == 404
     await work(people, C2, scope="unit", unit_id="C1", expect=404)
     await work(people, C1, scope="unit", unit_id="G01")  # its own subtree: fine

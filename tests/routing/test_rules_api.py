@@ -24,7 +24,7 @@ from services.registry import DEMO_ORG, SERVICES
 from shared import db
 from shared.auth import Role
 from shared.clock import SHANGHAI, FrozenClock
-from tests.support import Infra, auth, eventually, settings_for
+from tests.support import Infra, auth, eventually, settings_for, with_etag
 
 ADMIN = auth(Role.ADMIN, None, "admin-rules")
 STREET = auth(Role.STREET_ADMIN, "S1", "street-admin")
@@ -205,7 +205,7 @@ async def test_calendar_overrides_a_loaded_year_and_the_visible_gap(replicas: Re
                                                               (True, "official"), (False, "official")]
     problem(await a.put("/api/v1/calendar/days", json={"days": []}, headers=STREET), 403, "forbidden_role")
     # an admin gives the make-up Saturday off (a local decision), on replica a; b applies it
-    r = await a.put("/api/v1/calendar/days", headers=ADMIN,
+    r = await a.put("/api/v1/calendar/days", headers=await with_etag(a, "/api/v1/calendar/years", ADMIN),
                     json={"days": [{"day": "2026-10-10", "is_workday": False, "note": "本地调整"}]})
     assert r.status_code == 200 and r.json()[0]["source"] == "override"
 
@@ -214,15 +214,18 @@ async def test_calendar_overrides_a_loaded_year_and_the_visible_gap(replicas: Re
         return r.json()[0] == {"day": "2026-10-10", "is_workday": False, "source": "override", "note": "本地调整"}
 
     await eventually(b_sees_override, timeout=30, what="replica b applying the calendar override")
-    await a.put("/api/v1/calendar/days", headers=ADMIN, json={"remove": ["2026-10-10"]})
+    r = await a.put("/api/v1/calendar/days", headers=await with_etag(a, "/api/v1/calendar/days", ADMIN),
+                    json={"remove": ["2026-10-10"]})
+    assert r.status_code == 200, r.text
 
     # load 2027's holiday notice as data: bad dates are pointed at
-    body = problem(await a.put("/api/v1/calendar/years/2027", headers=ADMIN, json={
+    calendar = await with_etag(a, "/api/v1/calendar/years", ADMIN)
+    body = problem(await a.put("/api/v1/calendar/years/2027", headers=calendar, json={
         "holidays": ["2027-01-01", "2026-12-31", "2027-02-30"]}), 422, "validation_failed")
     assert [e["field"] for e in body["errors"]] == ["holidays[1]", "holidays[2]"]
     notice = {"note": "2027年部分节假日安排（示例数据）",
               "holidays": ["2027-01-01/2027-01-03", "2027-10-01/2027-10-07"], "workdays": ["2027-10-09"]}
-    r = await a.put("/api/v1/calendar/years/2027", headers=ADMIN, json=notice)
+    r = await a.put("/api/v1/calendar/years/2027", headers=calendar, json=notice)
     assert r.status_code == 200 and r.json()["source"] == "loaded"
 
     async def gap_closed() -> bool:

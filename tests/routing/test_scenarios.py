@@ -22,6 +22,7 @@ from shared.events import Topic, encode, envelope_for
 from shared.events.case import CaseReceived, CaseReopenRequested, LocationRef, ReopenReason
 from shared.worktime import WorkCalendar, WorkSpan
 from tests.support import Infra, Stack, auth, case_body, eventually, start_stack
+from tests.support import act as act_on
 
 OPERATOR = auth(Role.OPERATOR, "S1", "op-flow")
 ADMIN = auth(Role.ADMIN, None)
@@ -98,7 +99,12 @@ async def detail(stack: Stack, assignment_id: str, headers: dict[str, str] = ADM
 
 async def act(stack: Stack, assignment_id: str, action: str, headers: dict[str, str], body: Any = None,
               expect: int = 200, **kw: Any) -> dict[str, Any]:
-    r = await stack.routing.post(f"/api/v1/assignments/{assignment_id}/{action}", headers=headers, json=body, **kw)
+    """``action`` with ``headers``: their ``If-Match`` if they have one, else the ETag read just before."""
+    if "If-Match" in headers or kw:
+        r = await stack.routing.post(f"/api/v1/assignments/{assignment_id}/{action}", headers=headers, json=body,
+                                     **kw)
+    else:
+        r = await act_on(stack.routing, assignment_id, action, headers, body)
     assert r.status_code == expect, r.text
     return r.json()  # type: ignore[no-any-return]
 
@@ -446,12 +452,15 @@ async def test_escalation_on_request_versions_scope_and_illegal_actions(flow: St
     case = await new_case(flow)
     a = await current(flow, case["id"])
 
-    r = await flow.routing.post(f"/api/v1/assignments/{a['id']}/resolve", headers=G01, json={"outcome": "resolved"})
+    r = await act_on(flow.routing, a["id"], "resolve", G01, {"outcome": "resolved"})
     assert r.status_code == 409
     assert r.json()["code"] == "illegal_transition"
     assert r.json()["allowed_actions"] == ["accept", "dispatch", "escalate", "request_extension", "return", "suspend"]
     r = await flow.routing.post(f"/api/v1/assignments/{a['id']}/accept", headers={**G01, "If-Match": '"7"'})
     assert r.status_code == 412 and r.json()["current_version"] == 1
+    assert r.json()["code"] == "precondition_failed" and r.headers["etag"] == '"1"'
+    r = await flow.routing.post(f"/api/v1/assignments/{a['id']}/accept", headers=G01)
+    assert r.status_code == 428 and r.json()["code"] == "precondition_required"
     assert (await flow.routing.get(f"/api/v1/assignments/{a['id']}", headers=G04)).status_code == 404
     await act(flow, a["id"], "accept", G04, expect=404)
 
@@ -495,7 +504,7 @@ async def test_every_action_on_a_closed_assignment_is_a_409_listing_no_allowed_a
     await eventually(closed, timeout=60, what="closed after an unreached follow-up")
     admin_of_s1 = auth(Role.STREET_ADMIN, "S1", "U-S1-1")
     for action, body in ACTION_BODIES.items():
-        r = await flow.routing.post(f"/api/v1/assignments/{a['id']}/{action}", headers=admin_of_s1, json=body)
+        r = await act_on(flow.routing, a["id"], action, admin_of_s1, body)
         assert r.status_code == 409, (action, r.text)
         problem = r.json()
         assert problem["code"] == "illegal_transition" and problem["allowed_actions"] == [], action

@@ -49,7 +49,8 @@ async def test_a_token_scoped_to_another_grid_gets_404(stack: Stack) -> None:
     assert_problem(await stack.routing.get(f"/api/v1/cases/{case['id']}/routing", headers=g02), 404,
                    "case_not_found")
     assignment = (await stack.routing.get(f"/api/v1/cases/{case['id']}/routing", headers=g01)).json()["current"]
-    assert_problem(await stack.routing.post(f"/api/v1/assignments/{assignment['id']}/accept", headers=g02),
+    assert_problem(await stack.routing.post(f"/api/v1/assignments/{assignment['id']}/accept",
+                                            headers={**g02, "If-Match": '"1"'}),
                    404, "assignment_not_found")
     # the community above G01 and the street see it
     for unit, role in (("C1", Role.COMMUNITY_ADMIN), ("S1", Role.STREET_ADMIN)):
