@@ -4,7 +4,7 @@ the catalog (``IGNORED``; ``tests/contracts/test_lifecycle.py`` keeps the two co
 from __future__ import annotations
 
 from routing_svc.deps import RoutingDeps
-from routing_svc.handlers import case_changes, leaders, lifecycle, routing, tasks
+from routing_svc.handlers import case_changes, leaders, lifecycle, performance, routing, tasks
 from shared.bus.handlers import Consumers
 from shared.events import (
     AgreementSigned,
@@ -56,6 +56,7 @@ from shared.events import (
 CONSUMERS: Consumers[RoutingDeps] = {
     CaseReceived: routing.on_case_received,
     CaseMerged: case_changes.on_case_merged,
+    PerformanceRecorded: performance.on_performance_recorded,  # 未履行 reopens a resolved or closed case
     RiskChanged: case_changes.on_risk_changed,
     CaseReclassified: case_changes.on_reclassified,
     FeedbackReceived: lifecycle.on_feedback_received,
@@ -104,5 +105,4 @@ IGNORED: dict[type[Event], str] = {
     SessionScheduled: "a 调解 session is part of the case file (intake); it moves no assignment or clock",
     AgreementSigned: "a 协议书 is the case file's document: the outcome routing keeps is set by resolve",
     JudicialConfirmationRecorded: "司法确认 is the case file's record; it moves no assignment",
-    PerformanceRecorded: "未履行 reopens nothing by itself: a 回头看/重办 decision does, through routing's own API",
 }

@@ -263,6 +263,8 @@ class ReopenBody(BaseModel):
     def _not_lookback(cls, v: ReopenReason) -> ReopenReason:
         if v == ReopenReason.LOOKBACK_RECURRED:
             raise ValueError("a 回头看's 问题复发 is recorded on the 回头看 (POST /api/v1/lookbacks/{id}/result)")
+        if v == ReopenReason.PERFORMANCE_FAILED:
+            raise ValueError("未履行 is recorded on the agreement (POST …/agreements/{aid}/performance)")
         return v
 
 

@@ -41,7 +41,8 @@ CLOCK_ZH = {DeadlineClock.ACCEPT: "签收", DeadlineClock.RESOLVE: "办结"}
 ESCALATION_ZH = {EscalationReason.RULE: "按分级规则", EscalationReason.REQUEST: "经承办单位申请",
                  EscalationReason.TIMEOUT: "因超期未签收"}
 REOPEN_ZH = {ReopenReason.UNSATISFIED_FEEDBACK: "回访不满意", ReopenReason.HOTLINE_REDO: "12345热线要求重办",
-             ReopenReason.STAFF: "经工作人员决定", ReopenReason.LOOKBACK_RECURRED: "回头看发现问题复发"}
+             ReopenReason.STAFF: "经工作人员决定", ReopenReason.LOOKBACK_RECURRED: "回头看发现问题复发",
+             ReopenReason.PERFORMANCE_FAILED: "调解协议未履行"}
 CLOSE_ZH = {CloseReason.SATISFIED: "回访满意，已销号", CloseReason.NO_ANSWER: "回访期满未获答复，已销号",
             CloseReason.STAFF: "经工作人员确认，已销号"}
 

@@ -84,7 +84,8 @@ async def reopen(session: AsyncSession, deps: RoutingDeps, a: Assignment, reason
     await add_event(session, CaseReopened(case_id=a.case_id, at=now, previous_assignment_id=a.id, reason=reason,
                                           reopen_count=count, reopened_by=actor), source=deps.source)
     why = {ReopenReason.UNSATISFIED_FEEDBACK: "unsatisfied follow-up", ReopenReason.HOTLINE_REDO: "12345 redo",
-           ReopenReason.STAFF: "reopened by staff", ReopenReason.LOOKBACK_RECURRED: "回头看: problem recurred"}[reason]
+           ReopenReason.STAFF: "reopened by staff", ReopenReason.LOOKBACK_RECURRED: "回头看: problem recurred",
+           ReopenReason.PERFORMANCE_FAILED: "agreement not performed (未履行)"}[reason]
     if action == Action.REOPEN_CLOSED:
         why += ", after closing"
     where = "the resolving unit" if unit.id == a.unit_id else f"one level up from {a.unit_id}"

@@ -103,6 +103,7 @@ class ReopenReason(StrEnum):
     HOTLINE_REDO = "hotline_redo"  # 12345 重办
     STAFF = "staff"
     LOOKBACK_RECURRED = "lookback_recurred"  # 回头看: 问题复发 (a closed case reopened)
+    PERFORMANCE_FAILED = "performance_failed"  # 协议未履行 (a resolved or closed case reopened)
 
 
 class CloseReason(StrEnum):

@@ -66,7 +66,8 @@ class PerformanceRecorded(CaseEvent):
     ce_type: ClassVar[str] = "fq.case.performance_recorded.v1"
     description: ClassVar[str] = (
         "The 履行 of an agreement was recorded: 已履行 ends its follow-up; 未履行 marks the follow-up failed and "
-        "notify tells the resolving unit and its supervisors (the case is not reopened automatically)."
+        "notify tells the resolving unit and its supervisors; a resolved or closed case is reopened to the resolving "
+        "unit (fq.case.reopened.v1 reason performance_failed)."
     )
     agreement_id: uuid.UUID
     result: PerformanceResult

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 
 from shared.auth import Role
 from tests.shared.test_api_rules import assert_problem
-from tests.support import Stack, auth, case_body, eventually, id_number, unique_phone
+from tests.support import Stack, act, auth, case_body, eventually, id_number, unique_phone
 
 OPERATOR = auth(Role.OPERATOR, "S1", "op-docs")
 MEDIATOR = auth(Role.MEDIATOR, "S1", "med-docs")
@@ -183,3 +183,37 @@ async def test_the_registration_form_carries_the_applicant_and_is_logged(stack: 
     assert [e["purpose"] for e in log if "document:registration_form" in e["fields"]] == ["打印受理登记表"]
     r = await stack.intake.get(f"/api/v1/cases/{case['id']}/registration-form.pdf", headers=WORKER)
     assert_problem(r, 403, "forbidden_role")
+
+
+async def test_an_agreement_not_performed_reopens_its_resolved_case(stack: Stack) -> None:
+    """未履行 on a resolved case: the dispute is back, so routing reopens it to the resolving unit (reason
+    performance_failed) and intake shows it again in work, with the reason on the timeline."""
+    case = await _case(stack)
+    current = (await stack.routing.get(f"/api/v1/cases/{case['id']}/routing", headers=STREET)).json()["current"]
+    assert (await act(stack.routing, current["id"], "accept", WORKER)).status_code == 200
+    a, _ = await _draft(stack, case["id"])
+    url = f"/api/v1/cases/{case['id']}/agreements/{a['id']}"
+    r = await stack.intake.post(f"{url}/signed-scan", headers=MEDIATOR, files={"file": ("s.png", PNG, "image/png")})
+    assert r.status_code == 201, r.text
+    r = await act(stack.routing, current["id"], "resolve", WORKER, {"outcome": "resolved", "mediation_agreement": True})
+    assert r.status_code == 200, r.text
+
+    async def status(expected: str) -> dict[str, Any] | None:
+        got = (await stack.intake.get(f"/api/v1/cases/{case['id']}", headers=WORKER)).json()
+        return got if got["status"] == expected else None
+
+    await eventually(lambda: status("resolved"), what="resolved in intake")
+    read = await stack.intake.get(url, headers=MEDIATOR)
+    r = await stack.intake.post(f"{url}/performance", headers={**MEDIATOR, "If-Match": read.headers["ETag"]},
+                                json={"result": "not_performed"})
+    assert r.status_code == 200, r.text
+
+    async def reopened() -> dict[str, Any] | None:
+        got = (await stack.routing.get(f"/api/v1/cases/{case['id']}/routing", headers=STREET)).json()["current"]
+        return got if got["id"] != current["id"] and got["status"] == "assigned" else None
+
+    again = await eventually(reopened, timeout=60, what="the case reopened by routing")
+    assert again["unit_id"] == current["unit_id"]  # the resolving unit, not one level up
+    await eventually(lambda: status("assigned"), what="back in work in intake")
+    timeline = (await stack.intake.get(f"/api/v1/cases/{case['id']}/timeline", headers=OPERATOR)).json()
+    assert any("调解协议未履行" in t["summary"] for t in timeline), timeline
