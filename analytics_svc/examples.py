@@ -85,6 +85,25 @@ EXAMPLES["Kpis"] = {
     },
 }
 
+EXAMPLES["Recurrence"] = {
+    "from": "2026-10-01T00:00:00+08:00", "to": "2026-11-01T00:00:00+08:00", "unit_id": "S1", "closed": 48,
+    "recurred": 3, "recurrence_rate": 0.0625,
+    "items": [
+        {"key": "C1", "label": "松涛社区", "closed": 30, "recurred": 2, "recurrence_rate": 0.0667},
+        {"key": "C2", "label": "桂园社区", "closed": 18, "recurred": 1, "recurrence_rate": 0.0556},
+    ],
+}
+_DOCUMENT_FIGURES: dict[str, Any] = {
+    "resolved": 33, "cases_with_agreement": 12, "agreements": 13, "agreement_rate": 0.3636, "judicial_applied": 4,
+    "judicial_confirmed": 3, "judicial_confirmation_rate": 0.75, "performed": 10, "not_performed": 1,
+    "performance_rate": 0.9091,
+}
+EXAMPLES["DocumentKpis"] = {
+    **_DOCUMENT_FIGURES, "from": "2026-10-01T00:00:00+08:00", "to": "2026-11-01T00:00:00+08:00", "unit_id": "S1",
+    "by": "category",
+    "items": [{**_DOCUMENT_FIGURES, "key": "neighbor.water", "label": "漏水渗水"}],
+}
+
 # inline responses (no component schema), by operation id and status: the JSON media type's ``example``
 OPERATIONS: dict[str, dict[str, Any]] = {
     "funnel": {"200": {
@@ -102,5 +121,28 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "spikes": [{"alert_id": "5e4d3c2b-1a09-4f8e-b7d6-c5b4a3928170", "unit_id": "G01", "label": "松涛社区第一网格",
                     "category": "neighbor.water", "category_label": "漏水渗水", "day": "2026-10-28", "count": 5,
                     "baseline": 1.2, "ratio": 4.17}],
+    }},
+    "people": {"200": {
+        "from": "2026-10-01T00:00:00+08:00", "to": "2026-11-01T00:00:00+08:00", "unit_id": "C1",
+        "items": [{"member_id": "U-G01-1", "unit_id": "G01", "handled": 18, "resolved": 15, "outcomes": 16,
+                   "on_time": 14, "on_time_rate": 0.875, "answers": 12, "satisfied": 11, "satisfaction_rate": 0.9167}],
+    }},
+    "forces": {"200": {
+        "from": "2026-10-01T00:00:00+08:00", "to": "2026-11-01T00:00:00+08:00", "unit_id": "S1",
+        "items": [
+            {"force": "police", "label": "公安", "cases": 9, "outcomes": 8, "resolved": 6, "resolution_rate": 0.75,
+             "on_time": 7, "on_time_rate": 0.875, "answers": 5, "satisfaction_rate": 0.8},
+            {"force": "people_mediation", "label": "人民调解", "cases": 21, "outcomes": 19, "resolved": 17,
+             "resolution_rate": 0.8947, "on_time": 18, "on_time_rate": 0.9474, "answers": 14, "satisfaction_rate": 0.9286},
+        ],
+    }},
+    "aging": {"200": {
+        "days": 7, "as_of": "2026-11-03T09:30:00+08:00", "unit_id": "S1", "total": 1,
+        "units": [{"unit_id": "C1", "unit_name": "松涛社区", "red": 0, "yellow": 1, "cases": [
+            {"case_id": "8a1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", "code": "FQ-2026-000123", "risk_level": "yellow",
+             "received_at": "2026-10-20T10:15:00+08:00", "age_days": 13, "level": "community", "track": "specialist",
+             "accepted_at": "2026-10-20T14:02:00+08:00", "resolve_due_at": "2026-11-04T17:30:00+08:00",
+             "escalations": 1, "overdue_count": 0},
+        ]}],
     }},
 }

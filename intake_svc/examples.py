@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-EXAMPLES: dict[str, Any] = {}
+from intake_svc.examples_documents import APPLICANT_ID
+from intake_svc.examples_documents import EXAMPLES as DOCUMENT_EXAMPLES
+
+EXAMPLES: dict[str, Any] = {**DOCUMENT_EXAMPLES}
 EXAMPLES["Body_upload_to_case"] = {"file": "示例"}
 EXAMPLES["Body_upload_to_note"] = {"file": "示例"}
 EXAMPLES["Body_upload_redacted"] = {"file": "示例"}
@@ -41,8 +44,9 @@ EXAMPLES["MessageAnswer"] = {
 }
 EXAMPLES["ResultTextPublic"] = {"order_no": "QL20261103000123", "result_text": "经网格员上门调解，双方达成一致，已办结。", "phase": "accepted"}
 EXAMPLES["PartyChanged"] = {
-    "case_id": "8a1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", "party_no": 1,
-    "party": {"role": "applicant", "kind": "person", "name": "王小明", "phone": "13800138000", "id_number": None},
+    "case_id": "8a1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", "party_id": APPLICANT_ID,
+    "party": {"id": APPLICANT_ID, "role": "applicant", "kind": "person", "name": "王小明", "phone": "13800138000",
+              "id_number": None},
     "case_version": 3,
 }
 EXAMPLES["NoteCreate"] = {

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from routing_svc.examples_people import EXAMPLES as PEOPLE_EXAMPLES
+
 # a rules document (PUT /api/v1/rules, and as GET answers it): the shipped deadlines, two rules
 _RULES_DOCUMENT: dict[str, Any] = {
     "deadlines": {
@@ -49,7 +51,7 @@ _RULES_DOCUMENT: dict[str, Any] = {
     ],
 }
 
-EXAMPLES: dict[str, Any] = {}
+EXAMPLES: dict[str, Any] = {**PEOPLE_EXAMPLES}
 EXAMPLES["OrgImportResult"] = {"units": 12, "members": 30}
 EXAMPLES["DayOut"] = {"day": "2026-11-07", "is_workday": False, "source": "manual", "note": "调休"}
 EXAMPLES["DaysPut"] = {"days": [{"day": "2026-11-07", "is_workday": False, "note": "调休"}], "remove": []}
