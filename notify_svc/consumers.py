@@ -34,6 +34,7 @@ from shared.events import (
     CohandlingTaskClosed,
     CohandlingTaskCompleted,
     CohandlingTaskOpened,
+    CohandlingTaskOverdue,
     Event,
     FeedbackReceived,
     HotspotAlert,
@@ -83,6 +84,7 @@ CONSUMERS: Consumers[NotifyDeps] = {
     PerformanceRecorded: performance.on_performance_recorded,
     CaseLeaderSet: people.on_case_leader_set,
     CohandlingTaskOpened: people.on_cohandling_task_opened,
+    CohandlingTaskOverdue: people.on_cohandling_task_overdue,
     TaskForcePlanDue: people.on_task_force_plan_due,
 }
 

@@ -49,6 +49,7 @@ class CohandlingTask(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     report: str | None = Field(default=None, sa_column=Column(Text))
     closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    overdue_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))  # migration 0009
     closed_by: str | None = Field(default=None, max_length=128)
     close_reason: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -19,6 +19,7 @@ from shared.events import (
     CaseResolved,
     CaseUrged,
     CohandlingTaskOpened,
+    CohandlingTaskOverdue,
     HotspotAlert,
     PerformanceRecorded,
     RiskChanged,
@@ -57,7 +58,8 @@ TRIGGERS: frozenset[str] = frozenset({CaseAssigned.ce_type, CaseOverdue.ce_type,
                                       CaseExtensionRequested.ce_type, CaseAssigneeSet.ce_type, SessionScheduled.ce_type,
                                       LookbackDue.ce_type, LookbackRecurred.ce_type, REMINDER,
                                       PERFORMANCE_REMINDER, PerformanceRecorded.ce_type, CaseLeaderSet.ce_type,
-                                      TaskForcePlanDue.ce_type, CohandlingTaskOpened.ce_type})
+                                      TaskForcePlanDue.ce_type, CohandlingTaskOpened.ce_type,
+                                      CohandlingTaskOverdue.ce_type})
 # the member a selector ``{"member": <name>}`` names: the case's 包案领导, the 专班's lead, a 协办 task's member
 MEMBER_VARIABLES = frozenset({"leader_id", "lead_id", "member_id"})
 
@@ -240,6 +242,10 @@ DEFAULT_RULES: dict[str, Any] = {"rules": [
     # 协办: the force's responsible member is told of the task and its deadline
     {"id": "cohandling_opened.member", "on": CohandlingTaskOpened.ce_type, "to": [{"member": "member_id"}],
      "channels": ["inbox"], "template": "cohandling_opened"},
+    {"id": "cohandling_overdue.member", "on": CohandlingTaskOverdue.ce_type, "to": [{"member": "member_id"}],
+     "channels": ["inbox"], "template": "cohandling_overdue"},
+    {"id": "cohandling_overdue.lead", "on": CohandlingTaskOverdue.ce_type, "to": [{"unit": "event"}],
+     "channels": ["inbox"], "template": "cohandling_overdue"},
     # 专班: the lead is reminded before the work plan is due, and supervised (with the street) once it is late
     {"id": "task_force_plan.soon", "on": TaskForcePlanDue.ce_type, "when": {"stage": "soon"},
      "to": [{"member": "lead_id"}], "channels": ["inbox"], "template": "plan_reminder"},

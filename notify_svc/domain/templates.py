@@ -95,6 +95,12 @@ SPECS: dict[str, TemplateSpec] = {s.key: s for s in (
                  "协办任务：{{ case_code }}",
                  "案件 {{ case_code }} 由{{ lead_unit_name or lead_unit_id }}主办，需要{{ force_label }}协同办理。"
                  "请在 {{ due }} 前签收，办结后填写协办情况。"),
+    TemplateSpec("cohandling_overdue", "协办任务超期（发给协办人和主办单位）",
+                 {**_CASE, "force": "police", "force_label": "公安", "unit_id": "C1", "unit_name": "松涛社区",
+                  "due": "2026-12-09 17:30"},
+                 "协办超期：{{ case_code }}",
+                 "案件 {{ case_code }} 的{{ force_label }}协办任务已超过办理期限（{{ due }}），"
+                 "请协办人尽快办理并反馈，主办单位（{{ unit_name or unit_id }}）跟进督办。"),
     TemplateSpec("leader_assigned", "指定包案领导（发给包案领导）",
                  {**_CASE, "title": "街道书记", "how": "auto"},
                  "包案通知：{{ case_code }}",

@@ -11,7 +11,7 @@ from notify_svc.handlers.notifications import fire, unit_names
 from shared.bus import pending
 from shared.bus.handlers import EventContext
 from shared.dictionaries import FORCE
-from shared.events import CaseLeaderSet, CohandlingTaskOpened, TaskForcePlanDue
+from shared.events import CaseLeaderSet, CohandlingTaskOpened, CohandlingTaskOverdue, TaskForcePlanDue
 
 
 async def on_case_leader_set(ctx: EventContext[NotifyDeps], event: CaseLeaderSet) -> None:
@@ -49,3 +49,16 @@ async def on_cohandling_task_opened(ctx: EventContext[NotifyDeps], event: Cohand
                 "member_id": event.member_id, "force": event.force, "force_label": FORCE.get(event.force, ""),
                 "lead_unit_id": event.lead_unit_id, "lead_unit_name": names.get(event.lead_unit_id, ""),
                 "due": local_minute(event.due_at)})
+
+
+async def on_cohandling_task_overdue(ctx: EventContext[NotifyDeps], event: CohandlingTaskOverdue) -> None:
+    """The task's member (when it has one) is reminded; the lead unit is told (督办)."""
+    session, deps = ctx.session, ctx.deps
+    await pending.flush(session)
+    info = await case_facts(session, deps, event.case_id)
+    names = await unit_names(session, event.lead_unit_id)
+    await fire(session, deps, ctx.env.type, ctx.env.id, {"force": event.force},
+               {"case_id": event.case_id, "case_code": info.case_code or event.case_code,
+                "unit_id": event.lead_unit_id, "unit_name": names.get(event.lead_unit_id, ""),
+                "unit_path": info.unit_path, "member_id": event.member_id, "force": event.force,
+                "force_label": FORCE.get(event.force, ""), "due": local_minute(event.due_at)})

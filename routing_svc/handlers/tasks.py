@@ -32,6 +32,7 @@ from shared.events.cohandling import (
     CohandlingTaskClosed,
     CohandlingTaskCompleted,
     CohandlingTaskOpened,
+    CohandlingTaskOverdue,
 )
 from shared.preconditions import check_version, parse_if_match
 from shared.problems import Problem
@@ -185,3 +186,14 @@ async def close(session: AsyncSession, deps: RoutingDeps, task_id: uuid.UUID, us
         case_id=task.case_id, at=task.updated_at, task_id=task.id, assignment_id=task.assignment_id,
         force=task.force, member_id=task.member_id, closed_by=user.sub), source=deps.source)
     return to_public(task, deps, mine, lead)
+
+
+async def fire_overdue(session: AsyncSession, deps: RoutingDeps, task: CohandlingTask) -> None:
+    """The scheduler's ``cohandling_overdue`` queue: the task is marked once and its member and lead unit told."""
+    now = deps.clock.now()
+    task.overdue_at = now
+    lead = await session.get(Assignment, task.assignment_id)
+    await add_event(session, CohandlingTaskOverdue(
+        case_id=task.case_id, at=now, task_id=task.id, assignment_id=task.assignment_id, force=task.force,
+        case_code=task.case_code, lead_unit_id=lead.unit_id if lead else "", member_id=task.member_id,
+        due_at=task.due_at), source=deps.source)

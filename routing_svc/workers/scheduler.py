@@ -6,7 +6,8 @@ Three queues, each a partial index over the rows that can fire:
 - resolve (办结) deadline missed → ``fq.case.overdue.v1`` once, for supervision (督办), and escalation when the
   decision's deadlines say ``escalate_on_resolve_overdue``;
 - resolved with no follow-up answer within the window → closed (销号, reason ``no_answer``);
-- a scheduled 回头看 whose due time passed → ``fq.case.lookback_due.v1``, once (the row becomes ``due``).
+- a scheduled 回头看 whose due time passed → ``fq.case.lookback_due.v1``, once (the row becomes ``due``);
+- a co-handling task (协办) still live at its deadline → ``fq.case.cohandling_task_overdue.v1``, once.
 
 Every batch is its own transaction that locks its rows with ``FOR UPDATE SKIP LOCKED``: any number of replicas
 can run the loop, a row is acted on by exactly one of them, and the action changes the row so it no longer
@@ -29,9 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.deps import RoutingDeps
 from routing_svc.domain.assignment import AssignmentStatus
+from routing_svc.domain.cohandling import LIVE
 from routing_svc.domain.lookback import LookbackStatus
-from routing_svc.handlers import lifecycle, lookback
+from routing_svc.handlers import lifecycle, lookback, tasks
 from routing_svc.tables import Assignment, Lookback
+from routing_svc.tables_tasks import CohandlingTask
 from routing_svc.workers.plans import plan_round
 from shared.loops import BackgroundLoop
 
@@ -64,12 +67,19 @@ def _lookback_due(now: datetime) -> tuple[ColumnElement[bool], Any]:
     return and_(Lookback.status == LookbackStatus.SCHEDULED.value, Lookback.due_at <= now), Lookback.due_at
 
 
+def _task_due(now: datetime) -> tuple[ColumnElement[bool], Any]:
+    return and_(CohandlingTask.status.in_([s.value for s in LIVE]),  # type: ignore[attr-defined]
+                CohandlingTask.overdue_at.is_(None),  # type: ignore[union-attr]
+                CohandlingTask.due_at <= now), CohandlingTask.due_at
+
+
 Due = Callable[[datetime], tuple[ColumnElement[bool], Any]]
 QUEUES: tuple[tuple[str, type[Any], Due, Act], ...] = (
     ("accept_overdue", Assignment, _accept_due, lifecycle.accept_overdue),
     ("resolve_overdue", Assignment, _resolve_due, lifecycle.resolve_overdue),
     ("close_unanswered", Assignment, _close_due, lifecycle.close_unanswered),
     ("lookback_due", Lookback, _lookback_due, lookback.fire_due),
+    ("cohandling_overdue", CohandlingTask, _task_due, tasks.fire_overdue),
 )
 
 
@@ -137,5 +147,6 @@ class Scheduler(BackgroundLoop):
                     done += 1
                     if self._counter is not None:
                         self._counter.labels(name, "done").inc()
-                    log.info("scheduler_acted", queue=name, row_id=str(row_id), unit_id=a.unit_id)
+                    log.info("scheduler_acted", queue=name, row_id=str(row_id),
+                             unit_id=getattr(a, "unit_id", None) or getattr(a, "member_unit_id", None))
         return done, failed

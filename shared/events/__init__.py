@@ -43,6 +43,7 @@ from shared.events.cohandling import (
     CohandlingTaskClosed,
     CohandlingTaskCompleted,
     CohandlingTaskOpened,
+    CohandlingTaskOverdue,
 )
 from shared.events.lookback import LookbackDue, LookbackRecurred, LookbackScheduled, LookbackStable
 from shared.events.notification import NotificationDelivered, NotificationFailed
@@ -81,6 +82,7 @@ __all__ = [
     "CohandlingTaskClosed",
     "CohandlingTaskCompleted",
     "CohandlingTaskOpened",
+    "CohandlingTaskOverdue",
     "Envelope",
     "Event",
     "FeedbackReceived",

@@ -53,3 +53,13 @@ class CohandlingTaskClosed(CohandlingTaskEvent):
                                   "the case's resolution); the reason stays in routing.")
     member_id: str | None = Field(default=None, max_length=128)
     closed_by: str = Field(max_length=128)
+
+
+class CohandlingTaskOverdue(CohandlingTaskEvent):
+    ce_type: ClassVar[str] = "fq.case.cohandling_task_overdue.v1"
+    description: ClassVar[str] = ("A co-handling task is still open or accepted at its deadline (once per task): "
+                                  "notify reminds its member and tells the lead unit (督办).")
+    case_code: str
+    lead_unit_id: str = Field(max_length=64, description="the unit handling the case (主办) now")
+    member_id: str | None = Field(default=None, max_length=128)
+    due_at: datetime

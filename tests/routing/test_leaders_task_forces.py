@@ -149,7 +149,8 @@ async def test_my_work_pages_with_a_cursor_without_duplicates_or_gaps(stack: Sta
 
 async def test_a_forces_responsible_member_is_told_of_the_co_handling_task(stack: Stack, clock: FrozenClock) -> None:
     """A red fight case at C1 calls in the police: the demo org names U-S1-4 for police on the street, who gets
-    the 协办 inbox item with the task's deadline — and the lead unit's grid worker gets none."""
+    the 协办 inbox item with the task's deadline — and the lead unit's grid worker gets none; past the deadline the
+    officer is reminded and the lead unit told, once."""
     morning(clock)
     a = await new_assignment(stack, risk_signals=["violence"])
     assert "police" in a["forces"], a
@@ -165,3 +166,13 @@ async def test_a_forces_responsible_member_is_told_of_the_co_handling_task(stack
     due = datetime.fromisoformat(police["due_at"]).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
     assert "公安" in body and due in body, body
     assert not await titled(stack, G01, code, "协办任务")
+
+    # past its deadline and still open: the scheduler marks it once; the officer and the lead unit are told
+    scheduler = stack.apps["routing"].state.scheduler
+    clock.set(datetime.fromisoformat(police["due_at"]) + timedelta(minutes=1))
+    await scheduler.tick()
+    await scheduler.tick()
+    overdue = await eventually(lambda: titled(stack, officer, code, "协办超期"), timeout=60,
+                               what="the officer's 协办超期 item")
+    assert overdue == [f"协办超期：{code}"]  # once, however many ticks
+    assert await eventually(lambda: titled(stack, C1, code, "协办超期"), timeout=60, what="the lead unit's item")
