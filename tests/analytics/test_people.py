@@ -18,8 +18,8 @@ from openpyxl import load_workbook
 from services.embedded import EmbeddedBroker, free_port
 from shared.auth import Role
 from shared.clock import SHANGHAI, FrozenClock
-from shared.events import CaseAssigneeSet
-from shared.events.case import AssigneeHow
+from shared.events import CaseAssigneeSet, CaseResolved
+from shared.events.case import AssigneeHow, FeedbackResult
 from tests.analytics.conftest import Lab
 from tests.analytics.scenario import org
 from tests.analytics.script import Script, t
@@ -168,6 +168,30 @@ async def test_the_people_export_has_chinese_headers_and_the_workers_row(stack: 
     assert denied.status_code == 403, denied.text
 
 
+async def xlsx_rows(stack: Stack, headers: dict[str, str], **params: Any) -> tuple[str, list[list[Any]]]:
+    r = await stack.analytics.get("/api/v1/export", headers=headers, params={**window(), "format": "xlsx", **params})
+    assert r.status_code == 200, r.text
+    ws = load_workbook(io.BytesIO(r.content), read_only=True).worksheets[0]
+    return ws.title, [list(row) for row in ws.iter_rows(values_only=True)]
+
+
+async def test_the_forces_and_aging_exports(stack: Stack, cases: dict[str, dict[str, Any]],
+                                            clock: FrozenClock) -> None:
+    title, rows = await xlsx_rows(stack, S1, table="forces")
+    assert title == "联动力量" and rows[0][:3] == ["联动力量", "案件数", "办结数"]
+    assert ["公安", 1, 0, 0, None, 0, None, 0, None] in rows[1:]
+    clock.set(clock.now() + timedelta(days=8))
+    try:
+        title, rows = await xlsx_rows(stack, S1, table="aging", aging_days=7)
+        csv = await stack.analytics.get("/api/v1/export", headers=S1,
+                                        params={**window(), "table": "aging", "aging_days": 7})
+    finally:
+        clock.set(clock.now() - timedelta(days=8))
+    assert title == "超期积案" and rows[0][:4] == ["承办单位", "案件编号", "风险等级", "受理时间"]
+    row = next(x for x in rows[1:] if x[1] == cases["fight"]["case_code"])
+    assert row[0] != "C1" and row[2] == "红色" and row[4] == 8, row  # the unit by name, the risk in Chinese
+    assert csv.status_code == 200 and cases["fight"]["case_code"] in csv.text, csv.text
+
 async def test_a_person_counts_in_scope_when_the_org_reaches_analytics_after_the_case(lab: Lab) -> None:
     """The org and the cases travel on different topics, in no order: the 承办人 of a case applied before
     analytics knew the grid still counts for the grid's community and street once the org arrives."""
@@ -179,6 +203,10 @@ async def test_a_person_counts_in_scope_when_the_org_reaches_analytics_after_the
     s.routing.append(CaseAssigneeSet(case_id=s.case_id, at=t(day, "09:20"), assignment_id=s.assignment,
                                      unit_id=s.unit, assignee_id="m-late-org", how=AssigneeHow.TAKE,
                                      set_by="m-late-org"))
+    s.resolve(t(day, "15:00")).feedback(t(day, "16:00"), FeedbackResult.SATISFIED)
+    resolved = s.routing[-2]
+    assert isinstance(resolved, CaseResolved)
+    s.routing[-2] = resolved.model_copy(update={"assignee_id": "m-late-org"})  # resolved in the member's hands
     ids = await lab.emit(lab.intake, s.intake)
     await lab.published(lab.intake)
     ids += await lab.emit(lab.routing, s.routing)
@@ -189,5 +217,6 @@ async def test_a_person_counts_in_scope_when_the_org_reaches_analytics_after_the
                                                                           else Role.STREET_ADMIN, o.id(unit)),
                                           params={"from": day, "to": day})
         assert r.status_code == 200, r.text
-        assert [(i["member_id"], i["unit_id"], i["handled"]) for i in r.json()["items"]] == [
-            ("m-late-org", o.id("G1"), 1)], unit
+        got = [(i["member_id"], i["unit_id"], i["handled"], i["resolved"], i["on_time"], i["answers"],
+                i["satisfaction_rate"]) for i in r.json()["items"]]
+        assert got == [("m-late-org", o.id("G1"), 1, 1, 1, 1, 1.0)], unit
