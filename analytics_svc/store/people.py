@@ -32,8 +32,9 @@ async def person_figures(session: AsyncSession, f: Filters) -> list[dict[str, An
                coalesce(sum(c.feedback_answers) FILTER (WHERE p.resolved_by), 0) AS answers,
                coalesce(sum(c.feedback_satisfied) FILTER (WHERE p.resolved_by), 0) AS satisfied
         FROM analytics.person_cases p JOIN analytics.case_facts c ON c.case_id = p.case_id
+             LEFT JOIN analytics.units u ON u.unit_id = p.unit_id
         WHERE c.received_at >= :start AND c.received_at < :end AND c.merged_into IS NULL
-              {_scope("p.unit_path", f)}{f.facets("c")}
+              {_scope("coalesce(u.path, p.unit_path)", f)}{f.facets("c")}
         GROUP BY p.assignee_id ORDER BY handled DESC, p.assignee_id"""
     return [dict(r._mapping) for r in await session.execute(text(sql), f.bind())]
 
