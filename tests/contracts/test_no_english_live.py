@@ -15,7 +15,7 @@ from notify_svc.tables import Recipient, Unit
 from services.registry import DEMO_ORG
 from shared.auth import Role
 from tests.contracts.test_no_english import english
-from tests.support import Stack, auth, case_body, eventually
+from tests.support import Stack, act, auth, case_body, eventually
 
 OPERATOR = auth(Role.OPERATOR, "S1", "op-1")
 G01_WORKER = auth(Role.GRID_WORKER, "G01", "U-G01-1")
@@ -72,10 +72,10 @@ async def test_what_the_grid_worker_and_the_citizen_read_is_chinese(stack: Stack
     assignment = await eventually(routed, timeout=60, what="routing assigns the case")
     assert assignment["unit_id"] == "G01"
     await eventually(lambda: _inbox(stack, case["id"]), timeout=60, what="the new task in the grid worker's inbox")
-    r = await stack.routing.post(f"/api/v1/assignments/{assignment['id']}/accept", headers=G01_WORKER)
+    r = await act(stack.routing, assignment["id"], "accept", G01_WORKER)
     assert r.status_code == 200, r.text
-    r = await stack.routing.post(f"/api/v1/assignments/{assignment['id']}/resolve", headers=G01_WORKER,
-                                 json={"outcome": "resolved", "note": "已上门调解，双方达成一致"})
+    r = await act(stack.routing, assignment["id"], "resolve", G01_WORKER,
+                  {"outcome": "resolved", "note": "已上门调解，双方达成一致"})
     assert r.status_code == 200, r.text
 
     phone_last4 = body["parties"][0]["phone"][-4:]
