@@ -102,6 +102,32 @@ DETAIL_ZH = {
     "survey_cancelled": "此事项已与其他事项合并办理，本次回访已取消",
     # analytics
     "export_too_large": "导出的数据过多，请缩小时间范围或筛选条件",
+    # the case file's documents (协议书, 司法确认, 履行)
+    "agreement_not_found": "未找到该调解协议书，或不在您的权限范围内",
+    "agreement_not_signed": "调解协议书尚未签字归档，不能申请司法确认",
+    "agreement_signed": "调解协议书已签字归档，不能再修改",
+    "case_merged": "该案件已并入其他案件，请在主案件中办理",
+    "confirmation_decided": "司法确认已有结果，不能再修改",
+    "confirmation_exists": "该调解协议书已登记司法确认",
+    "confirmation_not_found": "未找到该司法确认记录",
+    "performance_recorded": "该协议的履行情况已登记",
+    "pdf_font_missing": "服务器缺少中文字体，暂时无法生成文书，请联系运维人员",
+    # the people on a case (协办, 包案领导, 专班, 回头看)
+    "cohandling_open": "还有协办任务未完成，主办单位需先关闭或等待协办完成后才能办结",
+    "not_lead": "只有主办单位可以进行此操作",
+    "not_task_member": "只有该协办任务的承办人可以进行此操作",
+    "task_not_found": "未找到该协办任务，或不在您的权限范围内",
+    "responsible_exists": "该单位已设置此力量的负责人",
+    "responsible_not_found": "该单位未设置此力量的负责人",
+    "leader_exists": "该案件已有包案领导，如需更换请使用修改操作",
+    "leader_not_applicable": "该人员不能担任此案件的包案领导",
+    "leader_not_set": "该案件尚未指定包案领导",
+    "task_force_exists": "该案件已成立专班",
+    "task_force_not_found": "该案件尚未成立专班",
+    "lookback_not_found": "未找到该回头看，或不在您的权限范围内",
+    "lookback_not_due": "回头看尚未到期，请到期后再登记结果",
+    "lookback_done": "该回头看已登记结果",
+    "case_not_closed": "案件尚未销号，不能登记回头看结果",
 }
 
 

@@ -25,6 +25,11 @@ async def test_an_agreement_past_its_deadline_reminds_the_unit_and_not_performed
         nstack: Stack, clock: FrozenClock) -> None:
     case, assignment, _ = await new_case(nstack)
     await accept(nstack, assignment)
+
+    async def unit_reads_it() -> bool:  # intake applied the assignment: G01 records the 履行 below
+        return (await nstack.intake.get(f"/api/v1/cases/{case['id']}", headers=G01_WORKER)).status_code == 200
+
+    await eventually(unit_reads_it, timeout=60, what="the case in G01's scope in intake")
     due = (clock.now().astimezone(SHANGHAI) - timedelta(days=2)).date()  # a paper agreement filed late
     r = await nstack.intake.post(f"/api/v1/cases/{case['id']}/agreements", headers=MEDIATOR, json={
         "facts": "漏水纠纷", "terms": "赔偿三千元", "performance_way": "by_deadline",
