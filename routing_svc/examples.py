@@ -124,18 +124,22 @@ EXAMPLES["WorkList"] = {
     ],
     "counts": {"assigned": 3, "accepted": 5}, "total": 8,
 }
+# one assignment as routing answers it: in a page of assignments and in a case's history
+_ASSIGNMENT: dict[str, Any] = {
+    "id": "3f2b8c1e-5d4a-4e6b-9a7c-1d2e3f4a5b6c", "case_id": "8a1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
+    "case_code": "FQ-2026-000123", "unit_id": "G01", "level": "grid", "track": "general", "forces": ["grid"],
+    "status": "assigned", "accept_due_at": "2026-11-03T09:30:00+08:00",
+    "resolve_due_at": "2026-11-03T09:30:00+08:00", "rule_id": "c5d6e7f8-1a2b-4c3d-9e4f-5a6b7c8d9e0f",
+    "explanation": "按事发地址定位到松涛社区第一网格，依据“邻里纠纷由网格先行调解”派发网格",
+    "accepted_by": "U-G01-1", "accepted_at": "2026-11-03T09:30:00+08:00", "resolved_by": "U-G01-1",
+    "resolved_at": "2026-11-03T09:30:00+08:00", "outcome": "resolved",
+    "created_at": "2026-11-03T09:30:00+08:00", "version": 2, "assignee_id": "U-G01-1",
+}
+
+
 EXAMPLES["Page_AssignmentPublic_"] = {
     "items": [
-        {
-            "id": "3f2b8c1e-5d4a-4e6b-9a7c-1d2e3f4a5b6c", "case_id": "8a1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
-            "case_code": "FQ-2026-000123", "unit_id": "G01", "level": "grid", "track": "general", "forces": ["grid"],
-            "status": "assigned", "accept_due_at": "2026-11-03T09:30:00+08:00",
-            "resolve_due_at": "2026-11-03T09:30:00+08:00", "rule_id": "c5d6e7f8-1a2b-4c3d-9e4f-5a6b7c8d9e0f",
-            "explanation": "按事发地址定位到松涛社区第一网格，依据“邻里纠纷由网格先行调解”派发网格",
-            "accepted_by": "U-G01-1", "accepted_at": "2026-11-03T09:30:00+08:00", "resolved_by": "U-G01-1",
-            "resolved_at": "2026-11-03T09:30:00+08:00", "outcome": "resolved",
-            "created_at": "2026-11-03T09:30:00+08:00", "version": 2, "assignee_id": "U-G01-1",
-        },
+        _ASSIGNMENT,
     ],
     "next_cursor": None,
 }
@@ -190,16 +194,7 @@ EXAMPLES["CaseRouting"] = {
         "version": 2, "assignee_id": "U-G01-1",
     },
     "history": [
-        {
-            "id": "3f2b8c1e-5d4a-4e6b-9a7c-1d2e3f4a5b6c", "case_id": "8a1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
-            "case_code": "FQ-2026-000123", "unit_id": "G01", "level": "grid", "track": "general", "forces": ["grid"],
-            "status": "assigned", "accept_due_at": "2026-11-03T09:30:00+08:00",
-            "resolve_due_at": "2026-11-03T09:30:00+08:00", "rule_id": "c5d6e7f8-1a2b-4c3d-9e4f-5a6b7c8d9e0f",
-            "explanation": "按事发地址定位到松涛社区第一网格，依据“邻里纠纷由网格先行调解”派发网格",
-            "accepted_by": "U-G01-1", "accepted_at": "2026-11-03T09:30:00+08:00", "resolved_by": "U-G01-1",
-            "resolved_at": "2026-11-03T09:30:00+08:00", "outcome": "resolved",
-            "created_at": "2026-11-03T09:30:00+08:00", "version": 2, "assignee_id": "U-G01-1",
-        },
+        _ASSIGNMENT,
     ],
 }
 EXAMPLES["Dictionaries"] = {

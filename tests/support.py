@@ -12,8 +12,8 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +22,7 @@ import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from services.embedded import EmbeddedBroker, EmbeddedPostgres
+from services.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from services.registry import DEMO_ORG, ROOT, SERVICES, ServiceInfo
 from shared import db
 from shared.auth import Role, mint_token
@@ -116,6 +116,23 @@ async def start_stack(database_url: str, bootstrap: str, names: tuple[str, ...] 
         if "notify" in stack.apps:
             await notify_knows_org(stack)
     return stack
+
+
+@asynccontextmanager
+async def own_stack(infra: Infra, tmp_path_factory: Any, name: str, **kwargs: Any) -> AsyncIterator[Stack]:
+    """A stack on a broker and a database of its own (``fq_<name>``), for a module whose clock or broker restarts
+    must not disturb other tests; ``kwargs`` go to ``start_stack``."""
+    broker = EmbeddedBroker(free_port(), log_file=tmp_path_factory.mktemp(name) / "broker.log")
+    broker.start()
+    try:
+        url = await asyncio.to_thread(infra.database, f"fq_{name}")
+        s = await start_stack(url, broker.bootstrap, **kwargs)
+        try:
+            yield s
+        finally:
+            await s.close()
+    finally:
+        broker.stop()
 
 
 async def notify_knows_org(stack: Stack) -> None:

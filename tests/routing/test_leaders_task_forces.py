@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from services.embedded import EmbeddedBroker, free_port
 from shared.auth import Role
 from shared.clock import SHANGHAI, FrozenClock
 from tests.routing.test_people import morning, new_assignment, post, work
-from tests.support import Infra, Stack, auth, eventually, start_stack
+from tests.support import Infra, Stack, auth, eventually, own_stack
 
 C1 = auth(Role.COMMUNITY_ADMIN, "C1", "U-C1-1")
 C2 = auth(Role.COMMUNITY_ADMIN, "C2", "U-C2-1")
@@ -30,17 +28,9 @@ def clock() -> FrozenClock:
 
 @pytest.fixture(scope="module")
 async def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory, clock: FrozenClock) -> AsyncIterator[Stack]:
-    broker = EmbeddedBroker(free_port(), log_file=tmp_path_factory.mktemp("leaders") / "broker.log")
-    broker.start()
-    try:
-        url = await asyncio.to_thread(infra.database, "fq_leaders")
-        s = await start_stack(url, broker.bootstrap, names=("intake", "routing", "notify"), routing={"clock": clock})
-        try:
-            yield s
-        finally:
-            await s.close()
-    finally:
-        broker.stop()
+    async with own_stack(infra, tmp_path_factory, "leaders", names=("intake", "routing", "notify"),
+                         routing={"clock": clock}) as s:
+        yield s
 
 
 async def inbox_titles(s: Stack, headers: dict[str, str], code: str) -> list[str]:

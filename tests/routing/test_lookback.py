@@ -4,19 +4,17 @@ fires it once, 问题复发 reopens the case to the resolving unit, and 复发�
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from services.embedded import EmbeddedBroker, free_port
 from shared.auth import Role
 from shared.clock import SHANGHAI, FrozenClock
 from shared.worktime import WorkCalendar, WorkSpan
 from tests.routing.test_people import morning, new_assignment, post, work
-from tests.support import Infra, Stack, auth, eventually, start_stack
+from tests.support import Infra, Stack, auth, eventually, own_stack
 
 ADMIN = auth(Role.ADMIN, None)
 G01 = auth(Role.GRID_WORKER, "G01", "U-G01-1")
@@ -33,17 +31,8 @@ def clock() -> FrozenClock:
 
 @pytest.fixture(scope="module")
 async def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory, clock: FrozenClock) -> AsyncIterator[Stack]:
-    broker = EmbeddedBroker(free_port(), log_file=tmp_path_factory.mktemp("lookback") / "broker.log")
-    broker.start()
-    try:
-        url = await asyncio.to_thread(infra.database, "fq_lookback")
-        s = await start_stack(url, broker.bootstrap, routing={"clock": clock})
-        try:
-            yield s
-        finally:
-            await s.close()
-    finally:
-        broker.stop()
+    async with own_stack(infra, tmp_path_factory, "lookback", routing={"clock": clock}) as s:
+        yield s
 
 
 async def _closed_case(stack: Stack, clock: FrozenClock) -> tuple[dict[str, Any], dict[str, Any]]:
