@@ -4,7 +4,7 @@ the catalog (``IGNORED``; ``tests/contracts/test_lifecycle.py`` keeps the two co
 from __future__ import annotations
 
 from routing_svc.deps import RoutingDeps
-from routing_svc.handlers import case_changes, leaders, lifecycle, performance, routing, tasks
+from routing_svc.handlers import case_changes, lifecycle, performance, routing
 from shared.bus.handlers import Consumers
 from shared.events import (
     AgreementSigned,
@@ -62,15 +62,13 @@ CONSUMERS: Consumers[RoutingDeps] = {
     CaseReclassified: case_changes.on_reclassified,
     FeedbackReceived: lifecycle.on_feedback_received,
     CaseReopenRequested: lifecycle.on_reopen_requested,
-    # its own assignment, once committed: the forces' co-handling tasks are opened off the routing hot path
-    # and a red case's default 包案领导
-    CaseAssigned: (tasks.on_case_assigned, leaders.on_case_assigned),
 }
 
 _OWN = "routing's own fact: its state changed in the transaction that published it"
 _ORG = "routing owns the org and the calendar: it publishes these and does not subscribe to org-events"
 
 IGNORED: dict[type[Event], str] = {
+    CaseAssigned: _OWN + " (its co-handling tasks and default 包案领导 are opened in it: handlers.follow_up)",
     CaseAssigneeSet: _OWN,
     CaseLeaderSet: _OWN,
     TaskForceSet: _OWN,

@@ -1,7 +1,7 @@
 """包案领导 (三级责任): the leader answerable for a red or specialist case.
 
 - Units carry responsible leaders (``OrgUnit.leaders``: member ids with a title, e.g. 街道书记, 包村干部).
-- A red case gets its default automatically when routing hears its own ``fq.case.assigned.v1``: the first
+- A red case gets its default automatically in the transaction that assigns it (``handlers.follow_up``): the first
   responsible leader of the handling unit, else of the nearest unit above it (``how: auto``). A case that already
   has one keeps it across escalations, returns and re-routes.
 - A street or district admin whose subtree holds the case, or a responsible leader of the handling unit or of a
@@ -27,9 +27,7 @@ from routing_svc.schemas_people import LeaderBody
 from routing_svc.tables import Assignment, Member, OrgUnit
 from routing_svc.tables_people import CaseLeader
 from shared.auth import Principal, Role
-from shared.bus.handlers import EventContext
 from shared.bus.outbox import add_event
-from shared.events import CaseAssigned
 from shared.events.case import RiskLevel, Track
 from shared.events.case_people import CaseLeaderSet, LeaderHow
 from shared.preconditions import check_version
@@ -124,12 +122,10 @@ async def _write(session: AsyncSession, deps: RoutingDeps, a: Assignment, row: C
     return row
 
 
-async def on_case_assigned(ctx: EventContext[RoutingDeps], event: CaseAssigned) -> None:
+async def default_leader(session: AsyncSession, deps: RoutingDeps, a: Assignment) -> None:
     """A red case without a 包案领导 gets the default: the handling unit's first active responsible leader, else
     the nearest unit above's."""
-    session, deps = ctx.session, ctx.deps
-    a = await session.get(Assignment, event.assignment_id)
-    if a is None or _risk(a) != RiskLevel.RED.value or await session.get(CaseLeader, a.case_id) is not None:
+    if _risk(a) != RiskLevel.RED.value or await session.get(CaseLeader, a.case_id) is not None:
         return
     leaders = await _leaders_on(session, list(a.unit_path))
     candidates = [x for uid in reversed(a.unit_path) for x in leaders.get(uid, [])]

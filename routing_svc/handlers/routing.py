@@ -24,7 +24,7 @@ from routing_svc.domain.explain import explain_zh
 from routing_svc.domain.locate import Located, UnitInfo, locate
 from routing_svc.domain.routing import Routed, facts_doc, route
 from routing_svc.domain.rules import CaseFacts, Deadlines, Decision, RuleSet
-from routing_svc.store.assignments import queue_routed
+from routing_svc.store.assignments import queue_follow_up, queue_routed
 from routing_svc.tables import Assignment, Member
 from shared.auth import Role
 from shared.bus.handlers import EventContext
@@ -142,6 +142,7 @@ async def on_case_received(ctx: EventContext[RoutingDeps], event: CaseReceived) 
         task_force=task_force_for(decision, rc, now), facts=doc,
     )
     queue_routed(session, values, _assigned(values, unit, located.building), source=deps.source)
+    queue_follow_up(session, deps, values["id"], values["forces"], doc)
     log.debug("case_routed", unit_id=unit.id, rule_id=decision.rule_id, method=located.method)
 
 
@@ -196,6 +197,7 @@ async def start_assignment(
     a = Assignment(**values)
     session.add(a)
     await _assigned_event(session, deps, values, unit)
+    queue_follow_up(session, deps, a.id, forces, a.facts)
     return a
 
 

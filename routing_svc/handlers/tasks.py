@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.deps import RoutingDeps
-from routing_svc.domain.assignment import OPEN, AssignmentStatus
 from routing_svc.domain.cohandling import TaskAction, TaskStatus, allowed, next_status
 from routing_svc.domain.locate import UnitInfo
 from routing_svc.handlers.lifecycle import current_assignment
@@ -23,10 +22,8 @@ from routing_svc.store.tasks import LIVE_VALUES, live_forces, responsible
 from routing_svc.tables import Assignment
 from routing_svc.tables_tasks import CohandlingTask
 from shared.auth import Principal
-from shared.bus.handlers import EventContext
 from shared.bus.outbox import add_event
 from shared.dictionaries import FORCE
-from shared.events import CaseAssigned
 from shared.events.cohandling import (
     CohandlingTaskAccepted,
     CohandlingTaskClosed,
@@ -79,18 +76,6 @@ async def open_tasks(session: AsyncSession, deps: RoutingDeps, a: Assignment, fo
         log.info("cohandling_task_opened", force=force, staffed=member is not None)
         opened += 1
     return opened
-
-
-async def on_case_assigned(ctx: EventContext[RoutingDeps], event: CaseAssigned) -> None:
-    """Routing's own assignment, committed: its forces get their tasks (off the routing hot path)."""
-    if not event.forces:
-        return
-    a = (await ctx.session.execute(
-        select(Assignment).where(Assignment.id == event.assignment_id).with_for_update()  # type: ignore[arg-type]
-    )).scalar_one_or_none()
-    if a is None or AssignmentStatus(a.status) not in OPEN:
-        return  # handed on or ended since: its successor's event opens what is missing
-    await open_tasks(ctx.session, ctx.deps, a, event.forces)
 
 
 # --- reading and acting ------------------------------------------------------------------------------------

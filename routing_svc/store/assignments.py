@@ -3,6 +3,8 @@
 A routing handler queues the assignment with its ``fq.case.assigned.v1`` (``queue_routed``); the consumer flushes
 the queue (``shared.bus.pending``) and ``write_routed`` writes the assignments (a case that has one already is
 skipped: a re-delivery under another event id) and the outbox rows of those written, in order, in one statement.
+An assignment with forces or a red risk also queues its follow-up (``FOLLOW_UP``: its co-handling tasks and default
+包案领导, ``handlers.follow_up``), run after the assignments are written, before the same commit.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing_svc.tables import SCHEMA
 from shared.bus import pending
 from shared.bus.outbox import OUTBOX_RECORD, outbox_insert_select, outbox_row
+from shared.dictionaries import FORCE
 from shared.events import CaseAssigned
+from shared.events.case import RiskLevel
+
+if TYPE_CHECKING:
+    from routing_svc.deps import RoutingDeps
 
 # the predicate of the partial unique index "one current assignment per case" (migration 0003)
 # (literal SQL: with bound parameters a generic plan cannot infer the partial index)
@@ -62,3 +69,26 @@ def queue_routed(session: AsyncSession, values: dict[str, Any], event: CaseAssig
     row = {k: str(x) if isinstance(x, (uuid.UUID, datetime)) else x for k, x in values.items()}
     out = outbox_row(event, source=source)
     pending.queue(session, ROUTED, {**row, **out, "event_id": str(out["event_id"])})
+
+
+async def _write_follow_ups(session: AsyncSession, items: list[tuple[RoutingDeps, uuid.UUID]]) -> None:
+    from routing_svc.handlers.follow_up import follow_up  # the handlers import this store: imported when used
+
+    await follow_up(session, items)
+
+
+FOLLOW_UP: pending.PendingKind[tuple[RoutingDeps, uuid.UUID]] = pending.PendingKind(
+    "routing.assignment_follow_up", _write_follow_ups)
+
+
+def needs_follow_up(forces: list[str], facts: dict[str, Any] | None) -> bool:
+    """Whether a new assignment brings co-handling tasks (a known force) or a default 包案领导 (a red case)."""
+    return any(f in FORCE for f in forces) or (facts or {}).get("risk_level") == RiskLevel.RED.value
+
+
+def queue_follow_up(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, forces: list[str],
+                    facts: dict[str, Any] | None) -> None:
+    """Queue a new assignment's follow-up (its tasks and default leader) when it has any; queue it after the
+    assignment itself (the writers run in the order their kinds were first queued)."""
+    if needs_follow_up(forces, facts):
+        pending.queue(session, FOLLOW_UP, (deps, assignment_id))
