@@ -14,6 +14,7 @@ from routing_svc.domain.assignment import transition as next_state
 from routing_svc.domain.explain import explain_zh
 from routing_svc.domain.routing import Reevaluation, reevaluate
 from routing_svc.handlers.assignments import apply, record, state_of
+from routing_svc.handlers.leaders import default_leader
 from routing_svc.handlers.lifecycle import current_assignment
 from routing_svc.handlers.routing import context, locate_case, start_assignment, task_force_for, unit_of
 from routing_svc.handlers.tasks import open_tasks
@@ -95,6 +96,7 @@ async def _reevaluate(ctx: EventContext[RoutingDeps], case_id: uuid.UUID, change
         if added:  # the unit keeps the case; the forces the new facts call in get their 协办 tasks
             a.forces = [*a.forces, *added]
             await open_tasks(session, deps, a, added)
+        await default_leader(session, deps, a)  # raised to red: the case gets its 包案领导 as a red case does
         return
     apply(a, next_state(state_of(a), Action.ESCALATE), now)
     note = f"{trigger}: {decision.rule_id}"

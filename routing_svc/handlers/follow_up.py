@@ -9,30 +9,26 @@ written. No second event is consumed for it: the case's tasks and leader commit 
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.deps import RoutingDeps
 from routing_svc.domain.assignment import OPEN, AssignmentStatus
-from routing_svc.handlers.leaders import default_leader
-from routing_svc.handlers.tasks import open_tasks
+from routing_svc.handlers.leaders import default_leaders
+from routing_svc.handlers.tasks import open_tasks_of
+from routing_svc.store.assignments import NewAssignment
 from routing_svc.tables import Assignment
 
 
-async def follow_up(session: AsyncSession, items: list[tuple[RoutingDeps, uuid.UUID]]) -> None:
-    """The queued assignments' tasks and default leader; an assignment not written (a re-delivered case that has
-    one already) or handed on again within the transaction is skipped (its successor queued its own)."""
+async def follow_up(session: AsyncSession, items: list[tuple[RoutingDeps, NewAssignment]]) -> None:
+    """The queued assignments' tasks and default leaders, a few statements for the whole transaction; an
+    assignment not written (a re-delivered case that has one already) or handed on again within the transaction is
+    skipped (its successor queued its own)."""
     deps = items[0][0]
-    ids = list(dict.fromkeys(i for _, i in items))
-    found = {a.id: a for a in (await session.execute(
-        select(Assignment).where(Assignment.id.in_(ids))  # type: ignore[attr-defined]
-    )).scalars()}
-    for assignment_id in ids:
-        a = found.get(assignment_id)
-        if a is None or AssignmentStatus(a.status) not in OPEN:
-            continue
-        if a.forces:
-            await open_tasks(session, deps, a, a.forces)
-        await default_leader(session, deps, a)
+    queued = {a.id: a for _, a in items}
+    status = dict((await session.execute(
+        select(Assignment.id, Assignment.status).where(Assignment.id.in_(list(queued)))  # type: ignore[call-overload, attr-defined]
+    )).all())
+    live = [a for i, a in queued.items() if i in status and AssignmentStatus(status[i]) in OPEN]
+    await open_tasks_of(session, deps, [(a, a.forces) for a in live if a.forces])
+    await default_leaders(session, deps, live)

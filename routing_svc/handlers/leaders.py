@@ -24,6 +24,7 @@ from routing_svc.deps import RoutingDeps
 from routing_svc.domain.assignment import HANDED_ON, AssignmentStatus
 from routing_svc.handlers.assignments import passed_through
 from routing_svc.schemas_people import LeaderBody
+from routing_svc.store.assignments import NewAssignment
 from routing_svc.tables import Assignment, Member, OrgUnit
 from routing_svc.tables_people import CaseLeader
 from shared.auth import Principal, Role
@@ -38,7 +39,7 @@ SETTERS = (Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 DEFAULT_TITLE = "包案领导"
 
 
-def _risk(a: Assignment) -> str:
+def _risk(a: Assignment | NewAssignment) -> str:
     return str((a.facts or {}).get("risk_level") or RiskLevel.BLUE.value)
 
 
@@ -104,8 +105,8 @@ def _title_of(leaders: dict[str, list[dict[str, str]]], member_id: str) -> str |
     return next((x["title"] for xs in leaders.values() for x in xs if x["member_id"] == member_id), None)
 
 
-async def _write(session: AsyncSession, deps: RoutingDeps, a: Assignment, row: CaseLeader | None, leader_id: str,
-                 title: str, how: LeaderHow, by: str) -> CaseLeader:
+async def _write(session: AsyncSession, deps: RoutingDeps, a: Assignment | NewAssignment, row: CaseLeader | None,
+                 leader_id: str, title: str, how: LeaderHow, by: str) -> CaseLeader:
     now = deps.clock.now()
     previous = row.leader_id if row else None
     if row is None:
@@ -122,17 +123,31 @@ async def _write(session: AsyncSession, deps: RoutingDeps, a: Assignment, row: C
     return row
 
 
-async def default_leader(session: AsyncSession, deps: RoutingDeps, a: Assignment) -> None:
-    """A red case without a 包案领导 gets the default: the handling unit's first active responsible leader, else
-    the nearest unit above's."""
-    if _risk(a) != RiskLevel.RED.value or await session.get(CaseLeader, a.case_id) is not None:
+async def default_leader(session: AsyncSession, deps: RoutingDeps, a: Assignment | NewAssignment) -> None:
+    await default_leaders(session, deps, [a])
+
+
+async def default_leaders(session: AsyncSession, deps: RoutingDeps, assignments: list[Assignment | NewAssignment]
+                          ) -> None:
+    """Each red case without a 包案领导 gets the default: the handling unit's first active responsible leader,
+    else the nearest unit above's (three queries for the whole list, then a write per leader given)."""
+    red = {a.case_id: a for a in assignments if _risk(a) == RiskLevel.RED.value}
+    if not red:
         return
-    leaders = await _leaders_on(session, list(a.unit_path))
-    candidates = [x for uid in reversed(a.unit_path) for x in leaders.get(uid, [])]
-    if not candidates:
+    for case_id in (await session.execute(select(CaseLeader.case_id).where(
+            CaseLeader.case_id.in_(list(red))))).scalars():  # type: ignore[attr-defined]
+        red.pop(case_id, None)
+    if not red:
+        return
+    leaders = await _leaders_on(session, list({u for a in red.values() for u in a.unit_path}))
+    candidates = {case_id: [x for uid in reversed(a.unit_path) for x in leaders.get(uid, [])]
+                  for case_id, a in red.items()}
+    wanted = list({x["member_id"] for xs in candidates.values() for x in xs})
+    if not wanted:
         return
     active = set((await session.execute(select(Member.id).where(
-        Member.id.in_([x["member_id"] for x in candidates]), Member.active.is_(True)))).scalars())  # type: ignore[attr-defined]
-    chosen = next((x for x in candidates if x["member_id"] in active), None)
-    if chosen is not None:
-        await _write(session, deps, a, None, chosen["member_id"], chosen["title"], LeaderHow.AUTO, "routing")
+        Member.id.in_(wanted), Member.active.is_(True)))).scalars())  # type: ignore[attr-defined]
+    for case_id, a in red.items():
+        chosen = next((x for x in candidates[case_id] if x["member_id"] in active), None)
+        if chosen is not None:
+            await _write(session, deps, a, None, chosen["member_id"], chosen["title"], LeaderHow.AUTO, "routing")

@@ -142,7 +142,7 @@ async def on_case_received(ctx: EventContext[RoutingDeps], event: CaseReceived) 
         task_force=task_force_for(decision, rc, now), facts=doc,
     )
     queue_routed(session, values, _assigned(values, unit, located.building), source=deps.source)
-    queue_follow_up(session, deps, values["id"], values["forces"], doc)
+    queue_follow_up(session, deps, values)
     log.debug("case_routed", unit_id=unit.id, rule_id=decision.rule_id, method=located.method)
 
 
@@ -197,7 +197,7 @@ async def start_assignment(
     a = Assignment(**values)
     session.add(a)
     await _assigned_event(session, deps, values, unit)
-    queue_follow_up(session, deps, a.id, forces, a.facts)
+    queue_follow_up(session, deps, values)
     return a
 
 

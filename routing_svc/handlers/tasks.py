@@ -18,11 +18,12 @@ from routing_svc.domain.locate import UnitInfo
 from routing_svc.handlers.lifecycle import current_assignment
 from routing_svc.handlers.routing import HANDLER_ROLES, context
 from routing_svc.schemas_tasks import TaskCloseBody, TaskCompleteBody, TaskPublic
-from routing_svc.store.tasks import LIVE_VALUES, live_forces, responsible
+from routing_svc.store.assignments import NewAssignment
+from routing_svc.store.tasks import LIVE_VALUES, Responsibles, insert_opened, live_pairs
 from routing_svc.tables import Assignment
 from routing_svc.tables_tasks import CohandlingTask
 from shared.auth import Principal
-from shared.bus.outbox import add_event
+from shared.bus.outbox import add_event, outbox_row
 from shared.dictionaries import FORCE
 from shared.events.cohandling import (
     CohandlingTaskAccepted,
@@ -37,7 +38,7 @@ from shared.problems import Problem
 log = structlog.get_logger(__name__)
 
 
-def _area(units: Mapping[str, UnitInfo], a: Assignment) -> list[str]:
+def _area(units: Mapping[str, UnitInfo], a: Assignment | NewAssignment) -> list[str]:
     """The unit path whose responsibles answer for the case: the grid it was located in when that lies in the lead
     unit's area, else the lead unit's own path."""
     grid = ((a.facts or {}).get("location") or {}).get("grid_id")
@@ -48,34 +49,48 @@ def _area(units: Mapping[str, UnitInfo], a: Assignment) -> list[str]:
 
 
 async def open_tasks(session: AsyncSession, deps: RoutingDeps, a: Assignment, forces: Iterable[str]) -> int:
-    """A task for each of ``forces`` the case has no live task for (the assignment is locked by the caller)."""
-    wanted = [f for f in dict.fromkeys(forces) if f in FORCE]
+    """A task for each of ``forces`` the case has no live task for."""
+    return await open_tasks_of(session, deps, [(a, list(forces))])
+
+
+async def open_tasks_of(session: AsyncSession, deps: RoutingDeps,
+                        wanted: list[tuple[Assignment | NewAssignment, list[str]]]) -> int:
+    """For each assignment, a task for each of its forces the case has no live task for: every task of the list,
+    its responsible member and its ``fq.case.cohandling_task_opened.v1`` in a few statements in all (a consumer
+    batch opens the tasks of every case it routed at once)."""
+    wanted = [(a, f) for a, forces in wanted if (f := [x for x in dict.fromkeys(forces) if x in FORCE])]
     if not wanted:
         return 0
-    have = await live_forces(session, a.case_id)
+    have = await live_pairs(session, {a.case_id for a, _ in wanted})
     now = deps.clock.now()
     ctx = await context(session, deps)
     due = ctx.add(now, deps.cohandling_span)
-    area = _area(ctx.units, a)
-    opened = 0
-    for force in wanted:
-        if force in have:
-            continue
-        member = await responsible(session, area, force)
-        task = CohandlingTask(
-            id=uuid.uuid4(), case_id=a.case_id, case_code=a.case_code, assignment_id=a.id, force=force,
-            member_id=member.id if member else None, member_unit_id=member.unit_id if member else None,
-            required=True, status=TaskStatus.OPEN.value, due_at=due, risk_level=(a.facts or {}).get("risk_level"),
-            track=a.track, created_at=now, updated_at=now, version=1,
-        )
-        session.add(task)
-        await add_event(session, CohandlingTaskOpened(
-            case_id=a.case_id, at=now, task_id=task.id, assignment_id=a.id, force=force, case_code=a.case_code,
-            lead_unit_id=a.unit_id, member_id=task.member_id, member_unit_id=task.member_unit_id, due_at=due,
-        ), source=deps.source)
-        log.info("cohandling_task_opened", force=force, staffed=member is not None)
-        opened += 1
-    return opened
+    areas = {a.id: _area(ctx.units, a) for a, _ in wanted}
+    who = await Responsibles.load(session, (u for p in areas.values() for u in p), (f for _, fs in wanted for f in fs))
+    rows: list[dict[str, object]] = []
+    for a, forces in wanted:
+        for force in forces:
+            if (a.case_id, force) in have:
+                continue
+            have.add((a.case_id, force))
+            member = who.of(areas[a.id], force)
+            task_id = uuid.uuid4()
+            member_id, member_unit_id = (member.id, member.unit_id) if member else (None, None)
+            event = CohandlingTaskOpened(
+                case_id=a.case_id, at=now, task_id=task_id, assignment_id=a.id, force=force, case_code=a.case_code,
+                lead_unit_id=a.unit_id, member_id=member_id, member_unit_id=member_unit_id, due_at=due,
+            )
+            out = outbox_row(event, source=deps.source)
+            rows.append({
+                "id": str(task_id), "case_id": str(a.case_id), "case_code": a.case_code,
+                "assignment_id": str(a.id), "force": force, "member_id": member_id,
+                "member_unit_id": member_unit_id, "required": True, "status": TaskStatus.OPEN.value,
+                "due_at": due.isoformat(), "risk_level": (a.facts or {}).get("risk_level"), "track": a.track,
+                "created_at": now.isoformat(), "updated_at": now.isoformat(), "version": 1,
+                **out, "event_id": str(out["event_id"]),
+            })
+            log.info("cohandling_task_opened", force=force, staffed=member is not None)
+    return await insert_opened(session, rows)
 
 
 # --- reading and acting ------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -71,13 +72,33 @@ def queue_routed(session: AsyncSession, values: dict[str, Any], event: CaseAssig
     pending.queue(session, ROUTED, {**row, **out, "event_id": str(out["event_id"])})
 
 
-async def _write_follow_ups(session: AsyncSession, items: list[tuple[RoutingDeps, uuid.UUID]]) -> None:
+@dataclass(frozen=True, slots=True)
+class NewAssignment:
+    """What a new assignment's follow-up reads of it: the hot path writes assignments without ORM objects."""
+
+    id: uuid.UUID
+    case_id: uuid.UUID
+    case_code: str
+    unit_id: str
+    unit_path: list[str]
+    track: str
+    forces: list[str]
+    facts: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, v: dict[str, Any]) -> NewAssignment:
+        """From an assignment's column values (``handlers.routing._assignment_values``)."""
+        return cls(id=v["id"], case_id=v["case_id"], case_code=v["case_code"], unit_id=v["unit_id"],
+                   unit_path=list(v["unit_path"]), track=v["track"], forces=list(v["forces"]), facts=v["facts"])
+
+
+async def _write_follow_ups(session: AsyncSession, items: list[tuple[RoutingDeps, NewAssignment]]) -> None:
     from routing_svc.handlers.follow_up import follow_up  # the handlers import this store: imported when used
 
     await follow_up(session, items)
 
 
-FOLLOW_UP: pending.PendingKind[tuple[RoutingDeps, uuid.UUID]] = pending.PendingKind(
+FOLLOW_UP: pending.PendingKind[tuple[RoutingDeps, NewAssignment]] = pending.PendingKind(
     "routing.assignment_follow_up", _write_follow_ups)
 
 
@@ -86,9 +107,8 @@ def needs_follow_up(forces: list[str], facts: dict[str, Any] | None) -> bool:
     return any(f in FORCE for f in forces) or (facts or {}).get("risk_level") == RiskLevel.RED.value
 
 
-def queue_follow_up(session: AsyncSession, deps: RoutingDeps, assignment_id: uuid.UUID, forces: list[str],
-                    facts: dict[str, Any] | None) -> None:
+def queue_follow_up(session: AsyncSession, deps: RoutingDeps, values: dict[str, Any]) -> None:
     """Queue a new assignment's follow-up (its tasks and default leader) when it has any; queue it after the
     assignment itself (the writers run in the order their kinds were first queued)."""
-    if needs_follow_up(forces, facts):
-        pending.queue(session, FOLLOW_UP, (deps, assignment_id))
+    if needs_follow_up(values["forces"], values["facts"]):
+        pending.queue(session, FOLLOW_UP, (deps, NewAssignment.of(values)))

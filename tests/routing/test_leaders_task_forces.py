@@ -10,7 +10,7 @@ import pytest
 
 from shared.auth import Role
 from shared.clock import SHANGHAI, FrozenClock
-from tests.routing.test_people import morning, new_assignment, post, work
+from tests.routing.test_people import OPERATOR, morning, new_assignment, post, work
 from tests.support import Infra, Stack, auth, eventually, own_stack
 
 C1 = auth(Role.COMMUNITY_ADMIN, "C1", "U-C1-1")
@@ -40,6 +40,29 @@ async def inbox_titles(s: Stack, headers: dict[str, str], code: str) -> list[str
 
 async def titled(s: Stack, headers: dict[str, str], code: str, prefix: str) -> list[str] | None:
     return [t for t in await inbox_titles(s, headers, code) if t.startswith(prefix)] or None
+
+
+async def test_a_case_raised_to_red_that_its_grid_keeps_gets_its_leader(stack: Stack, clock: FrozenClock) -> None:
+    """A grid case accepted, then raised to red at intake: the grid keeps it (accepted) and, red now, it gets the
+    default 包案领导 as a case routed red does — the nearest unit above with a responsible leader (C1)."""
+    morning(clock)
+    a = await new_assignment(stack)
+    assert a["unit_id"] == "G01"
+    case = a["case_id"]
+    await post(stack, f"{a['id']}/accept", G01)
+    assert (await stack.routing.get(f"/api/v1/cases/{case}/leader", headers=C1)).status_code == 404
+    r = await stack.intake.post(f"/api/v1/cases/{case}/risk", json={"level": "red", "reasons": ["threats"]},
+                                headers=OPERATOR)
+    assert r.status_code == 200, r.text
+
+    async def leader() -> dict[str, Any] | None:
+        got = await stack.routing.get(f"/api/v1/cases/{case}/leader", headers=C1)
+        return got.json() if got.status_code == 200 else None
+
+    auto = await eventually(leader, timeout=60, what="the default 包案领导 after the risk was raised")
+    assert (auto["leader_id"], auto["how"]) == ("U-C1-1", "auto")
+    current = (await stack.routing.get(f"/api/v1/cases/{case}/routing", headers=C1)).json()["current"]
+    assert (current["unit_id"], current["status"]) == ("G01", "accepted")
 
 
 async def test_a_red_cases_leader_is_told_of_its_escalation(stack: Stack, clock: FrozenClock) -> None:
