@@ -7,7 +7,7 @@ from __future__ import annotations
 from notify_svc.deps import NotifyDeps
 from notify_svc.domain.labels import local_minute
 from notify_svc.handlers.cases import case_facts
-from notify_svc.handlers.notifications import fire, unit_names
+from notify_svc.handlers.notifications import fire, unit, unit_names
 from shared.bus import pending
 from shared.bus.handlers import EventContext
 from shared.dictionaries import FORCE
@@ -37,17 +37,18 @@ async def on_task_force_plan_due(ctx: EventContext[NotifyDeps], event: TaskForce
 
 
 async def on_cohandling_task_opened(ctx: EventContext[NotifyDeps], event: CohandlingTaskOpened) -> None:
+    """The task's member is told. The lead unit (the case's handling unit when the task opened) gives the case's
+    path and name: no read of the case's row, so the batch's queued writes (its assignments) are not flushed
+    early — a routed case's tasks arrive in the same batches as its assignment."""
     if event.member_id is None:  # nobody answers for the force: the lead unit sees the task without a member
         return
     session, deps = ctx.session, ctx.deps
-    await pending.flush(session)
-    info = await case_facts(session, deps, event.case_id)
-    names = await unit_names(session, event.lead_unit_id)
+    lead = await unit(session, event.lead_unit_id)
     await fire(session, deps, ctx.env.type, ctx.env.id, {"force": event.force},
-               {"case_id": event.case_id, "case_code": info.case_code or event.case_code,
-                "unit_id": event.member_unit_id or event.lead_unit_id, "unit_path": info.unit_path,
+               {"case_id": event.case_id, "case_code": event.case_code,
+                "unit_id": event.member_unit_id or event.lead_unit_id, "unit_path": list(lead.path) if lead else [],
                 "member_id": event.member_id, "force": event.force, "force_label": FORCE.get(event.force, ""),
-                "lead_unit_id": event.lead_unit_id, "lead_unit_name": names.get(event.lead_unit_id, ""),
+                "lead_unit_id": event.lead_unit_id, "lead_unit_name": lead.name if lead else "",
                 "due": local_minute(event.due_at)})
 
 

@@ -177,7 +177,7 @@ async def test_a_forces_responsible_member_is_told_of_the_co_handling_task(stack
     got = await stack.clients["notify"].get("/api/v1/inbox", headers=officer)
     body = next(i["body"] for i in got.json()["items"] if i["title"] == f"协办任务：{code}")
     due = datetime.fromisoformat(police["due_at"]).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-    assert "公安" in body and due in body, body
+    assert "公安" in body and due in body and "由松涛社区主办" in body, body
     assert not await titled(stack, G01, code, "协办任务")
 
     # past its deadline and still open: the scheduler marks it once; the officer and the lead unit are told
