@@ -7,7 +7,8 @@ the demo org, publishes N received events with the real CloudEvents envelope str
 of grids, addresses, risk signals, categories and channels, so that locating and the rules do real work), then
 starts ONE routing replica (consumer, outbox relay and scheduler, as in production) and measures, from its first
 assignment to its last, how fast it routes the backlog: locate, evaluate the rules, working-time deadlines,
-assignment + routed case + history rows + the ``fq.case.assigned.v1`` outbox row, all in the inbox transaction.
+assignment + routed case + history rows + the ``fq.case.assigned.v1`` outbox row, and the co-handling tasks and
+default 包案领导 the rules' forces and a red risk bring (with their events), all in the inbox transaction.
 
 Everything runs on this machine: the broker, PostgreSQL and the replica share its cores (and whatever else runs),
 so the figure is a lower bound of what a replica does.
