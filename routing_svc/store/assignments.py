@@ -9,18 +9,16 @@ An assignment with forces or a red risk also queues its follow-up (``FOLLOW_UP``
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.tables import SCHEMA
 from shared.bus import pending
-from shared.bus.outbox import OUTBOX_RECORD, outbox_insert_select, outbox_row
+from shared.bus.outbox import outbox_row, rows_with_events, write_rows_with_events
 from shared.dictionaries import FORCE
 from shared.events import CaseAssigned
 from shared.events.case import RiskLevel
@@ -36,30 +34,12 @@ _COLUMNS = ("id uuid, case_id uuid, case_code text, unit_id text, unit_path text
             "forces text[], status text, accept_due_at timestamptz, rule_id text, explanation text, "
             "created_at timestamptz, updated_at timestamptz, version bigint, cause text, previous_assignment_id uuid, "
             "task_force jsonb, resolve_span jsonb, escalate_on_resolve_overdue boolean, facts jsonb")
-_NAMES = ", ".join(c.split()[0] for c in _COLUMNS.split(", "))
-INSERT_ROUTED = text(f"""
-WITH r AS (
-    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_COLUMNS}, {OUTBOX_RECORD}, ord int)
-), a AS (
-    INSERT INTO {SCHEMA}.assignments ({_NAMES})
-    SELECT {_NAMES} FROM (SELECT * FROM r ORDER BY ord) AS s
-    ON CONFLICT (case_id) WHERE {CURRENT_PREDICATE} DO NOTHING
-    RETURNING id
-), o AS (
-    {outbox_insert_select(SCHEMA, "r JOIN a ON a.id = r.id", order_by="r.ord")}
-    RETURNING 1
-)
-SELECT count(*) FROM o
-""")
+INSERT_ROUTED = rows_with_events(SCHEMA, "assignments", _COLUMNS, f"(case_id) WHERE {CURRENT_PREDICATE}")
 
 
 async def write_routed(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """The pending writer of ``ROUTED``: a transaction's routed cases in one statement."""
-    for i, row in enumerate(rows):
-        row["ord"] = i
-    written = (await session.execute(INSERT_ROUTED, {"rows": json.dumps(rows, ensure_ascii=False)})).scalar()
-    if written:
-        pending.mark_outbox_written(session)
+    await write_rows_with_events(session, INSERT_ROUTED, rows)
 
 
 ROUTED: pending.PendingKind[dict[str, Any]] = pending.PendingKind("routing.assignments", write_routed)

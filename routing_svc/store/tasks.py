@@ -3,20 +3,18 @@ statement that opens a transaction's tasks with their events."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.domain.cohandling import LIVE
 from routing_svc.tables import SCHEMA, Member
 from routing_svc.tables_tasks import CohandlingTask, ForceResponsible
 from shared.auth import Principal
-from shared.bus import pending
-from shared.bus.outbox import OUTBOX_RECORD, outbox_insert_select
+from shared.bus.outbox import rows_with_events, write_rows_with_events
 from shared.problems import Problem
 
 LIVE_VALUES = [s.value for s in LIVE]
@@ -91,35 +89,13 @@ _LIVE_PREDICATE = "status IN ('open', 'accepted')"
 _TASK_COLUMNS = ("id uuid, case_id uuid, case_code text, assignment_id uuid, force text, member_id text, "
                  "member_unit_id text, required boolean, status text, due_at timestamptz, risk_level text, "
                  "track text, created_at timestamptz, updated_at timestamptz, version bigint")
-_TASK_NAMES = ", ".join(c.split()[0] for c in _TASK_COLUMNS.split(", "))
-INSERT_OPENED = text(f"""
-WITH r AS (
-    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_TASK_COLUMNS}, {OUTBOX_RECORD}, ord int)
-), t AS (
-    INSERT INTO {SCHEMA}.cohandling_tasks ({_TASK_NAMES})
-    SELECT {_TASK_NAMES} FROM (SELECT * FROM r ORDER BY ord) AS s
-    ON CONFLICT (case_id, force) WHERE {_LIVE_PREDICATE} DO NOTHING
-    RETURNING id
-), o AS (
-    {outbox_insert_select(SCHEMA, "r JOIN t ON t.id = r.id", order_by="r.ord")}
-    RETURNING 1
-)
-SELECT count(*) FROM o
-""")
+INSERT_OPENED = rows_with_events(SCHEMA, "cohandling_tasks", _TASK_COLUMNS, f"(case_id, force) WHERE {_LIVE_PREDICATE}")
 
 
 async def insert_opened(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     """Tasks (their column values as JSON-ready values, each with its event's ``outbox_row`` columns) and their
     events in one statement; a task whose case has a live one of its force already is skipped with its event."""
-    if not rows:
-        return 0
-    for i, row in enumerate(rows):
-        row["ord"] = i
-    written = int((await session.execute(INSERT_OPENED, {"rows": json.dumps(rows, ensure_ascii=False)})).scalar()
-                  or 0)
-    if written:
-        pending.mark_outbox_written(session)
-    return written
+    return await write_rows_with_events(session, INSERT_OPENED, rows)
 
 
 async def guard_resolve(session: AsyncSession, case_id: uuid.UUID) -> None:

@@ -36,6 +36,7 @@ from routing_svc.handlers import lifecycle, lookback, tasks
 from routing_svc.tables import Assignment, Lookback
 from routing_svc.tables_tasks import CohandlingTask
 from routing_svc.workers.plans import plan_round
+from shared.bus import pending
 from shared.loops import BackgroundLoop
 
 log = structlog.get_logger(__name__)
@@ -137,6 +138,9 @@ class Scheduler(BackgroundLoop):
                     try:
                         async with session.begin_nested():
                             await act(session, self.deps, a)
+                            # what the action queued (a new assignment's 协办 tasks and 包案领导) is written in
+                            # the row's savepoint: a failure rolls it back with the row's other effects
+                            await pending.flush(session)
                     except Exception as exc:
                         failed += 1
                         if self._counter is not None:
