@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Column, DateTime, select
 from sqlalchemy.dialects.postgresql import insert
@@ -15,6 +16,7 @@ from intake_svc.deps import IntakeDeps
 from intake_svc.store import cases as store
 from intake_svc.tables import SCHEMA, Case
 from shared.auth import Principal
+from shared.bus import pending
 from shared.bus.handlers import EventContext
 from shared.events.cohandling import CohandlingTaskOpened
 from shared.problems import Problem
@@ -31,11 +33,20 @@ class CohandlingGrant(SQLModel, table=True):
     granted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+async def _write_grants(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """A transaction's grants in one statement (a grant held already is kept)."""
+    await session.execute(insert(CohandlingGrant).values(rows).on_conflict_do_nothing())
+
+
+GRANTS: pending.PendingKind[dict[str, Any]] = pending.PendingKind("intake.cohandling_grants", _write_grants)
+
+
 async def on_task_opened(ctx: EventContext[IntakeDeps], event: CohandlingTaskOpened) -> None:
     if event.member_id is None:
         return  # nobody answers for the force: nobody to grant
-    await ctx.session.execute(insert(CohandlingGrant).values(
-        case_id=event.case_id, member_id=event.member_id, granted_at=event.at).on_conflict_do_nothing())
+    # written with the consumer's batch, before it commits
+    pending.queue(ctx.session, GRANTS, {"case_id": event.case_id, "member_id": event.member_id,
+                                        "granted_at": event.at})
 
 
 async def readable_case(session: AsyncSession, case_id: uuid.UUID, user: Principal) -> Case:

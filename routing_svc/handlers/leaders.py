@@ -25,10 +25,10 @@ from routing_svc.domain.assignment import HANDED_ON, AssignmentStatus
 from routing_svc.handlers.assignments import passed_through
 from routing_svc.schemas_people import LeaderBody
 from routing_svc.store.assignments import NewAssignment
-from routing_svc.tables import Assignment, Member, OrgUnit
+from routing_svc.tables import SCHEMA, Assignment, Member, OrgUnit
 from routing_svc.tables_people import CaseLeader
 from shared.auth import Principal, Role
-from shared.bus.outbox import add_event
+from shared.bus.outbox import add_event, outbox_row, rows_with_events, write_rows_with_events
 from shared.events.case import RiskLevel, Track
 from shared.events.case_people import CaseLeaderSet, LeaderHow
 from shared.preconditions import check_version
@@ -37,6 +37,10 @@ from shared.problems import Problem, field_problem
 LEADER_TRACKS = frozenset({Track.SPECIALIST.value, Track.SPECIAL.value})
 SETTERS = (Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 DEFAULT_TITLE = "包案领导"
+AUTO_BY = "routing"  # set_by of a default leader
+INSERT_DEFAULTS = rows_with_events(
+    SCHEMA, "case_leaders", "case_id uuid, leader_id text, title text, how text, set_by text, set_at timestamptz, "
+    "version bigint", "(case_id)", key="case_id")
 
 
 def _risk(a: Assignment | NewAssignment) -> str:
@@ -130,7 +134,8 @@ async def default_leader(session: AsyncSession, deps: RoutingDeps, a: Assignment
 async def default_leaders(session: AsyncSession, deps: RoutingDeps, assignments: list[Assignment | NewAssignment]
                           ) -> None:
     """Each red case without a 包案领导 gets the default: the handling unit's first active responsible leader,
-    else the nearest unit above's (three queries for the whole list, then a write per leader given)."""
+    else the nearest unit above's (three queries for the whole list, and one statement writes the leaders with
+    their ``fq.case.leader_set.v1``)."""
     red = {a.case_id: a for a in assignments if _risk(a) == RiskLevel.RED.value}
     if not red:
         return
@@ -147,7 +152,15 @@ async def default_leaders(session: AsyncSession, deps: RoutingDeps, assignments:
         return
     active = set((await session.execute(select(Member.id).where(
         Member.id.in_(wanted), Member.active.is_(True)))).scalars())  # type: ignore[attr-defined]
+    now, rows = deps.clock.now(), []
     for case_id, a in red.items():
         chosen = next((x for x in candidates[case_id] if x["member_id"] in active), None)
-        if chosen is not None:
-            await _write(session, deps, a, None, chosen["member_id"], chosen["title"], LeaderHow.AUTO, "routing")
+        if chosen is None:
+            continue
+        out = outbox_row(CaseLeaderSet(case_id=case_id, at=now, assignment_id=a.id, case_code=a.case_code,
+                                       leader_id=chosen["member_id"], title=chosen["title"], previous_leader_id=None,
+                                       how=LeaderHow.AUTO, set_by=AUTO_BY), source=deps.source)
+        rows.append({"case_id": str(case_id), "leader_id": chosen["member_id"], "title": chosen["title"],
+                     "how": LeaderHow.AUTO.value, "set_by": AUTO_BY, "set_at": now.isoformat(), "version": 1,
+                     **out, "event_id": str(out["event_id"])})
+    await write_rows_with_events(session, INSERT_DEFAULTS, rows)  # a case given one meanwhile keeps it

@@ -65,10 +65,11 @@ def outbox_insert_select(schema: str, source: str, *, alias: str = "r", order_by
     return f"{sql} ORDER BY {order_by}" if order_by else sql
 
 
-def rows_with_events(schema: str, table: str, columns: str, conflict: str) -> TextClause:
-    """One statement for a hot path: rows of ``schema.table`` (``columns``: ``"name type, …"``) from the JSON array
-    ``:rows``, each record also carrying its event's ``OUTBOX_RECORD`` columns and its place ``ord``; a row that
-    ``ON CONFLICT {conflict} DO NOTHING`` skips has no event written. Run it with ``write_rows_with_events``."""
+def rows_with_events(schema: str, table: str, columns: str, conflict: str, key: str = "id") -> TextClause:
+    """One statement for a hot path: rows of ``schema.table`` (``columns``: ``"name type, …"``; ``key`` names each
+    row) from the JSON array ``:rows``, each record also carrying its event's ``OUTBOX_RECORD`` columns and its
+    place ``ord``; a row that ``ON CONFLICT {conflict} DO NOTHING`` skips has no event written. Run it with
+    ``write_rows_with_events``."""
     names = ", ".join(c.split()[0] for c in columns.split(", "))
     return text(f"""
 WITH r AS (
@@ -77,9 +78,9 @@ WITH r AS (
     INSERT INTO "{schema}".{table} ({names})
     SELECT {names} FROM (SELECT * FROM r ORDER BY ord) AS s
     ON CONFLICT {conflict} DO NOTHING
-    RETURNING id
+    RETURNING {key}
 ), o AS (
-    {outbox_insert_select(schema, "r JOIN w ON w.id = r.id", order_by="r.ord")}
+    {outbox_insert_select(schema, f"r JOIN w ON w.{key} = r.{key}", order_by="r.ord")}
     RETURNING 1
 )
 SELECT count(*) FROM o
