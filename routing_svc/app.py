@@ -13,6 +13,7 @@ from routing_svc.api import ROUTERS
 from routing_svc.consumers import CONSUMERS
 from routing_svc.deps import RoutingDeps
 from routing_svc.examples import EXAMPLES, OPERATIONS
+from routing_svc.handlers.follow_up import follow_up
 from routing_svc.handlers.rules import publish_calendar
 from routing_svc.settings import RoutingSettings
 from routing_svc.store.caches import CalendarCache, RulesCache
@@ -85,6 +86,7 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
         cohandling_span=WorkSpan.parse(settings.cohandling_span),
         rules=RulesCache(check_seconds=settings.rules_check_seconds),
         calendar=CalendarCache(parse_hours(settings.work_hours), clock, check_seconds=settings.rules_check_seconds),
+        follow_ups=pending.PendingKind("routing.assignment_follow_up", follow_up),
     )
     app = create_service_app(build_spec(deps, settings), settings, clock=clock, **runtime_kwargs)
     app.state.scheduler = app.state.runtime.loops[0]  # tests run its pass (``tick()``) themselves

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 
 from routing_svc.store.caches import CalendarCache, RulesCache, UnitCache
+from shared.bus import pending
 from shared.clock import Clock
 from shared.crypto import Sealer
 from shared.runtime import app_deps
@@ -26,6 +27,9 @@ class RoutingDeps:
     units: UnitCache = field(default_factory=lambda: UnitCache())
     rules: RulesCache = field(default_factory=lambda: RulesCache())
     calendar: CalendarCache = field(default_factory=lambda: CalendarCache())
+    # the pending kind a new assignment queues its 协办 tasks and default 包案领导 under; its writer is
+    # ``handlers.follow_up.follow_up`` (given by ``app.create_app``: the handlers import the store that queues)
+    follow_ups: pending.PendingKind[Any] | None = None
 
 
 Deps = Annotated[RoutingDeps, Depends(app_deps)]

@@ -28,7 +28,8 @@ from routing_svc.store.assignments import NewAssignment
 from routing_svc.tables import SCHEMA, Assignment, Member, OrgUnit
 from routing_svc.tables_people import CaseLeader
 from shared.auth import Principal, Role
-from shared.bus.outbox import add_event, outbox_row, rows_with_events, write_rows_with_events
+from shared.bus.outbox import add_event, outbox_row
+from shared.bus.rows import rows_with_events, write_rows_with_events
 from shared.events.case import RiskLevel, Track
 from shared.events.case_people import CaseLeaderSet, LeaderHow
 from shared.preconditions import check_version

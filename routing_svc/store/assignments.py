@@ -3,8 +3,9 @@
 A routing handler queues the assignment with its ``fq.case.assigned.v1`` (``queue_routed``); the consumer flushes
 the queue (``shared.bus.pending``) and ``write_routed`` writes the assignments (a case that has one already is
 skipped: a re-delivery under another event id) and the outbox rows of those written, in order, in one statement.
-An assignment with forces or a red risk also queues its follow-up (``FOLLOW_UP``: its co-handling tasks and default
-包案领导, ``handlers.follow_up``), run after the assignments are written, before the same commit.
+An assignment with forces or a red risk also queues its follow-up (``RoutingDeps.follow_ups``: its co-handling tasks
+and default 包案领导, written by ``handlers.follow_up``), run after the assignments are written, before the same
+commit.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.tables import SCHEMA
 from shared.bus import pending
-from shared.bus.outbox import outbox_row, rows_with_events, write_rows_with_events
+from shared.bus.outbox import outbox_row
+from shared.bus.rows import rows_with_events, write_rows_with_events
 from shared.dictionaries import FORCE
 from shared.events import CaseAssigned
 from shared.events.case import RiskLevel
@@ -72,16 +74,6 @@ class NewAssignment:
                    unit_path=list(v["unit_path"]), track=v["track"], forces=list(v["forces"]), facts=v["facts"])
 
 
-async def _write_follow_ups(session: AsyncSession, items: list[tuple[RoutingDeps, NewAssignment]]) -> None:
-    from routing_svc.handlers.follow_up import follow_up  # the handlers import this store: imported when used
-
-    await follow_up(session, items)
-
-
-FOLLOW_UP: pending.PendingKind[tuple[RoutingDeps, NewAssignment]] = pending.PendingKind(
-    "routing.assignment_follow_up", _write_follow_ups)
-
-
 def needs_follow_up(forces: list[str], facts: dict[str, Any] | None) -> bool:
     """Whether a new assignment brings co-handling tasks (a known force) or a default 包案领导 (a red case)."""
     return any(f in FORCE for f in forces) or (facts or {}).get("risk_level") == RiskLevel.RED.value
@@ -91,4 +83,6 @@ def queue_follow_up(session: AsyncSession, deps: RoutingDeps, values: dict[str, 
     """Queue a new assignment's follow-up (its tasks and default leader) when it has any; queue it after the
     assignment itself (the writers run in the order their kinds were first queued)."""
     if needs_follow_up(values["forces"], values["facts"]):
-        pending.queue(session, FOLLOW_UP, (deps, NewAssignment.of(values)))
+        if deps.follow_ups is None:
+            raise RuntimeError("RoutingDeps.follow_ups is not set (routing_svc.app.create_app gives it)")
+        pending.queue(session, deps.follow_ups, (deps, NewAssignment.of(values)))

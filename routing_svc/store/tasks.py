@@ -14,7 +14,7 @@ from routing_svc.domain.cohandling import LIVE
 from routing_svc.tables import SCHEMA, Member
 from routing_svc.tables_tasks import CohandlingTask, ForceResponsible
 from shared.auth import Principal
-from shared.bus.outbox import rows_with_events, write_rows_with_events
+from shared.bus.rows import rows_with_events, write_rows_with_events
 from shared.problems import Problem
 
 LIVE_VALUES = [s.value for s in LIVE]

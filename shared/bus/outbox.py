@@ -21,7 +21,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import structlog
@@ -29,7 +28,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
 from opentelemetry.trace import Span, StatusCode, Tracer
-from sqlalchemy import TextClause, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.bus.pending import mark_outbox_written
@@ -63,42 +62,6 @@ def outbox_insert_select(schema: str, source: str, *, alias: str = "r", order_by
            f"SELECT {a}.event_id, {a}.topic, {a}.key, {a}.ce_type, CAST({a}.headers AS jsonb), "
            f"CAST({a}.payload AS jsonb) FROM {source}")
     return f"{sql} ORDER BY {order_by}" if order_by else sql
-
-
-def rows_with_events(schema: str, table: str, columns: str, conflict: str, key: str = "id") -> TextClause:
-    """One statement for a hot path: rows of ``schema.table`` (``columns``: ``"name type, …"``; ``key`` names each
-    row) from the JSON array ``:rows``, each record also carrying its event's ``OUTBOX_RECORD`` columns and its
-    place ``ord``; a row that ``ON CONFLICT {conflict} DO NOTHING`` skips has no event written. Run it with
-    ``write_rows_with_events``."""
-    names = ", ".join(c.split()[0] for c in columns.split(", "))
-    return text(f"""
-WITH r AS (
-    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({columns}, {OUTBOX_RECORD}, ord int)
-), w AS (
-    INSERT INTO "{schema}".{table} ({names})
-    SELECT {names} FROM (SELECT * FROM r ORDER BY ord) AS s
-    ON CONFLICT {conflict} DO NOTHING
-    RETURNING {key}
-), o AS (
-    {outbox_insert_select(schema, f"r JOIN w ON w.{key} = r.{key}", order_by="r.ord")}
-    RETURNING 1
-)
-SELECT count(*) FROM o
-""")
-
-
-async def write_rows_with_events(session: AsyncSession, statement: TextClause, rows: list[dict[str, Any]]) -> int:
-    """Run a ``rows_with_events`` statement over ``rows`` (JSON-ready values; the outbox columns from
-    ``outbox_row``, its ``event_id`` as text) in order; the relay is woken after the commit. Returns how many
-    rows were written (each with its event)."""
-    if not rows:
-        return 0
-    for i, row in enumerate(rows):
-        row["ord"] = i
-    written = int((await session.execute(statement, {"rows": json.dumps(rows, ensure_ascii=False)})).scalar() or 0)
-    if written:
-        mark_outbox_written(session)
-    return written
 
 
 async def add_event(session: AsyncSession, event: Event, *, source: str, traceparent: str | None = None) -> uuid.UUID:
