@@ -161,15 +161,9 @@ EXAMPLES["EvaluateResult"] = {
     "accept_due_at": "2026-11-03T09:30:00+08:00", "resolve_due_if_accepted_at_once": "2026-11-03T09:30:00+08:00",
 }
 EXAMPLES["AssignmentDetail"] = {
-    "id": "3f2b8c1e-5d4a-4e6b-9a7c-1d2e3f4a5b6c", "case_id": "8a1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
-    "case_code": "FQ-2026-000123", "unit_id": "G01", "level": "grid", "track": "general", "forces": ["grid"],
-    "status": "assigned", "accept_due_at": "2026-11-03T09:30:00+08:00", "resolve_due_at": "2026-11-03T09:30:00+08:00",
-    "rule_id": "c5d6e7f8-1a2b-4c3d-9e4f-5a6b7c8d9e0f",
-    "explanation": "按事发地址定位到松涛社区第一网格，依据“邻里纠纷由网格先行调解”派发网格", "accepted_by": "U-G01-1",
-    "accepted_at": "2026-11-03T09:30:00+08:00", "resolved_by": "U-G01-1", "resolved_at": "2026-11-03T09:30:00+08:00",
-    "outcome": "resolved", "created_at": "2026-11-03T09:30:00+08:00", "version": 2, "cause": "routed",
+    **_ASSIGNMENT, "cause": "routed",
     "previous_assignment_id": "0b9f4a52-6d1e-4c3a-9b1e-2f6c8d7e5a10", "close_due_at": "2026-11-03T09:30:00+08:00",
-    "closed_at": None, "assignee_id": "U-G01-1", "assignee_at": "2026-11-03T09:30:00+08:00",
+    "closed_at": None, "assignee_at": "2026-11-03T09:30:00+08:00",
     "suspended_at": "2026-11-03T09:30:00+08:00",
     "pending_extension": {
         "clock": "resolve", "reason": "当事人外出务工，约定下周上门调解",
@@ -183,16 +177,7 @@ EXAMPLES["AssignmentDetail"] = {
 }
 EXAMPLES["CaseRouting"] = {
     "case_id": "8a1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
-    "current": {
-        "id": "3f2b8c1e-5d4a-4e6b-9a7c-1d2e3f4a5b6c", "case_id": "8a1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
-        "case_code": "FQ-2026-000123", "unit_id": "G01", "level": "grid", "track": "general", "forces": ["grid"],
-        "status": "assigned", "accept_due_at": "2026-11-03T09:30:00+08:00",
-        "resolve_due_at": "2026-11-03T09:30:00+08:00", "rule_id": "c5d6e7f8-1a2b-4c3d-9e4f-5a6b7c8d9e0f",
-        "explanation": "按事发地址定位到松涛社区第一网格，依据“邻里纠纷由网格先行调解”派发网格",
-        "accepted_by": "U-G01-1", "accepted_at": "2026-11-03T09:30:00+08:00", "resolved_by": "U-G01-1",
-        "resolved_at": "2026-11-03T09:30:00+08:00", "outcome": "resolved", "created_at": "2026-11-03T09:30:00+08:00",
-        "version": 2, "assignee_id": "U-G01-1",
-    },
+    "current": _ASSIGNMENT,
     "history": [
         _ASSIGNMENT,
     ],

@@ -6,7 +6,6 @@ Analytics runs on a FrozenClock so the aging list can be read a week later witho
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -15,7 +14,6 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from services.embedded import EmbeddedBroker, free_port
 from shared.auth import Role
 from shared.clock import SHANGHAI, FrozenClock
 from shared.events import CaseAssigneeSet, CaseResolved
@@ -23,7 +21,7 @@ from shared.events.case import AssigneeHow, FeedbackResult
 from tests.analytics.conftest import Lab
 from tests.analytics.scenario import org
 from tests.analytics.script import Script, t
-from tests.support import Infra, Stack, act, auth, case_body, eventually, start_stack
+from tests.support import Infra, Stack, act, auth, case_body, eventually, own_stack
 
 OPERATOR = auth(Role.OPERATOR, "S1", "op-people-analytics")
 ADMIN = auth(Role.ADMIN, None)
@@ -40,18 +38,9 @@ def clock() -> FrozenClock:
 
 @pytest.fixture(scope="module")
 async def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory, clock: FrozenClock) -> AsyncIterator[Stack]:
-    broker = EmbeddedBroker(free_port(), log_file=tmp_path_factory.mktemp("people-analytics") / "broker.log")
-    broker.start()
-    try:
-        url = await asyncio.to_thread(infra.database, "fq_people_analytics")
-        s = await start_stack(url, broker.bootstrap, names=("intake", "routing", "analytics"),
-                              analytics={"clock": clock})
-        try:
-            yield s
-        finally:
-            await s.close()
-    finally:
-        broker.stop()
+    async with own_stack(infra, tmp_path_factory, "people_analytics", names=("intake", "routing", "analytics"),
+                         analytics={"clock": clock}) as s:
+        yield s
 
 
 async def routed(stack: Stack, **overrides: Any) -> dict[str, Any]:
