@@ -15,7 +15,7 @@ from notify_svc.deps import NotifyDeps
 from notify_svc.domain.labels import CAUSE_ZH, CLOCK_ZH, REASON_ZH, TRACK_ZH, URGE_SOURCE_ZH, local_minute
 from notify_svc.handlers.notifications import fire, unit, unit_names
 from notify_svc.handlers.reminders import cancel_reminders, queue_reminders, work_calendar
-from notify_svc.store.batch import CaseRow
+from notify_svc.store.batch import CaseRow, merge_case
 from notify_svc.tables import CaseInfo, Reminder
 from shared.bus import pending
 from shared.bus.handlers import EventContext
@@ -35,27 +35,37 @@ from shared.events.case import AssignCause, DeadlineClock
 
 
 async def case_facts(session: AsyncSession, deps: NotifyDeps, case_id: uuid.UUID) -> CaseInfo:
-    """The case's row, locked (a new one if notify has not heard of the case yet)."""
-    info = (await session.execute(select(CaseInfo).where(CaseInfo.case_id == case_id).with_for_update())
-            ).scalar_one_or_none()
+    """The case's row, locked and read afresh (the batch statement may have changed it since the session first
+    loaded it); a new one if notify has not heard of the case yet."""
+    info = (await session.execute(select(CaseInfo).where(CaseInfo.case_id == case_id).with_for_update()
+                                  .execution_options(populate_existing=True))).scalar_one_or_none()
     if info is None:
         info = CaseInfo(case_id=case_id, unit_path=[], visible_units=[], updated_at=deps.clock.now())
         session.add(info)
     return info
 
 
+async def case_unit(session: AsyncSession, deps: NotifyDeps, case_id: uuid.UUID) -> tuple[str | None, list[str]]:
+    """The case's handling unit and its path as the transaction left them so far — the batch's queued facts over
+    the stored row — without writing what is queued (no early flush) and without a lock."""
+    queued = [r for r in pending.queued(session, deps.batch.kind) if type(r) is CaseRow and r.case_id == case_id]
+    stored = (await session.execute(select(CaseInfo.unit_id, CaseInfo.unit_path).where(
+        CaseInfo.case_id == case_id))).first() if not any(r.assignment_id for r in queued) else None  # type: ignore[arg-type]
+    row: CaseRow | None = None
+    if stored is not None:
+        row = CaseRow(case_id, None, None, stored[0], tuple(stored[1] or ()), frozenset(), deps.clock.now())
+    for r in queued:
+        row = merge_case(row, r)
+    return (row.unit_id, list(row.unit_path)) if row else (None, [])
+
+
 async def on_case_received(ctx: EventContext[NotifyDeps], event: CaseReceived) -> None:
+    """The case's code and the received grid's path, queued on the batch (no read of the case's row)."""
     session, deps = ctx.session, ctx.deps
-    await pending.flush(session)
-    info = await case_facts(session, deps, event.case_id)
-    info.case_code = event.code
     start = await unit(session, event.location.grid_id) or await unit(session, event.received_unit_id)
     path = list(start.path) if start else []
-    if path and not info.unit_path:
-        info.unit_path = path
-        info.visible_units = sorted({*info.visible_units, *path})
-    info.updated_at = deps.clock.now()
-    await session.flush()
+    deps.batch.queue(session, CaseRow(event.case_id, event.code, None, None, tuple(path), frozenset(path),
+                                      deps.clock.now()))
     await fire(session, deps, ctx.env.type, ctx.env.id, {"risk_level": event.risk_level.value},
                {"case_id": event.case_id, "case_code": event.code, "unit_id": path[-1] if path else None,
                 "unit_path": path, "reasons": ""})

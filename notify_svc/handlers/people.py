@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from notify_svc.deps import NotifyDeps
 from notify_svc.domain.labels import local_minute
-from notify_svc.handlers.cases import case_facts
+from notify_svc.handlers.cases import case_facts, case_unit
 from notify_svc.handlers.notifications import fire, unit, unit_names
+from notify_svc.store.batch import CaseRow
 from shared.bus import pending
 from shared.bus.handlers import EventContext
 from shared.dictionaries import FORCE
@@ -15,16 +16,15 @@ from shared.events import CaseLeaderSet, CohandlingTaskOpened, CohandlingTaskOve
 
 
 async def on_case_leader_set(ctx: EventContext[NotifyDeps], event: CaseLeaderSet) -> None:
+    """The leader is kept on the case's row (queued on the batch: a red case's default leader comes in the batch
+    of its assignment, which is not written early for it) and told."""
     session, deps = ctx.session, ctx.deps
-    await pending.flush(session)
-    info = await case_facts(session, deps, event.case_id)
-    info.leader_id = event.leader_id
-    info.updated_at = deps.clock.now()
-    await session.flush()
+    unit_id, path = await case_unit(session, deps, event.case_id)
+    deps.batch.queue(session, CaseRow(event.case_id, None, None, None, (), frozenset(), deps.clock.now(),
+                                      event.leader_id))
     await fire(session, deps, ctx.env.type, ctx.env.id, {"how": event.how.value},
-               {"case_id": event.case_id, "case_code": info.case_code or event.case_code, "unit_id": info.unit_id,
-                "unit_path": info.unit_path, "leader_id": event.leader_id, "title": event.title,
-                "how": event.how.value})
+               {"case_id": event.case_id, "case_code": event.case_code, "unit_id": unit_id, "unit_path": path,
+                "leader_id": event.leader_id, "title": event.title, "how": event.how.value})
 
 
 async def on_task_force_plan_due(ctx: EventContext[NotifyDeps], event: TaskForcePlanDue) -> None:

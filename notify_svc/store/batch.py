@@ -51,15 +51,19 @@ class Sql:
 
 
 class CaseRow(NamedTuple):
-    """The case's facts from an assignment: upserted, its units added to those that read its delivery log."""
+    """The case's facts, upserted: from an assignment (``assignment_id`` set: its unit and path replace the old
+    ones), from its registration (no assignment: its code, and the received grid's path while the case has none
+    yet) or from its 包案领导 (``leader_id``; nothing else). The row's units join those that read its delivery
+    log."""
 
     case_id: uuid.UUID
-    case_code: str
-    assignment_id: uuid.UUID
-    unit_id: str
+    case_code: str | None
+    assignment_id: uuid.UUID | None
+    unit_id: str | None
     unit_path: tuple[str, ...]
     visible_units: frozenset[str]
     at: datetime
+    leader_id: str | None = None
 
 
 class ReminderRow(NamedTuple):
@@ -117,14 +121,19 @@ _DELIVERED_EVENTS = outbox_insert_select(
 
 BATCH_SQL = Sql(f"""
 WITH c AS (
-    INSERT INTO {SCHEMA}.cases (case_id, case_code, assignment_id, unit_id, unit_path, visible_units, updated_at)
+    INSERT INTO {SCHEMA}.cases (case_id, case_code, assignment_id, unit_id, unit_path, visible_units, updated_at,
+                                leader_id)
     SELECT i, code, a, u, CAST(ARRAY(SELECT jsonb_array_elements_text(CAST(p AS jsonb))) AS varchar[]),
-           CAST(ARRAY(SELECT jsonb_array_elements_text(CAST(v AS jsonb))) AS varchar[]), at
+           CAST(ARRAY(SELECT jsonb_array_elements_text(CAST(v AS jsonb))) AS varchar[]), at, l
     FROM unnest(CAST(:c_ids AS uuid[]), CAST(:c_codes AS text[]), CAST(:c_assignments AS uuid[]),
                 CAST(:c_units AS text[]), CAST(:c_paths AS text[]), CAST(:c_visible AS text[]),
-                CAST(:c_at AS timestamptz[])) AS t(i, code, a, u, p, v, at)
-    ON CONFLICT (case_id) DO UPDATE SET case_code = excluded.case_code, assignment_id = excluded.assignment_id,
-        unit_id = excluded.unit_id, unit_path = excluded.unit_path, updated_at = excluded.updated_at,
+                CAST(:c_at AS timestamptz[]), CAST(:c_leaders AS text[])) AS t(i, code, a, u, p, v, at, l)
+    ON CONFLICT (case_id) DO UPDATE SET case_code = coalesce(excluded.case_code, {SCHEMA}.cases.case_code),
+        assignment_id = coalesce(excluded.assignment_id, {SCHEMA}.cases.assignment_id),
+        unit_id = coalesce(excluded.unit_id, {SCHEMA}.cases.unit_id),
+        unit_path = CASE WHEN excluded.assignment_id IS NOT NULL OR cardinality({SCHEMA}.cases.unit_path) = 0
+                         THEN excluded.unit_path ELSE {SCHEMA}.cases.unit_path END,
+        leader_id = coalesce(excluded.leader_id, {SCHEMA}.cases.leader_id), updated_at = excluded.updated_at,
         visible_units = ARRAY(SELECT DISTINCT u FROM unnest({SCHEMA}.cases.visible_units || excluded.visible_units) u
                               ORDER BY u)
 ), r AS (
@@ -170,16 +179,25 @@ def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
+def merge_case(earlier: CaseRow | None, row: CaseRow) -> CaseRow:
+    """``row`` applied after ``earlier`` (the batch statement's upsert, in Python): an assignment's unit and path
+    replace the earlier ones, a registration's path fills an empty one, the other facts keep their last value."""
+    if earlier is None:
+        return row
+    keep_path = row.assignment_id is None and bool(earlier.unit_path)
+    return CaseRow(row.case_id, row.case_code or earlier.case_code, row.assignment_id or earlier.assignment_id,
+                   row.unit_id or earlier.unit_id, earlier.unit_path if keep_path else row.unit_path,
+                   earlier.visible_units | row.visible_units, row.at, row.leader_id or earlier.leader_id)
+
+
 def _merged_cases(cases: list[CaseRow]) -> list[tuple[Any, ...]]:
-    """One row per case (an upsert cannot touch a row twice): a case assigned twice in the batch gets the later
-    assignment's facts and the units of both, as two upserts one after the other would leave it."""
+    """One row per case (an upsert cannot touch a row twice): the case's rows of the batch merged in order, as
+    upserts one after the other would leave it."""
     by_case: dict[uuid.UUID, CaseRow] = {}
     for row in cases:
-        earlier = by_case.get(row.case_id)
-        by_case[row.case_id] = row if earlier is None else row._replace(
-            visible_units=earlier.visible_units | row.visible_units)
+        by_case[row.case_id] = merge_case(by_case.get(row.case_id), row)
     return [(c.case_id, c.case_code, c.assignment_id, c.unit_id, json.dumps(list(c.unit_path)),
-             json.dumps(sorted(c.visible_units)), c.at) for c in by_case.values()]
+             json.dumps(sorted(c.visible_units)), c.at, c.leader_id) for c in by_case.values()]
 
 
 class Written(NamedTuple):
@@ -203,13 +221,13 @@ async def write_batch(session: AsyncSession, items: list[BatchItem]) -> Written:
             cases.append(item)  # type: ignore[arg-type]
     if session.new or session.dirty or session.deleted:
         await session.flush()
-    c = _columns(_merged_cases(cases), 7)
+    c = _columns(_merged_cases(cases), 8)
     r = _columns(reminders, 9)
     d = _columns(deliveries, len(_DELIVERY_COLUMNS))
     params: dict[str, Any] = {
         "c_ids": c[0], "c_codes": c[1], "c_assignments": c[2], "c_units": c[3], "c_paths": c[4], "c_visible": c[5],
-        "c_at": c[6], "r_ids": r[0], "r_assignments": r[1], "r_cases": r[2], "r_units": r[3], "r_clocks": r[4],
-        "r_fractions": r[5], "r_starts": r[6], "r_dues": r[7], "r_fires": r[8],
+        "c_at": c[6], "c_leaders": c[7], "r_ids": r[0], "r_assignments": r[1], "r_cases": r[2], "r_units": r[3],
+        "r_clocks": r[4], "r_fractions": r[5], "r_starts": r[6], "r_dues": r[7], "r_fires": r[8],
         "o_topic": NotificationDelivered.topic, "o_type": NotificationDelivered.ce_type}
     params.update({f"d_{name}": col for name, col in zip(_DELIVERY_COLUMNS, d, strict=True)})
     rows = await BATCH_SQL.fetch(session, params)
