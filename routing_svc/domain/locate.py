@@ -32,6 +32,7 @@ class UnitInfo:
     path: tuple[str, ...]
     keywords: tuple[str, ...] = ()
     polygon: Any = None  # a prepared shapely polygon (lng, lat), or None
+    leaders: tuple[tuple[str, str], ...] = ()  # the unit's responsible leaders (三级责任): (member id, title)
 
 
 class LocateMethod(StrEnum):

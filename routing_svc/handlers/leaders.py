@@ -16,15 +16,19 @@ The caller owns the transaction.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.deps import RoutingDeps
 from routing_svc.domain.assignment import HANDED_ON, AssignmentStatus
+from routing_svc.domain.locate import UnitInfo
 from routing_svc.handlers.assignments import passed_through
+from routing_svc.handlers.routing import context
 from routing_svc.schemas_people import LeaderBody
 from routing_svc.store.assignments import NewAssignment
+from routing_svc.store.follow_up import FollowUpState
 from routing_svc.tables import SCHEMA, Assignment, Member, OrgUnit
 from routing_svc.tables_people import CaseLeader
 from shared.auth import Principal, Role
@@ -132,36 +136,40 @@ async def default_leader(session: AsyncSession, deps: RoutingDeps, a: Assignment
     await default_leaders(session, deps, [a])
 
 
-async def default_leaders(session: AsyncSession, deps: RoutingDeps, assignments: list[Assignment | NewAssignment]
-                          ) -> None:
+def is_red(a: Assignment | NewAssignment) -> bool:
+    return _risk(a) == RiskLevel.RED.value
+
+
+def leader_candidates(units: Mapping[str, UnitInfo], a: Assignment | NewAssignment) -> list[tuple[str, str]]:
+    """The responsible leaders (member id, title) of the handling unit, then of each unit above it."""
+    return [x for uid in reversed(a.unit_path) if uid in units for x in units[uid].leaders]
+
+
+async def default_leaders(session: AsyncSession, deps: RoutingDeps, assignments: list[Assignment | NewAssignment],
+                          state: FollowUpState | None = None) -> None:
     """Each red case without a 包案领导 gets the default: the handling unit's first active responsible leader,
-    else the nearest unit above's (three queries for the whole list, and one statement writes the leaders with
-    their ``fq.case.leader_set.v1``)."""
-    red = {a.case_id: a for a in assignments if _risk(a) == RiskLevel.RED.value}
-    if not red:
+    else the nearest unit above's (the units' leaders from the unit cache; one read for the whole list unless the
+    follow-up's ``state`` has it already, and one statement writes the leaders with their
+    ``fq.case.leader_set.v1``)."""
+    units = (await context(session, deps)).units
+    red = {a.case_id: a for a in assignments if is_red(a)}
+    candidates = {case_id: leader_candidates(units, a) for case_id, a in red.items()}
+    if not any(candidates.values()):
         return
-    for case_id in (await session.execute(select(CaseLeader.case_id).where(
-            CaseLeader.case_id.in_(list(red))))).scalars():  # type: ignore[attr-defined]
-        red.pop(case_id, None)
-    if not red:
-        return
-    leaders = await _leaders_on(session, list({u for a in red.values() for u in a.unit_path}))
-    candidates = {case_id: [x for uid in reversed(a.unit_path) for x in leaders.get(uid, [])]
-                  for case_id, a in red.items()}
-    wanted = list({x["member_id"] for xs in candidates.values() for x in xs})
-    if not wanted:
-        return
-    active = set((await session.execute(select(Member.id).where(
-        Member.id.in_(wanted), Member.active.is_(True)))).scalars())  # type: ignore[attr-defined]
+    if state is None:
+        state = await FollowUpState.load(session, cases=list(red),
+                                         members=[m for xs in candidates.values() for m, _ in xs])
+    led, active = state.led, state.active
     now, rows = deps.clock.now(), []
     for case_id, a in red.items():
-        chosen = next((x for x in candidates[case_id] if x["member_id"] in active), None)
-        if chosen is None:
+        chosen = next((x for x in candidates[case_id] if x[0] in active), None)
+        if chosen is None or case_id in led:
             continue
+        leader_id, title = chosen
         out = outbox_row(CaseLeaderSet(case_id=case_id, at=now, assignment_id=a.id, case_code=a.case_code,
-                                       leader_id=chosen["member_id"], title=chosen["title"], previous_leader_id=None,
+                                       leader_id=leader_id, title=title, previous_leader_id=None,
                                        how=LeaderHow.AUTO, set_by=AUTO_BY), source=deps.source)
-        rows.append({"case_id": str(case_id), "leader_id": chosen["member_id"], "title": chosen["title"],
+        rows.append({"case_id": str(case_id), "leader_id": leader_id, "title": title,
                      "how": LeaderHow.AUTO.value, "set_by": AUTO_BY, "set_at": now.isoformat(), "version": 1,
                      **out, "event_id": str(out["event_id"])})
     await write_rows_with_events(session, INSERT_DEFAULTS, rows)  # a case given one meanwhile keeps it

@@ -19,7 +19,8 @@ from routing_svc.handlers.lifecycle import current_assignment
 from routing_svc.handlers.routing import HANDLER_ROLES, context
 from routing_svc.schemas_tasks import TaskCloseBody, TaskCompleteBody, TaskPublic
 from routing_svc.store.assignments import NewAssignment
-from routing_svc.store.tasks import LIVE_VALUES, Responsibles, insert_opened, live_pairs
+from routing_svc.store.follow_up import FollowUpState
+from routing_svc.store.tasks import LIVE_VALUES, insert_opened
 from routing_svc.tables import Assignment
 from routing_svc.tables_tasks import CohandlingTask
 from shared.auth import Principal
@@ -38,7 +39,7 @@ from shared.problems import Problem
 log = structlog.get_logger(__name__)
 
 
-def _area(units: Mapping[str, UnitInfo], a: Assignment | NewAssignment) -> list[str]:
+def area(units: Mapping[str, UnitInfo], a: Assignment | NewAssignment) -> list[str]:
     """The unit path whose responsibles answer for the case: the grid it was located in when that lies in the lead
     unit's area, else the lead unit's own path."""
     grid = ((a.facts or {}).get("location") or {}).get("grid_id")
@@ -48,25 +49,33 @@ def _area(units: Mapping[str, UnitInfo], a: Assignment | NewAssignment) -> list[
     return list(a.unit_path)
 
 
+def known_forces(forces: Iterable[str]) -> list[str]:
+    return [x for x in dict.fromkeys(forces) if x in FORCE]
+
+
 async def open_tasks(session: AsyncSession, deps: RoutingDeps, a: Assignment, forces: Iterable[str]) -> int:
     """A task for each of ``forces`` the case has no live task for."""
     return await open_tasks_of(session, deps, [(a, list(forces))])
 
 
 async def open_tasks_of(session: AsyncSession, deps: RoutingDeps,
-                        wanted: list[tuple[Assignment | NewAssignment, list[str]]]) -> int:
+                        wanted: list[tuple[Assignment | NewAssignment, list[str]]],
+                        state: FollowUpState | None = None) -> int:
     """For each assignment, a task for each of its forces the case has no live task for: every task of the list,
-    its responsible member and its ``fq.case.cohandling_task_opened.v1`` in a few statements in all (a consumer
-    batch opens the tasks of every case it routed at once)."""
-    wanted = [(a, f) for a, forces in wanted if (f := [x for x in dict.fromkeys(forces) if x in FORCE])]
+    its responsible member and its ``fq.case.cohandling_task_opened.v1`` in one statement (a consumer batch opens
+    the tasks of every case it routed at once). ``state``: what the follow-up read already (else read here)."""
+    wanted = [(a, f) for a, forces in wanted if (f := known_forces(forces))]
     if not wanted:
         return 0
-    have = await live_pairs(session, {a.case_id for a, _ in wanted})
     now = deps.clock.now()
     ctx = await context(session, deps)
     due = ctx.add(now, deps.cohandling_span)
-    areas = {a.id: _area(ctx.units, a) for a, _ in wanted}
-    who = await Responsibles.load(session, (u for p in areas.values() for u in p), (f for _, fs in wanted for f in fs))
+    areas = {a.id: area(ctx.units, a) for a, _ in wanted}
+    if state is None:
+        state = await FollowUpState.load(session, cases=[a.case_id for a, _ in wanted],
+                                         units=[u for p in areas.values() for u in p],
+                                         forces=[f for _, fs in wanted for f in fs])
+    have, who = set(state.live), state.who
     rows: list[dict[str, object]] = []
     for a, forces in wanted:
         for force in forces:

@@ -1,5 +1,5 @@
-"""The caches every replica keeps fresh: the active org units (for locating), the active rule set and the
-working-time calendar.
+"""The caches every replica keeps fresh: the active org units (for locating; with their responsible leaders, for
+the default 包案领导), the active rule set and the working-time calendar.
 
 Each checks a cheap revision (the org revision row; the highest rule version; the calendar revision row) — the
 rules and calendar at most every ``check_seconds`` — so a change saved on any replica is applied by all of them
@@ -43,7 +43,9 @@ class UnitCache:
         if stamp != self._stamp:
             rows = (await session.execute(select(OrgUnit).where(OrgUnit.active.is_(True)))).scalars()  # type: ignore[attr-defined]
             self._units = {u.id: UnitInfo(u.id, u.name, Level(u.level), u.parent_id, tuple(u.path),
-                                          tuple(u.address_keywords), polygon_of(u.polygon)) for u in rows}
+                                          tuple(u.address_keywords), polygon_of(u.polygon),
+                                          tuple((x["member_id"], x.get("title") or "") for x in u.leaders or ()))
+                           for u in rows}
             self._stamp = stamp
         return self._units
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.domain.cohandling import LIVE
-from routing_svc.tables import SCHEMA, Member
-from routing_svc.tables_tasks import CohandlingTask, ForceResponsible
+from routing_svc.tables import SCHEMA
+from routing_svc.tables_tasks import CohandlingTask
 from shared.auth import Principal
 from shared.bus.rows import rows_with_events, write_rows_with_events
 from shared.problems import Problem
@@ -36,52 +36,31 @@ async def case_tasks(session: AsyncSession, case_id: uuid.UUID) -> list[Cohandli
     )).scalars())
 
 
-async def live_pairs(session: AsyncSession, case_ids: Iterable[uuid.UUID]) -> set[tuple[uuid.UUID, str]]:
-    """The (case, force) pairs of ``case_ids`` that have a live task, in one query."""
-    return {(c, f) for c, f in (await session.execute(
-        select(CohandlingTask.case_id, CohandlingTask.force).where(  # type: ignore[call-overload]
-            CohandlingTask.case_id.in_(list(case_ids)),  # type: ignore[attr-defined]
-            CohandlingTask.status.in_(LIVE_VALUES))  # type: ignore[attr-defined]
-    )).all()}
+class Staff(NamedTuple):
+    """A member as a task's responsible: who, in which unit, with which forces."""
+
+    id: str
+    unit_id: str
+    forces: tuple[str, ...]
 
 
 class Responsibles:
-    """Who answers for a force in an area, for many (area, force) pairs with two queries in all (``load``): the
-    member configured on the nearest unit of the area's path (the unit itself, else the one above it, …) who is
-    active; failing that, the nearest active member of the path who belongs to the force (``Member.forces``)."""
+    """Who answers for a force in an area: the member configured on the nearest unit of the area's path (the unit
+    itself, else the one above it, …) who is active; failing that, the nearest active member of the path who
+    belongs to the force (``Member.forces``). Read with the rest of a follow-up (``store.follow_up``)."""
 
-    def __init__(self, configured: list[tuple[str, str, Member]], carrying: list[Member]) -> None:
-        self._configured: dict[tuple[str, str], Member] = {(u, f): m for u, f, m in configured}
+    def __init__(self, configured: Iterable[tuple[str, str, Staff]], carrying: Iterable[Staff]) -> None:
+        self._configured: dict[tuple[str, str], Staff] = {(u, f): m for u, f, m in configured}
         self._carrying = sorted(carrying, key=lambda m: m.id)
 
-    @classmethod
-    async def load(cls, session: AsyncSession, units: Iterable[str], forces: Iterable[str]) -> Responsibles:
-        units, forces = sorted(set(units)), sorted(set(forces))
-        configured = (await session.execute(
-            select(ForceResponsible.unit_id, ForceResponsible.force, Member)  # type: ignore[call-overload]
-            .join(Member, Member.id == ForceResponsible.member_id)
-            .where(ForceResponsible.unit_id.in_(units), ForceResponsible.force.in_(forces),  # type: ignore[attr-defined]
-                   Member.active.is_(True))  # type: ignore[attr-defined]
-        )).all()
-        carrying = (await session.execute(
-            select(Member).where(Member.unit_id.in_(units), Member.forces.overlap(forces),  # type: ignore[attr-defined]
-                                 Member.active.is_(True))  # type: ignore[attr-defined]
-        )).scalars().all()
-        return cls([tuple(r) for r in configured], list(carrying))
-
-    def of(self, path: Sequence[str], force: str) -> Member | None:
+    def of(self, path: Sequence[str], force: str) -> Staff | None:
         for unit_id in reversed(path):
             member = self._configured.get((unit_id, force))
             if member is not None:
                 return member
         depth = {unit_id: i for i, unit_id in enumerate(path)}
-        carrying = [m for m in self._carrying if m.unit_id in depth and force in (m.forces or ())]
+        carrying = [m for m in self._carrying if m.unit_id in depth and force in m.forces]
         return max(carrying, key=lambda m: depth[m.unit_id], default=None)
-
-
-async def responsible(session: AsyncSession, path: Sequence[str], force: str) -> Member | None:
-    """The member answering for ``force`` in the area of ``path``'s last unit (``Responsibles``)."""
-    return (await Responsibles.load(session, path, [force])).of(path, force)
 
 
 # one live task per case and force (migration 0005's partial unique index; literal SQL for the planner)
