@@ -24,7 +24,7 @@ RECURRENCE_LABEL = "复发率"
 async def on_case_closed(ctx: EventContext[AnalyticsDeps], event: CaseClosed) -> None:
     """The fold's (闭环率), and the closure row 复发率 counts."""
     await facts.on_case_event(ctx, event)
-    await recurrence.record_closure(ctx.session, event)
+    recurrence.record_closure(ctx.session, event)
 
 
 async def on_lookback_recurred(ctx: EventContext[AnalyticsDeps], event: LookbackRecurred) -> None:

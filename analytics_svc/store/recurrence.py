@@ -6,6 +6,7 @@ unit's path (``unit``) or by the case's category."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import text
@@ -15,18 +16,37 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics_svc.domain.kpis import Dimension, rate
 from analytics_svc.store.kpis import Filters
 from analytics_svc.tables import closures
+from shared.bus import pending
 from shared.events import CaseClosed
 from shared.events.lookback import LookbackRecurred
 
 GROUPS = (Dimension.UNIT, Dimension.CATEGORY)
 
 
-async def record_closure(session: AsyncSession, e: CaseClosed) -> None:
-    path = (await session.execute(text("SELECT path FROM units WHERE unit_id = :u"), {"u": e.unit_id})).scalar()
-    await session.execute(insert(closures).values(
-        assignment_id=e.assignment_id, case_id=e.case_id, unit_id=e.unit_id, unit_path=list(path or [e.unit_id]),
-        closed_at=e.at).on_conflict_do_update(index_elements=["assignment_id"],
-                                              set_={"closed_at": e.at, "case_id": e.case_id}))
+CLOSURES_UPSERT = text(
+    f"INSERT INTO {closures.fullname} AS c (assignment_id, case_id, unit_id, unit_path, closed_at) "
+    "SELECT r.assignment_id, r.case_id, r.unit_id, coalesce(u.path, CAST(ARRAY[r.unit_id] AS varchar[])), r.at "
+    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(assignment_id uuid, case_id uuid, unit_id text, "
+    "at timestamptz) LEFT JOIN units u ON u.unit_id = r.unit_id "
+    "ON CONFLICT (assignment_id) DO UPDATE SET closed_at = excluded.closed_at, case_id = excluded.case_id")
+
+
+async def _write_closures(session: AsyncSession, events: list[CaseClosed]) -> None:
+    """A transaction's closures in one statement (the closing unit's path joined in); an assignment once, its
+    last close (an upsert may touch a row only once), in one lock order."""
+    last = {e.assignment_id: e for e in events}
+    rows = [{"assignment_id": str(e.assignment_id), "case_id": str(e.case_id), "unit_id": e.unit_id,
+             "at": e.at.isoformat()} for _, e in sorted(last.items(), key=lambda kv: str(kv[0]))]
+    await session.execute(CLOSURES_UPSERT, {"rows": json.dumps(rows)})
+
+
+CLOSURES: pending.PendingKind[CaseClosed] = pending.PendingKind("analytics.closures", _write_closures)
+
+
+def record_closure(session: AsyncSession, e: CaseClosed) -> None:
+    """Queue the closure row 复发率 counts; written with the consumer batch, before it commits. A recurrence
+    upserts other columns of the same row, so the two may come in either order."""
+    pending.queue(session, CLOSURES, e)
 
 
 async def record_recurrence(session: AsyncSession, e: LookbackRecurred) -> None:
